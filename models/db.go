@@ -1,0 +1,121 @@
+// Package models holds Enclave's data: GORM models, migrations and the stores
+// through which every other package reaches the database.
+//
+// Two doors lead in. System reaches server-wide data (users, sessions, the list
+// of a user's projects) and is the only place allowed to cross a project
+// boundary. Tenant is bound to one project id at construction and every query
+// it runs carries that id.
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database engine behind a *gorm.DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DialectOf tells which engine db talks to.
+func DialectOf(db *gorm.DB) Dialect {
+	if db.Dialector.Name() == "postgres" {
+		return Postgres
+	}
+	return SQLite
+}
+
+// Open connects to PostgreSQL when databaseURL is a postgres:// URL, and to an
+// embedded SQLite file in dataDir otherwise. It checks that the database
+// answers before returning, so a bad setting fails at start-up.
+func Open(ctx context.Context, databaseURL, dataDir string) (*gorm.DB, error) {
+	cfg := &gorm.Config{
+		Logger:  logger.Discard,
+		NowFunc: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	}
+	var db *gorm.DB
+	var err error
+	switch {
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		db, err = gorm.Open(postgres.Open(databaseURL), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+	case databaseURL == "":
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory %s: %w", dataDir, err)
+		}
+		path := filepath.Join(dataDir, "enclave.db")
+		db, err = OpenSQLite(path)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errors.New("DATABASE_URL must start with postgres:// (or be unset for the embedded SQLite database)")
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("database unreachable: %s", firstLine(err.Error()))
+	}
+	return db, nil
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database file at path, with
+// foreign keys on, WAL journaling and a busy timeout so that concurrent
+// requests wait for the writer instead of failing.
+func OpenSQLite(path string) (*gorm.DB, error) {
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+		Logger:  logger.Discard,
+		NowFunc: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	// One writer at a time is SQLite's rule; a small pool keeps readers concurrent.
+	sqlDB.SetMaxOpenConns(4)
+	if err := sqlDB.Ping(); err != nil {
+		return nil, fmt.Errorf("sqlite %s: %s", path, firstLine(err.Error()))
+	}
+	return db, nil
+}
+
+// Ping reports whether the database answers.
+func Ping(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+

@@ -1,0 +1,97 @@
+package models
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxProjectNameLength bounds a project's name, in characters.
+const MaxProjectNameLength = 200
+
+// Project is an isolated container of FHIR resources with its own members,
+// settings and secrets. Its settings and their defaults follow Medplum's
+// Project resource.
+type Project struct {
+	ID                         string
+	Name                       string
+	Description                string
+	SuperAdmin                 bool
+	StrictMode                 bool
+	CheckReferencesOnWrite     bool
+	Features                   StringList
+	DefaultPatientAccessPolicy *string
+	OwnerID                    *string
+	// Version increases on every settings save; it guards against one admin
+	// silently overwriting another's change.
+	Version   int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// NewProject is what creating a project asks for.
+type NewProject struct {
+	Name        string
+	Description string
+}
+
+// Validate checks the fields and reports every problem at once.
+func (n *NewProject) Validate() error {
+	v := &ValidationError{}
+	n.Name = strings.TrimSpace(n.Name)
+	n.Description = strings.TrimSpace(n.Description)
+	switch {
+	case n.Name == "":
+		v.Add("projectName", "Project name is required.")
+	case utf8.RuneCountInString(n.Name) > MaxProjectNameLength:
+		v.Add("projectName", "Project name must be at most 200 characters.")
+	}
+	if utf8.RuneCountInString(n.Description) > 2000 {
+		v.Add("description", "Description must be at most 2000 characters.")
+	}
+	return v.Err()
+}
+
+// ProjectMembership makes a user a member (and maybe an admin) of a project.
+type ProjectMembership struct {
+	ID        string
+	ProjectID string
+	UserID    string
+	Admin     bool
+	Active    bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// StringList is a list of strings kept as a JSON array in one text column,
+// the same on SQLite and PostgreSQL.
+type StringList []string
+
+// Value implements driver.Valuer.
+func (l StringList) Value() (driver.Value, error) {
+	if l == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal([]string(l))
+	return string(b), err
+}
+
+// Scan implements sql.Scanner.
+func (l *StringList) Scan(src any) error {
+	var b []byte
+	switch s := src.(type) {
+	case nil:
+		*l = nil
+		return nil
+	case string:
+		b = []byte(s)
+	case []byte:
+		b = s
+	default:
+		return errors.New("StringList: unsupported column type")
+	}
+	return json.Unmarshal(b, (*[]string)(l))
+}

@@ -1,0 +1,114 @@
+package models
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 8
+
+// maxPasswordBytes is bcrypt's input limit; longer passwords are refused
+// rather than silently truncated.
+const maxPasswordBytes = 72
+
+// User is a person who can sign in. ProjectID is nil for server-wide users,
+// whose email is unique across the server; a project-scoped user (a patient
+// registered into one project) is unique per project and email.
+type User struct {
+	ID           string
+	ProjectID    *string
+	FirstName    string
+	LastName     string
+	Email        string
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Name is the user's display name.
+func (u User) Name() string { return strings.TrimSpace(u.FirstName + " " + u.LastName) }
+
+// NewUser is what registration asks for.
+type NewUser struct {
+	FirstName string
+	LastName  string
+	Email     string
+	Password  string
+}
+
+// NormalizeEmail trims and lower-cases an address, as emails are stored.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Validate checks the fields and reports every problem at once.
+func (n *NewUser) Validate() error {
+	v := &ValidationError{}
+	n.FirstName = strings.TrimSpace(n.FirstName)
+	n.LastName = strings.TrimSpace(n.LastName)
+	n.Email = NormalizeEmail(n.Email)
+	checkName(v, "firstName", "First name", n.FirstName)
+	checkName(v, "lastName", "Last name", n.LastName)
+	if n.Email == "" {
+		v.Add("email", "Email is required.")
+	} else if a, err := mail.ParseAddress(n.Email); err != nil || a.Address != n.Email || len(n.Email) > 254 {
+		v.Add("email", "Enter a valid email address, like name@example.org.")
+	}
+	if msg := PasswordProblem(n.Password); msg != "" {
+		v.Add("password", msg)
+	}
+	return v.Err()
+}
+
+func checkName(v *ValidationError, field, label, s string) {
+	switch {
+	case s == "":
+		v.Add(field, label+" is required.")
+	case utf8.RuneCountInString(s) > 100:
+		v.Add(field, label+" must be at most 100 characters.")
+	}
+}
+
+// PasswordProblem returns why a password is refused, or "" when it is fine.
+func PasswordProblem(p string) string {
+	switch {
+	case utf8.RuneCountInString(p) < MinPasswordLength:
+		return "Password must be at least 8 characters."
+	case len(p) > maxPasswordBytes:
+		return "Password must be at most 72 bytes."
+	}
+	return ""
+}
+
+// HashPassword hashes p with bcrypt.
+func HashPassword(p string) (string, error) {
+	b, err := bcrypt.GenerateFromPassword([]byte(p), bcryptCost)
+	return string(b), err
+}
+
+// bcryptCost is a variable so that tests can lower it.
+var bcryptCost = bcrypt.DefaultCost
+
+// SetFastPasswordHashingForTests lowers the hashing cost; tests only.
+func SetFastPasswordHashingForTests() { bcryptCost = bcrypt.MinCost }
+
+// CheckPassword reports whether p matches the user's hash. A user without a
+// password (invited, not yet accepted) never matches.
+func (u User) CheckPassword(p string) bool {
+	if u.PasswordHash == "" {
+		return false
+	}
+	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(p)) == nil
+}
+
+// dummyHash is compared against when no user matches, so that a failed
+// sign-in takes as long whether or not the email exists.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("enclave-timing-equaliser"), bcrypt.DefaultCost)
+
+// burnPasswordCheck spends the time a real comparison would.
+func burnPasswordCheck(p string) {
+	_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(p))
+}
