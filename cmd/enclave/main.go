@@ -1,0 +1,79 @@
+// Command enclave runs the Enclave server.
+//
+//	enclave            start the server (same as "enclave serve")
+//	enclave migrate    apply database migrations and exit
+//
+// Configuration comes from environment variables (see README.md); flags
+// mirror the most common ones.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"enclave/models"
+	"enclave/web"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "enclave: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate") {
+		cmd, args = args[0], args[1:]
+	}
+	cfg := web.ConfigFromEnv(os.Getenv)
+	fs := flag.NewFlagSet("enclave "+cmd, flag.ContinueOnError)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (ENCLAVE_ADDR)")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (ENCLAVE_DATA_DIR)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "postgres:// URL; empty for embedded SQLite (DATABASE_URL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unknown command %q (want serve or migrate)", fs.Arg(0))
+	}
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := cfg.PrepareDataDir(); err != nil {
+		return err
+	}
+	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	n, err := models.Migrate(ctx, db)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Info("migrations applied", "count", n)
+	}
+	if cmd == "migrate" {
+		fmt.Printf("database is up to date (%d migrations applied now)\n", n)
+		return nil
+	}
+
+	abs, _ := filepath.Abs(cfg.DataDir)
+	where := "SQLite in " + filepath.Join(abs, "enclave.db")
+	if cfg.DatabaseURL != "" {
+		where = "PostgreSQL"
+	}
+	fmt.Printf("Enclave listening on http://%s\nData: %s (data directory %s)\n", cfg.Addr, where, abs)
+	log.Info("starting", "addr", cfg.Addr, "data_dir", abs, "database", where)
+	return web.New(cfg, db, log).Run(ctx)
+}

@@ -1,0 +1,156 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"enclave/models"
+	"enclave/views"
+
+	"github.com/a-h/templ"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Sessions is what the handlers need of the web layer's session handling.
+type Sessions interface {
+	// SignIn starts a fresh session (new id) for userID.
+	SignIn(c echo.Context, userID string) error
+	// SignOut ends the session on the server and clears the cookie.
+	SignOut(c echo.Context) error
+}
+
+// Auth serves registration, sign-in and sign-out.
+type Auth struct {
+	Sys      models.System
+	Sessions Sessions
+	Log      *slog.Logger
+}
+
+var registerFields = []string{"firstName", "lastName", "email"}
+
+// RegisterPage shows step 1 of registration.
+func (h *Auth) RegisterPage(c echo.Context) error {
+	if _, ok := CurrentUser(c); ok {
+		return c.Redirect(http.StatusSeeOther, "/projects/new")
+	}
+	p, err := pageFor(c, h.Sys, "Register")
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.RegisterPage(p, views.Form{}))
+}
+
+// Register creates the account, signs the user in and moves on to step 2.
+func (h *Auth) Register(c echo.Context) error {
+	n := models.NewUser{FirstName: c.FormValue("firstName"), LastName: c.FormValue("lastName"),
+		Email: c.FormValue("email"), Password: c.FormValue("password")}
+	u, err := h.Sys.CreateUser(ctx(c), n)
+	if models.FieldErrors(err) != nil {
+		p, perr := pageFor(c, h.Sys, "Register")
+		if perr != nil {
+			return perr
+		}
+		f := formOf(c, err, registerFields...)
+		return renderForm(c, http.StatusUnprocessableEntity, views.RegisterPage(p, f), views.RegisterForm(p.CSRF, f))
+	}
+	if err != nil {
+		return err
+	}
+	h.Log.Info("user registered", "user", u.ID)
+	if err := h.Sessions.SignIn(c, u.ID); err != nil {
+		return err
+	}
+	return redirect(c, "/register/project")
+}
+
+// FirstProjectPage shows step 2 of registration.
+func (h *Auth) FirstProjectPage(c echo.Context) error {
+	p, err := pageFor(c, h.Sys, "Name your first project")
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.NewProjectStepPage(p, views.Form{}))
+}
+
+// FirstProject creates the registering user's first project.
+func (h *Auth) FirstProject(c echo.Context) error {
+	return createProject(c, h.Sys, func(p views.Page, f views.Form) (page, fragment templ.Component) {
+		return views.NewProjectStepPage(p, f), views.ProjectForm(p.CSRF, "/register/project", "Create project", f)
+	})
+}
+
+// SignInPage shows the sign-in form.
+func (h *Auth) SignInPage(c echo.Context) error {
+	if _, ok := CurrentUser(c); ok {
+		return h.land(c, "")
+	}
+	p, err := pageFor(c, h.Sys, "Sign in")
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.SignInPage(p, views.Form{}, safeNext(c.QueryParam("next"))))
+}
+
+// SignIn checks the credentials, starts a new session and lands the user.
+func (h *Auth) SignIn(c echo.Context) error {
+	next := safeNext(c.FormValue("next"))
+	u, err := h.Sys.Authenticate(ctx(c), c.FormValue("email"), c.FormValue("password"))
+	if errors.Is(err, models.ErrBadCredentials) {
+		h.Log.Info("sign-in failed", "ip", c.RealIP())
+		p, perr := pageFor(c, h.Sys, "Sign in")
+		if perr != nil {
+			return perr
+		}
+		f := formOf(c, nil, "email")
+		f.Error = "Email or password is incorrect."
+		return renderForm(c, http.StatusUnauthorized, views.SignInPage(p, f, next), views.SignInForm(p.CSRF, f, next))
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.Sessions.SignIn(c, u.ID); err != nil {
+		return err
+	}
+	h.Log.Info("signed in", "user", u.ID)
+	SetUser(c, u)
+	return h.land(c, next)
+}
+
+// land sends a signed-in user where they belong: the page they asked for,
+// their only project, the project chooser, or project creation.
+func (h *Auth) land(c echo.Context, next string) error {
+	if next != "" {
+		return redirect(c, next)
+	}
+	u, _ := CurrentUser(c)
+	list, err := h.Sys.ProjectsOf(ctx(c), u.ID)
+	if err != nil {
+		return err
+	}
+	switch len(list) {
+	case 0:
+		return redirect(c, "/projects/new")
+	case 1:
+		return redirect(c, "/projects/"+list[0].Project.ID)
+	default:
+		return redirect(c, "/projects")
+	}
+}
+
+// SignOut ends the session.
+func (h *Auth) SignOut(c echo.Context) error {
+	if err := h.Sessions.SignOut(c); err != nil {
+		return err
+	}
+	return redirect(c, "/signin")
+}
+
+// Root sends visitors to sign-in and members to their projects.
+func (h *Auth) Root(c echo.Context) error {
+	if _, ok := CurrentUser(c); !ok {
+		return c.Redirect(http.StatusSeeOther, "/signin")
+	}
+	return h.land(c, "")
+}

@@ -1,0 +1,55 @@
+// Package handlers holds Enclave's HTTP handlers, one file per feature. They
+// parse, act through a store, and render a view; the web package wires them
+// to routes behind the middleware that fills the request context read here.
+package handlers
+
+import (
+	"enclave/models"
+
+	"github.com/labstack/echo/v4"
+)
+
+const (
+	keyUser   = "enclave.user"
+	keyAccess = "enclave.access"
+	keyTenant = "enclave.tenant"
+	keyCSRF   = "csrf" // echo's CSRF middleware stores the token under this key
+)
+
+// SetUser records the signed-in user for the rest of the request.
+func SetUser(c echo.Context, u models.User) { c.Set(keyUser, u) }
+
+// CurrentUser returns the signed-in user, if any.
+func CurrentUser(c echo.Context) (models.User, bool) {
+	u, ok := c.Get(keyUser).(models.User)
+	return u, ok
+}
+
+// SetAccess records the project (and membership) the request is about, after
+// membership has been checked.
+func SetAccess(c echo.Context, a models.ProjectAccess) { c.Set(keyAccess, a) }
+
+// SetTenant records the store bound to the request's project.
+func SetTenant(c echo.Context, t models.Tenant) { c.Set(keyTenant, t) }
+
+// TenantOf returns the store bound to the project the middleware resolved.
+// It is the handlers' only way to that project's data.
+func TenantOf(c echo.Context) models.Tenant {
+	t, _ := c.Get(keyTenant).(models.Tenant)
+	return t
+}
+
+// AccessOf returns the project and membership resolved by the middleware.
+func AccessOf(c echo.Context) models.ProjectAccess {
+	a, _ := c.Get(keyAccess).(models.ProjectAccess)
+	return a
+}
+
+// CSRFToken returns the token to embed in forms.
+func CSRFToken(c echo.Context) string {
+	s, _ := c.Get(keyCSRF).(string)
+	return s
+}
+
+// IsHTMX reports whether htmx sent the request (and wants a fragment).
+func IsHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }

@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"net/http"
+
+	"enclave/models"
+	"enclave/views"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+)
+
+// Projects serves project creation, the chooser and project home pages.
+type Projects struct {
+	Sys models.System
+}
+
+// Choose lists the user's projects.
+func (h *Projects) Choose(c echo.Context) error {
+	p, err := pageFor(c, h.Sys, "Choose a project")
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ChooseProjectPage(p))
+}
+
+// NewPage shows the project creation form.
+func (h *Projects) NewPage(c echo.Context) error {
+	p, err := pageFor(c, h.Sys, "New project")
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.NewProjectPage(p, views.Form{}))
+}
+
+// Create makes a project with the user as its admin.
+func (h *Projects) Create(c echo.Context) error {
+	return createProject(c, h.Sys, func(p views.Page, f views.Form) (templ.Component, templ.Component) {
+		return views.NewProjectPage(p, f), views.ProjectForm(p.CSRF, "/projects/new", "Create project", f)
+	})
+}
+
+// createProject is shared by registration step 2 and /projects/new, which
+// differ only in the page around the form.
+func createProject(c echo.Context, sys models.System, pages func(views.Page, views.Form) (page, fragment templ.Component)) error {
+	u, _ := CurrentUser(c)
+	pr, err := sys.CreateProject(ctx(c), u.ID, models.NewProject{Name: c.FormValue("projectName"), Description: c.FormValue("description")})
+	if models.FieldErrors(err) != nil {
+		p, perr := pageFor(c, sys, "New project")
+		if perr != nil {
+			return perr
+		}
+		page, fragment := pages(p, formOf(c, err, "projectName", "description"))
+		return renderForm(c, http.StatusUnprocessableEntity, page, fragment)
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(c, "/projects/"+pr.ID)
+}
+
+// Home is a project's overview page.
+func (h *Projects) Home(c echo.Context) error {
+	a := AccessOf(c)
+	n, err := TenantOf(c).MemberCount(ctx(c))
+	if err != nil {
+		return err
+	}
+	p, err := pageFor(c, h.Sys, a.Project.Name)
+	if err != nil {
+		return err
+	}
+	vm := views.ProjectHomeVM{Project: projectLink(a), MemberCount: n, StrictMode: a.Project.StrictMode,
+		CreatedAt: a.Project.CreatedAt.Format("2 Jan 2006")}
+	return render(c, http.StatusOK, views.ProjectHomePage(p, vm))
+}

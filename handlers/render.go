@@ -1,0 +1,88 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"enclave/models"
+	"enclave/views"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+)
+
+// render writes a component with the given status.
+func render(c echo.Context, status int, comp templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return comp.Render(c.Request().Context(), c.Response())
+}
+
+// renderForm answers htmx with the form fragment and plain browsers with the
+// whole page, both carrying the same errors and status.
+func renderForm(c echo.Context, status int, page, fragment templ.Component) error {
+	if IsHTMX(c) {
+		return render(c, status, fragment)
+	}
+	return render(c, status, page)
+}
+
+// redirect sends the browser to url: htmx follows HX-Redirect, plain
+// browsers a 303.
+func redirect(c echo.Context, url string) error {
+	if IsHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", url)
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Redirect(http.StatusSeeOther, url)
+}
+
+// formOf keeps the submitted values of the named fields (never passwords) and
+// the per-field errors of err.
+func formOf(c echo.Context, err error, names ...string) views.Form {
+	f := views.Form{Values: map[string]string{}, Errors: models.FieldErrors(err)}
+	for _, n := range names {
+		f.Values[n] = c.FormValue(n)
+	}
+	return f
+}
+
+// pageFor builds the layout's view model: the user, their projects for the
+// switcher and the current project, if the request is about one.
+func pageFor(c echo.Context, sys models.System, title string) (views.Page, error) {
+	p := views.Page{Title: title, CSRF: CSRFToken(c)}
+	u, ok := CurrentUser(c)
+	if !ok {
+		return p, nil
+	}
+	p.User = &views.UserVM{Name: u.Name(), Email: u.Email}
+	list, err := sys.ProjectsOf(c.Request().Context(), u.ID)
+	if err != nil {
+		return p, err
+	}
+	for _, a := range list {
+		p.Projects = append(p.Projects, projectLink(a))
+	}
+	if a := AccessOf(c); a.Project.ID != "" {
+		l := projectLink(a)
+		p.Current = &l
+	}
+	return p, nil
+}
+
+func projectLink(a models.ProjectAccess) views.ProjectLink {
+	return views.ProjectLink{ID: a.Project.ID, Name: a.Project.Name, Description: a.Project.Description, Admin: a.Membership.Admin}
+}
+
+// safeNext accepts only a local path as a post-sign-in destination, so the
+// sign-in form cannot be used to send people to another site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return ""
+	}
+	return next
+}
+
+// ctx is the request's context.
+func ctx(c echo.Context) context.Context { return c.Request().Context() }

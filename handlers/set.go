@@ -1,0 +1,7 @@
+package handlers
+
+// Set groups the feature handlers the router wires.
+type Set struct {
+	Auth     *Auth
+	Projects *Projects
+}

@@ -1,0 +1,91 @@
+// Package views holds Enclave's templ components. Pages take one view-model
+// struct; components never query the database.
+package views
+
+// Page carries what the layout needs on every page.
+type Page struct {
+	Title string
+	CSRF  string
+	User  *UserVM
+	// Projects lists the signed-in user's projects for the switcher.
+	Projects []ProjectLink
+	// Current is the project being viewed, if any.
+	Current *ProjectLink
+}
+
+// UserVM is the signed-in user as the layout shows them.
+type UserVM struct {
+	Name  string
+	Email string
+}
+
+// ProjectLink is one entry of the project switcher or chooser.
+type ProjectLink struct {
+	ID          string
+	Name        string
+	Description string
+	Admin       bool
+}
+
+// URL is the project's home page.
+func (p ProjectLink) URL() string { return "/projects/" + p.ID }
+
+// Role names the user's role in the project.
+func (p ProjectLink) Role() string {
+	if p.Admin {
+		return "Admin"
+	}
+	return "Member"
+}
+
+// Form holds submitted values and per-field errors for re-rendering a form.
+type Form struct {
+	Values map[string]string
+	Errors map[string]string
+	// Error is a message for the whole form (e.g. wrong credentials).
+	Error string
+}
+
+// Value returns the submitted value of a field.
+func (f Form) Value(name string) string { return f.Values[name] }
+
+// Err returns the error message of a field.
+func (f Form) Err(name string) string { return f.Errors[name] }
+
+// FieldVM describes one labelled input.
+type FieldVM struct {
+	Name         string
+	Label        string
+	Type         string
+	Value        string
+	Err          string
+	Autocomplete string
+	Hint         string
+	MaxLength    int
+	Required     bool
+	Autofocus    bool
+}
+
+// ID is the input's element id.
+func (f FieldVM) ID() string { return "f-" + f.Name }
+
+// Field builds the view model of a form field from a Form.
+func (f Form) Field(name, label, typ, autocomplete string) FieldVM {
+	return FieldVM{Name: name, Label: label, Type: typ, Value: f.Value(name), Err: f.Err(name), Autocomplete: autocomplete, Required: true}
+}
+
+// ProjectHomeVM is the project home page.
+type ProjectHomeVM struct {
+	Project     ProjectLink
+	MemberCount int64
+	Owner       string
+	StrictMode  bool
+	CreatedAt   string
+}
+
+// ErrorVM is an error page.
+type ErrorVM struct {
+	Status  int
+	Title   string
+	Message string
+}

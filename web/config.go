@@ -1,0 +1,103 @@
+// Package web wires Enclave's HTTP server: configuration, the echo router,
+// middleware (sessions, CSRF, authentication, the tenant boundary) and error
+// rendering.
+package web
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Config is the server's configuration, read from the environment.
+type Config struct {
+	Addr        string // ENCLAVE_ADDR
+	DataDir     string // ENCLAVE_DATA_DIR
+	DatabaseURL string // DATABASE_URL; empty selects embedded SQLite
+	SessionKey  []byte // ENCLAVE_SESSION_KEY, or generated into DataDir
+	// SecureCookies forces the Secure flag even when Enclave itself serves
+	// plain HTTP behind a TLS-terminating proxy (ENCLAVE_SECURE_COOKIES=1).
+	SecureCookies bool
+}
+
+// ConfigFromEnv reads the configuration; lookup is os.Getenv in production.
+func ConfigFromEnv(lookup func(string) string) Config {
+	c := Config{
+		Addr:          lookup("ENCLAVE_ADDR"),
+		DataDir:       lookup("ENCLAVE_DATA_DIR"),
+		DatabaseURL:   lookup("DATABASE_URL"),
+		SecureCookies: lookup("ENCLAVE_SECURE_COOKIES") == "1",
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if k := lookup("ENCLAVE_SESSION_KEY"); k != "" {
+		c.SessionKey = []byte(k)
+	}
+	return c
+}
+
+// PrepareDataDir makes sure the data directory exists and is writable, and
+// loads or creates the session key in it when none was configured.
+func (c *Config) PrepareDataDir() error {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s cannot be created: %s", c.DataDir, errText(err))
+	}
+	probe := filepath.Join(c.DataDir, ".write-test")
+	if err := os.WriteFile(probe, nil, 0o600); err != nil {
+		return fmt.Errorf("data directory %s is not writable: %s", c.DataDir, errText(err))
+	}
+	os.Remove(probe)
+	if len(c.SessionKey) > 0 {
+		if len(c.SessionKey) < 32 {
+			return errors.New("ENCLAVE_SESSION_KEY must be at least 32 characters")
+		}
+		return nil
+	}
+	key, err := loadOrCreateKey(filepath.Join(c.DataDir, "session.key"))
+	if err != nil {
+		return err
+	}
+	c.SessionKey = key
+	return nil
+}
+
+// loadOrCreateKey reads a base64 key file, creating it with 32 random bytes
+// on first start.
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if derr != nil || len(key) < 32 {
+			return nil, fmt.Errorf("%s is not a valid key file (delete it to generate a new one; existing sessions end)", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %s", path, errText(err))
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("%s: %s", path, errText(err))
+	}
+	return key, nil
+}
+
+// errText drops the operation and path that os errors repeat.
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

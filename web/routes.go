@@ -1,0 +1,42 @@
+package web
+
+import (
+	"net/http"
+
+	"enclave/handlers"
+	"enclave/static"
+
+	"github.com/labstack/echo/v4"
+)
+
+// routes is the table of contents: every route, grouped by who may call it.
+func (s *Server) routes(h *handlers.Set) {
+	e := s.echo
+	e.Use(s.requestLog, s.recoverPanic, securityHeaders)
+
+	// Probes and assets: no session, no CSRF.
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticFiles(static.Files))))
+
+	// The console: sessions and CSRF on every route.
+	app := e.Group("", s.csrf(), s.loadUser)
+
+	pub := app.Group("")
+	pub.GET("/", h.Auth.Root)
+	pub.GET("/register", h.Auth.RegisterPage)
+	pub.POST("/register", h.Auth.Register)
+	pub.GET("/signin", h.Auth.SignInPage)
+	pub.POST("/signin", h.Auth.SignIn)
+	pub.POST("/signout", h.Auth.SignOut)
+
+	user := app.Group("", s.requireUser)
+	user.GET("/register/project", h.Auth.FirstProjectPage)
+	user.POST("/register/project", h.Auth.FirstProject)
+	user.GET("/projects", h.Projects.Choose)
+	user.GET("/projects/new", h.Projects.NewPage)
+	user.POST("/projects/new", h.Projects.Create)
+
+	member := user.Group("/projects/:project", s.requireMember)
+	member.GET("", h.Projects.Home)
+}

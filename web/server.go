@@ -1,0 +1,96 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"enclave/handlers"
+	"enclave/models"
+
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+)
+
+// Server is Enclave's HTTP server.
+type Server struct {
+	cfg      Config
+	echo     *echo.Echo
+	sys      models.System
+	sessions *sessionManager
+	log      *slog.Logger
+}
+
+// New builds the server on an open, migrated database.
+func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
+	sys := models.NewSystem(db)
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	// Never trust X-Forwarded-For from arbitrary clients (see STACK-NOTES).
+	e.IPExtractor = echo.ExtractIPDirect()
+	s := &Server{
+		cfg:      cfg,
+		echo:     e,
+		sys:      sys,
+		sessions: &sessionManager{store: newDBStore(sys.Sessions(), cfg.SessionKey), secure: cfg.SecureCookies},
+		log:      log,
+	}
+	e.HTTPErrorHandler = s.handleError
+	s.routes(&handlers.Set{
+		Auth:     &handlers.Auth{Sys: sys, Sessions: s.sessions, Log: log},
+		Projects: &handlers.Projects{Sys: sys},
+	})
+	return s
+}
+
+// ServeHTTP lets tests drive the server without a listener.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Run serves on cfg.Addr until ctx is cancelled, then shuts down gracefully,
+// letting requests in flight finish for up to ten seconds.
+func (s *Server) Run(ctx context.Context) error {
+	srv := &http.Server{
+		Addr:              s.cfg.Addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	go s.sweepSessions(ctx)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// sweepSessions deletes expired session rows every hour.
+func (s *Server) sweepSessions(ctx context.Context) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := s.sys.Sessions().DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("session sweep failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("expired sessions removed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,292 @@
+// Package webtest runs a real Enclave server for tests and drives it like a
+// browser would: cookies, CSRF tokens, redirects and HTML parsed with goquery.
+// Helpers hide the plumbing, never the assertions.
+package webtest
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"enclave/models"
+	"enclave/models/testdb"
+	"enclave/web"
+
+	"github.com/PuerkitoBio/goquery"
+)
+
+// App is a running server on one test database.
+type App struct {
+	T      testing.TB
+	DB     testdb.DB
+	Sys    models.System
+	Server *web.Server
+	HTTP   *httptest.Server
+	logs   *syncBuffer
+}
+
+// New starts a server on db; it stops when the test ends.
+func New(t testing.TB, db testdb.DB) *App {
+	return start(t, db, false)
+}
+
+// NewTLS starts the server behind TLS, for cookie-flag tests.
+func NewTLS(t testing.TB, db testdb.DB) *App {
+	return start(t, db, true)
+}
+
+func start(t testing.TB, db testdb.DB, tls bool) *App {
+	t.Helper()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := web.Config{DataDir: t.TempDir(), SessionKey: []byte("0123456789abcdef0123456789abcdef")}
+	srv := web.New(cfg, db.DB, log)
+	var hs *httptest.Server
+	if tls {
+		hs = httptest.NewTLSServer(srv)
+	} else {
+		hs = httptest.NewServer(srv)
+	}
+	t.Cleanup(hs.Close)
+	return &App{T: t, DB: db, Sys: models.NewSystem(db.DB), Server: srv, HTTP: hs, logs: logs}
+}
+
+// Logs returns everything the server logged so far.
+func (a *App) Logs() string { return a.logs.String() }
+
+// Client is one browser: its own cookie jar, no automatic redirects.
+type Client struct {
+	app  *App
+	http *http.Client
+	// HTMX makes the client send HX-Request, as htmx does.
+	HTMX bool
+}
+
+// Client returns a new browser with no cookies.
+func (a *App) Client() *Client {
+	jar, _ := cookiejar.New(nil)
+	hc := a.HTTP.Client()
+	c := &http.Client{
+		Transport:     hc.Transport,
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &Client{app: a, http: c}
+}
+
+// Cookie returns the value of a cookie the client holds.
+func (c *Client) Cookie(name string) string {
+	u, _ := url.Parse(c.app.HTTP.URL)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// SetCookie plants a cookie, e.g. to replay an old session.
+func (c *Client) SetCookie(name, value string) {
+	u, _ := url.Parse(c.app.HTTP.URL)
+	c.http.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+}
+
+// Get requests path.
+func (c *Client) Get(path string) *Response {
+	return c.Do(http.MethodGet, path, nil, "")
+}
+
+// PostForm submits a form the way a browser does, with the CSRF token.
+func (c *Client) PostForm(path string, v url.Values) *Response {
+	if v == nil {
+		v = url.Values{}
+	}
+	v = cloneValues(v)
+	v.Set("_csrf", c.csrfToken())
+	return c.Do(http.MethodPost, path, strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+}
+
+// PostFormNoCSRF submits a form without any CSRF token, as a forged
+// cross-site form would.
+func (c *Client) PostFormNoCSRF(path string, v url.Values) *Response {
+	return c.Do(http.MethodPost, path, strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+}
+
+// csrfToken makes sure the client holds a CSRF cookie and returns it.
+func (c *Client) csrfToken() string {
+	if tok := c.Cookie("enclave_csrf"); tok != "" {
+		return tok
+	}
+	c.Get("/signin")
+	return c.Cookie("enclave_csrf")
+}
+
+// Do sends a request and reads the whole answer.
+func (c *Client) Do(method, path string, body io.Reader, contentType string) *Response {
+	t := c.app.T
+	t.Helper()
+	req, err := http.NewRequest(method, c.app.HTTP.URL+path, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.HTMX {
+		req.Header.Set("HX-Request", "true")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return &Response{t: t, Resp: resp, Body: string(b), what: method + " " + path}
+}
+
+// Response is a fully read answer.
+type Response struct {
+	t    testing.TB
+	Resp *http.Response
+	Body string
+	what string
+	doc  *goquery.Document
+}
+
+// Status fails the test unless the answer has the given status.
+func (r *Response) Status(want int) *Response {
+	r.t.Helper()
+	if r.Resp.StatusCode != want {
+		r.t.Fatalf("%s: status %d, want %d\n%s", r.what, r.Resp.StatusCode, want, clip(r.Body))
+	}
+	return r
+}
+
+// RedirectsTo fails unless the answer sends the browser to path (a 303, or
+// HX-Redirect for htmx), and returns the target.
+func (r *Response) RedirectsTo(prefix string) string {
+	r.t.Helper()
+	loc := r.Resp.Header.Get("Location")
+	if loc == "" {
+		loc = r.Resp.Header.Get("HX-Redirect")
+	}
+	if !strings.HasPrefix(loc, prefix) {
+		r.t.Fatalf("%s: status %d redirects to %q, want %q…\n%s", r.what, r.Resp.StatusCode, loc, prefix, clip(r.Body))
+	}
+	return loc
+}
+
+// Doc parses the body as HTML.
+func (r *Response) Doc() *goquery.Document {
+	r.t.Helper()
+	if r.doc == nil {
+		d, err := goquery.NewDocumentFromReader(strings.NewReader(r.Body))
+		if err != nil {
+			r.t.Fatalf("%s: parse HTML: %v", r.what, err)
+		}
+		r.doc = d
+	}
+	return r.doc
+}
+
+// TestID returns the trimmed text of the element with data-testid=id.
+func (r *Response) TestID(id string) string {
+	return strings.TrimSpace(r.Doc().Find(`[data-testid="` + id + `"]`).First().Text())
+}
+
+// TestIDs returns the texts of every element with data-testid=id.
+func (r *Response) TestIDs(id string) []string {
+	var out []string
+	r.Doc().Find(`[data-testid="` + id + `"]`).Each(func(_ int, s *goquery.Selection) {
+		out = append(out, strings.TrimSpace(s.Text()))
+	})
+	return out
+}
+
+// Has reports whether an element with data-testid=id exists.
+func (r *Response) Has(id string) bool {
+	return r.Doc().Find(`[data-testid="`+id+`"]`).Length() > 0
+}
+
+// Contains fails unless the body contains s.
+func (r *Response) Contains(s string) *Response {
+	r.t.Helper()
+	if !strings.Contains(r.Body, s) {
+		r.t.Fatalf("%s: body lacks %q\n%s", r.what, s, clip(r.Body))
+	}
+	return r
+}
+
+// NotContains fails if the body contains s.
+func (r *Response) NotContains(s string) *Response {
+	r.t.Helper()
+	if strings.Contains(r.Body, s) {
+		r.t.Fatalf("%s: body contains %q but must not", r.what, s)
+	}
+	return r
+}
+
+// SignUp registers a user through the two-step form and returns their
+// browser and the first project's id.
+func (a *App) SignUp(email, projectName string) (*Client, string) {
+	a.T.Helper()
+	c := a.Client()
+	c.PostForm("/register", url.Values{"firstName": {"Test"}, "lastName": {strings.Split(email, "@")[0]},
+		"email": {email}, "password": {"password-123"}}).RedirectsTo("/register/project")
+	loc := c.PostForm("/register/project", url.Values{"projectName": {projectName}}).RedirectsTo("/projects/")
+	return c, strings.TrimPrefix(loc, "/projects/")
+}
+
+// NewProject creates another project as c's user and returns its id.
+func (c *Client) NewProject(name string) string {
+	c.app.T.Helper()
+	loc := c.PostForm("/projects/new", url.Values{"projectName": {name}}).RedirectsTo("/projects/")
+	return strings.TrimPrefix(loc, "/projects/")
+}
+
+// SignIn signs c in with the test password.
+func (c *Client) SignIn(email string) *Response {
+	return c.PostForm("/signin", url.Values{"email": {email}, "password": {"password-123"}})
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+func clip(s string) string {
+	if len(s) > 2000 {
+		return s[:2000] + "…"
+	}
+	return s
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
