@@ -118,4 +118,3 @@ func firstLine(s string) string {
 	}
 	return s
 }
-

@@ -30,13 +30,17 @@ func (s *Server) routes(h *handlers.Set) {
 	pub.POST("/signin", h.Auth.SignIn)
 	pub.POST("/signout", h.Auth.SignOut)
 
-	user := app.Group("", s.requireUser)
-	user.GET("/register/project", h.Auth.FirstProjectPage)
-	user.POST("/register/project", h.Auth.FirstProject)
-	user.GET("/projects", h.Projects.Choose)
-	user.GET("/projects/new", h.Projects.NewPage)
-	user.POST("/projects/new", h.Projects.Create)
+	signedIn := s.requireUser
+	app.GET("/register/project", h.Auth.FirstProjectPage, signedIn)
+	app.POST("/register/project", h.Auth.FirstProject, signedIn)
 
-	member := user.Group("/projects/:project", s.requireMember)
+	projects := app.Group("/projects", signedIn)
+	projects.GET("", h.Projects.Choose)
+	projects.GET("/new", h.Projects.NewPage)
+	projects.POST("/new", h.Projects.Create)
+
+	// Below here the tenant boundary holds: requireMember has checked the
+	// membership and put a store bound to the project in the context.
+	member := projects.Group("/:project", s.requireMember)
 	member.GET("", h.Projects.Home)
 }

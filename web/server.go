@@ -94,3 +94,6 @@ func (s *Server) sweepSessions(ctx context.Context) {
 		}
 	}
 }
+
+// Routes lists every registered route, so tests can check each one.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }

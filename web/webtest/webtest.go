@@ -66,7 +66,16 @@ type Client struct {
 	app  *App
 	http *http.Client
 	// HTMX makes the client send HX-Request, as htmx does.
-	HTMX bool
+	HTMX    bool
+	headers http.Header
+}
+
+// Header adds a header to every later request of this client.
+func (c *Client) Header(name, value string) {
+	if c.headers == nil {
+		c.headers = http.Header{}
+	}
+	c.headers.Set(name, value)
 }
 
 // Client returns a new browser with no cookies.
@@ -141,6 +150,9 @@ func (c *Client) Do(method, path string, body io.Reader, contentType string) *Re
 	}
 	if c.HTMX {
 		req.Header.Set("HX-Request", "true")
+	}
+	for k, vs := range c.headers {
+		req.Header[k] = vs
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
