@@ -52,7 +52,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*gorm.DB, error) {
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		db, err = gorm.Open(postgres.Open(databaseURL), cfg)
 		if err != nil {
-			return nil, fmt.Errorf("database: %w", err)
+			return nil, fmt.Errorf("database unreachable: %s", firstLine(err.Error()))
 		}
 	case databaseURL == "":
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {

@@ -113,7 +113,7 @@ func RegisterForm(csrf string, f Form) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = Field(withFocus(f.Field("firstName", "First name", "text", "given-name"))).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Field(withFocus(f.Field("firstName", "First name", "text", "given-name"), f)).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -326,7 +326,7 @@ func SignInForm(csrf string, f Form, next string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = Field(withFocus(f.Field("email", "Email", "email", "username"))).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Field(withFocus(f.Field("email", "Email", "email", "username"), f)).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -351,8 +351,11 @@ func withHint(f FieldVM, hint string) FieldVM {
 	return f
 }
 
-func withFocus(f FieldVM) FieldVM {
-	f.Autofocus = true
+// withFocus focuses a form's first field on a fresh form only: when a form
+// comes back with errors the user is mid-edit, and moving the cursor would
+// send their typing into the wrong field.
+func withFocus(f FieldVM, form Form) FieldVM {
+	f.Autofocus = len(form.Errors) == 0 && form.Error == ""
 	return f
 }
 

@@ -67,7 +67,7 @@ func ProjectForm(csrf, action, label string, f Form) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = Field(withMax(withFocus(f.Field("projectName", "Project name", "text", "off")), 200)).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Field(withMax(withFocus(f.Field("projectName", "Project name", "text", "off"), f), 200)).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -23,6 +23,9 @@ import (
 type DB struct {
 	Name string // "sqlite" or "postgres": use it as the subtest name
 	DB   *gorm.DB
+	// DSN opens the same database again (PostgreSQL only: the URL with its
+	// own search_path).
+	DSN string
 }
 
 // EnvURL names the PostgreSQL DSN variable; EnvRequireAll makes a missing
@@ -106,7 +109,7 @@ func Postgres(t testing.TB) (DB, bool) {
 		}
 	})
 	migrate(t, db)
-	return DB{Name: "postgres", DB: db}, true
+	return DB{Name: "postgres", DB: db, DSN: u.String()}, true
 }
 
 func migrate(t testing.TB, db *gorm.DB) {

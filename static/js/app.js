@@ -8,6 +8,7 @@
     { code: "[23]..", swap: true },
     { code: "422", swap: true },
     { code: "409", swap: true },
+    { code: "401", swap: true },
     { code: "[45]..", swap: false, error: true },
   ];
   // The CSP forbids inline styles from scripts; indicator styles live in app.css.
