@@ -99,6 +99,13 @@ func (h *Auth) SignIn(c echo.Context) error {
 	u, err := h.Sys.Authenticate(ctx(c), c.FormValue("email"), c.FormValue("password"))
 	if errors.Is(err, models.ErrBadCredentials) {
 		h.Log.Info("sign-in failed", "ip", c.RealIP())
+		actor := models.Actor{Email: models.NormalizeEmail(c.FormValue("email")), IP: c.RealIP()}
+		if known, kerr := h.Sys.UserByEmail(ctx(c), actor.Email); kerr == nil {
+			actor.UserID = known.ID
+		}
+		if rerr := h.Sys.RecordSignIn(ctx(c), actor, false); rerr != nil {
+			return rerr
+		}
 		p, perr := pageFor(c, h.Sys, "Sign in")
 		if perr != nil {
 			return perr
@@ -114,6 +121,9 @@ func (h *Auth) SignIn(c echo.Context) error {
 		return err
 	}
 	h.Log.Info("signed in", "user", u.ID)
+	if err := h.Sys.RecordSignIn(ctx(c), actorOf(c, u), true); err != nil {
+		return err
+	}
 	SetUser(c, u)
 	return h.land(c, next)
 }

@@ -53,3 +53,14 @@ func CSRFToken(c echo.Context) string {
 
 // IsHTMX reports whether htmx sent the request (and wants a fragment).
 func IsHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
+
+// actorOf describes u, acting in this request, for the audit log.
+func actorOf(c echo.Context, u models.User) models.Actor {
+	return models.Actor{UserID: u.ID, Email: u.Email, IP: c.RealIP()}
+}
+
+// Actor is the signed-in user acting in this request.
+func Actor(c echo.Context) models.Actor {
+	u, _ := CurrentUser(c)
+	return actorOf(c, u)
+}

@@ -155,6 +155,17 @@ func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// requireAdmin lets only the project's admins through; other members get a
+// 403 page that says why.
+func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !handlers.AccessOf(c).Membership.Admin {
+			return echo.NewHTTPError(http.StatusForbidden, "Only admins of this project can open this page. Ask an admin to change your role if you need it.")
+		}
+		return next(c)
+	}
+}
+
 func (s *Server) healthz(c echo.Context) error {
 	return c.String(http.StatusOK, "ok\n")
 }

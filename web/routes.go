@@ -43,4 +43,8 @@ func (s *Server) routes(h *handlers.Set) {
 	// membership and put a store bound to the project in the context.
 	member := projects.Group("/:project", s.requireMember)
 	member.GET("", h.Projects.Home)
+
+	// Project administration: admins only; other members get 403.
+	admin := member.Group("", s.requireAdmin)
+	_ = admin
 }

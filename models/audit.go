@@ -1,0 +1,145 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// Audit actions. Secret values never appear in an event; settings changes
+// carry their before and after values.
+const (
+	ActionSignInSucceeded = "signin.succeeded"
+	ActionSignInFailed    = "signin.failed"
+	ActionSettingsUpdated = "settings.updated"
+	ActionSecretCreated   = "secret.created"
+	ActionSecretUpdated   = "secret.updated"
+	ActionSecretRenamed   = "secret.renamed"
+	ActionSecretDeleted   = "secret.deleted"
+	ActionMemberInvited   = "member.invited"
+	ActionMemberAdded     = "member.added"
+	ActionMemberUpdated   = "member.updated"
+	ActionMemberRemoved   = "member.removed"
+	ActionInviteAccepted  = "invite.accepted"
+	ActionPolicyCreated   = "policy.created"
+	ActionPolicyUpdated   = "policy.updated"
+	ActionPolicyDeleted   = "policy.deleted"
+)
+
+// AuditActions lists every action, for the audit log's filter.
+var AuditActions = []string{
+	ActionSettingsUpdated, ActionSecretCreated, ActionSecretUpdated, ActionSecretRenamed, ActionSecretDeleted,
+	ActionMemberInvited, ActionMemberAdded, ActionMemberUpdated, ActionMemberRemoved, ActionInviteAccepted,
+	ActionPolicyCreated, ActionPolicyUpdated, ActionPolicyDeleted, ActionSignInSucceeded, ActionSignInFailed,
+}
+
+// AuditEvent is one line of the audit log.
+type AuditEvent struct {
+	ID         string
+	ProjectID  *string
+	UserID     *string
+	ActorEmail string
+	Action     string
+	Target     string
+	Details    string // JSON object
+	IP         string
+	CreatedAt  time.Time
+}
+
+// Actor is who performs an action, as the audit log records it.
+type Actor struct {
+	UserID string
+	Email  string
+	IP     string
+}
+
+// Change is a before/after pair in an audit event's details.
+type Change struct {
+	Before any `json:"before"`
+	After  any `json:"after"`
+}
+
+func newAuditEvent(projectID *string, a Actor, action, target string, details any) (AuditEvent, error) {
+	if details == nil {
+		details = map[string]any{}
+	}
+	b, err := json.Marshal(details)
+	if err != nil {
+		return AuditEvent{}, err
+	}
+	e := AuditEvent{ID: uuid.NewString(), ProjectID: projectID, ActorEmail: a.Email, Action: action,
+		Target: target, Details: string(b), IP: a.IP, CreatedAt: now()}
+	if a.UserID != "" {
+		id := a.UserID
+		e.UserID = &id
+	}
+	return e, nil
+}
+
+// record writes an audit event of this project; store methods call it inside
+// the transaction of the change it describes.
+func (t Tenant) record(ctx context.Context, a Actor, action, target string, details any) error {
+	pid := t.projectID
+	e, err := newAuditEvent(&pid, a, action, target, details)
+	if err != nil {
+		return err
+	}
+	return t.db.WithContext(ctx).Create(&e).Error
+}
+
+// inTx runs fn with a Tenant bound to the same project inside one transaction.
+func (t Tenant) inTx(ctx context.Context, fn func(tx Tenant) error) error {
+	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(Tenant{db: tx, projectID: t.projectID})
+	})
+}
+
+// RecordSignIn writes a server-wide sign-in event. userID is empty when the
+// email matched no account.
+func (s System) RecordSignIn(ctx context.Context, a Actor, succeeded bool) error {
+	action := ActionSignInFailed
+	if succeeded {
+		action = ActionSignInSucceeded
+	}
+	e, err := newAuditEvent(nil, a, action, a.Email, nil)
+	if err != nil {
+		return err
+	}
+	return s.db.WithContext(ctx).Create(&e).Error
+}
+
+// AuditPageSize is how many events one page of the audit log shows.
+const AuditPageSize = 50
+
+// AuditFilter selects a page of the audit log.
+type AuditFilter struct {
+	Action string // empty for all
+	Page   int    // 1-based
+}
+
+// AuditLog returns one page of the project's audit log, newest first, and
+// whether an older page exists. It includes the sign-in events of the
+// project's members.
+func (t Tenant) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEvent, bool, error) {
+	if f.Page < 1 {
+		f.Page = 1
+	}
+	members := t.db.Model(&ProjectMembership{}).Select("user_id").Where("project_id = ?", t.projectID)
+	q := t.db.WithContext(ctx).Where("(project_id = ? OR (project_id IS NULL AND user_id IN (?)))", t.projectID, members)
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	var out []AuditEvent
+	err := q.Order("created_at DESC, id DESC").Offset((f.Page - 1) * AuditPageSize).Limit(AuditPageSize + 1).Find(&out).Error
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(out) > AuditPageSize
+	if more {
+		out = out[:AuditPageSize]
+	}
+	return out, more, nil
+}
