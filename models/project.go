@@ -62,6 +62,10 @@ type ProjectMembership struct {
 	UserID    string
 	Admin     bool
 	Active    bool
+	// AccessPolicyID is the member's access policy in this project, if any.
+	AccessPolicyID *string
+	// InvitedBy is the user who invited this member, if any.
+	InvitedBy *string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
@@ -92,3 +93,36 @@ func notFound(err error) error {
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// AddMember makes an existing user an active member of the project (or
+// reactivates them), recording who did it. It is the one way memberships are
+// added after project creation.
+func (t Tenant) AddMember(ctx context.Context, a Actor, userID string, admin bool, policyID *string) (ProjectMembership, error) {
+	var m ProjectMembership
+	err := t.inTx(ctx, func(tx Tenant) error {
+		if policyID != nil {
+			if _, err := tx.AccessPolicy(ctx, *policyID); err != nil {
+				return &ValidationError{Fields: map[string]string{"accessPolicy": "Choose one of this project's access policies."}}
+			}
+		}
+		ts := now()
+		err := tx.scoped(ctx).Where("user_id = ?", userID).Take(&m).Error
+		if err == nil {
+			return &ValidationError{Fields: map[string]string{"email": "This person is already a member of the project."}}
+		}
+		if err = notFound(err); err != ErrNotFound {
+			return err
+		}
+		m = ProjectMembership{ID: uuid.NewString(), ProjectID: tx.projectID, UserID: userID, Admin: admin, Active: true,
+			AccessPolicyID: policyID, CreatedAt: ts, UpdatedAt: ts}
+		if a.UserID != "" {
+			inviter := a.UserID
+			m.InvitedBy = &inviter
+		}
+		if err := tx.db.WithContext(ctx).Create(&m).Error; err != nil {
+			return err
+		}
+		return tx.record(ctx, a, ActionMemberAdded, userID, map[string]any{"admin": admin})
+	})
+	return m, err
+}
