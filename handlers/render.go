@@ -86,3 +86,8 @@ func safeNext(next string) string {
 
 // ctx is the request's context.
 func ctx(c echo.Context) context.Context { return c.Request().Context() }
+
+// projectURL is the address of a page of the request's project.
+func projectURL(c echo.Context, path string) string {
+	return "/projects/" + AccessOf(c).Project.ID + path
+}

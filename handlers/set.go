@@ -4,4 +4,7 @@ package handlers
 type Set struct {
 	Auth     *Auth
 	Projects *Projects
+	Settings *Settings
+	Policies *Policies
+	Audit    *Audit
 }

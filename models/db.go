@@ -19,6 +19,7 @@ import (
 	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -118,3 +119,6 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// gormExpr is a raw SQL expression for an update.
+func gormExpr(sql string) clause.Expr { return gorm.Expr(sql) }

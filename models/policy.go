@@ -2,7 +2,15 @@ package models
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"enclave/models/fhir"
+
+	"github.com/google/uuid"
 )
 
 // AccessPolicy is a named set of resource rules, assignable to members and
@@ -14,6 +22,62 @@ type AccessPolicy struct {
 	Rules     PolicyRules
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// PolicyInput is an access policy as an editor submits it.
+type PolicyInput struct {
+	Name  string
+	Rules []PolicyRule
+}
+
+// MaxPolicyRules bounds the rules of one policy.
+const MaxPolicyRules = 100
+
+var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$`)
+
+// Validate trims the input and checks every rule; errors are keyed "name"
+// and "rules.N" (N counts from 0).
+func (in *PolicyInput) Validate() error {
+	v := &ValidationError{}
+	in.Name = strings.TrimSpace(in.Name)
+	switch {
+	case in.Name == "":
+		v.Add("name", "Policy name is required.")
+	case utf8.RuneCountInString(in.Name) > 200:
+		v.Add("name", "Policy name must be at most 200 characters.")
+	}
+	if len(in.Rules) > MaxPolicyRules {
+		v.Add("rules", fmt.Sprintf("A policy can have at most %d rules.", MaxPolicyRules))
+	}
+	for i := range in.Rules {
+		r := &in.Rules[i]
+		key := fmt.Sprintf("rules.%d", i)
+		r.ResourceType = strings.TrimSpace(r.ResourceType)
+		r.Criteria = strings.TrimSpace(r.Criteria)
+		var hidden []string
+		for _, f := range r.HiddenFields {
+			if f = strings.TrimSpace(f); f != "" {
+				hidden = append(hidden, f)
+			}
+		}
+		r.HiddenFields = hidden
+		switch {
+		case r.ResourceType == "":
+			v.Add(key, "Resource type is required.")
+		case r.ResourceType != "*" && !fhir.IsResourceType(r.ResourceType):
+			v.Add(key, quote(r.ResourceType)+" is not a FHIR R4 resource type.")
+		case r.Criteria != "" && !strings.HasPrefix(r.Criteria, r.ResourceType+"?"):
+			v.Add(key, "Criteria must be a search on the same type, like "+r.ResourceType+"?name=Smith.")
+		case len(r.Criteria) > 1000:
+			v.Add(key, "Criteria must be at most 1000 characters.")
+		}
+		for _, f := range r.HiddenFields {
+			if !fieldName.MatchString(f) {
+				v.Add(key, "Hidden field "+quote(f)+" is not an element name like birthDate or name.given.")
+			}
+		}
+	}
+	return v.Err()
 }
 
 // AccessPolicies lists the project's policies by name.
@@ -29,4 +93,102 @@ func (t Tenant) AccessPolicy(ctx context.Context, id string) (AccessPolicy, erro
 	var p AccessPolicy
 	err := t.scoped(ctx).Where("id = ?", id).Take(&p).Error
 	return p, notFound(err)
+}
+
+// PolicyUsage counts the members that have the policy.
+func (t Tenant) PolicyUsage(ctx context.Context, id string) (int64, error) {
+	var n int64
+	err := t.scoped(ctx).Model(&ProjectMembership{}).Where("access_policy_id = ?", id).Count(&n).Error
+	return n, err
+}
+
+const policyNameTaken = "Another access policy of this project has this name."
+
+// CreateAccessPolicy validates and stores a new policy.
+func (t Tenant) CreateAccessPolicy(ctx context.Context, a Actor, in PolicyInput) (AccessPolicy, error) {
+	if err := in.Validate(); err != nil {
+		return AccessPolicy{}, err
+	}
+	ts := now()
+	p := AccessPolicy{ID: uuid.NewString(), ProjectID: t.projectID, Name: in.Name, Rules: in.Rules, CreatedAt: ts, UpdatedAt: ts}
+	err := t.inTx(ctx, func(tx Tenant) error {
+		if err := tx.checkPolicyName(ctx, p.Name, ""); err != nil {
+			return err
+		}
+		if err := tx.db.WithContext(ctx).Create(&p).Error; err != nil {
+			if isUniqueViolation(err) {
+				return &ValidationError{Fields: map[string]string{"name": policyNameTaken}}
+			}
+			return err
+		}
+		return tx.record(ctx, a, ActionPolicyCreated, p.Name, map[string]any{"id": p.ID, "rules": p.Rules})
+	})
+	return p, err
+}
+
+// UpdateAccessPolicy replaces a policy's name and rules.
+func (t Tenant) UpdateAccessPolicy(ctx context.Context, a Actor, id string, in PolicyInput) (AccessPolicy, error) {
+	if err := in.Validate(); err != nil {
+		return AccessPolicy{}, err
+	}
+	var p AccessPolicy
+	err := t.inTx(ctx, func(tx Tenant) error {
+		before, err := tx.AccessPolicy(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.checkPolicyName(ctx, in.Name, id); err != nil {
+			return err
+		}
+		p = before
+		p.Name, p.Rules, p.UpdatedAt = in.Name, in.Rules, now()
+		if err := tx.scoped(ctx).Model(&AccessPolicy{}).Where("id = ?", id).
+			Updates(map[string]any{"name": p.Name, "rules": p.Rules, "updated_at": p.UpdatedAt}).Error; err != nil {
+			if isUniqueViolation(err) {
+				return &ValidationError{Fields: map[string]string{"name": policyNameTaken}}
+			}
+			return err
+		}
+		return tx.record(ctx, a, ActionPolicyUpdated, p.Name, map[string]any{"id": id,
+			"name": Change{before.Name, p.Name}, "rules": Change{before.Rules, p.Rules}})
+	})
+	return p, err
+}
+
+// DeleteAccessPolicy removes a policy; members that had it keep their
+// membership with no policy, and the project stops using it as its default.
+func (t Tenant) DeleteAccessPolicy(ctx context.Context, a Actor, id string) error {
+	return t.inTx(ctx, func(tx Tenant) error {
+		p, err := tx.AccessPolicy(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.scoped(ctx).Model(&ProjectMembership{}).Where("access_policy_id = ?", id).
+			Update("access_policy_id", nil).Error; err != nil {
+			return err
+		}
+		if err := tx.db.WithContext(ctx).Model(&Project{}).Where("id = ? AND default_patient_access_policy = ?", tx.projectID, id).
+			Updates(map[string]any{"default_patient_access_policy": nil, "version": gormExpr("version + 1")}).Error; err != nil {
+			return err
+		}
+		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&AccessPolicy{}).Error; err != nil {
+			return err
+		}
+		return tx.record(ctx, a, ActionPolicyDeleted, p.Name, map[string]any{"id": id})
+	})
+}
+
+func (t Tenant) checkPolicyName(ctx context.Context, name, exceptID string) error {
+	var n int64
+	q := t.scoped(ctx).Model(&AccessPolicy{}).Where("name = ?", name)
+	if exceptID != "" {
+		q = q.Where("id <> ?", exceptID)
+	}
+	if err := q.Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return &ValidationError{Fields: map[string]string{"name": policyNameTaken}}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"enclave/handlers"
+	"enclave/models"
 	"enclave/views"
 
 	"github.com/labstack/echo/v4"
@@ -19,6 +20,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	vm := views.ErrorVM{Status: http.StatusInternalServerError, Title: "500",
 		Message: "Something went wrong on our side. It has been logged; please try again."}
+	err = httpError(err)
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		vm.Status = he.Code
@@ -50,4 +52,18 @@ func (s *Server) handleError(err error, c echo.Context) {
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(vm.Status)
 	_ = views.ErrorPage(p, vm).Render(c.Request().Context(), c.Response())
+}
+
+// httpError maps the stores' typed errors to HTTP errors; anything else is
+// left for the 500 path.
+func httpError(err error) error {
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return echo.ErrNotFound
+	case errors.Is(err, models.ErrForbidden):
+		return echo.NewHTTPError(http.StatusForbidden, "You are not allowed to do that.")
+	case errors.Is(err, models.ErrStale):
+		return echo.NewHTTPError(http.StatusConflict, "Someone else changed this while you were editing. Reload the page and try again.")
+	}
+	return err
 }

@@ -46,5 +46,14 @@ func (s *Server) routes(h *handlers.Set) {
 
 	// Project administration: admins only; other members get 403.
 	admin := member.Group("", s.requireAdmin)
-	_ = admin
+	admin.GET("/settings", h.Settings.Page)
+	admin.POST("/settings", h.Settings.Save)
+	admin.GET("/access-policies", h.Policies.List)
+	admin.GET("/access-policies/new", h.Policies.NewPage)
+	admin.POST("/access-policies/new", h.Policies.Create)
+	admin.GET("/access-policies/:policy", h.Policies.EditPage)
+	admin.POST("/access-policies/:policy", h.Policies.Update)
+	admin.GET("/access-policies/:policy/delete", h.Policies.DeletePage)
+	admin.POST("/access-policies/:policy/delete", h.Policies.Delete)
+	admin.GET("/audit", h.Audit.Page)
 }

@@ -42,6 +42,9 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 	s.routes(&handlers.Set{
 		Auth:     &handlers.Auth{Sys: sys, Sessions: s.sessions, Log: log},
 		Projects: &handlers.Projects{Sys: sys},
+		Settings: &handlers.Settings{Sys: sys},
+		Policies: &handlers.Policies{Sys: sys},
+		Audit:    &handlers.Audit{Sys: sys},
 	})
 	return s
 }

@@ -5,6 +5,7 @@ package webtest
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -264,6 +265,24 @@ func (c *Client) NewProject(name string) string {
 	c.app.T.Helper()
 	loc := c.PostForm("/projects/new", url.Values{"projectName": {name}}).RedirectsTo("/projects/")
 	return strings.TrimPrefix(loc, "/projects/")
+}
+
+// NewPolicy creates an access policy with one Patient rule and returns its id.
+func (c *Client) NewPolicy(project, name string) string {
+	c.app.T.Helper()
+	c.PostForm("/projects/"+project+"/access-policies/new", url.Values{"name": {name}, "rows": {"1"},
+		"rules.0.resourceType": {"Patient"}}).RedirectsTo("/projects/" + project + "/access-policies")
+	pols, err := c.app.Sys.Tenant(project).AccessPolicies(context.Background())
+	if err != nil {
+		c.app.T.Fatal(err)
+	}
+	for _, p := range pols {
+		if p.Name == name {
+			return p.ID
+		}
+	}
+	c.app.T.Fatalf("policy %q not found after creating it", name)
+	return ""
 }
 
 // SignIn signs c in with the test password.

@@ -1,0 +1,196 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"enclave/models"
+	"enclave/models/fhir"
+	"enclave/views"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Policies serves the access-policy editor.
+type Policies struct {
+	Sys models.System
+}
+
+// List shows the project's policies.
+func (h *Policies) List(c echo.Context) error {
+	return h.list(c, "")
+}
+
+func (h *Policies) list(c echo.Context, notice string) error {
+	t := TenantOf(c)
+	pols, err := t.AccessPolicies(ctx(c))
+	if err != nil {
+		return err
+	}
+	rows := make([]views.PolicyRowVM, len(pols))
+	for i, pol := range pols {
+		n, err := t.PolicyUsage(ctx(c), pol.ID)
+		if err != nil {
+			return err
+		}
+		rows[i] = views.PolicyRowVM{ID: pol.ID, Name: pol.Name, Summary: ruleSummary(pol.Rules), Members: n}
+	}
+	p, err := pageFor(c, h.Sys, "Access policies")
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.PoliciesPage(p, rows, notice))
+}
+
+// NewPage shows an empty policy form.
+func (h *Policies) NewPage(c echo.Context) error {
+	return h.form(c, http.StatusOK, h.newVM(c, views.Form{}, nil))
+}
+
+// Create saves a new policy, or adds a blank rule row when asked.
+func (h *Policies) Create(c echo.Context) error {
+	in, rows := parsePolicy(c)
+	if c.FormValue("action") == "add-rule" {
+		return h.form(c, http.StatusOK, h.newVM(c, formOf(c, nil, "name"), append(rows, views.RuleVM{})))
+	}
+	_, err := TenantOf(c).CreateAccessPolicy(ctx(c), Actor(c), in)
+	if models.FieldErrors(err) != nil {
+		return h.form(c, http.StatusUnprocessableEntity, h.newVM(c, formOf(c, err, "name"), withRuleErrors(rows, err)))
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(c, projectURL(c, "/access-policies"))
+}
+
+// EditPage shows a saved policy in the form.
+func (h *Policies) EditPage(c echo.Context) error {
+	pol, err := TenantOf(c).AccessPolicy(ctx(c), c.Param("policy"))
+	if err != nil {
+		return err
+	}
+	rows := make([]views.RuleVM, 0, len(pol.Rules)+1)
+	for _, r := range pol.Rules {
+		rows = append(rows, views.RuleVM{ResourceType: r.ResourceType, ReadOnly: r.ReadOnly, Criteria: r.Criteria,
+			HiddenFields: views.JoinFields(r.HiddenFields)})
+	}
+	f := views.Form{Values: map[string]string{"name": pol.Name}}
+	return h.form(c, http.StatusOK, h.editVM(c, pol.ID, f, append(rows, views.RuleVM{})))
+}
+
+// Update saves an edited policy.
+func (h *Policies) Update(c echo.Context) error {
+	id := c.Param("policy")
+	t := TenantOf(c)
+	if _, err := t.AccessPolicy(ctx(c), id); err != nil {
+		return err
+	}
+	in, rows := parsePolicy(c)
+	if c.FormValue("action") == "add-rule" {
+		return h.form(c, http.StatusOK, h.editVM(c, id, formOf(c, nil, "name"), append(rows, views.RuleVM{})))
+	}
+	_, err := t.UpdateAccessPolicy(ctx(c), Actor(c), id, in)
+	if models.FieldErrors(err) != nil {
+		return h.form(c, http.StatusUnprocessableEntity, h.editVM(c, id, formOf(c, err, "name"), withRuleErrors(rows, err)))
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(c, projectURL(c, "/access-policies"))
+}
+
+// DeletePage asks for confirmation.
+func (h *Policies) DeletePage(c echo.Context) error {
+	t := TenantOf(c)
+	pol, err := t.AccessPolicy(ctx(c), c.Param("policy"))
+	if err != nil {
+		return err
+	}
+	n, err := t.PolicyUsage(ctx(c), pol.ID)
+	if err != nil {
+		return err
+	}
+	p, err := pageFor(c, h.Sys, "Delete access policy")
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.PolicyDeletePage(p, pol.ID, pol.Name, n))
+}
+
+// Delete removes the policy.
+func (h *Policies) Delete(c echo.Context) error {
+	if err := TenantOf(c).DeleteAccessPolicy(ctx(c), Actor(c), c.Param("policy")); err != nil {
+		return err
+	}
+	return redirect(c, projectURL(c, "/access-policies"))
+}
+
+func (h *Policies) newVM(c echo.Context, f views.Form, rows []views.RuleVM) views.PolicyFormVM {
+	if len(rows) == 0 {
+		rows = []views.RuleVM{{}}
+	}
+	return views.PolicyFormVM{Action: projectURL(c, "/access-policies/new"),
+		Title: "New access policy", Form: f, Rules: rows, ResourceTypes: fhir.ResourceTypes()}
+}
+
+func (h *Policies) editVM(c echo.Context, id string, f views.Form, rows []views.RuleVM) views.PolicyFormVM {
+	vm := h.newVM(c, f, rows)
+	vm.Action = projectURL(c, "/access-policies/"+id)
+	vm.Title = "Edit access policy"
+	return vm
+}
+
+func (h *Policies) form(c echo.Context, status int, vm views.PolicyFormVM) error {
+	p, err := pageFor(c, h.Sys, vm.Title)
+	if err != nil {
+		return err
+	}
+	return renderForm(c, status, views.PolicyFormPage(p, vm), views.PolicyForm(p, vm))
+}
+
+// parsePolicy reads the rule rows, dropping blank ones. It returns the input
+// for the store and the rows to show again, index-aligned with it.
+func parsePolicy(c echo.Context) (models.PolicyInput, []views.RuleVM) {
+	in := models.PolicyInput{Name: c.FormValue("name")}
+	var rows []views.RuleVM
+	n, _ := strconv.Atoi(c.FormValue("rows"))
+	n = min(max(n, 0), models.MaxPolicyRules+1)
+	for i := range n {
+		field := func(name string) string { return c.FormValue(fmt.Sprintf("rules.%d.%s", i, name)) }
+		row := views.RuleVM{ResourceType: strings.TrimSpace(field("resourceType")), ReadOnly: field("readonly") == "on",
+			Criteria: strings.TrimSpace(field("criteria")), HiddenFields: strings.TrimSpace(field("hiddenFields"))}
+		if row.ResourceType == "" && row.Criteria == "" && row.HiddenFields == "" && !row.ReadOnly {
+			continue
+		}
+		rows = append(rows, row)
+		in.Rules = append(in.Rules, models.PolicyRule{ResourceType: row.ResourceType, ReadOnly: row.ReadOnly,
+			Criteria: row.Criteria, HiddenFields: strings.Split(row.HiddenFields, ",")})
+	}
+	return in, rows
+}
+
+// withRuleErrors puts the store's per-rule messages on their rows and adds a
+// blank row for the next rule.
+func withRuleErrors(rows []views.RuleVM, err error) []views.RuleVM {
+	fields := models.FieldErrors(err)
+	for i := range rows {
+		rows[i].Err = fields[fmt.Sprintf("rules.%d", i)]
+	}
+	return append(rows, views.RuleVM{})
+}
+
+func ruleSummary(rules models.PolicyRules) string {
+	if len(rules) == 0 {
+		return "No access"
+	}
+	parts := make([]string, len(rules))
+	for i, r := range rules {
+		parts[i] = r.ResourceType
+		if r.ReadOnly {
+			parts[i] += " (read-only)"
+		}
+	}
+	return strings.Join(parts, ", ")
+}

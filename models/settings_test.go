@@ -1,0 +1,141 @@
+package models_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"enclave/models"
+	"enclave/models/testdb"
+)
+
+func TestUpdateSettings(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sys := models.NewSystem(db.DB)
+			ada := newUser(t, sys, "ada@example.org")
+			p, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, _ := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			tn := sys.Tenant(p.ID)
+			actor := models.Actor{UserID: ada.ID, Email: ada.Email, IP: "127.0.0.1"}
+			base := models.SettingsUpdate{Name: "Alpha", StrictMode: true, Version: p.Version}
+
+			u := base
+			u.Name, u.CheckReferencesOnWrite = "Alpha Prod", true
+			saved, changes, err := tn.UpdateSettings(ctx, actor, u, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if saved.Name != "Alpha Prod" || !saved.CheckReferencesOnWrite || saved.Version != p.Version+1 {
+				t.Errorf("saved %+v", saved)
+			}
+			if len(changes) != 2 || changes[0].Field != "name" || changes[1].Field != "checkReferencesOnWrite" {
+				t.Errorf("changes %+v", changes)
+			}
+			log, _, err := tn.AuditLog(ctx, models.AuditFilter{Action: models.ActionSettingsUpdated})
+			if err != nil || len(log) != 1 || !strings.Contains(log[0].Details, `"before":"Alpha"`) || !strings.Contains(log[0].Details, `"after":"Alpha Prod"`) || log[0].ActorEmail != "ada@example.org" {
+				t.Errorf("audit %+v, %v", log, err)
+			}
+
+			// A second editor who loaded the old version is refused, and nothing is overwritten.
+			stale := base
+			stale.Name = "Overwritten"
+			if _, _, err := tn.UpdateSettings(ctx, actor, stale, false); !errors.Is(err, models.ErrStale) {
+				t.Errorf("stale save: %v, want ErrStale", err)
+			}
+			if cur, _ := tn.Project(ctx); cur.Name != "Alpha Prod" {
+				t.Errorf("stale save overwrote the name: %q", cur.Name)
+			}
+
+			// Strict mode off needs confirmation.
+			u = base
+			u.Name, u.CheckReferencesOnWrite, u.Version, u.StrictMode = "Alpha Prod", true, saved.Version, false
+			if _, _, err := tn.UpdateSettings(ctx, actor, u, false); models.FieldErrors(err)["strictMode"] == "" {
+				t.Errorf("strict mode off without confirmation: %v", err)
+			}
+			u.ConfirmStrictOff = true
+			if saved, _, err = tn.UpdateSettings(ctx, actor, u, false); err != nil || saved.StrictMode {
+				t.Errorf("confirmed strict mode off: %+v, %v", saved, err)
+			}
+
+			// Features and superAdmin: refused for project admins, allowed for operators.
+			features := []string{"bots", "email"}
+			u.Version, u.Features = saved.Version, &features
+			if _, _, err := tn.UpdateSettings(ctx, actor, u, false); !errors.Is(err, models.ErrForbidden) {
+				t.Errorf("project admin setting features: %v, want ErrForbidden", err)
+			}
+			on := true
+			u.Features, u.SuperAdmin = nil, &on
+			if _, _, err := tn.UpdateSettings(ctx, actor, u, false); !errors.Is(err, models.ErrForbidden) {
+				t.Errorf("project admin setting superAdmin: %v, want ErrForbidden", err)
+			}
+			u.Features, u.SuperAdmin = &features, nil
+			if saved, _, err = tn.UpdateSettings(ctx, actor, u, true); err != nil || strings.Join(saved.Features, ",") != "bots,email" {
+				t.Errorf("operator setting features: %+v, %v", saved.Features, err)
+			}
+			bad := []string{"bots", "teleport"}
+			u.Version, u.Features = saved.Version, &bad
+			if _, _, err := tn.UpdateSettings(ctx, actor, u, true); !strings.Contains(models.FieldErrors(err)["features"], "teleport") {
+				t.Errorf("unknown feature: %v", err)
+			}
+
+			// The default patient policy must be one of this project's.
+			u.Features = nil
+			otherID := insertPolicy(t, db, other.ID, "Other's policy")
+			u.DefaultPatientAccessPolicy = &otherID
+			if _, _, err := tn.UpdateSettings(ctx, actor, u, true); models.FieldErrors(err)["defaultPatientAccessPolicy"] == "" {
+				t.Errorf("another project's policy accepted: %v", err)
+			}
+			mine := insertPolicy(t, db, p.ID, "Patients")
+			u.DefaultPatientAccessPolicy = &mine
+			if saved, _, err = tn.UpdateSettings(ctx, actor, u, false); err != nil || saved.DefaultPatientAccessPolicy == nil || *saved.DefaultPatientAccessPolicy != mine {
+				t.Errorf("own policy: %+v, %v", saved.DefaultPatientAccessPolicy, err)
+			}
+
+			for _, name := range []string{"", strings.Repeat("n", 201)} {
+				u.Name, u.Version = name, saved.Version
+				if _, _, err := tn.UpdateSettings(ctx, actor, u, false); models.FieldErrors(err)["name"] == "" {
+					t.Errorf("name %q accepted: %v", name, err)
+				}
+			}
+		})
+	}
+}
+
+func TestSuperAdmin(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sys := models.NewSystem(db.DB)
+			op := newUser(t, sys, "op@example.org")
+			ada := newUser(t, sys, "ada@example.org")
+			ops, _ := sys.CreateProject(ctx, op.ID, models.NewProject{Name: "Operators"})
+			sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Ada's"})
+			if is, _ := sys.IsSuperAdmin(ctx, op.ID); is {
+				t.Error("super admin before the flag is set")
+			}
+			if err := sys.SetSuperAdmin(ctx, ops.ID, true); err != nil {
+				t.Fatal(err)
+			}
+			if is, err := sys.IsSuperAdmin(ctx, op.ID); !is || err != nil {
+				t.Errorf("member of the super-admin project: %v, %v", is, err)
+			}
+			if is, _ := sys.IsSuperAdmin(ctx, ada.ID); is {
+				t.Error("a member of an ordinary project counts as super admin")
+			}
+		})
+	}
+}
+
+// insertPolicy stores an access policy directly, for tests of other features.
+func insertPolicy(t *testing.T, db testdb.DB, projectID, name string) string {
+	t.Helper()
+	pol, err := models.NewSystem(db.DB).Tenant(projectID).CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: name,
+		Rules: []models.PolicyRule{{ResourceType: "Patient"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pol.ID
+}
