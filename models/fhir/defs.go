@@ -71,6 +71,7 @@ type definitions struct {
 	resourceTypes []string
 	children      map[string][]*element // parent path -> child elements in snapshot order
 	searchParams  map[string]map[string]SearchParam
+	compiled      map[string][]compiledParam // per resource type, by code
 }
 
 var (
