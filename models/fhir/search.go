@@ -122,7 +122,7 @@ func indexValues(p SearchParam, n fpNode) []IndexValue {
 			texts = strField(obj, "text", "family", "given", "prefix", "suffix")
 		case n.typ == "Address" && obj != nil:
 			texts = strField(obj, "text", "line", "city", "district", "state", "postalCode", "country")
-		default:
+		case primitiveKinds[n.typ]:
 			if s, ok := n.v.(string); ok {
 				texts = []string{s}
 			}
@@ -161,7 +161,7 @@ func indexValues(p SearchParam, n fpNode) []IndexValue {
 			if v.Code != "" || v.System != "" {
 				out = append(out, v)
 			}
-		default:
+		case primitiveKinds[n.typ]:
 			switch x := n.v.(type) {
 			case bool:
 				base.Code = "false"
@@ -189,7 +189,7 @@ func indexValues(p SearchParam, n fpNode) []IndexValue {
 				_, end, ok = DateRange(e)
 			}
 			ok = ok && (obj["start"] != nil || obj["end"] != nil)
-		default:
+		case n.typ == "date" || n.typ == "dateTime" || n.typ == "instant":
 			if s, isStr := n.v.(string); isStr {
 				start, end, ok = DateRange(s)
 			}
@@ -200,9 +200,10 @@ func indexValues(p SearchParam, n fpNode) []IndexValue {
 		}
 	case TypeReference:
 		var ref string
-		if obj != nil {
+		switch {
+		case n.typ == "Reference" && obj != nil:
 			ref, _ = obj["reference"].(string)
-		} else {
+		case n.typ == "canonical" || n.typ == "uri":
 			ref, _ = n.v.(string)
 		}
 		if ref == "" || strings.HasPrefix(ref, "#") {
@@ -213,6 +214,13 @@ func indexValues(p SearchParam, n fpNode) []IndexValue {
 		out = append(out, base)
 	}
 	return out
+}
+
+// primitiveKinds are the FHIR primitive types whose JSON value is indexed
+// as it is (a string or a boolean).
+var primitiveKinds = map[string]bool{
+	"string": true, "markdown": true, "code": true, "id": true, "uri": true, "url": true, "canonical": true,
+	"oid": true, "uuid": true, "boolean": true,
 }
 
 func coding(base IndexValue, m map[string]any, text string) IndexValue {
