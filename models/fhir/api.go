@@ -30,8 +30,14 @@ func ResourceTypes() []string { return resourceTypes() }
 // resources and codes bound "required" to a ValueSet that can be expanded from
 // the shipped CodeSystems.
 //
-// It returns every problem found, in document order, or nil when the resource
-// is valid.
+// It returns every problem found, or nil when the resource is valid. Issues
+// come in FHIR element order within each object (unknown properties last,
+// then missing required elements), which for resources written in the usual
+// order is document order. Codes: "required" (missing resourceType or
+// required element), "not-supported" (unknown resourceType), "structure"
+// (unknown element, wrong JSON type, array vs single value, bad choice type),
+// "value" (bad primitive format), "code-invalid" (code outside a required
+// ValueSet), "invariant" (empty object, ele-1). All have severity "error".
 func Validate(resource map[string]any, strict bool) []Issue { return validate(resource, strict) }
 
 // ParamType is the type of a search parameter: "string", "token", "date",
