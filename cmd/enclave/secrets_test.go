@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 
 	"enclave/models"
 	"enclave/models/testdb"
+	"enclave/web"
 
 	"gorm.io/gorm"
 )
@@ -243,5 +245,52 @@ func TestRotateKeyFromEnvironment(t *testing.T) {
 				t.Errorf("a bad ENCLAVE_SECRETS_KEY at start-up: %v", err)
 			}
 		})
+	}
+}
+
+func TestSecretsKeyAtStartup(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("ENCLAVE_DATA_DIR", dir)
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("ENCLAVE_SESSION_KEY", "")
+	t.Setenv("ENCLAVE_SECRETS_KEY", "")
+	if err := run([]string{"migrate"}); err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(dir, "secrets.key")
+	key := readKey(t, keyPath)
+	if fi, _ := os.Stat(keyPath); fi.Mode().Perm() != 0o600 {
+		t.Errorf("generated key file mode %v", fi.Mode().Perm())
+	}
+	if err := run([]string{"migrate"}); err != nil || !bytes.Equal(readKey(t, keyPath), key) {
+		t.Fatalf("the key changed between starts: %v", err)
+	}
+
+	// Secrets sealed with another key are reported at start-up, by count and key id.
+	db, err := models.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeDB(db)
+	other, _ := models.GenerateSecretKey()
+	seed(t, db, other)
+	var logs bytes.Buffer
+	cfg := web.ConfigFromEnv(os.Getenv)
+	if err := cfg.PrepareDataDir(); err != nil {
+		t.Fatal(err)
+	}
+	warnForeignSecrets(context.Background(), db, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if got := logs.String(); !strings.Contains(got, "count=4") || !strings.Contains(got, models.SecretKeyID(key)) {
+		t.Errorf("start-up warning: %q", got)
+	}
+
+	// A damaged key file stops start-up with a clear message and is left alone.
+	os.WriteFile(keyPath, []byte("garbage\n"), 0o600)
+	err = run([]string{"migrate"})
+	if err == nil || !strings.Contains(err.Error(), "not a valid secrets key file") || !strings.Contains(err.Error(), "Do not delete it") {
+		t.Errorf("damaged key file: %v", err)
+	}
+	if b, _ := os.ReadFile(keyPath); string(b) != "garbage\n" {
+		t.Error("the damaged key file was replaced")
 	}
 }
