@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"enclave/models"
 	"enclave/views"
@@ -93,9 +94,30 @@ func (h *Auth) SignInPage(c echo.Context) error {
 	return render(c, http.StatusOK, views.SignInPage(p, views.Form{}, safeNext(c.QueryParam("next"))))
 }
 
+// Brute-force protection: after this many failed sign-ins for one email in
+// the window, further attempts are refused until the window has passed.
+const (
+	signInFailureLimit  = 10
+	signInFailureWindow = 15 * time.Minute
+)
+
 // SignIn checks the credentials, starts a new session and lands the user.
 func (h *Auth) SignIn(c echo.Context) error {
 	next := safeNext(c.FormValue("next"))
+	failures, err := h.Sys.FailedSignInsSince(ctx(c), c.FormValue("email"), time.Now().Add(-signInFailureWindow))
+	if err != nil {
+		return err
+	}
+	if failures >= signInFailureLimit {
+		h.Log.Warn("sign-in refused: too many failures", "ip", c.RealIP())
+		p, perr := pageFor(c, h.Sys, "Sign in")
+		if perr != nil {
+			return perr
+		}
+		f := formOf(c, nil, "email")
+		f.Error = "Too many failed sign-ins for this email. Wait 15 minutes and try again."
+		return renderForm(c, http.StatusTooManyRequests, views.SignInPage(p, f, next), views.SignInForm(p.CSRF, f, next))
+	}
 	u, err := h.Sys.Authenticate(ctx(c), c.FormValue("email"), c.FormValue("password"))
 	if errors.Is(err, models.ErrBadCredentials) {
 		h.Log.Info("sign-in failed", "ip", c.RealIP())

@@ -235,3 +235,27 @@ func TestSessionCookieFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestSignInLockoutAfterRepeatedFailures(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			app := webtest.New(t, db)
+			app.SignUp("ada@example.org", "Alpha")
+			app.SignUp("bob@example.org", "Beta")
+			for range 10 {
+				app.Client().PostForm("/signin", url.Values{"email": {"ada@example.org"}, "password": {"guess-guess"}}).Status(http.StatusUnauthorized)
+			}
+			// Even the right password is refused now, with a message that says why.
+			c := app.Client()
+			r := c.SignIn("Ada@example.org").Status(http.StatusTooManyRequests)
+			if !strings.Contains(r.TestID("form-error"), "Too many failed sign-ins") {
+				t.Errorf("lockout message %q", r.TestID("form-error"))
+			}
+			if c.Cookie("enclave_session") != "" {
+				t.Error("a locked-out sign-in started a session")
+			}
+			// Other accounts are unaffected.
+			app.Client().SignIn("bob@example.org").Status(http.StatusSeeOther)
+		})
+	}
+}

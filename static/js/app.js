@@ -9,6 +9,7 @@
     { code: "422", swap: true },
     { code: "409", swap: true },
     { code: "401", swap: true },
+    { code: "429", swap: true },
     { code: "[45]..", swap: false, error: true },
   ];
   // The CSP forbids inline styles from scripts; indicator styles live in app.css.
