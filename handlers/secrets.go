@@ -115,18 +115,22 @@ func (h *Secrets) Replace(c echo.Context) error {
 
 // Rename changes the secret's name.
 func (h *Secrets) Rename(c echo.Context) error {
-	st, err := h.store(c)
+	st, before, err := h.secret(c)
 	if err != nil {
 		return err
 	}
-	s, err := st.Rename(ctx(c), Actor(c), c.Param("secret"), c.FormValue("name"))
+	s, err := st.Rename(ctx(c), Actor(c), before.ID, c.FormValue("name"))
 	if models.FieldErrors(err) != nil {
 		return h.edit(c, http.StatusUnprocessableEntity, views.SecretEditVM{Rename: formOf(c, err, "name")})
 	}
 	if err != nil {
 		return err
 	}
-	return h.edit(c, http.StatusOK, views.SecretEditVM{Notice: "Renamed to " + s.Name + "."})
+	notice := "Renamed to " + s.Name + "."
+	if s.Name == before.Name {
+		notice = "Nothing changed: the secret already has this name."
+	}
+	return h.edit(c, http.StatusOK, views.SecretEditVM{Notice: notice})
 }
 
 // DeletePage asks for confirmation (htmx asks with hx-confirm instead).

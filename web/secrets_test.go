@@ -166,6 +166,10 @@ func TestSecretsEditor(t *testing.T) {
 			if frag.Has("project-tabs") || frag.TestID("secret-title") != "STRIPE_LIVE" || frag.TestID("notice") != "Renamed to STRIPE_LIVE." {
 				t.Errorf("htmx rename\n%s", frag.Body)
 			}
+			frag = c.PostForm(base+"/"+id+"/name", url.Values{"name": {" STRIPE_LIVE "}}).Status(http.StatusOK)
+			if got := frag.TestID("notice"); !strings.Contains(got, "Nothing changed") {
+				t.Errorf("rename to the same name: %q", got)
+			}
 			c.HTMX = false
 			if got, _ := secretValue(t, app, project, "STRIPE_LIVE"); got != "sk_live_replaced_00007777" {
 				t.Errorf("value after rename %q", got)
