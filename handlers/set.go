@@ -7,4 +7,5 @@ type Set struct {
 	Settings *Settings
 	Policies *Policies
 	Audit    *Audit
+	Secrets  *Secrets
 }

@@ -56,4 +56,11 @@ func (s *Server) routes(h *handlers.Set) {
 	admin.GET("/access-policies/:policy/delete", h.Policies.DeletePage)
 	admin.POST("/access-policies/:policy/delete", h.Policies.Delete)
 	admin.GET("/audit", h.Audit.Page)
+	admin.GET("/secrets", h.Secrets.List)
+	admin.POST("/secrets", h.Secrets.Create)
+	admin.GET("/secrets/:secret", h.Secrets.EditPage)
+	admin.POST("/secrets/:secret/value", h.Secrets.Replace)
+	admin.POST("/secrets/:secret/name", h.Secrets.Rename)
+	admin.GET("/secrets/:secret/delete", h.Secrets.DeletePage)
+	admin.POST("/secrets/:secret/delete", h.Secrets.Delete)
 }

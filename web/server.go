@@ -26,6 +26,10 @@ type Server struct {
 // New builds the server on an open, migrated database.
 func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 	sys := models.NewSystem(db)
+	box, err := models.NewSecretBox(cfg.SecretsKey)
+	if err != nil {
+		log.Error("project secrets are unavailable", "err", err)
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -45,6 +49,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Settings: &handlers.Settings{Sys: sys},
 		Policies: &handlers.Policies{Sys: sys},
 		Audit:    &handlers.Audit{Sys: sys},
+		Secrets:  &handlers.Secrets{Sys: sys, Box: box},
 	})
 	return s
 }
