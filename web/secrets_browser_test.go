@@ -63,6 +63,7 @@ func TestBrowserSecrets(t *testing.T) {
 	if got := b.Text(byID("secret-hint")); got != "••••••0001" {
 		t.Errorf("hint %q", got)
 	}
+	b.WaitHTMXReady(byID("delete-secret"))
 	b.Do("delete with hx-confirm", click(byID("delete-secret")), chromedp.WaitVisible(chromedp.CSS(byID("no-secrets"))))
 	mu.Lock()
 	if len(dialogs) != 1 || !strings.Contains(dialogs[0], "Delete the secret BROWSER_KEY?") {
