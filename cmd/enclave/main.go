@@ -2,6 +2,8 @@
 //
 //	enclave            start the server (same as "enclave serve")
 //	enclave migrate    apply database migrations and exit
+//	enclave secrets rotate-key            re-encrypt project secrets under a new key
+//	enclave super-admin grant|revoke ID   make a project's members server operators
 //	enclave secrets rotate-key [--new-key KEY]
 //	                   re-encrypt every project secret under a new key
 //
@@ -34,6 +36,9 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "secrets" {
 		return runSecrets(args[1:], os.Stdout)
 	}
+	if len(args) > 0 && args[0] == "super-admin" {
+		return runSuperAdmin(args[1:], os.Stdout)
+	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate") {
 		cmd, args = args[0], args[1:]
@@ -47,7 +52,7 @@ func run(args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown command %q (want serve, migrate or secrets)", fs.Arg(0))
+		return fmt.Errorf("unknown command %q (want serve, migrate, secrets or super-admin)", fs.Arg(0))
 	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
