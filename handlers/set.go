@@ -7,4 +7,6 @@ type Set struct {
 	Settings *Settings
 	Policies *Policies
 	Audit    *Audit
+	Members  *Members
+	Invites  *Invites
 }
