@@ -82,6 +82,9 @@ func TestInviteMembers(t *testing.T) {
 			if !strings.HasPrefix(link, app.HTTP.URL+"/invite/") || len(link) < len(app.HTTP.URL)+40 {
 				t.Fatalf("invite link %q", link)
 			}
+			if r.Has("invite-mailed") || r.Has("invite-mail-failed") {
+				t.Error("without a mail server nothing is sent and nothing fails")
+			}
 			if row := memberRow(t, r, "nia@example.org"); row["status"] != "Invited" || row["role"] != "Admin" {
 				t.Errorf("nia's row: %v", row)
 			}
