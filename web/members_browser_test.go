@@ -8,6 +8,7 @@ import (
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -80,6 +81,34 @@ func TestBrowserInviteJourney(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS(byID("member-list"))))
 			if got := admin.Text(niaStatus); got != "Active" || strings.Contains(admin.Text("body"), link) {
 				t.Fatalf("after acceptance Nia's status is %q", got)
+			}
+
+			// Removing her asks first (hx-confirm), then updates the list in
+			// place; her very next request is refused.
+			asked := make(chan string, 1)
+			dialogs := chromedp.Events(admin.Ctx, page.JavascriptDialogOpening)
+			go func() {
+				for ev, err := range dialogs {
+					if err != nil {
+						return
+					}
+					asked <- ev.Message
+					if _, err := chromedp.Call(admin.Ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}); err != nil {
+						return
+					}
+				}
+			}()
+			admin.Do("remove", click(byID("member-row")+":nth-child(2) "+byID("remove-member")),
+				chromedp.WaitVisible(chromedp.CSS(byID("notice"))))
+			if msg := <-asked; !strings.Contains(msg, "nia@example.org") {
+				t.Fatalf("confirmation %q", msg)
+			}
+			if got := admin.Text(byID("notice")); !strings.Contains(got, "Removed Nia New") {
+				t.Fatalf("notice %q", got)
+			}
+			nia.Do("reload", chromedp.Navigate(base+"/projects/"+project), chromedp.WaitVisible(chromedp.CSS(byID("error-page"))))
+			if got := nia.Text(byID("error-message")); !strings.Contains(got, "does not exist") {
+				t.Fatalf("removed member sees %q", got)
 			}
 		})
 	}
