@@ -9,4 +9,5 @@ type Set struct {
 	Audit    *Audit
 	Members  *Members
 	Invites  *Invites
+	Secrets  *Secrets
 }

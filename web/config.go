@@ -22,6 +22,11 @@ type Config struct {
 	DataDir     string // ENCLAVE_DATA_DIR
 	DatabaseURL string // DATABASE_URL; empty selects embedded SQLite
 	SessionKey  []byte // ENCLAVE_SESSION_KEY, or generated into DataDir
+	// SecretsKey seals project secrets: ENCLAVE_SECRETS_KEY (base64 of 32
+	// bytes), or generated into DataDir/secrets.key (see secretkey.go).
+	SecretsKey        []byte
+	SecretsKeyFromEnv bool
+	secretsKeyText    string
 	// SecureCookies forces the Secure flag even when Enclave itself serves
 	// plain HTTP behind a TLS-terminating proxy (ENCLAVE_SECURE_COOKIES=1).
 	SecureCookies bool
@@ -56,6 +61,8 @@ func ConfigFromEnv(lookup func(string) string) Config {
 	if c.SMTP.Port == "" {
 		c.SMTP.Port = "587"
 	}
+	c.secretsKeyText = lookup("ENCLAVE_SECRETS_KEY")
+	c.SecretsKeyFromEnv = c.secretsKeyText != ""
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
 	}
@@ -69,7 +76,7 @@ func ConfigFromEnv(lookup func(string) string) Config {
 }
 
 // PrepareDataDir makes sure the data directory exists and is writable, and
-// loads or creates the session key in it when none was configured.
+// loads or creates the session and secrets keys in it when none were configured.
 func (c *Config) PrepareDataDir() error {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory %s cannot be created: %s", c.DataDir, errText(err))
@@ -79,6 +86,9 @@ func (c *Config) PrepareDataDir() error {
 		return fmt.Errorf("data directory %s is not writable: %s", c.DataDir, errText(err))
 	}
 	os.Remove(probe)
+	if err := c.prepareSecretsKey(); err != nil {
+		return err
+	}
 	if len(c.SessionKey) > 0 {
 		if len(c.SessionKey) < 32 {
 			return errors.New("ENCLAVE_SESSION_KEY must be at least 32 characters")

@@ -64,4 +64,11 @@ func (s *Server) routes(h *handlers.Set) {
 	admin.POST("/members/:member", h.Members.Update)
 	admin.GET("/members/:member/remove", h.Members.RemovePage)
 	admin.POST("/members/:member/remove", h.Members.Remove)
+	admin.GET("/secrets", h.Secrets.List)
+	admin.POST("/secrets", h.Secrets.Create)
+	admin.GET("/secrets/:secret", h.Secrets.EditPage)
+	admin.POST("/secrets/:secret/value", h.Secrets.Replace)
+	admin.POST("/secrets/:secret/name", h.Secrets.Rename)
+	admin.GET("/secrets/:secret/delete", h.Secrets.DeletePage)
+	admin.POST("/secrets/:secret/delete", h.Secrets.Delete)
 }

@@ -26,6 +26,10 @@ type Server struct {
 // New builds the server on an open, migrated database.
 func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 	sys := models.NewSystem(db)
+	box, err := models.NewSecretBox(cfg.SecretsKey)
+	if err != nil {
+		log.Error("project secrets are unavailable", "err", err)
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -47,6 +51,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Audit:    &handlers.Audit{Sys: sys},
 		Members:  &handlers.Members{Sys: sys, Mailer: mailerFor(cfg), BaseURL: cfg.BaseURL, Log: log},
 		Invites:  &handlers.Invites{Sys: sys, Sessions: s.sessions, Log: log},
+		Secrets:  &handlers.Secrets{Sys: sys, Box: box},
 	})
 	return s
 }

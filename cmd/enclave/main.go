@@ -2,6 +2,8 @@
 //
 //	enclave            start the server (same as "enclave serve")
 //	enclave migrate    apply database migrations and exit
+//	enclave secrets rotate-key [--new-key KEY]
+//	                   re-encrypt every project secret under a new key
 //
 // Configuration comes from environment variables (see README.md); flags
 // mirror the most common ones.
@@ -29,6 +31,9 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "secrets" {
+		return runSecrets(args[1:], os.Stdout)
+	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate") {
 		cmd, args = args[0], args[1:]
@@ -42,7 +47,7 @@ func run(args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown command %q (want serve or migrate)", fs.Arg(0))
+		return fmt.Errorf("unknown command %q (want serve, migrate or secrets)", fs.Arg(0))
 	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -70,6 +75,7 @@ func run(args []string) error {
 		fmt.Printf("database is up to date (%d migrations applied now)\n", n)
 		return nil
 	}
+	warnForeignSecrets(ctx, db, cfg, log)
 
 	abs, _ := filepath.Abs(cfg.DataDir)
 	where := "SQLite in " + filepath.Join(abs, "enclave.db")

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -153,4 +154,26 @@ func (b *Browser) saveScreenshot() {
 		return
 	}
 	b.t.Logf("screenshot of the failed page: %s", path)
+}
+
+// WaitHTMXReady waits until htmx has initialised the element matching css
+// (content swapped in by htmx is wired up a moment after it appears; a click
+// before that follows the plain link instead).
+func (b *Browser) WaitHTMXReady(css string) {
+	b.t.Helper()
+	js := `(function(el){ var d = el && el["htmx-internal-data"]; return !!(d && d.initHash); })(document.querySelector(` + strconv.Quote(css) + `))`
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ready, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](js))
+		if err != nil {
+			b.t.Fatalf("browser: wait for htmx on %s: %v", css, err)
+		}
+		if ready {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: htmx never initialised %s", css)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -30,7 +30,9 @@ type App struct {
 	Sys    models.System
 	Server *web.Server
 	HTTP   *httptest.Server
-	logs   *syncBuffer
+	// SecretBox opens the project secrets the server sealed.
+	SecretBox *models.SecretBox
+	logs      *syncBuffer
 }
 
 // New starts a server on db; it stops when the test ends.
@@ -53,7 +55,8 @@ func start(t testing.TB, db testdb.DB, tls bool, configure ...func(*web.Config))
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := web.Config{DataDir: t.TempDir(), SessionKey: []byte("0123456789abcdef0123456789abcdef")}
+	cfg := web.Config{DataDir: t.TempDir(), SessionKey: []byte("0123456789abcdef0123456789abcdef"),
+		SecretsKey: []byte("fedcba9876543210fedcba9876543210")}
 	for _, f := range configure {
 		f(&cfg)
 	}
@@ -65,7 +68,11 @@ func start(t testing.TB, db testdb.DB, tls bool, configure ...func(*web.Config))
 		hs = httptest.NewServer(srv)
 	}
 	t.Cleanup(hs.Close)
-	return &App{T: t, DB: db, Sys: models.NewSystem(db.DB), Server: srv, HTTP: hs, logs: logs}
+	box, err := models.NewSecretBox(cfg.SecretsKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &App{T: t, DB: db, Sys: models.NewSystem(db.DB), Server: srv, HTTP: hs, SecretBox: box, logs: logs}
 }
 
 // Logs returns everything the server logged so far.

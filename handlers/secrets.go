@@ -1,0 +1,180 @@
+package handlers
+
+import (
+	"net/http"
+
+	"enclave/models"
+	"enclave/views"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Secrets serves a project's secrets editor. Values go in and are never
+// sent back: not in the list, not in a form after an error.
+type Secrets struct {
+	Sys models.System
+	// Box seals the values; nil when the server has no valid key.
+	Box *models.SecretBox
+}
+
+func (h *Secrets) store(c echo.Context) (models.Secrets, error) {
+	if h.Box == nil {
+		return models.Secrets{}, echo.NewHTTPError(http.StatusServiceUnavailable,
+			"Secrets are unavailable: the server has no valid secrets key. Ask the server operator.")
+	}
+	return TenantOf(c).Secrets(h.Box), nil
+}
+
+// List shows the secrets and the form that adds one.
+func (h *Secrets) List(c echo.Context) error {
+	return h.list(c, http.StatusOK, views.SecretsVM{})
+}
+
+func (h *Secrets) list(c echo.Context, status int, vm views.SecretsVM) error {
+	st, err := h.store(c)
+	if err != nil {
+		return err
+	}
+	secrets, err := st.List(ctx(c))
+	if err != nil {
+		return err
+	}
+	for _, s := range secrets {
+		vm.Rows = append(vm.Rows, secretRowVM(s))
+	}
+	p, err := pageFor(c, h.Sys, "Secrets")
+	if err != nil {
+		return err
+	}
+	return renderForm(c, status, views.SecretsPage(p, vm), views.SecretsPanel(p, vm))
+}
+
+// Create adds a secret.
+func (h *Secrets) Create(c echo.Context) error {
+	st, err := h.store(c)
+	if err != nil {
+		return err
+	}
+	s, err := st.Create(ctx(c), Actor(c), c.FormValue("name"), c.FormValue("value"))
+	if models.FieldErrors(err) != nil {
+		f := formOf(c, err, "name")
+		return h.list(c, http.StatusUnprocessableEntity, views.SecretsVM{Form: f, Retype: retype(c, f)})
+	}
+	if err != nil {
+		return err
+	}
+	return h.list(c, http.StatusOK, views.SecretsVM{Notice: "Secret " + s.Name + " added."})
+}
+
+// EditPage shows the forms that replace a value and rename.
+func (h *Secrets) EditPage(c echo.Context) error {
+	return h.edit(c, http.StatusOK, views.SecretEditVM{})
+}
+
+// secret loads the secret named in the URL; another project's is ErrNotFound.
+func (h *Secrets) secret(c echo.Context) (models.Secrets, models.Secret, error) {
+	st, err := h.store(c)
+	if err != nil {
+		return st, models.Secret{}, err
+	}
+	s, err := st.Get(ctx(c), c.Param("secret"))
+	return st, s, err
+}
+
+func (h *Secrets) edit(c echo.Context, status int, vm views.SecretEditVM) error {
+	_, s, err := h.secret(c)
+	if err != nil {
+		return err
+	}
+	vm.Secret = secretRowVM(s)
+	if vm.Rename.Values == nil {
+		vm.Rename = views.Form{Values: map[string]string{"name": s.Name}}
+	}
+	p, err := pageFor(c, h.Sys, "Secret "+s.Name)
+	if err != nil {
+		return err
+	}
+	return renderForm(c, status, views.SecretEditPage(p, vm), views.SecretEditPanel(p, vm))
+}
+
+// Replace gives the secret a new value.
+func (h *Secrets) Replace(c echo.Context) error {
+	st, err := h.store(c)
+	if err != nil {
+		return err
+	}
+	_, err = st.Replace(ctx(c), Actor(c), c.Param("secret"), c.FormValue("value"))
+	if models.FieldErrors(err) != nil {
+		return h.edit(c, http.StatusUnprocessableEntity, views.SecretEditVM{Replace: formOf(c, err)})
+	}
+	if err != nil {
+		return err
+	}
+	return h.edit(c, http.StatusOK, views.SecretEditVM{Notice: "Value replaced."})
+}
+
+// Rename changes the secret's name.
+func (h *Secrets) Rename(c echo.Context) error {
+	st, before, err := h.secret(c)
+	if err != nil {
+		return err
+	}
+	s, err := st.Rename(ctx(c), Actor(c), before.ID, c.FormValue("name"))
+	if models.FieldErrors(err) != nil {
+		return h.edit(c, http.StatusUnprocessableEntity, views.SecretEditVM{Rename: formOf(c, err, "name")})
+	}
+	if err != nil {
+		return err
+	}
+	notice := "Renamed to " + s.Name + "."
+	if s.Name == before.Name {
+		notice = "Nothing changed: the secret already has this name."
+	}
+	return h.edit(c, http.StatusOK, views.SecretEditVM{Notice: notice})
+}
+
+// DeletePage asks for confirmation (htmx asks with hx-confirm instead).
+func (h *Secrets) DeletePage(c echo.Context) error {
+	_, s, err := h.secret(c)
+	if err != nil {
+		return err
+	}
+	p, err := pageFor(c, h.Sys, "Delete secret")
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.SecretDeletePage(p, secretRowVM(s)))
+}
+
+// Delete removes the secret: htmx gets the list back in place, plain
+// browsers a redirect to it.
+func (h *Secrets) Delete(c echo.Context) error {
+	st, s, err := h.secret(c)
+	if err != nil {
+		return err
+	}
+	if err := st.Delete(ctx(c), Actor(c), s.ID); err != nil {
+		return err
+	}
+	if IsHTMX(c) {
+		return h.list(c, http.StatusOK, views.SecretsVM{Notice: "Secret " + s.Name + " deleted."})
+	}
+	return redirect(c, projectURL(c, "/secrets"))
+}
+
+// retype is true when a value was typed but the form failed on something
+// else: the value is not sent back, so the user must enter it again.
+func retype(c echo.Context, f views.Form) bool {
+	return c.FormValue("value") != "" && f.Err("value") == ""
+}
+
+func secretRowVM(s models.Secret) views.SecretRowVM {
+	vm := views.SecretRowVM{ID: s.ID, Name: s.Name, Hint: s.Hint, Updated: s.UpdatedAt.UTC().Format("2006-01-02 15:04"), UpdatedBy: "unknown"}
+	if s.UpdatedBy != nil {
+		vm.UpdatedBy = s.UpdatedBy.Name()
+		if vm.UpdatedBy == "" {
+			vm.UpdatedBy = s.UpdatedBy.Email
+		}
+	}
+	return vm
+}

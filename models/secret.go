@@ -1,0 +1,348 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// secretRow is a project secret as stored. The value exists only as
+// ciphertext, and the row never leaves this package.
+type secretRow struct {
+	ID         string
+	ProjectID  string
+	Name       string
+	Ciphertext []byte
+	KeyID      string
+	Hint       string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	UpdatedBy  *string
+}
+
+func (secretRow) TableName() string { return "project_secrets" }
+
+// Secret describes a project secret without its value, which is write-only.
+type Secret struct {
+	ID   string
+	Name string
+	// Hint is the masked value, e.g. "••••••3f9a".
+	Hint      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// UpdatedBy is the user who last changed it; nil when unknown or deleted.
+	UpdatedBy *User
+}
+
+// Limits of secret names and values.
+const (
+	MaxSecretName  = 100
+	MaxSecretValue = 10 * 1024 // bytes
+)
+
+var secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+const secretNameTaken = "This project already has a secret with this name."
+
+// checkSecretName trims name and adds any problem with it to v.
+func checkSecretName(name string, v *ValidationError) string {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		v.Add("name", "Name is required.")
+	case utf8.RuneCountInString(name) > MaxSecretName:
+		v.Add("name", fmt.Sprintf("Name must be at most %d characters.", MaxSecretName))
+	case !secretNamePattern.MatchString(name):
+		v.Add("name", "Use only letters, digits, underscore (_), hyphen (-) and dot (.) in a name.")
+	}
+	return name
+}
+
+func checkSecretValue(value string, v *ValidationError) {
+	switch {
+	case strings.TrimSpace(value) == "":
+		v.Add("value", "Value is required.")
+	case len(value) > MaxSecretValue:
+		v.Add("value", "Value must be at most 10 KB.")
+	}
+}
+
+// secretHint masks a value: only dots, plus the last 4 characters when the
+// value is long enough (12 or more) that they give little away.
+func secretHint(value string) string {
+	const dots = "••••••"
+	r := []rune(value)
+	if len(r) < 12 {
+		return dots
+	}
+	return dots + string(r[len(r)-4:])
+}
+
+// Secrets is a project's secrets store: the Tenant's rows, sealed and opened
+// with one key.
+type Secrets struct {
+	t   Tenant
+	box *SecretBox
+}
+
+// Secrets returns the project's secrets, sealed and opened with box.
+func (t Tenant) Secrets(box *SecretBox) Secrets { return Secrets{t: t, box: box} }
+
+// List returns the project's secrets by name, without values.
+func (s Secrets) List(ctx context.Context) ([]Secret, error) {
+	var rows []secretRow
+	if err := s.t.scoped(ctx).Order("name").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return s.describe(ctx, rows)
+}
+
+// Get describes one secret; another project's id is ErrNotFound.
+func (s Secrets) Get(ctx context.Context, id string) (Secret, error) {
+	r, err := s.t.secretRow(ctx, "id", id)
+	if err != nil {
+		return Secret{}, err
+	}
+	out, err := s.describe(ctx, []secretRow{r})
+	if err != nil {
+		return Secret{}, err
+	}
+	return out[0], nil
+}
+
+// Value decrypts the value of the secret called name, for the code that
+// uses secrets (API clients, bots). The console never shows it.
+func (s Secrets) Value(ctx context.Context, name string) (string, error) {
+	r, err := s.t.secretRow(ctx, "name", name)
+	if err != nil {
+		return "", err
+	}
+	plain, err := s.box.open(r)
+	return string(plain), err
+}
+
+// Create validates and stores a new secret.
+func (s Secrets) Create(ctx context.Context, a Actor, name, value string) (Secret, error) {
+	v := &ValidationError{}
+	name = checkSecretName(name, v)
+	checkSecretValue(value, v)
+	if err := v.Err(); err != nil {
+		return Secret{}, err
+	}
+	ts := now()
+	r := secretRow{ID: uuid.NewString(), ProjectID: s.t.projectID, Name: name, Hint: secretHint(value),
+		KeyID: s.box.KeyID(), CreatedAt: ts, UpdatedAt: ts, UpdatedBy: actorID(a)}
+	var err error
+	if r.Ciphertext, err = s.box.seal(r.ProjectID, r.ID, []byte(value)); err != nil {
+		return Secret{}, err
+	}
+	err = s.t.inTx(ctx, func(tx Tenant) error {
+		if err := tx.checkSecretNameFree(ctx, name, ""); err != nil {
+			return err
+		}
+		if err := tx.db.WithContext(ctx).Create(&r).Error; err != nil {
+			if isUniqueViolation(err) {
+				return &ValidationError{Fields: map[string]string{"name": secretNameTaken}}
+			}
+			return err
+		}
+		return tx.record(ctx, a, ActionSecretCreated, name, map[string]any{"id": r.ID})
+	})
+	if err != nil {
+		return Secret{}, err
+	}
+	return s.Get(ctx, r.ID)
+}
+
+// Replace gives a secret a new value.
+func (s Secrets) Replace(ctx context.Context, a Actor, id, value string) (Secret, error) {
+	v := &ValidationError{}
+	checkSecretValue(value, v)
+	if err := v.Err(); err != nil {
+		return Secret{}, err
+	}
+	err := s.t.inTx(ctx, func(tx Tenant) error {
+		r, err := tx.secretRow(ctx, "id", id)
+		if err != nil {
+			return err
+		}
+		ct, err := s.box.seal(r.ProjectID, r.ID, []byte(value))
+		if err != nil {
+			return err
+		}
+		if err := tx.scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
+			"ciphertext": ct, "key_id": s.box.KeyID(), "hint": secretHint(value),
+			"updated_at": now(), "updated_by": actorID(a)}).Error; err != nil {
+			return err
+		}
+		return tx.record(ctx, a, ActionSecretUpdated, r.Name, map[string]any{"id": id})
+	})
+	if err != nil {
+		return Secret{}, err
+	}
+	return s.Get(ctx, id)
+}
+
+// Rename changes a secret's name; its value stays as it is. Renaming to the
+// current name changes nothing and records nothing.
+func (s Secrets) Rename(ctx context.Context, a Actor, id, name string) (Secret, error) {
+	v := &ValidationError{}
+	name = checkSecretName(name, v)
+	if err := v.Err(); err != nil {
+		return Secret{}, err
+	}
+	err := s.t.inTx(ctx, func(tx Tenant) error {
+		r, err := tx.secretRow(ctx, "id", id)
+		if err != nil || r.Name == name {
+			return err
+		}
+		if err := tx.checkSecretNameFree(ctx, name, id); err != nil {
+			return err
+		}
+		if err := tx.scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
+			"name": name, "updated_at": now(), "updated_by": actorID(a)}).Error; err != nil {
+			if isUniqueViolation(err) {
+				return &ValidationError{Fields: map[string]string{"name": secretNameTaken}}
+			}
+			return err
+		}
+		return tx.record(ctx, a, ActionSecretRenamed, name, map[string]any{"id": id, "name": Change{r.Name, name}})
+	})
+	if err != nil {
+		return Secret{}, err
+	}
+	return s.Get(ctx, id)
+}
+
+// Delete removes a secret.
+func (s Secrets) Delete(ctx context.Context, a Actor, id string) error {
+	return s.t.inTx(ctx, func(tx Tenant) error {
+		r, err := tx.secretRow(ctx, "id", id)
+		if err != nil {
+			return err
+		}
+		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&secretRow{}).Error; err != nil {
+			return err
+		}
+		return tx.record(ctx, a, ActionSecretDeleted, r.Name, map[string]any{"id": id})
+	})
+}
+
+// secretRow loads one of the project's rows by id or name.
+func (t Tenant) secretRow(ctx context.Context, column, value string) (secretRow, error) {
+	var r secretRow
+	err := t.scoped(ctx).Where(column+" = ?", value).Take(&r).Error
+	return r, notFound(err)
+}
+
+func (t Tenant) checkSecretNameFree(ctx context.Context, name, exceptID string) error {
+	var n int64
+	q := t.scoped(ctx).Model(&secretRow{}).Where("name = ?", name)
+	if exceptID != "" {
+		q = q.Where("id <> ?", exceptID)
+	}
+	if err := q.Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return &ValidationError{Fields: map[string]string{"name": secretNameTaken}}
+	}
+	return nil
+}
+
+// describe turns rows into Secrets, with the users who last changed them.
+func (s Secrets) describe(ctx context.Context, rows []secretRow) ([]Secret, error) {
+	var ids []string
+	for _, r := range rows {
+		if r.UpdatedBy != nil {
+			ids = append(ids, *r.UpdatedBy)
+		}
+	}
+	byID := map[string]User{}
+	if len(ids) > 0 {
+		var users []User
+		if err := s.t.db.WithContext(ctx).Where("id IN ?", ids).Find(&users).Error; err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			byID[u.ID] = u
+		}
+	}
+	out := make([]Secret, len(rows))
+	for i, r := range rows {
+		out[i] = Secret{ID: r.ID, Name: r.Name, Hint: r.Hint, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		if r.UpdatedBy != nil {
+			if u, ok := byID[*r.UpdatedBy]; ok {
+				out[i].UpdatedBy = &u
+			}
+		}
+	}
+	return out, nil
+}
+
+func actorID(a Actor) *string {
+	if a.UserID == "" {
+		return nil
+	}
+	id := a.UserID
+	return &id
+}
+
+// RotateSecretsKey re-encrypts every secret of every project from one key to
+// another in a single transaction, and returns how many it re-encrypted.
+// Values already under the new key are left alone, so a rotation that was
+// interrupted after its commit can be run again. Any failure rolls back:
+// every value stays under the old key.
+func (s System) RotateSecretsKey(ctx context.Context, from, to *SecretBox) (int, error) {
+	n := 0
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		n = 0
+		if DialectOf(tx) == Postgres {
+			// Writers wait until the rotation is done; readers carry on.
+			if err := tx.Exec("LOCK TABLE project_secrets IN EXCLUSIVE MODE").Error; err != nil {
+				return err
+			}
+		}
+		var rows []secretRow
+		if err := tx.Order("project_id, id").Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.KeyID == to.KeyID() {
+				continue
+			}
+			plain, err := from.open(r)
+			if err != nil {
+				return fmt.Errorf("project %s: %w", r.ProjectID, err)
+			}
+			ct, err := to.seal(r.ProjectID, r.ID, plain)
+			if err != nil {
+				return err
+			}
+			if err := tx.Model(&secretRow{}).Where("id = ? AND project_id = ?", r.ID, r.ProjectID).
+				Updates(map[string]any{"ciphertext": ct, "key_id": to.KeyID()}).Error; err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// SecretsUnderOtherKeys counts the secrets, over all projects, that were not
+// sealed with box's key and so cannot be opened with it.
+func (s System) SecretsUnderOtherKeys(ctx context.Context, box *SecretBox) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&secretRow{}).Where("key_id <> ?", box.KeyID()).Count(&n).Error
+	return n, err
+}

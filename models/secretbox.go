@@ -1,0 +1,123 @@
+package models
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// SecretKeySize is the length in bytes of a secrets key (AES-256).
+const SecretKeySize = 32
+
+// SecretBox seals and opens project secret values with one AES-256-GCM key.
+// Every value gets a fresh random nonce, and the project id and secret id are
+// bound in as additional data, so a ciphertext copied to another row does not
+// open. It is safe for concurrent use.
+type SecretBox struct {
+	aead cipher.AEAD
+	id   string
+}
+
+// NewSecretBox makes a box for a 32-byte key.
+func NewSecretBox(key []byte) (*SecretBox, error) {
+	if len(key) != SecretKeySize {
+		return nil, fmt.Errorf("a secrets key must be %d bytes, not %d", SecretKeySize, len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &SecretBox{aead: aead, id: SecretKeyID(key)}, nil
+}
+
+// KeyID names the box's key; it is stored next to every ciphertext.
+func (b *SecretBox) KeyID() string { return b.id }
+
+// SecretKeyID is the first 8 hex digits of the key's SHA-256: enough to tell
+// keys apart, useless for finding the key.
+func SecretKeyID(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:4])
+}
+
+// GenerateSecretKey returns a new random key.
+func GenerateSecretKey() ([]byte, error) {
+	key := make([]byte, SecretKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// EncodeSecretKey is the text form of a key, as the key file and
+// ENCLAVE_SECRETS_KEY hold it: standard base64.
+func EncodeSecretKey(key []byte) string { return base64.StdEncoding.EncodeToString(key) }
+
+// ErrBadSecretKey is returned by ParseSecretKey for anything but the base64
+// encoding of 32 bytes.
+var ErrBadSecretKey = errors.New("a secrets key must be the base64 encoding of 32 bytes (generate one with: openssl rand -base64 32)")
+
+// ParseSecretKey decodes the text form of a key.
+func ParseSecretKey(s string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(key) != SecretKeySize {
+		return nil, ErrBadSecretKey
+	}
+	return key, nil
+}
+
+// SecretKeyError means a value was sealed with another key than the one
+// configured, so it cannot be opened.
+type SecretKeyError struct {
+	Name       string // the secret's name
+	StoredKey  string // key id recorded with the value
+	CurrentKey string // key id of the configured key
+}
+
+func (e *SecretKeyError) Error() string {
+	return fmt.Sprintf("secret %q is encrypted with key %s, but the configured secrets key is %s: "+
+		"set ENCLAVE_SECRETS_KEY or DATA_DIR/secrets.key to the key that wrote it", e.Name, e.StoredKey, e.CurrentKey)
+}
+
+// ErrSecretTampered means a value did not decrypt although its key id
+// matched: the row was altered, or copied from another project or secret.
+var ErrSecretTampered = errors.New("secret value does not decrypt: the stored row was altered or moved")
+
+func secretAAD(projectID, secretID string) []byte {
+	return []byte("enclave/secret/v1\x00" + projectID + "\x00" + secretID)
+}
+
+// seal encrypts value for one secret of one project: nonce || ciphertext.
+func (b *SecretBox) seal(projectID, secretID string, value []byte) ([]byte, error) {
+	nonce := make([]byte, b.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return b.aead.Seal(nonce, nonce, value, secretAAD(projectID, secretID)), nil
+}
+
+// open decrypts a stored row, refusing a row sealed with another key.
+func (b *SecretBox) open(r secretRow) ([]byte, error) {
+	if r.KeyID != b.id {
+		return nil, &SecretKeyError{Name: r.Name, StoredKey: r.KeyID, CurrentKey: b.id}
+	}
+	n := b.aead.NonceSize()
+	if len(r.Ciphertext) < n+b.aead.Overhead() {
+		return nil, fmt.Errorf("secret %q: %w", r.Name, ErrSecretTampered)
+	}
+	plain, err := b.aead.Open(nil, r.Ciphertext[:n], r.Ciphertext[n:], secretAAD(r.ProjectID, r.ID))
+	if err != nil {
+		return nil, fmt.Errorf("secret %q: %w", r.Name, ErrSecretTampered)
+	}
+	return plain, nil
+}
