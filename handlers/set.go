@@ -7,5 +7,7 @@ type Set struct {
 	Settings *Settings
 	Policies *Policies
 	Audit    *Audit
+	Members  *Members
+	Invites  *Invites
 	Secrets  *Secrets
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
@@ -41,17 +40,28 @@ func (t Tenant) Project(ctx context.Context) (Project, error) {
 type Member struct {
 	Membership ProjectMembership
 	User       User
+	// Inviter is who invited the member; zero when nobody did or the
+	// account is gone.
+	Inviter User
 }
 
-// Members lists the project's memberships with their users, by name.
+// Pending reports whether the member has not accepted their invite yet (their
+// account has no password, so they cannot sign in).
+func (m Member) Pending() bool { return m.User.PasswordHash == "" }
+
+// Members lists the project's memberships with their users and inviters, in
+// the order they joined.
 func (t Tenant) Members(ctx context.Context) ([]Member, error) {
 	var ms []ProjectMembership
 	if err := t.scoped(ctx).Order("created_at, id").Find(&ms).Error; err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(ms))
-	for i, m := range ms {
-		ids[i] = m.UserID
+	ids := make([]string, 0, 2*len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.UserID)
+		if m.InvitedBy != nil {
+			ids = append(ids, *m.InvitedBy)
+		}
 	}
 	var users []User
 	if len(ids) > 0 {
@@ -66,6 +76,9 @@ func (t Tenant) Members(ctx context.Context) ([]Member, error) {
 	out := make([]Member, len(ms))
 	for i, m := range ms {
 		out[i] = Member{Membership: m, User: byID[m.UserID]}
+		if m.InvitedBy != nil {
+			out[i].Inviter = byID[*m.InvitedBy]
+		}
 	}
 	return out, nil
 }
@@ -94,35 +107,20 @@ func notFound(err error) error {
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// AddMember makes an existing user an active member of the project (or
-// reactivates them), recording who did it. It is the one way memberships are
-// added after project creation.
+// AddMember makes an existing user an active member of the project,
+// recording who did it. A user who is already a member (active or not) is a
+// validation error on the email field.
 func (t Tenant) AddMember(ctx context.Context, a Actor, userID string, admin bool, policyID *string) (ProjectMembership, error) {
 	var m ProjectMembership
 	err := t.inTx(ctx, func(tx Tenant) error {
-		if policyID != nil {
-			if _, err := tx.AccessPolicy(ctx, *policyID); err != nil {
-				return &ValidationError{Fields: map[string]string{"accessPolicy": "Choose one of this project's access policies."}}
-			}
-		}
-		ts := now()
-		err := tx.scoped(ctx).Where("user_id = ?", userID).Take(&m).Error
-		if err == nil {
-			return &ValidationError{Fields: map[string]string{"email": "This person is already a member of the project."}}
-		}
-		if err = notFound(err); err != ErrNotFound {
+		if err := tx.checkPolicy(ctx, policyID); err != nil {
 			return err
 		}
-		m = ProjectMembership{ID: uuid.NewString(), ProjectID: tx.projectID, UserID: userID, Admin: admin, Active: true,
-			AccessPolicyID: policyID, CreatedAt: ts, UpdatedAt: ts}
-		if a.UserID != "" {
-			inviter := a.UserID
-			m.InvitedBy = &inviter
-		}
-		if err := tx.db.WithContext(ctx).Create(&m).Error; err != nil {
+		var err error
+		if m, err = tx.insertMembership(ctx, a, userID, admin, policyID); err != nil {
 			return err
 		}
-		return tx.record(ctx, a, ActionMemberAdded, userID, map[string]any{"admin": admin})
+		return tx.record(ctx, a, ActionMemberAdded, userID, map[string]any{"membership": m.ID, "admin": admin})
 	})
 	return m, err
 }

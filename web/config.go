@@ -8,8 +8,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -27,6 +30,21 @@ type Config struct {
 	// SecureCookies forces the Secure flag even when Enclave itself serves
 	// plain HTTP behind a TLS-terminating proxy (ENCLAVE_SECURE_COOKIES=1).
 	SecureCookies bool
+	// BaseURL is the console's public address, e.g. https://enclave.example.org
+	// (ENCLAVE_BASE_URL). Invite links use it; when empty they use the
+	// address the admin's browser used.
+	BaseURL string
+	// SMTP sends invite links by mail when its Host is set.
+	SMTP SMTPConfig
+}
+
+// SMTPConfig is the mail server for invite emails (ENCLAVE_SMTP_*).
+type SMTPConfig struct {
+	Host     string
+	Port     string // default 587; 465 means TLS from the first byte
+	Username string // empty: no authentication
+	Password string
+	From     string
 }
 
 // ConfigFromEnv reads the configuration; lookup is os.Getenv in production.
@@ -36,6 +54,12 @@ func ConfigFromEnv(lookup func(string) string) Config {
 		DataDir:       lookup("ENCLAVE_DATA_DIR"),
 		DatabaseURL:   lookup("DATABASE_URL"),
 		SecureCookies: lookup("ENCLAVE_SECURE_COOKIES") == "1",
+	}
+	c.BaseURL = strings.TrimRight(lookup("ENCLAVE_BASE_URL"), "/")
+	c.SMTP = SMTPConfig{Host: lookup("ENCLAVE_SMTP_HOST"), Port: lookup("ENCLAVE_SMTP_PORT"),
+		Username: lookup("ENCLAVE_SMTP_USERNAME"), Password: lookup("ENCLAVE_SMTP_PASSWORD"), From: lookup("ENCLAVE_SMTP_FROM")}
+	if c.SMTP.Port == "" {
+		c.SMTP.Port = "587"
 	}
 	c.secretsKeyText = lookup("ENCLAVE_SECRETS_KEY")
 	c.SecretsKeyFromEnv = c.secretsKeyText != ""
@@ -110,4 +134,28 @@ func errText(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// CheckMail validates the base URL and the mail settings, so that a typo
+// fails at start-up rather than at the first invitation.
+func (c Config) CheckMail() error {
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return errors.New("ENCLAVE_BASE_URL must be an http:// or https:// address, like https://enclave.example.org")
+		}
+	}
+	if c.SMTP.Host == "" {
+		return nil
+	}
+	if c.BaseURL == "" {
+		return errors.New("ENCLAVE_BASE_URL is required when ENCLAVE_SMTP_HOST is set: mailed invite links need the console's public address")
+	}
+	if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
+		return errors.New("ENCLAVE_SMTP_FROM must be an email address when ENCLAVE_SMTP_HOST is set")
+	}
+	if n, err := strconv.Atoi(c.SMTP.Port); err != nil || n < 1 || n > 65535 {
+		return errors.New("ENCLAVE_SMTP_PORT must be a port number")
+	}
+	return nil
 }

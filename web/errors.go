@@ -35,10 +35,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 			}
 		}
 		if he.Code >= 500 {
-			s.log.Error("request failed", "path", c.Request().URL.Path, "err", err)
+			s.log.Error("request failed", "path", loggedPath(c), "err", err)
 		}
 	} else {
-		s.log.Error("request failed", "path", c.Request().URL.Path, "err", err)
+		s.log.Error("request failed", "path", loggedPath(c), "err", err)
 	}
 	vm.Title = http.StatusText(vm.Status)
 	if c.Request().Method == http.MethodHead {

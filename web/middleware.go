@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"enclave/handlers"
@@ -53,7 +54,7 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		s.log.LogAttrs(req.Context(), level, "request",
 			slog.String("method", req.Method),
-			slog.String("path", req.URL.Path),
+			slog.String("path", loggedPath(c)),
 			slog.Int("status", c.Response().Status),
 			slog.Int64("bytes", c.Response().Size),
 			slog.Duration("duration", time.Since(start)),
@@ -61,6 +62,15 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		)
 		return nil
 	}
+}
+
+// loggedPath is the request path as logs show it: an invite token is a
+// credential, so it is replaced.
+func loggedPath(c echo.Context) string {
+	if tok := c.Param("token"); tok != "" {
+		return strings.Replace(c.Request().URL.Path, tok, "[token]", 1)
+	}
+	return c.Request().URL.Path
 }
 
 // recoverPanic turns a panic into a logged 500 page instead of a dropped

@@ -29,6 +29,8 @@ func (s *Server) routes(h *handlers.Set) {
 	pub.GET("/signin", h.Auth.SignInPage)
 	pub.POST("/signin", h.Auth.SignIn)
 	pub.POST("/signout", h.Auth.SignOut)
+	pub.GET("/invite/:token", h.Invites.Page)
+	pub.POST("/invite/:token", h.Invites.Accept)
 
 	signedIn := s.requireUser
 	app.GET("/register/project", h.Auth.FirstProjectPage, signedIn)
@@ -56,6 +58,12 @@ func (s *Server) routes(h *handlers.Set) {
 	admin.GET("/access-policies/:policy/delete", h.Policies.DeletePage)
 	admin.POST("/access-policies/:policy/delete", h.Policies.Delete)
 	admin.GET("/audit", h.Audit.Page)
+	admin.GET("/members", h.Members.List)
+	admin.POST("/members/invite", h.Members.Invite)
+	admin.GET("/members/:member", h.Members.EditPage)
+	admin.POST("/members/:member", h.Members.Update)
+	admin.GET("/members/:member/remove", h.Members.RemovePage)
+	admin.POST("/members/:member/remove", h.Members.Remove)
 	admin.GET("/secrets", h.Secrets.List)
 	admin.POST("/secrets", h.Secrets.Create)
 	admin.GET("/secrets/:secret", h.Secrets.EditPage)

@@ -16,6 +16,7 @@ import (
 var publicRoutes = map[string]bool{
 	"GET /": true, "GET /register": true, "POST /register": true, "GET /signin": true, "POST /signin": true,
 	"POST /signout": true, "GET /healthz": true, "GET /readyz": true, "GET /static/*": true,
+	"GET /invite/:token": true, "POST /invite/:token": true,
 }
 
 // consoleRoutes returns every console route with :project filled in, so new

@@ -49,6 +49,8 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Settings: &handlers.Settings{Sys: sys},
 		Policies: &handlers.Policies{Sys: sys},
 		Audit:    &handlers.Audit{Sys: sys},
+		Members:  &handlers.Members{Sys: sys, Mailer: mailerFor(cfg), BaseURL: cfg.BaseURL, Log: log},
+		Invites:  &handlers.Invites{Sys: sys, Sessions: s.sessions, Log: log},
 		Secrets:  &handlers.Secrets{Sys: sys, Box: box},
 	})
 	return s

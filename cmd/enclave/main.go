@@ -62,6 +62,9 @@ func run(args []string) error {
 	if err := cfg.PrepareDataDir(); err != nil {
 		return err
 	}
+	if err := cfg.CheckMail(); err != nil {
+		return err
+	}
 	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ func TestStartupErrorsAreOneClearLine(t *testing.T) {
 		{"not a postgres URL", map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with postgres://"},
 		{"unusable data directory", map[string]string{"ENCLAVE_DATA_DIR": filepath.Join(file, "data")}, "data directory"},
 		{"short session key", map[string]string{"ENCLAVE_SESSION_KEY": "short"}, "at least 32 characters"},
+		{"mail without a base URL", map[string]string{"ENCLAVE_SMTP_HOST": "mail.example.org", "ENCLAVE_SMTP_FROM": "e@example.org"}, "ENCLAVE_BASE_URL is required"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

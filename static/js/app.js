@@ -22,6 +22,21 @@
     if (meta) e.detail.headers["X-CSRF-Token"] = meta.content;
   });
 
+  // A button with data-copy="<input id>" copies that input's value, e.g. a
+  // fresh invite link. Without JavaScript the read-only field is selectable.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest("[data-copy]");
+    if (!button) return;
+    var input = document.getElementById(button.getAttribute("data-copy"));
+    if (!input) return;
+    input.select();
+    if (navigator.clipboard) {
+      navigator.clipboard.writeText(input.value).then(function () {
+        button.textContent = "Copied";
+      }, function () {});
+    }
+  });
+
   // A failed htmx request (403, 404, 500...) is reported in the page banner
   // instead of being dropped silently.
   document.addEventListener("htmx:responseError", function (e) {

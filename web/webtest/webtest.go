@@ -45,12 +45,21 @@ func NewTLS(t testing.TB, db testdb.DB) *App {
 	return start(t, db, true)
 }
 
-func start(t testing.TB, db testdb.DB, tls bool) *App {
+// NewWith starts a server whose configuration configure adjusts first
+// (e.g. a mail server).
+func NewWith(t testing.TB, db testdb.DB, configure func(*web.Config)) *App {
+	return start(t, db, false, configure)
+}
+
+func start(t testing.TB, db testdb.DB, tls bool, configure ...func(*web.Config)) *App {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := web.Config{DataDir: t.TempDir(), SessionKey: []byte("0123456789abcdef0123456789abcdef"),
 		SecretsKey: []byte("fedcba9876543210fedcba9876543210")}
+	for _, f := range configure {
+		f(&cfg)
+	}
 	srv := web.New(cfg, db.DB, log)
 	var hs *httptest.Server
 	if tls {

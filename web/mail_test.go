@@ -1,0 +1,229 @@
+package web_test
+
+import (
+	"bufio"
+	"encoding/base64"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"enclave/models/testdb"
+	"enclave/web"
+	"enclave/web/webtest"
+)
+
+// fakeSMTP is a tiny SMTP server on 127.0.0.1 that keeps what it receives.
+type fakeSMTP struct {
+	ln   net.Listener
+	mu   sync.Mutex
+	auth []string
+	msgs []receivedMail
+}
+
+type receivedMail struct {
+	To      string
+	Subject string
+	Body    string
+}
+
+func startFakeSMTP(t *testing.T) *fakeSMTP {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fakeSMTP{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(t, conn)
+		}
+	}()
+	return s
+}
+
+func (s *fakeSMTP) port() string {
+	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	return port
+}
+
+func (s *fakeSMTP) serve(t *testing.T, conn net.Conn) {
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	reply := func(line string) { io.WriteString(conn, line+"\r\n") }
+	reply("220 fake ESMTP")
+	var to string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		cmd := strings.TrimRight(line, "\r\n")
+		verb := strings.ToUpper(strings.SplitN(cmd, " ", 2)[0])
+		switch verb {
+		case "EHLO":
+			reply("250-fake")
+			reply("250 AUTH PLAIN")
+		case "AUTH":
+			parts := strings.Fields(cmd)
+			raw, _ := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+			s.mu.Lock()
+			s.auth = append(s.auth, string(raw))
+			s.mu.Unlock()
+			reply("235 ok")
+		case "MAIL":
+			reply("250 ok")
+		case "RCPT":
+			to = strings.Trim(strings.TrimPrefix(cmd, "RCPT TO:"), "<>")
+			reply("250 ok")
+		case "DATA":
+			reply("354 go ahead")
+			var data strings.Builder
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+				data.WriteString(strings.TrimPrefix(l, "."))
+			}
+			msg, err := mail.ReadMessage(strings.NewReader(data.String()))
+			if err != nil {
+				t.Errorf("fake SMTP: unreadable message: %v", err)
+				reply("554 bad message")
+				continue
+			}
+			body, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+			subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+			s.mu.Lock()
+			s.msgs = append(s.msgs, receivedMail{To: to, Subject: subject, Body: string(body)})
+			s.mu.Unlock()
+			reply("250 queued")
+		case "QUIT":
+			reply("221 bye")
+			return
+		default:
+			reply("250 ok")
+		}
+	}
+}
+
+func (s *fakeSMTP) received() ([]receivedMail, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]receivedMail(nil), s.msgs...), append([]string(nil), s.auth...)
+}
+
+func TestInviteMailedWhenSMTPIsConfigured(t *testing.T) {
+	smtp := startFakeSMTP(t)
+	const base = "https://enclave.example.org"
+	app := webtest.NewWith(t, testdb.SQLite(t), func(c *web.Config) {
+		c.BaseURL = base
+		c.SMTP = web.SMTPConfig{Host: "127.0.0.1", Port: smtp.port(), Username: "mailer", Password: "smtp-secret-pw", From: "enclave@example.org"}
+	})
+	admin, project := app.SignUp("admin@example.org", "Alpha")
+	members := "/projects/" + project + "/members"
+
+	r := admin.PostForm(members+"/invite", url.Values{"email": {"nia@example.org"}, "firstName": {"Nia"}, "lastName": {"New"}}).
+		Status(http.StatusOK)
+	link := inviteLink(r)
+	if !strings.HasPrefix(link, base+"/invite/") || !r.Has("invite-mailed") || r.Has("invite-mail-failed") {
+		t.Fatalf("link %q, mailed %v", link, r.Has("invite-mailed"))
+	}
+	msgs, auth := smtp.received()
+	if len(msgs) != 1 {
+		t.Fatalf("%d mails received, want 1", len(msgs))
+	}
+	m := msgs[0]
+	if m.To != "nia@example.org" || m.Subject != "You are invited to Alpha" || !strings.Contains(m.Body, link+"\r\n") {
+		t.Errorf("mail to %q, subject %q, body:\n%s", m.To, m.Subject, m.Body)
+	}
+	if len(auth) != 1 || auth[0] != "\x00mailer\x00smtp-secret-pw" {
+		t.Errorf("SMTP authentication %q", auth)
+	}
+	// The mailed link is the one that works.
+	app.Client().Get(strings.TrimPrefix(link, base)).Status(http.StatusOK)
+
+	// An existing account is told it was added, with a link to the project.
+	app.SignUp("bob@example.org", "Bob's")
+	admin.PostForm(members+"/invite", url.Values{"email": {"bob@example.org"}}).Status(http.StatusOK)
+	msgs, _ = smtp.received()
+	if len(msgs) != 2 || msgs[1].To != "bob@example.org" || !strings.Contains(msgs[1].Body, base+"/projects/"+project) {
+		t.Errorf("mail to an existing user: %+v", msgs)
+	}
+	logs := app.Logs()
+	if strings.Contains(logs, "smtp-secret-pw") || strings.Contains(logs, strings.TrimPrefix(link, base+"/invite/")) {
+		t.Error("the SMTP password or an invite token was logged")
+	}
+}
+
+func TestInviteWhenMailFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, closedPort, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	app := webtest.NewWith(t, testdb.SQLite(t), func(c *web.Config) {
+		c.BaseURL = "https://enclave.example.org"
+		c.SMTP = web.SMTPConfig{Host: "127.0.0.1", Port: closedPort, From: "enclave@example.org"}
+	})
+	admin, project := app.SignUp("admin@example.org", "Alpha")
+	r := admin.PostForm("/projects/"+project+"/members/invite", url.Values{"email": {"nia@example.org"},
+		"firstName": {"Nia"}, "lastName": {"New"}}).Status(http.StatusOK)
+	link := inviteLink(r)
+	if link == "" || !r.Has("invite-mail-failed") || r.Has("invite-mailed") {
+		t.Fatalf("link %q, failure shown %v", link, r.Has("invite-mail-failed"))
+	}
+	logs := app.Logs()
+	if !strings.Contains(logs, "invite email not sent") || strings.Contains(logs, strings.TrimPrefix(link, "https://enclave.example.org/invite/")) {
+		t.Errorf("logs must report the failure without the token:\n%s", logs)
+	}
+}
+
+func TestMailConfig(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	cfg := web.ConfigFromEnv(env("ENCLAVE_BASE_URL", "https://enclave.example.org/", "ENCLAVE_SMTP_HOST", "mail.example.org",
+		"ENCLAVE_SMTP_USERNAME", "u", "ENCLAVE_SMTP_PASSWORD", "p", "ENCLAVE_SMTP_FROM", "Enclave <enclave@example.org>"))
+	if cfg.BaseURL != "https://enclave.example.org" || cfg.SMTP.Port != "587" || cfg.SMTP.Username != "u" || cfg.SMTP.Password != "p" {
+		t.Errorf("config %+v", cfg)
+	}
+	if err := cfg.CheckMail(); err != nil {
+		t.Errorf("valid mail settings refused: %v", err)
+	}
+	if err := web.ConfigFromEnv(env()).CheckMail(); err != nil {
+		t.Errorf("no mail settings must be fine: %v", err)
+	}
+	bad := map[string][]string{
+		"ENCLAVE_BASE_URL":             {"ENCLAVE_BASE_URL", "enclave.example.org"},
+		"ENCLAVE_BASE_URL is required": {"ENCLAVE_SMTP_HOST", "mail.example.org", "ENCLAVE_SMTP_FROM", "a@example.org"},
+		"ENCLAVE_SMTP_FROM":            {"ENCLAVE_BASE_URL", "https://x.example.org", "ENCLAVE_SMTP_HOST", "mail.example.org"},
+		"ENCLAVE_SMTP_PORT": {"ENCLAVE_BASE_URL", "https://x.example.org", "ENCLAVE_SMTP_HOST", "mail.example.org",
+			"ENCLAVE_SMTP_FROM", "a@example.org", "ENCLAVE_SMTP_PORT", "smtp"},
+	}
+	for want, kv := range bad {
+		err := web.ConfigFromEnv(env(kv...)).CheckMail()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: error %v, want one naming %s", kv, err, want)
+		}
+	}
+}
