@@ -177,13 +177,13 @@ func TestSearchLastUpdatedAndID(t *testing.T) {
 			second := mustCreate(t, ten, `{"resourceType":"Patient"}`)
 			stamp := metaOf(t, first)["lastUpdated"].(string)
 			for query, want := range map[string]int{
-				"_lastUpdated=" + stamp:              1,
-				"_lastUpdated=ge" + stamp:            2,
-				"_lastUpdated=lt" + stamp:            0,
-				"_lastUpdated=gt2000-01-01":          2,
-				"_id=" + first.ID:                    1,
+				"_lastUpdated=" + stamp:             1,
+				"_lastUpdated=ge" + stamp:           2,
+				"_lastUpdated=lt" + stamp:           0,
+				"_lastUpdated=gt2000-01-01":         2,
+				"_id=" + first.ID:                   1,
 				"_id=" + first.ID + "," + second.ID: 2,
-				"_id=unknown":                        0,
+				"_id=unknown":                       0,
 			} {
 				v, _ := url.ParseQuery(strings.ReplaceAll(query, "+", "%2B"))
 				q, err := models.ParseSearch("Patient", v, false)
@@ -295,7 +295,7 @@ func TestRowLevelSecurity(t *testing.T) {
 	count := func(ten models.Tenant, table string) (n int64) {
 		t.Helper()
 		err := ten.InTenantTx(ctx, func(tx *gorm.DB) error {
-			return tx.Raw(`SELECT COUNT(*) FROM ` + table + ` WHERE project_id = ?`, a.ProjectID()).Scan(&n).Error
+			return tx.Raw(`SELECT COUNT(*) FROM `+table+` WHERE project_id = ?`, a.ProjectID()).Scan(&n).Error
 		})
 		if err != nil {
 			t.Fatalf("%s: %v", table, err)
