@@ -4,4 +4,5 @@ package handlers
 type Set struct {
 	Auth     *Auth
 	Projects *Projects
+	FHIR     *FHIR
 }

@@ -20,6 +20,7 @@ type Server struct {
 	echo     *echo.Echo
 	sys      models.System
 	sessions *sessionManager
+	apiAuth  []apiAuthenticator
 	log      *slog.Logger
 }
 
@@ -38,10 +39,12 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		sessions: &sessionManager{store: newDBStore(sys.Sessions(), cfg.SessionKey), secure: cfg.SecureCookies},
 		log:      log,
 	}
+	s.apiAuth = []apiAuthenticator{sessionAuth{sessions: s.sessions}}
 	e.HTTPErrorHandler = s.handleError
 	s.routes(&handlers.Set{
 		Auth:     &handlers.Auth{Sys: sys, Sessions: s.sessions, Log: log},
 		Projects: &handlers.Projects{Sys: sys},
+		FHIR:     &handlers.FHIR{Log: log},
 	})
 	return s
 }
