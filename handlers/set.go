@@ -10,4 +10,5 @@ type Set struct {
 	Members  *Members
 	Invites  *Invites
 	Secrets  *Secrets
+	FHIR     *FHIR
 }

@@ -19,7 +19,9 @@ var ProjectFeatures = []string{
 // saved in between.
 var ErrStale = errors.New("changed by someone else since it was loaded")
 
-// ErrForbidden means the caller may not make this change.
+// ErrForbidden means the caller may not make this change: a project admin
+// touching operator settings, or any write to the shared, read-only FHIR
+// system resources.
 var ErrForbidden = errors.New("forbidden")
 
 // SettingsUpdate is a settings form as submitted. Features and SuperAdmin
