@@ -257,6 +257,10 @@ func memberRow(c echo.Context, m models.Member, names map[string]string) views.M
 	if m.Inviter.ID != "" {
 		r.InvitedBy = m.Inviter.Name()
 	}
+	if id := m.Membership.ProfileID; id != nil {
+		r.Profile = m.Membership.ProfileType + "/" + *id
+		r.ProfileURL = projectURL(c, "/resources/"+r.Profile)
+	}
 	return r
 }
 

@@ -172,7 +172,8 @@ func (t Tenant) checkPolicy(ctx context.Context, id *string) error {
 	return &ValidationError{Fields: map[string]string{"accessPolicy": "Choose one of this project's access policies."}}
 }
 
-// insertMembership adds an active membership, recording who invited it.
+// insertMembership adds an active membership with its profile resource,
+// recording who invited it. Call it inside a transaction.
 func (t Tenant) insertMembership(ctx context.Context, a Actor, userID string, admin bool, policyID *string) (ProjectMembership, error) {
 	ts := now()
 	m := ProjectMembership{ID: uuid.NewString(), ProjectID: t.projectID, UserID: userID, Admin: admin, Active: true,
@@ -180,6 +181,9 @@ func (t Tenant) insertMembership(ctx context.Context, a Actor, userID string, ad
 	if a.UserID != "" {
 		inviter := a.UserID
 		m.InvitedBy = &inviter
+	}
+	if err := t.attachProfile(ctx, &m); err != nil {
+		return m, err
 	}
 	if err := t.db.WithContext(ctx).Create(&m).Error; err != nil {
 		if isUniqueViolation(err) {

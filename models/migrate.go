@@ -91,8 +91,9 @@ func migrationFS(d Dialect) (fs.FS, error) {
 	return out, err
 }
 
-// Migrate brings the schema up to the newest migration and returns how many
-// migrations it applied.
+// Migrate brings the schema up to the newest migration, gives memberships
+// that lack one their profile resource, and returns how many SQL migrations
+// it applied.
 func Migrate(ctx context.Context, db *gorm.DB) (int, error) {
 	d := DialectOf(db)
 	fsys, err := migrationFS(d)
@@ -113,6 +114,9 @@ func Migrate(ctx context.Context, db *gorm.DB) (int, error) {
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
+		return len(results), fmt.Errorf("migrations: %s", firstLine(err.Error()))
+	}
+	if _, err := BackfillProfiles(ctx, db); err != nil {
 		return len(results), fmt.Errorf("migrations: %s", firstLine(err.Error()))
 	}
 	return len(results), nil

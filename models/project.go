@@ -66,6 +66,10 @@ type ProjectMembership struct {
 	AccessPolicyID *string
 	// InvitedBy is the user who invited this member, if any.
 	InvitedBy *string
+	// ProfileType and ProfileID name the member's profile resource in the
+	// project (a Practitioner for people).
+	ProfileType string
+	ProfileID   *string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

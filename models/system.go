@@ -111,9 +111,8 @@ func (s System) CreateProject(ctx context.Context, userID string, n NewProject) 
 		if err := tx.Create(&p).Error; err != nil {
 			return err
 		}
-		m := ProjectMembership{ID: uuid.NewString(), ProjectID: p.ID, UserID: userID, Admin: true,
-			Active: true, CreatedAt: t, UpdatedAt: t}
-		return tx.Create(&m).Error
+		_, err := ForProject(tx, p.ID).insertMembership(ctx, Actor{}, userID, true, nil)
+		return err
 	})
 	return p, err
 }

@@ -465,3 +465,29 @@ func TestMembersRoutesPermissions(t *testing.T) {
 		})
 	}
 }
+
+func TestMemberListShowsProfiles(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			app := webtest.New(t, db)
+			c, project := app.SignUp("admin@example.org", "Alpha")
+			addMember(t, app, project, "member@example.org", false)
+			page := c.Get("/projects/" + project + "/members").Status(http.StatusOK)
+			profiles := page.Doc().Find(`[data-testid="member-profile"]`)
+			if profiles.Length() != 2 {
+				t.Fatalf("%d profiles listed, want 2", profiles.Length())
+			}
+			for _, u := range []string{"admin@example.org", "member@example.org"} {
+				user, _ := app.Sys.UserByEmail(t.Context(), u)
+				m, err := app.Sys.Tenant(project).Membership(t.Context(), user.ID)
+				if err != nil || m.ProfileID == nil {
+					t.Fatalf("%s: membership %+v, %v", u, m, err)
+				}
+				want := "/projects/" + project + "/resources/Practitioner/" + *m.ProfileID
+				if page.Doc().Find(`[data-testid="member-profile"][href="`+want+`"]`).Length() != 1 {
+					t.Errorf("%s: no link to %s", u, want)
+				}
+			}
+		})
+	}
+}
