@@ -70,8 +70,8 @@ type ProjectMembership struct {
 	// project (a Practitioner for people).
 	ProfileType string
 	ProfileID   *string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // StringList is a list of strings kept as a JSON array in one text column,
