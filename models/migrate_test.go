@@ -1,0 +1,62 @@
+package models
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+)
+
+func TestForSQLiteDropsPostgresOnlyBlocks(t *testing.T) {
+	src := "CREATE TABLE a (t TIMESTAMPTZ, b BYTEA);\n" +
+		"-- +enclave postgres-only begin\n" +
+		"ALTER TABLE a ENABLE ROW LEVEL SECURITY;\n" +
+		"  -- +enclave postgres-only end  \n" +
+		"CREATE INDEX a_t ON a (t);\n"
+	got, err := forSQLite(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "CREATE TABLE a (t DATETIME, b BLOB);\nCREATE INDEX a_t ON a (t);\n"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestForSQLiteRejectsUnbalancedMarkers(t *testing.T) {
+	cases := map[string]string{
+		"never closed": "-- +enclave postgres-only begin\nSELECT 1;\n",
+		"end alone":    "SELECT 1;\n-- +enclave postgres-only end\n",
+		"nested":       "-- +enclave postgres-only begin\n-- +enclave postgres-only begin\n-- +enclave postgres-only end\n",
+	}
+	for name, src := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := forSQLite(src); err == nil {
+				t.Fatal("unbalanced markers accepted")
+			}
+		})
+	}
+}
+
+func TestShippedMigrationsTranslateForSQLite(t *testing.T) {
+	fsys, err := migrationFS(SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fsReadFile(fsys, "00010_resources.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pgOnly := range []string{"ROW LEVEL SECURITY", "CREATE POLICY", "enclave_tenant", "TIMESTAMPTZ"} {
+		if strings.Contains(b, pgOnly) {
+			t.Errorf("SQLite migration still contains %q", pgOnly)
+		}
+	}
+	if !strings.Contains(b, "CREATE TABLE resources") {
+		t.Error("SQLite migration lost the resources table")
+	}
+}
+
+func fsReadFile(fsys fs.FS, name string) (string, error) {
+	b, err := fs.ReadFile(fsys, name)
+	return string(b), err
+}

@@ -1,0 +1,573 @@
+package models
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"enclave/models/fhir"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// Resource is one version of a FHIR resource of the tenant's project.
+type Resource struct {
+	Type        string
+	ID          string
+	VersionID   string // "1", "2", ...: the ETag is W/"VersionID"
+	LastUpdated time.Time
+	Deleted     bool   // a deletion marker in the history; JSON is empty
+	JSON        []byte // the resource with id and meta (versionId, lastUpdated, project) set
+}
+
+// ErrGone means the resource existed but was deleted.
+var ErrGone = errors.New("resource deleted")
+
+// ErrPreconditionFailed means a condition of the request (If-Match, or the
+// single match conditional create needs) does not hold. Errors wrapping it
+// carry a message safe to show.
+var ErrPreconditionFailed = errors.New("precondition failed")
+
+// ResourceError means a resource was refused; each issue says where and why.
+// The messages are safe to show to API clients and console users.
+type ResourceError struct {
+	Issues []fhir.Issue
+}
+
+func (e *ResourceError) Error() string {
+	parts := make([]string, len(e.Issues))
+	for i, is := range e.Issues {
+		parts[i] = is.Message
+		if is.Expression != "" {
+			parts[i] += " (" + is.Expression + ")"
+		}
+	}
+	return "invalid resource: " + strings.Join(parts, "; ")
+}
+
+func invalidResource(code, expression, format string, args ...any) *ResourceError {
+	return &ResourceError{Issues: []fhir.Issue{{Severity: "error", Code: code, Expression: expression,
+		Message: fmt.Sprintf(format, args...)}}}
+}
+
+// QueryError means a request names something the server does not support or
+// cannot parse: an unknown resource type, search parameter, modifier or
+// value. Message is safe to show.
+type QueryError struct {
+	Message string
+}
+
+func (e *QueryError) Error() string { return e.Message }
+
+func badQuery(format string, args ...any) *QueryError {
+	return &QueryError{Message: fmt.Sprintf(format, args...)}
+}
+
+// checkType accepts a known resource type and refuses any other.
+func checkType(resourceType string) error {
+	if !fhir.IsResourceType(resourceType) {
+		return badQuery("Unsupported resource type %q", resourceType)
+	}
+	return nil
+}
+
+// tenantRole is the PostgreSQL role tenant transactions run as, subject to
+// row-level security (see migration 00010).
+const tenantRole = "enclave_tenant"
+
+// tenantTx runs fn with a handle bound to this project. On PostgreSQL it is a
+// transaction that sets enclave.project_id and takes the enclave_tenant role,
+// so row-level security hides every other project's rows even from a query
+// that forgets its project filter. On SQLite, where transactions take the
+// write lock, read-only work runs without one.
+func (t Tenant) tenantTx(ctx context.Context, write bool, fn func(tx *gorm.DB) error) error {
+	db := t.db.WithContext(ctx)
+	if DialectOf(t.db) != Postgres {
+		if !write {
+			return fn(db)
+		}
+		return db.Transaction(fn)
+	}
+	return db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT set_config('enclave.project_id', ?, true)", t.projectID).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec("SET LOCAL ROLE " + tenantRole).Error; err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// settings are the project flags that shape a write.
+type settings struct {
+	strict, checkRefs bool
+}
+
+func (t Tenant) settings(ctx context.Context) (settings, error) {
+	p, err := t.Project(ctx)
+	if err != nil {
+		return settings{}, err
+	}
+	return settings{strict: p.StrictMode, checkRefs: p.CheckReferencesOnWrite}, nil
+}
+
+// decodeResource parses a request body into a resource of resourceType and
+// validates it. Server-owned fields (meta.versionId, meta.lastUpdated,
+// meta.project) are dropped before validation: the server sets them. On
+// create (ignoreID) the client's id is dropped too, as FHIR asks.
+func decodeResource(resourceType string, body []byte, strict, ignoreID bool) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, invalidResource("structure", "", "The body is not valid JSON: %s", jsonProblem(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, invalidResource("structure", "", "The body must hold exactly one JSON value")
+	}
+	res, ok := v.(map[string]any)
+	if !ok {
+		return nil, invalidResource("structure", "", "The body must be a JSON object (a FHIR resource)")
+	}
+	rt, _ := res["resourceType"].(string)
+	if rt != resourceType {
+		return nil, invalidResource("invalid", "resourceType", "The resourceType must be %q to match the URL", resourceType)
+	}
+	if ignoreID {
+		delete(res, "id")
+	}
+	if meta, ok := res["meta"].(map[string]any); ok {
+		delete(meta, "versionId")
+		delete(meta, "lastUpdated")
+		delete(meta, "project")
+		if len(meta) == 0 {
+			delete(res, "meta")
+		}
+	}
+	if issues := fhir.Validate(res, strict); len(issues) > 0 {
+		return nil, &ResourceError{Issues: issues}
+	}
+	return res, nil
+}
+
+// jsonProblem describes a JSON syntax error without echoing the body.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s at byte %d", se.Error(), se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("unexpected %s at byte %d", te.Value, te.Offset)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "unexpected end of input"
+	}
+	return "malformed input"
+}
+
+// stamp sets the server-owned fields and encodes the stored form.
+func (t Tenant) stamp(res map[string]any, id string, version int, at time.Time) ([]byte, error) {
+	res["id"] = id
+	meta, _ := res["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["versionId"] = strconv.Itoa(version)
+	meta["lastUpdated"] = at.Format("2006-01-02T15:04:05.000000Z")
+	meta["project"] = t.projectID
+	res["meta"] = meta
+	return json.Marshal(res)
+}
+
+// checkReferences makes every relative reference of res point at a live
+// resource of this project or at a shared system resource.
+func checkReferences(tx *gorm.DB, projectID string, res map[string]any) error {
+	var issues []fhir.Issue
+	for _, ref := range fhir.References(res) {
+		if ref.Type == "" || ref.ID == "" {
+			continue
+		}
+		found := false
+		if fhir.IsSystemType(ref.Type) {
+			_, found = fhir.SystemResource(ref.Type, ref.ID)
+		} else {
+			var n int64
+			err := tx.Raw(`SELECT COUNT(*) FROM resources WHERE project_id = ? AND resource_type = ? AND id = ? AND deleted = FALSE`,
+				projectID, ref.Type, ref.ID).Scan(&n).Error
+			if err != nil {
+				return err
+			}
+			found = n > 0
+		}
+		if !found {
+			issues = append(issues, fhir.Issue{Severity: "error", Code: "structure", Expression: ref.Path,
+				Message: fmt.Sprintf("Invalid reference %q at %s: not found in this project", ref.Reference, ref.Path)})
+		}
+	}
+	if len(issues) > 0 {
+		return &ResourceError{Issues: issues}
+	}
+	return nil
+}
+
+// resourceTime is the clock of resource versions, in microseconds (the
+// precision both databases keep) so that meta.lastUpdated and the stored
+// column agree exactly.
+func resourceTime() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// CreateResource validates body as a new resource of resourceType (against
+// the project's strictMode and checkReferencesOnWrite), gives it a new id and
+// stores version 1. A refused resource is a *ResourceError listing every
+// problem; a system type is ErrForbidden.
+func (t Tenant) CreateResource(ctx context.Context, resourceType string, body []byte) (Resource, error) {
+	r, _, err := t.create(ctx, resourceType, body, nil)
+	return r, err
+}
+
+// CreateResourceIfNoneExist is FHIR's conditional create: when the search
+// criteria match one resource it is returned (created is false); when they
+// match several the error wraps ErrPreconditionFailed; otherwise the
+// resource is created.
+func (t Tenant) CreateResourceIfNoneExist(ctx context.Context, resourceType string, body []byte, criteria url.Values) (r Resource, created bool, err error) {
+	return t.create(ctx, resourceType, body, criteria)
+}
+
+func (t Tenant) create(ctx context.Context, resourceType string, body []byte, criteria url.Values) (Resource, bool, error) {
+	if err := t.checkWritable(resourceType); err != nil {
+		return Resource{}, false, err
+	}
+	var cond *SearchQuery
+	if criteria != nil {
+		q, err := ParseSearch(resourceType, criteria, false)
+		if err != nil {
+			return Resource{}, false, err
+		}
+		q.Count, q.Offset = 2, 0
+		cond = &q
+	}
+	set, err := t.settings(ctx)
+	if err != nil {
+		return Resource{}, false, err
+	}
+	res, err := decodeResource(resourceType, body, set.strict, true)
+	if err != nil {
+		return Resource{}, false, err
+	}
+	var out Resource
+	created := true
+	err = t.tenantTx(ctx, true, func(tx *gorm.DB) error {
+		if cond != nil {
+			found, err := t.search(tx, *cond)
+			if err != nil {
+				return err
+			}
+			switch {
+			case found.Total == 1:
+				out, created = found.Resources[0], false
+				return nil
+			case found.Total > 1:
+				return fmt.Errorf("%w: the If-None-Exist criteria match %d resources", ErrPreconditionFailed, found.Total)
+			}
+		}
+		if set.checkRefs {
+			if err := checkReferences(tx, t.projectID, res); err != nil {
+				return err
+			}
+		}
+		at := resourceTime()
+		id := uuid.NewString()
+		content, err := t.stamp(res, id, 1, at)
+		if err != nil {
+			return err
+		}
+		out = Resource{Type: resourceType, ID: id, VersionID: "1", LastUpdated: at, JSON: content}
+		if err := tx.Exec(`INSERT INTO resources (project_id, resource_type, id, version_id, last_updated, deleted, content)
+			VALUES (?, ?, ?, 1, ?, FALSE, ?)`, t.projectID, resourceType, id, at, string(content)).Error; err != nil {
+			return err
+		}
+		return t.writeVersion(tx, out, 1, res)
+	})
+	if err != nil {
+		return Resource{}, false, err
+	}
+	return out, created, nil
+}
+
+// UpdateResource stores a new version of an existing resource. ifMatch, when
+// not empty, is the version the client last saw (from If-Match); a different
+// current version wraps ErrPreconditionFailed. The body's id must equal id.
+// Updating an id that does not exist is ErrNotFound (no create-on-update, as
+// Medplum for non-super-admins); a deleted one is ErrGone.
+func (t Tenant) UpdateResource(ctx context.Context, resourceType, id string, body []byte, ifMatch string) (Resource, error) {
+	if err := t.checkWritable(resourceType); err != nil {
+		return Resource{}, err
+	}
+	set, err := t.settings(ctx)
+	if err != nil {
+		return Resource{}, err
+	}
+	res, err := decodeResource(resourceType, body, set.strict, false)
+	if err != nil {
+		return Resource{}, err
+	}
+	if bodyID, _ := res["id"].(string); bodyID != id {
+		return Resource{}, invalidResource("invalid", resourceType+".id", "The resource id %q must match the id in the URL %q", bodyID, id)
+	}
+	var out Resource
+	err = t.tenantTx(ctx, true, func(tx *gorm.DB) error {
+		cur, err := currentVersion(tx, t.projectID, resourceType, id)
+		if err != nil {
+			return err
+		}
+		if ifMatch != "" && ifMatch != strconv.Itoa(cur) {
+			return fmt.Errorf("%w: the resource is at version %d, not %s", ErrPreconditionFailed, cur, ifMatch)
+		}
+		if set.checkRefs {
+			if err := checkReferences(tx, t.projectID, res); err != nil {
+				return err
+			}
+		}
+		at := resourceTime()
+		next := cur + 1
+		content, err := t.stamp(res, id, next, at)
+		if err != nil {
+			return err
+		}
+		out = Resource{Type: resourceType, ID: id, VersionID: strconv.Itoa(next), LastUpdated: at, JSON: content}
+		if err := t.replaceCurrent(tx, out, cur); err != nil {
+			return err
+		}
+		return t.writeVersion(tx, out, next, res)
+	})
+	return out, err
+}
+
+// DeleteResource marks a resource deleted: reads answer ErrGone, searches
+// skip it, and the history gains a deletion version.
+func (t Tenant) DeleteResource(ctx context.Context, resourceType, id string) error {
+	if err := t.checkWritable(resourceType); err != nil {
+		return err
+	}
+	return t.tenantTx(ctx, true, func(tx *gorm.DB) error {
+		cur, err := currentVersion(tx, t.projectID, resourceType, id)
+		if err != nil {
+			return err
+		}
+		gone := Resource{Type: resourceType, ID: id, VersionID: strconv.Itoa(cur + 1), LastUpdated: resourceTime(), Deleted: true}
+		if err := t.replaceCurrent(tx, gone, cur); err != nil {
+			return err
+		}
+		return t.writeVersion(tx, gone, cur+1, nil)
+	})
+}
+
+func (t Tenant) checkWritable(resourceType string) error {
+	if err := checkType(resourceType); err != nil {
+		return err
+	}
+	if fhir.IsSystemType(resourceType) {
+		return fmt.Errorf("%w: %s resources are shared system definitions and are read-only", ErrForbidden, resourceType)
+	}
+	return nil
+}
+
+// currentVersion locks the current row of a live resource and returns its
+// version.
+func currentVersion(tx *gorm.DB, projectID, resourceType, id string) (int, error) {
+	lock := ""
+	if DialectOf(tx) == Postgres {
+		lock = " FOR UPDATE"
+	}
+	var row struct {
+		VersionID int
+		Deleted   bool
+	}
+	res := tx.Raw(`SELECT version_id, deleted FROM resources WHERE project_id = ? AND resource_type = ? AND id = ?`+lock,
+		projectID, resourceType, id).Scan(&row)
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return 0, ErrNotFound
+	}
+	if row.Deleted {
+		return 0, ErrGone
+	}
+	return row.VersionID, nil
+}
+
+// replaceCurrent moves the current row from version prev to r. A row that is
+// no longer at prev was changed by someone else in between: ErrConflict.
+func (t Tenant) replaceCurrent(tx *gorm.DB, r Resource, prev int) error {
+	res := tx.Exec(`UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, content = ?
+		WHERE project_id = ? AND resource_type = ? AND id = ? AND version_id = ?`,
+		prev+1, r.LastUpdated, r.Deleted, string(r.JSON), t.projectID, r.Type, r.ID, prev)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("%w: the resource was changed by another request; read it again", ErrConflict)
+	}
+	return nil
+}
+
+// writeVersion appends r to the history and replaces the resource's search
+// index rows by those of res (none for a deletion).
+func (t Tenant) writeVersion(tx *gorm.DB, r Resource, version int, res map[string]any) error {
+	if err := tx.Exec(`INSERT INTO resource_history (project_id, resource_type, id, version_id, last_updated, deleted, content)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.projectID, r.Type, r.ID, version, r.LastUpdated, r.Deleted, string(r.JSON)).Error; err != nil {
+		return err
+	}
+	return t.writeIndex(tx, r.Type, r.ID, res)
+}
+
+// ReadResource returns the current version of a resource of this project, or
+// of a shared system resource. Another project's resource is ErrNotFound; a
+// deleted one ErrGone.
+func (t Tenant) ReadResource(ctx context.Context, resourceType, id string) (Resource, error) {
+	if err := checkType(resourceType); err != nil {
+		return Resource{}, err
+	}
+	if fhir.IsSystemType(resourceType) {
+		b, ok := fhir.SystemResource(resourceType, id)
+		if !ok {
+			return Resource{}, ErrNotFound
+		}
+		return Resource{Type: resourceType, ID: id, JSON: b}, nil
+	}
+	var out Resource
+	err := t.tenantTx(ctx, false, func(tx *gorm.DB) error {
+		rows, err := scanResources(tx.Raw(`SELECT resource_type, id, version_id, last_updated, deleted, content FROM resources
+			WHERE project_id = ? AND resource_type = ? AND id = ?`, t.projectID, resourceType, id))
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return ErrNotFound
+		}
+		out = rows[0]
+		return nil
+	})
+	if err == nil && out.Deleted {
+		return Resource{}, ErrGone
+	}
+	return out, err
+}
+
+// ReadResourceVersion returns one version of a resource (FHIR vread). A
+// version that records the deletion is ErrGone.
+func (t Tenant) ReadResourceVersion(ctx context.Context, resourceType, id, versionID string) (Resource, error) {
+	if err := checkType(resourceType); err != nil {
+		return Resource{}, err
+	}
+	if fhir.IsSystemType(resourceType) {
+		return Resource{}, badQuery("Shared %s resources keep no version history", resourceType)
+	}
+	v, err := strconv.Atoi(versionID)
+	if err != nil || v < 1 {
+		return Resource{}, ErrNotFound
+	}
+	var out Resource
+	err = t.tenantTx(ctx, false, func(tx *gorm.DB) error {
+		rows, err := scanResources(tx.Raw(`SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource_history
+			WHERE project_id = ? AND resource_type = ? AND id = ? AND version_id = ?`, t.projectID, resourceType, id, v))
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return ErrNotFound
+		}
+		out = rows[0]
+		return nil
+	})
+	if err == nil && out.Deleted {
+		return Resource{}, ErrGone
+	}
+	return out, err
+}
+
+// Page selects a slice of a long list.
+type Page struct {
+	Count  int // at most this many items
+	Offset int // after skipping this many
+}
+
+// History is one page of versions, newest first, with the total number of
+// versions.
+type History struct {
+	Versions []Resource
+	Total    int
+}
+
+// ResourceHistory lists the versions of one resource (id set) or of every
+// resource of the type (id empty), deletions included. The history of an id
+// that never existed here is ErrNotFound.
+func (t Tenant) ResourceHistory(ctx context.Context, resourceType, id string, p Page) (History, error) {
+	if err := checkType(resourceType); err != nil {
+		return History{}, err
+	}
+	if fhir.IsSystemType(resourceType) {
+		return History{}, badQuery("Shared %s resources keep no version history", resourceType)
+	}
+	where := `project_id = ? AND resource_type = ?`
+	args := []any{t.projectID, resourceType}
+	if id != "" {
+		where += ` AND id = ?`
+		args = append(args, id)
+	}
+	var out History
+	err := t.tenantTx(ctx, false, func(tx *gorm.DB) error {
+		var total int64
+		if err := tx.Raw(`SELECT COUNT(*) FROM resource_history WHERE `+where, args...).Scan(&total).Error; err != nil {
+			return err
+		}
+		if id != "" && total == 0 {
+			return ErrNotFound
+		}
+		out.Total = int(total)
+		if p.Count <= 0 {
+			return nil
+		}
+		rows, err := scanResources(tx.Raw(`SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource_history
+			WHERE `+where+` ORDER BY last_updated DESC, id, version_id DESC LIMIT ? OFFSET ?`, append(args, p.Count, p.Offset)...))
+		out.Versions = rows
+		return err
+	})
+	return out, err
+}
+
+// scanResources reads rows of (resource_type, id, version_id, last_updated,
+// deleted, content).
+func scanResources(q *gorm.DB) ([]Resource, error) {
+	rows, err := q.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Resource
+	for rows.Next() {
+		var r Resource
+		var version int
+		var content string
+		if err := rows.Scan(&r.Type, &r.ID, &version, &r.LastUpdated, &r.Deleted, &content); err != nil {
+			return nil, err
+		}
+		r.VersionID = strconv.Itoa(version)
+		r.LastUpdated = r.LastUpdated.UTC()
+		if !r.Deleted {
+			r.JSON = []byte(content)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

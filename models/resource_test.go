@@ -1,0 +1,305 @@
+package models_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"enclave/models"
+	"enclave/models/testdb"
+)
+
+// projectStore makes a user with a project and returns the project's store.
+func projectStore(t *testing.T, sys models.System, email string) models.Tenant {
+	t.Helper()
+	u := newUser(t, sys, email)
+	p, err := sys.CreateProject(ctx, u.ID, models.NewProject{Name: "Project of " + email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys.Tenant(p.ID)
+}
+
+func mustCreate(t *testing.T, ten models.Tenant, body string) models.Resource {
+	t.Helper()
+	var probe struct{ ResourceType string }
+	if err := json.Unmarshal([]byte(body), &probe); err != nil {
+		t.Fatalf("bad test body: %v", err)
+	}
+	r, err := ten.CreateResource(ctx, probe.ResourceType, []byte(body))
+	if err != nil {
+		t.Fatalf("create %s: %v", body, err)
+	}
+	return r
+}
+
+// decoded returns the JSON of r as a map.
+func decoded(t *testing.T, r models.Resource) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.JSON, &m); err != nil {
+		t.Fatalf("stored JSON of %s/%s: %v", r.Type, r.ID, err)
+	}
+	return m
+}
+
+func metaOf(t *testing.T, r models.Resource) map[string]any {
+	m, _ := decoded(t, r)["meta"].(map[string]any)
+	return m
+}
+
+func TestResourceLifecycle(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sys := models.NewSystem(db.DB)
+			ten := projectStore(t, sys, "ada@example.org")
+
+			created := mustCreate(t, ten, `{"resourceType":"Patient","id":"client-chosen","meta":{"versionId":"77","project":"elsewhere","tag":[{"code":"t"}]},"name":[{"family":"Lovelace"}]}`)
+			if created.ID == "client-chosen" || created.VersionID != "1" {
+				t.Fatalf("created %s version %s: want a server id and version 1", created.ID, created.VersionID)
+			}
+			meta := metaOf(t, created)
+			if meta["versionId"] != "1" || meta["project"] != ten.ProjectID() || meta["lastUpdated"] == nil {
+				t.Errorf("meta = %v: want versionId 1, project %s, lastUpdated", meta, ten.ProjectID())
+			}
+			if tags, _ := meta["tag"].([]any); len(tags) != 1 {
+				t.Errorf("client meta.tag lost: %v", meta)
+			}
+
+			read, err := ten.ReadResource(ctx, "Patient", created.ID)
+			if err != nil || string(read.JSON) != string(created.JSON) || read.VersionID != "1" {
+				t.Fatalf("read = %s %v; want the created JSON", read.JSON, err)
+			}
+
+			body := `{"resourceType":"Patient","id":"` + created.ID + `","name":[{"family":"Byron"}]}`
+			if _, err := ten.UpdateResource(ctx, "Patient", created.ID, []byte(body), "5"); !errors.Is(err, models.ErrPreconditionFailed) {
+				t.Errorf("update with a stale If-Match: %v, want ErrPreconditionFailed", err)
+			}
+			v2, err := ten.UpdateResource(ctx, "Patient", created.ID, []byte(body), "1")
+			if err != nil || v2.VersionID != "2" || !v2.LastUpdated.After(created.LastUpdated.Add(-1)) {
+				t.Fatalf("update: %+v %v", v2, err)
+			}
+			v3, err := ten.UpdateResource(ctx, "Patient", created.ID, []byte(body), "")
+			if err != nil || v3.VersionID != "3" {
+				t.Fatalf("unconditional update: %v %v", v3.VersionID, err)
+			}
+			old, err := ten.ReadResourceVersion(ctx, "Patient", created.ID, "1")
+			if err != nil || !strings.Contains(string(old.JSON), "Lovelace") {
+				t.Errorf("vread 1 = %s %v, want the first version", old.JSON, err)
+			}
+			if _, err := ten.ReadResourceVersion(ctx, "Patient", created.ID, "9"); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("vread 9: %v, want ErrNotFound", err)
+			}
+
+			wrongID := `{"resourceType":"Patient","id":"other","name":[{"family":"Byron"}]}`
+			var rerr *models.ResourceError
+			if _, err := ten.UpdateResource(ctx, "Patient", created.ID, []byte(wrongID), ""); !errors.As(err, &rerr) {
+				t.Errorf("update with another id in the body: %v, want a ResourceError", err)
+			}
+			if _, err := ten.UpdateResource(ctx, "Patient", "missing", []byte(strings.Replace(body, created.ID, "missing", 1)), ""); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("update of a missing id: %v, want ErrNotFound", err)
+			}
+
+			if err := ten.DeleteResource(ctx, "Patient", created.ID); err != nil {
+				t.Fatal(err)
+			}
+			for name, err := range map[string]error{
+				"read":   second(ten.ReadResource(ctx, "Patient", created.ID)),
+				"vread":  second(ten.ReadResourceVersion(ctx, "Patient", created.ID, "4")),
+				"update": second(ten.UpdateResource(ctx, "Patient", created.ID, []byte(body), "")),
+				"delete": ten.DeleteResource(ctx, "Patient", created.ID),
+			} {
+				if !errors.Is(err, models.ErrGone) {
+					t.Errorf("%s after delete: %v, want ErrGone", name, err)
+				}
+			}
+			if err := ten.DeleteResource(ctx, "Patient", "never-was"); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("delete of a missing id: %v, want ErrNotFound", err)
+			}
+			if _, err := ten.ReadResourceVersion(ctx, "Patient", created.ID, "2"); err != nil {
+				t.Errorf("old versions stay readable after delete: %v", err)
+			}
+
+			h, err := ten.ResourceHistory(ctx, "Patient", created.ID, models.Page{Count: 10})
+			if err != nil || h.Total != 4 || len(h.Versions) != 4 {
+				t.Fatalf("history: %+v %v, want 4 versions", h, err)
+			}
+			var versions []string
+			for _, v := range h.Versions {
+				versions = append(versions, v.VersionID)
+			}
+			if !slices.Equal(versions, []string{"4", "3", "2", "1"}) || !h.Versions[0].Deleted || h.Versions[1].Deleted {
+				t.Errorf("history versions %v (first deleted: %v), want 4 3 2 1 with 4 the deletion", versions, h.Versions[0].Deleted)
+			}
+			page, _ := ten.ResourceHistory(ctx, "Patient", created.ID, models.Page{Count: 2, Offset: 2})
+			if len(page.Versions) != 2 || page.Versions[0].VersionID != "2" {
+				t.Errorf("history page 2: %+v", page.Versions)
+			}
+			mustCreate(t, ten, `{"resourceType":"Patient"}`)
+			typeHistory, err := ten.ResourceHistory(ctx, "Patient", "", models.Page{Count: 10})
+			if err != nil || typeHistory.Total != 5 {
+				t.Errorf("type history total %d %v, want 5", typeHistory.Total, err)
+			}
+			if _, err := ten.ResourceHistory(ctx, "Patient", "never-was", models.Page{Count: 10}); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("history of a missing id: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func TestResourceIsolation(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sys := models.NewSystem(db.DB)
+			a := projectStore(t, sys, "a@example.org")
+			b := projectStore(t, sys, "b@example.org")
+			ra := mustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
+			rb := mustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
+			for _, c := range []struct {
+				from, to models.Tenant
+				victim   models.Resource
+			}{{b, a, ra}, {a, b, rb}} {
+				id := c.victim.ID
+				body := []byte(`{"resourceType":"Patient","id":"` + id + `","name":[{"family":"Mallory"}]}`)
+				for name, err := range map[string]error{
+					"read":    second(c.from.ReadResource(ctx, "Patient", id)),
+					"vread":   second(c.from.ReadResourceVersion(ctx, "Patient", id, "1")),
+					"history": second(c.from.ResourceHistory(ctx, "Patient", id, models.Page{Count: 5})),
+					"update":  second(c.from.UpdateResource(ctx, "Patient", id, body, "")),
+					"delete":  c.from.DeleteResource(ctx, "Patient", id),
+				} {
+					if !errors.Is(err, models.ErrNotFound) {
+						t.Errorf("%s of the other project's resource: %v, want ErrNotFound", name, err)
+					}
+				}
+				q, _ := models.ParseSearch("Patient", url.Values{"_id": {id}}, false)
+				res, err := c.from.Search(ctx, q)
+				if err != nil || res.Total != 0 {
+					t.Errorf("search by the other project's id: total %d %v", res.Total, err)
+				}
+				q, _ = models.ParseSearch("Patient", url.Values{"family": {"alpha"}}, false)
+				res, _ = c.from.Search(ctx, q)
+				if res.Total != 1 || res.Resources[0].ID == id {
+					t.Errorf("search by name sees %d results, want only its own", res.Total)
+				}
+				h, _ := c.from.ResourceHistory(ctx, "Patient", "", models.Page{Count: 5})
+				if h.Total != 1 {
+					t.Errorf("type history sees %d versions, want only its own 1", h.Total)
+				}
+				if got, err := c.to.ReadResource(ctx, "Patient", id); err != nil || !strings.Contains(string(got.JSON), "Alpha") {
+					t.Errorf("owner's resource changed by the other project: %s %v", got.JSON, err)
+				}
+			}
+		})
+	}
+}
+
+func TestStrictModeAndReferenceChecks(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sys := models.NewSystem(db.DB)
+			a := projectStore(t, sys, "a@example.org")
+			b := projectStore(t, sys, "b@example.org")
+			ownOrg := mustCreate(t, a, `{"resourceType":"Organization","name":"Own"}`)
+			otherOrg := mustCreate(t, b, `{"resourceType":"Organization","name":"Other"}`)
+			deletedOrg := mustCreate(t, a, `{"resourceType":"Organization","name":"Gone"}`)
+			if err := a.DeleteResource(ctx, "Organization", deletedOrg.ID); err != nil {
+				t.Fatal(err)
+			}
+			unknownElement := `{"resourceType":"Patient","nickname":"Ada","birthDate":"1815-13-45"}`
+			patientWith := func(org string) string {
+				return `{"resourceType":"Patient","managingOrganization":{"reference":"Organization/` + org + `"}}`
+			}
+			cases := []struct {
+				name             string
+				strict, checkRef bool
+				body             string
+				wantExpressions  []string // nil: accepted
+			}{
+				{"strict refuses unknown elements and bad dates", true, false, unknownElement, []string{"Patient.birthDate", "Patient.nickname"}},
+				{"lenient stores them", false, false, unknownElement, nil},
+				{"lenient still needs a known resourceType", false, false, `{"resourceType":"Patient","id":"bad id!"}`, nil},
+				{"dangling reference stored when not checked", true, false, patientWith("nope"), nil},
+				{"dangling reference refused when checked", true, true, patientWith("nope"), []string{"Patient.managingOrganization"}},
+				{"other project's resource refused when checked", true, true, patientWith(otherOrg.ID), []string{"Patient.managingOrganization"}},
+				{"deleted resource refused when checked", true, true, patientWith(deletedOrg.ID), []string{"Patient.managingOrganization"}},
+				{"own resource accepted when checked", true, true, patientWith(ownOrg.ID), nil},
+				{"system resource accepted when checked", true, true,
+					`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/nope"},"basedOn":[{"reference":"StructureDefinition/Patient"}]}`,
+					[]string{"Observation.subject"}},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					if err := sys.SetProjectFlags(ctx, a.ProjectID(), c.strict, c.checkRef); err != nil {
+						t.Fatal(err)
+					}
+					_, err := a.CreateResource(ctx, strings.SplitN(strings.SplitN(c.body, `"resourceType":"`, 2)[1], `"`, 2)[0], []byte(c.body))
+					var rerr *models.ResourceError
+					switch {
+					case c.name == "lenient still needs a known resourceType":
+						// Create ignores the client's id, so this one is accepted.
+						if err != nil {
+							t.Fatalf("got %v, want accepted", err)
+						}
+					case c.wantExpressions == nil && err != nil:
+						t.Fatalf("got %v, want accepted", err)
+					case c.wantExpressions != nil && !errors.As(err, &rerr):
+						t.Fatalf("got %v, want a ResourceError", err)
+					case c.wantExpressions != nil:
+						var got []string
+						for _, is := range rerr.Issues {
+							got = append(got, is.Expression)
+						}
+						slices.Sort(got)
+						if !slices.Equal(got, c.wantExpressions) {
+							t.Errorf("issue locations %v, want %v (%v)", got, c.wantExpressions, err)
+						}
+						if c.checkRef && !strings.Contains(rerr.Issues[0].Message, "Organization/") && !strings.Contains(rerr.Issues[0].Message, "Patient/nope") {
+							t.Errorf("reference issue does not name the reference: %q", rerr.Issues[0].Message)
+						}
+					}
+				})
+			}
+			if err := sys.SetProjectFlags(ctx, a.ProjectID(), false, false); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.UpdateResource(ctx, "Patient", "x", []byte(`{"resourceType":"Patient","id":"bad id!"}`), ""); err == nil {
+				t.Error("lenient update accepted an invalid id")
+			}
+		})
+	}
+}
+
+func TestBadBodies(t *testing.T) {
+	db := testdb.SQLite(t)
+	sys := models.NewSystem(db.DB)
+	ten := projectStore(t, sys, "a@example.org")
+	for name, body := range map[string]string{
+		"not JSON":         `{"resourceType":`,
+		"two values":       `{"resourceType":"Patient"} {}`,
+		"array":            `[{"resourceType":"Patient"}]`,
+		"wrong type":       `{"resourceType":"Observation"}`,
+		"no resourceType":  `{"name":[]}`,
+		"resourceType int": `{"resourceType":5}`,
+	} {
+		var rerr *models.ResourceError
+		if _, err := ten.CreateResource(ctx, "Patient", []byte(body)); !errors.As(err, &rerr) || rerr.Issues[0].Message == "" {
+			t.Errorf("%s: %v, want a ResourceError with a message", name, err)
+		}
+	}
+	var qerr *models.QueryError
+	if _, err := ten.CreateResource(ctx, "Bogus", []byte(`{"resourceType":"Bogus"}`)); !errors.As(err, &qerr) {
+		t.Errorf("unknown type: %v, want a QueryError", err)
+	}
+	if _, err := ten.CreateResource(ctx, "StructureDefinition", []byte(`{"resourceType":"StructureDefinition"}`)); !errors.Is(err, models.ErrForbidden) {
+		t.Errorf("create a system resource: %v, want ErrForbidden", err)
+	}
+	if err := ten.DeleteResource(ctx, "ValueSet", "administrative-gender"); !errors.Is(err, models.ErrForbidden) {
+		t.Errorf("delete a system resource: %v, want ErrForbidden", err)
+	}
+}
