@@ -11,4 +11,5 @@ type Set struct {
 	Invites   *Invites
 	Secrets   *Secrets
 	Resources *Resources
+	FHIR      *FHIR
 }

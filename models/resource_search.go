@@ -101,7 +101,7 @@ func ParseSearch(resourceType string, q url.Values, lenient bool) (SearchQuery, 
 		known := false
 		if system {
 			typ, known = systemSearchParams[code]
-		} else if p, ok := params[code]; ok && supportedParamType(p.Type) {
+		} else if p, ok := params[code]; ok && Searchable(p) {
 			typ, known = p.Type, true
 		}
 		if !known {
@@ -131,8 +131,11 @@ func ParseSearch(resourceType string, q url.Values, lenient bool) (SearchQuery, 
 	return out, nil
 }
 
-func supportedParamType(t fhir.ParamType) bool {
-	return t == fhir.TypeString || t == fhir.TypeToken || t == fhir.TypeDate || t == fhir.TypeReference
+// Searchable reports whether the store indexes p and so can search by it:
+// string, token, date and reference parameters with an expression.
+func Searchable(p fhir.SearchParam) bool {
+	t := p.Type
+	return p.Expression != "" && (t == fhir.TypeString || t == fhir.TypeToken || t == fhir.TypeDate || t == fhir.TypeReference)
 }
 
 func checkModifier(code string, typ fhir.ParamType, modifier string) error {
@@ -186,7 +189,7 @@ func parseSort(values []string, params map[string]fhir.SearchParam, system bool)
 			case k.code == "_id" || k.code == "_lastUpdated":
 			default:
 				p, ok := params[k.code]
-				if !ok || !supportedParamType(p.Type) {
+				if !ok || !Searchable(p) {
 					return nil, badQuery("Cannot sort by %q", k.code)
 				}
 				k.typ = p.Type

@@ -18,6 +18,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if isAPI(c) {
+		handlers.FHIRError(c, err, s.log)
+		return
+	}
 	vm := views.ErrorVM{Status: http.StatusInternalServerError, Title: "500",
 		Message: "Something went wrong on our side. It has been logged; please try again."}
 	err = httpError(err)

@@ -159,6 +159,9 @@ func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if err := s.sessions.rememberProject(c, a.Project.ID); err != nil {
+			return err
+		}
 		handlers.SetAccess(c, a)
 		handlers.SetTenant(c, s.sys.Tenant(a.Project.ID))
 		return next(c)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"enclave/handlers"
 	"enclave/static"
@@ -86,4 +87,44 @@ func (s *Server) routes(h *handlers.Set) {
 	admin.POST("/secrets/:secret/name", h.Secrets.Rename)
 	admin.GET("/secrets/:secret/delete", h.Secrets.DeletePage)
 	admin.POST("/secrets/:secret/delete", h.Secrets.Delete)
+
+	// The FHIR R4 API: no CSRF token, because writes must be JSON (see
+	// jsonWritesOnly); every request but metadata needs a caller and works
+	// in the one project that caller resolves to.
+	e.GET(handlers.FHIRBase+"/metadata", h.FHIR.Metadata)
+	api := e.Group(handlers.FHIRBase, apiBodyLimit, s.loadUser, s.requireAPICaller, jsonWritesOnly)
+	fhirRoutes(api, map[string]map[string]echo.HandlerFunc{
+		"/:type":                   {http.MethodGet: h.FHIR.Search, http.MethodPost: h.FHIR.Create},
+		"/:type/_history":          {http.MethodGet: h.FHIR.TypeHistory},
+		"/:type/:id":               {http.MethodGet: h.FHIR.Read, http.MethodPut: h.FHIR.Update, http.MethodDelete: h.FHIR.Delete},
+		"/:type/:id/_history":      {http.MethodGet: h.FHIR.History},
+		"/:type/:id/_history/:vid": {http.MethodGet: h.FHIR.VRead},
+	})
+}
+
+// fhirRoutes registers the API's paths and answers every other method on
+// them with 405 and an Allow header (echo's group catch-all would say 404).
+func fhirRoutes(g *echo.Group, paths map[string]map[string]echo.HandlerFunc) {
+	all := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+	for path, methods := range paths {
+		if get, ok := methods[http.MethodGet]; ok {
+			methods[http.MethodHead] = get
+		}
+		var allow []string
+		for _, m := range all {
+			if _, ok := methods[m]; ok {
+				allow = append(allow, m)
+			}
+		}
+		for _, m := range all {
+			if h, ok := methods[m]; ok {
+				g.Add(m, path, h)
+				continue
+			}
+			g.Add(m, path, func(c echo.Context) error {
+				c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+				return echo.ErrMethodNotAllowed
+			})
+		}
+	}
 }

@@ -20,6 +20,7 @@ type Server struct {
 	echo     *echo.Echo
 	sys      models.System
 	sessions *sessionManager
+	apiAuth  []apiAuthenticator
 	log      *slog.Logger
 }
 
@@ -42,6 +43,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		sessions: &sessionManager{store: newDBStore(sys.Sessions(), cfg.SessionKey), secure: cfg.SecureCookies},
 		log:      log,
 	}
+	s.apiAuth = []apiAuthenticator{sessionAuth{sessions: s.sessions}}
 	e.HTTPErrorHandler = s.handleError
 	s.routes(&handlers.Set{
 		Auth:      &handlers.Auth{Sys: sys, Sessions: s.sessions, Log: log},
@@ -53,6 +55,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Invites:   &handlers.Invites{Sys: sys, Sessions: s.sessions, Log: log},
 		Secrets:   &handlers.Secrets{Sys: sys, Box: box},
 		Resources: &handlers.Resources{Sys: sys},
+		FHIR:      &handlers.FHIR{Log: log},
 	})
 	return s
 }

@@ -171,6 +171,14 @@ func (c *Client) Do(method, path string, body io.Reader, contentType string) *Re
 	for k, vs := range c.headers {
 		req.Header[k] = vs
 	}
+	return c.send(req)
+}
+
+// send performs req and reads the whole answer.
+func (c *Client) send(req *http.Request) *Response {
+	t := c.app.T
+	t.Helper()
+	method, path := req.Method, req.URL.Path
 	resp, err := c.http.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)

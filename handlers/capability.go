@@ -1,0 +1,88 @@
+package handlers
+
+import (
+	"encoding/json"
+	"slices"
+	"sync"
+
+	"enclave/models"
+	"enclave/models/fhir"
+)
+
+// capabilityStatement describes exactly what the API supports. It is built
+// once from the same definitions the store uses for search.
+var capabilityStatement = sync.OnceValue(func() []byte {
+	type code struct {
+		Code string `json:"code"`
+	}
+	type param struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	type resource struct {
+		Type              string  `json:"type"`
+		Interaction       []code  `json:"interaction"`
+		Versioning        string  `json:"versioning,omitempty"`
+		ReadHistory       bool    `json:"readHistory"`
+		UpdateCreate      bool    `json:"updateCreate"`
+		ConditionalCreate bool    `json:"conditionalCreate"`
+		ConditionalUpdate bool    `json:"conditionalUpdate"`
+		ConditionalDelete string  `json:"conditionalDelete"`
+		SearchParam       []param `json:"searchParam"`
+	}
+	codes := func(cs ...string) []code {
+		out := make([]code, len(cs))
+		for i, c := range cs {
+			out[i] = code{c}
+		}
+		return out
+	}
+	var resources []resource
+	for _, rt := range fhir.ResourceTypes() {
+		r := resource{Type: rt, ConditionalDelete: "not-supported"}
+		if fhir.IsSystemType(rt) {
+			r.Interaction = codes("read", "search-type")
+			r.SearchParam = []param{{"_id", "token"}, {"name", "string"}, {"url", "uri"}}
+			resources = append(resources, r)
+			continue
+		}
+		r.Interaction = codes("read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type")
+		r.Versioning, r.ReadHistory, r.ConditionalCreate = "versioned-update", true, true
+		for name, p := range fhir.SearchParams(rt) {
+			if models.Searchable(p) {
+				r.SearchParam = append(r.SearchParam, param{name, string(p.Type)})
+			}
+		}
+		slices.SortFunc(r.SearchParam, func(a, b param) int {
+			if a.Name < b.Name {
+				return -1
+			}
+			if a.Name > b.Name {
+				return 1
+			}
+			return 0
+		})
+		resources = append(resources, r)
+	}
+	cs := map[string]any{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         "2026-01-01",
+		"kind":         "instance",
+		"software":     map[string]string{"name": "Enclave"},
+		"implementation": map[string]string{
+			"description": "Enclave FHIR R4 server: one project per request, chosen by the caller's credentials",
+		},
+		"fhirVersion": "4.0.1",
+		"format":      []string{"application/fhir+json", "json"},
+		"rest": []map[string]any{{
+			"mode":     "server",
+			"resource": resources,
+		}},
+	}
+	b, err := json.Marshal(cs)
+	if err != nil {
+		panic(err)
+	}
+	return b
+})

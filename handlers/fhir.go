@@ -1,0 +1,300 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"enclave/models"
+
+	"github.com/labstack/echo/v4"
+)
+
+// FHIRBase is where the FHIR R4 API is served.
+const FHIRBase = "/fhir/R4"
+
+// FHIRMediaType is the content type of every API answer.
+const FHIRMediaType = "application/fhir+json; charset=utf-8"
+
+// FHIR serves the FHIR R4 REST API over the tenant store that middleware
+// resolved for the caller.
+type FHIR struct {
+	Log *slog.Logger
+}
+
+// Metadata answers the CapabilityStatement.
+func (h *FHIR) Metadata(c echo.Context) error {
+	return c.Blob(http.StatusOK, FHIRMediaType, capabilityStatement())
+}
+
+// Read answers GET /{type}/{id}.
+func (h *FHIR) Read(c echo.Context) error {
+	r, err := TenantOf(c).ReadResource(ctx(c), c.Param("type"), c.Param("id"))
+	if err != nil {
+		return notFoundAs(err, c)
+	}
+	return writeResource(c, http.StatusOK, r)
+}
+
+// VRead answers GET /{type}/{id}/_history/{vid}.
+func (h *FHIR) VRead(c echo.Context) error {
+	r, err := TenantOf(c).ReadResourceVersion(ctx(c), c.Param("type"), c.Param("id"), c.Param("vid"))
+	if err != nil {
+		return notFoundAs(err, c)
+	}
+	return writeResource(c, http.StatusOK, r)
+}
+
+// Create answers POST /{type}, conditionally when If-None-Exist is sent.
+func (h *FHIR) Create(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	typ := c.Param("type")
+	cond := c.Request().Header.Get("If-None-Exist")
+	if cond == "" {
+		r, err := TenantOf(c).CreateResource(ctx(c), typ, body)
+		if err != nil {
+			return err
+		}
+		return writeCreated(c, r)
+	}
+	criteria, err := url.ParseQuery(cond[strings.Index(cond, "?")+1:])
+	if err != nil {
+		return &models.QueryError{Message: "If-None-Exist is not a valid search query"}
+	}
+	r, created, err := TenantOf(c).CreateResourceIfNoneExist(ctx(c), typ, body, criteria)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return writeResource(c, http.StatusOK, r)
+	}
+	return writeCreated(c, r)
+}
+
+// Update answers PUT /{type}/{id}, version-aware when If-Match is sent.
+func (h *FHIR) Update(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	ifMatch := ""
+	if v, ok := c.Request().Header["If-Match"]; ok {
+		ifMatch = etagVersion(strings.Join(v, ","))
+	}
+	r, err := TenantOf(c).UpdateResource(ctx(c), c.Param("type"), c.Param("id"), body, ifMatch)
+	if err != nil {
+		return notFoundAs(err, c)
+	}
+	return writeResource(c, http.StatusOK, r)
+}
+
+// etagVersion reads the version out of W/"3" or "3". Anything else can
+// never match, so it becomes a version no resource has.
+func etagVersion(tag string) string {
+	tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+	v, err := strconv.Unquote(tag)
+	if err != nil || v == "" {
+		return "invalid"
+	}
+	return v
+}
+
+// Delete answers DELETE /{type}/{id}.
+func (h *FHIR) Delete(c echo.Context) error {
+	if err := TenantOf(c).DeleteResource(ctx(c), c.Param("type"), c.Param("id")); err != nil {
+		return notFoundAs(err, c)
+	}
+	return writeOutcome(c, http.StatusOK, outcome("information", "informational", "", "Deleted "+c.Param("type")+"/"+c.Param("id")))
+}
+
+// Search answers GET /{type}?params with a searchset Bundle.
+func (h *FHIR) Search(c echo.Context) error {
+	typ := c.Param("type")
+	q, err := models.ParseSearch(typ, c.QueryParams(), lenient(c))
+	if err != nil {
+		return err
+	}
+	res, err := TenantOf(c).Search(ctx(c), q)
+	if err != nil {
+		return err
+	}
+	b := bundle{ResourceType: "Bundle", Type: "searchset", Total: &res.Total}
+	b.Link = pageLinks(c, baseURL(c)+"/"+typ, q.Params, q.Count, q.Offset, res.Total)
+	for _, r := range res.Resources {
+		b.Entry = append(b.Entry, bundleEntry{FullURL: baseURL(c) + "/" + r.Type + "/" + r.ID,
+			Resource: r.JSON, Search: &entrySearch{Mode: "match"}})
+	}
+	return writeJSON(c, http.StatusOK, b)
+}
+
+// History answers GET /{type}/{id}/_history.
+func (h *FHIR) History(c echo.Context) error { return h.history(c, c.Param("id")) }
+
+// TypeHistory answers GET /{type}/_history.
+func (h *FHIR) TypeHistory(c echo.Context) error { return h.history(c, "") }
+
+func (h *FHIR) history(c echo.Context, id string) error {
+	typ := c.Param("type")
+	page, params, err := historyPage(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	res, err := TenantOf(c).ResourceHistory(ctx(c), typ, id, page)
+	if err != nil {
+		return notFoundAs(err, c)
+	}
+	self := baseURL(c) + "/" + typ
+	if id != "" {
+		self += "/" + id
+	}
+	b := bundle{ResourceType: "Bundle", Type: "history", Total: &res.Total}
+	b.Link = pageLinks(c, self+"/_history", params, page.Count, page.Offset, res.Total)
+	for i, r := range res.Versions {
+		e := bundleEntry{FullURL: baseURL(c) + "/" + r.Type + "/" + r.ID,
+			Request:  &entryRequest{Method: http.MethodPut, URL: r.Type + "/" + r.ID},
+			Response: &entryResponse{Status: "200 OK", Etag: etag(r), LastModified: r.LastUpdated.Format(time.RFC3339Nano)}}
+		switch {
+		case r.Deleted:
+			e.Request.Method, e.Response.Status = http.MethodDelete, "204 No Content"
+		case r.VersionID == "1":
+			e.Request = &entryRequest{Method: http.MethodPost, URL: r.Type}
+			e.Response.Status = "201 Created"
+			fallthrough
+		default:
+			e.Resource = res.Versions[i].JSON
+		}
+		b.Entry = append(b.Entry, e)
+	}
+	return writeJSON(c, http.StatusOK, b)
+}
+
+// historyPage reads _count and _offset, the only parameters history takes.
+func historyPage(q url.Values) (models.Page, url.Values, error) {
+	p := models.Page{Count: models.DefaultSearchCount}
+	for key, values := range q {
+		n, err := strconv.Atoi(values[len(values)-1])
+		switch {
+		case key != "_count" && key != "_offset":
+			return p, nil, &models.QueryError{Message: fmt.Sprintf("History does not support the parameter %q", key)}
+		case err != nil || n < 0:
+			return p, nil, &models.QueryError{Message: key + " must be a whole number of 0 or more"}
+		case key == "_count":
+			p.Count = min(n, models.MaxSearchCount)
+		default:
+			p.Offset = n
+		}
+	}
+	return p, url.Values{}, nil
+}
+
+func lenient(c echo.Context) bool {
+	return strings.Contains(c.Request().Header.Get("Prefer"), "handling=lenient")
+}
+
+// notFoundAs names the missing resource in not-found answers.
+func notFoundAs(err error, c echo.Context) error {
+	if errors.Is(err, models.ErrNotFound) {
+		return &fhirNotFound{what: c.Param("type") + "/" + c.Param("id")}
+	}
+	return err
+}
+
+type fhirNotFound struct{ what string }
+
+func (e *fhirNotFound) Error() string { return "Resource " + e.what + " not found" }
+func (e *fhirNotFound) Unwrap() error { return models.ErrNotFound }
+
+// baseURL is the absolute FHIR base of this request, for links.
+func baseURL(c echo.Context) string {
+	return c.Scheme() + "://" + c.Request().Host + FHIRBase
+}
+
+func pageLinks(c echo.Context, self string, params url.Values, count, offset, total int) []bundleLink {
+	link := func(rel string, off int) bundleLink {
+		q := url.Values{}
+		for k, v := range params {
+			q[k] = v
+		}
+		q.Set("_count", strconv.Itoa(count))
+		q.Set("_offset", strconv.Itoa(off))
+		return bundleLink{Relation: rel, URL: self + "?" + q.Encode()}
+	}
+	out := []bundleLink{link("self", offset)}
+	if count > 0 && offset+count < total {
+		out = append(out, link("next", offset+count))
+	}
+	if offset > 0 && count > 0 {
+		out = append(out, link("previous", max(0, offset-count)))
+	}
+	return out
+}
+
+func etag(r models.Resource) string { return `W/"` + r.VersionID + `"` }
+
+func writeResource(c echo.Context, status int, r models.Resource) error {
+	h := c.Response().Header()
+	if r.VersionID != "" {
+		h.Set("ETag", etag(r))
+		h.Set("Last-Modified", r.LastUpdated.UTC().Format(http.TimeFormat))
+	}
+	return c.Blob(status, FHIRMediaType, r.JSON)
+}
+
+func writeCreated(c echo.Context, r models.Resource) error {
+	c.Response().Header().Set("Location", baseURL(c)+"/"+r.Type+"/"+r.ID+"/_history/"+r.VersionID)
+	return writeResource(c, http.StatusCreated, r)
+}
+
+func writeJSON(c echo.Context, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Blob(status, FHIRMediaType, b)
+}
+
+type bundle struct {
+	ResourceType string        `json:"resourceType"`
+	Type         string        `json:"type"`
+	Total        *int          `json:"total,omitempty"`
+	Link         []bundleLink  `json:"link,omitempty"`
+	Entry        []bundleEntry `json:"entry,omitempty"`
+}
+
+type bundleLink struct {
+	Relation string `json:"relation"`
+	URL      string `json:"url"`
+}
+
+type bundleEntry struct {
+	FullURL  string          `json:"fullUrl,omitempty"`
+	Resource json.RawMessage `json:"resource,omitempty"`
+	Search   *entrySearch    `json:"search,omitempty"`
+	Request  *entryRequest   `json:"request,omitempty"`
+	Response *entryResponse  `json:"response,omitempty"`
+}
+
+type entrySearch struct {
+	Mode string `json:"mode"`
+}
+
+type entryRequest struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+}
+
+type entryResponse struct {
+	Status       string `json:"status"`
+	Etag         string `json:"etag,omitempty"`
+	LastModified string `json:"lastModified,omitempty"`
+}

@@ -1,0 +1,141 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"enclave/models"
+	"enclave/models/fhir"
+
+	"github.com/labstack/echo/v4"
+)
+
+type operationOutcome struct {
+	ResourceType string         `json:"resourceType"`
+	Issue        []outcomeIssue `json:"issue"`
+}
+
+type outcomeIssue struct {
+	Severity   string          `json:"severity"`
+	Code       string          `json:"code"`
+	Details    *outcomeDetails `json:"details,omitempty"`
+	Expression []string        `json:"expression,omitempty"`
+}
+
+type outcomeDetails struct {
+	Text string `json:"text"`
+}
+
+func outcome(severity, code, expression, text string) operationOutcome {
+	is := outcomeIssue{Severity: severity, Code: code, Details: &outcomeDetails{Text: text}}
+	if expression != "" {
+		is.Expression = []string{expression}
+	}
+	return operationOutcome{ResourceType: "OperationOutcome", Issue: []outcomeIssue{is}}
+}
+
+func writeOutcome(c echo.Context, status int, oo operationOutcome) error {
+	return writeJSON(c, status, oo)
+}
+
+// issueCodes gives the OperationOutcome issue code for an HTTP status.
+var issueCodes = map[int]string{
+	http.StatusBadRequest:            "invalid",
+	http.StatusUnauthorized:          "login",
+	http.StatusForbidden:             "forbidden",
+	http.StatusNotFound:              "not-found",
+	http.StatusMethodNotAllowed:      "not-supported",
+	http.StatusConflict:              "conflict",
+	http.StatusGone:                  "deleted",
+	http.StatusPreconditionFailed:    "conflict",
+	http.StatusRequestEntityTooLarge: "too-costly",
+	http.StatusUnsupportedMediaType:  "not-supported",
+}
+
+// FHIRError answers an API request that failed with an OperationOutcome and
+// the matching status. Only messages written for clients are shown; anything
+// unexpected is logged and answered with a plain 500.
+func FHIRError(c echo.Context, err error, log *slog.Logger) {
+	status, oo := outcomeFor(err)
+	if status >= 500 {
+		log.Error("FHIR request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = writeOutcome(c, status, oo)
+}
+
+func outcomeFor(err error) (int, operationOutcome) {
+	var rerr *models.ResourceError
+	var qerr *models.QueryError
+	var he *echo.HTTPError
+	simple := func(status int, text string) (int, operationOutcome) {
+		code, ok := issueCodes[status]
+		if !ok {
+			code = "processing"
+		}
+		return status, outcome("error", code, "", text)
+	}
+	switch {
+	case errors.As(err, &rerr):
+		oo := operationOutcome{ResourceType: "OperationOutcome"}
+		for _, is := range rerr.Issues {
+			oo.Issue = append(oo.Issue, issueOf(is))
+		}
+		return http.StatusBadRequest, oo
+	case errors.As(err, &qerr):
+		return simple(http.StatusBadRequest, qerr.Message)
+	case errors.Is(err, models.ErrNotFound):
+		var nf *fhirNotFound
+		if errors.As(err, &nf) {
+			return simple(http.StatusNotFound, nf.Error())
+		}
+		return simple(http.StatusNotFound, "Not found")
+	case errors.Is(err, models.ErrGone):
+		return simple(http.StatusGone, "The resource has been deleted")
+	case errors.Is(err, models.ErrPreconditionFailed):
+		return simple(http.StatusPreconditionFailed, "Precondition failed: "+trimSentinel(err, models.ErrPreconditionFailed))
+	case errors.Is(err, models.ErrConflict):
+		return simple(http.StatusConflict, "Conflict: "+trimSentinel(err, models.ErrConflict))
+	case errors.Is(err, models.ErrForbidden):
+		return simple(http.StatusForbidden, "Forbidden: "+trimSentinel(err, models.ErrForbidden))
+	case errors.As(err, &he):
+		msg, _ := he.Message.(string)
+		switch {
+		case he.Code == http.StatusNotFound && (msg == "" || msg == http.StatusText(http.StatusNotFound)):
+			msg = "Unknown FHIR endpoint"
+		case he.Code == http.StatusMethodNotAllowed:
+			msg = "This FHIR endpoint does not support this HTTP method"
+		case he.Code == http.StatusRequestEntityTooLarge:
+			msg = "The request body is too large"
+		case he.Code >= 500 || msg == "":
+			msg = http.StatusText(he.Code)
+		}
+		return simple(he.Code, msg)
+	}
+	return simple(http.StatusInternalServerError, "Something went wrong on our side. It has been logged; please try again.")
+}
+
+// trimSentinel returns the detail a wrapped sentinel error carries.
+func trimSentinel(err, sentinel error) string {
+	msg := err.Error()
+	prefix := sentinel.Error() + ": "
+	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+		return msg[len(prefix):]
+	}
+	return msg
+}
+
+func issueOf(is fhir.Issue) outcomeIssue {
+	out := outcomeIssue{Severity: is.Severity, Code: is.Code, Details: &outcomeDetails{Text: is.Message}}
+	if out.Severity == "" {
+		out.Severity = "error"
+	}
+	if is.Expression != "" {
+		out.Expression = []string{is.Expression}
+	}
+	return out
+}
