@@ -405,6 +405,17 @@ func TestResourcesOfOneProjectOnly(t *testing.T) {
 			// Nor can B reach A's browser at all.
 			b.Get(inA + "/" + id).Status(http.StatusNotFound).NotContains("Zebedee")
 
+			// The same holds for a resource created over the FHIR API.
+			created := a.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient","name":[{"family":"Quixote"}]}`,
+				"X-Enclave-Project", projectA).Status(http.StatusCreated).JSON()
+			apiID, _ := created["id"].(string)
+			if got := a.Get(inA + "?name=quix").TestIDs("result-id"); !slices.Equal(got, []string{apiID}) {
+				t.Errorf("A's search for the API's Patient: %q", got)
+			}
+			a.Get(inA + "/" + apiID).Status(http.StatusOK).Contains("Quixote")
+			b.Get(inB + "?name=quix").Status(http.StatusOK).NotContains("Quixote")
+			b.Get(inB + "/" + apiID).Status(http.StatusNotFound)
+
 			r, err := app.Sys.Tenant(projectA).ReadResource(t.Context(), "Patient", id)
 			if err != nil || r.VersionID != "1" || strings.Contains(string(r.JSON), "Hijacked") {
 				t.Errorf("A's resource after B's attempts: version %q, err %v", r.VersionID, err)
