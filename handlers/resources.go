@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -353,7 +354,32 @@ func timestamp(r models.Resource) string {
 	return r.LastUpdated.UTC().Format("2006-01-02 15:04:05")
 }
 
+// prettyJSON indents a resource, with resourceType, id and meta first as
+// people expect (the store keeps the keys sorted).
 func prettyJSON(b []byte) string {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err == nil {
+		keys := slices.Sorted(maps.Keys(fields))
+		first := []string{"resourceType", "id", "meta"}
+		keys = slices.DeleteFunc(keys, func(k string) bool { return slices.Contains(first, k) })
+		var obj bytes.Buffer
+		obj.WriteByte('{')
+		for _, k := range append(first, keys...) {
+			v, ok := fields[k]
+			if !ok {
+				continue
+			}
+			if obj.Len() > 1 {
+				obj.WriteByte(',')
+			}
+			name, _ := json.Marshal(k)
+			obj.Write(name)
+			obj.WriteByte(':')
+			obj.Write(v)
+		}
+		obj.WriteByte('}')
+		b = obj.Bytes()
+	}
 	var out bytes.Buffer
 	if err := json.Indent(&out, b, "", "  "); err != nil {
 		return string(b)

@@ -152,6 +152,9 @@ func TestResourceCreateReadEditDelete(t *testing.T) {
 			if js := show.TestID("resource-json"); !strings.Contains(js, "\n  \"birthDate\": \"1815-12-10\"") || !strings.Contains(js, `"versionId": "1"`) {
 				t.Errorf("JSON not pretty-printed or incomplete:\n%s", js)
 			}
+			if js := show.TestID("resource-json"); !strings.HasPrefix(js, "{\n  \"resourceType\": \"Patient\",\n  \"id\": \""+id+"\",\n  \"meta\": {") {
+				t.Errorf("JSON does not start with resourceType, id and meta:\n%s", js)
+			}
 			if got := show.TestIDs("history-entry"); len(got) != 1 {
 				t.Errorf("history %q", got)
 			}
