@@ -14,7 +14,12 @@ import (
 // memberRoutes are the project routes a non-admin member may open; every
 // other route under /projects/:project is for admins only.
 var memberRoutes = map[string]bool{
-	"GET /projects/:project": true,
+	"GET /projects/:project":           true,
+	"GET /projects/:project/resources": true, "GET /projects/:project/resources/:type": true,
+	"GET /projects/:project/resources/:type/new": true, "POST /projects/:project/resources/:type/new": true,
+	"GET /projects/:project/resources/:type/:id": true, "GET /projects/:project/resources/:type/:id/_history/:vid": true,
+	"GET /projects/:project/resources/:type/:id/edit": true, "POST /projects/:project/resources/:type/:id/edit": true,
+	"GET /projects/:project/resources/:type/:id/delete": true, "POST /projects/:project/resources/:type/:id/delete": true,
 }
 
 // addMember registers a user and makes them a member (or admin) of project,

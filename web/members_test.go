@@ -487,6 +487,8 @@ func TestMemberListShowsProfiles(t *testing.T) {
 				if page.Doc().Find(`[data-testid="member-profile"][href="`+want+`"]`).Length() != 1 {
 					t.Errorf("%s: no link to %s", u, want)
 				}
+				// The link opens the Practitioner in the resource browser.
+				c.Get(want).Status(http.StatusOK).Contains(u)
 			}
 		})
 	}

@@ -8,7 +8,12 @@ import (
 	"enclave/static"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
+
+// resourceBodyLimit bounds the JSON a member can submit in the resource
+// editor.
+var resourceBodyLimit = middleware.BodyLimit("4M")
 
 // routes is the table of contents: every route, grouped by who may call it.
 func (s *Server) routes(h *handlers.Set) {
@@ -46,6 +51,16 @@ func (s *Server) routes(h *handlers.Set) {
 	// membership and put a store bound to the project in the context.
 	member := projects.Group("/:project", s.requireMember)
 	member.GET("", h.Projects.Home)
+	member.GET("/resources", h.Resources.Types)
+	member.GET("/resources/:type", h.Resources.Search)
+	member.GET("/resources/:type/new", h.Resources.NewPage)
+	member.POST("/resources/:type/new", h.Resources.Create, resourceBodyLimit)
+	member.GET("/resources/:type/:id", h.Resources.Show)
+	member.GET("/resources/:type/:id/_history/:vid", h.Resources.Version)
+	member.GET("/resources/:type/:id/edit", h.Resources.EditPage)
+	member.POST("/resources/:type/:id/edit", h.Resources.Update, resourceBodyLimit)
+	member.GET("/resources/:type/:id/delete", h.Resources.DeletePage)
+	member.POST("/resources/:type/:id/delete", h.Resources.Delete)
 
 	// Project administration: admins only; other members get 403.
 	admin := member.Group("", s.requireAdmin)
@@ -72,6 +87,7 @@ func (s *Server) routes(h *handlers.Set) {
 	admin.POST("/secrets/:secret/name", h.Secrets.Rename)
 	admin.GET("/secrets/:secret/delete", h.Secrets.DeletePage)
 	admin.POST("/secrets/:secret/delete", h.Secrets.Delete)
+
 	// The FHIR R4 API: no CSRF token, because writes must be JSON (see
 	// jsonWritesOnly); every request but metadata needs a caller and works
 	// in the one project that caller resolves to.

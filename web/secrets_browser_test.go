@@ -2,13 +2,11 @@ package web_test
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -22,27 +20,8 @@ func TestBrowserSecrets(t *testing.T) {
 	base := app.HTTP.URL
 	secrets := base + "/projects/" + project + "/secrets"
 
-	var mu sync.Mutex
-	var dialogs []string
-	go func() {
-		for ev, err := range chromedp.Events(b.Ctx, page.JavascriptDialogOpening) {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			dialogs = append(dialogs, ev.Message)
-			mu.Unlock()
-			chromedp.Call(b.Ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-		}
-	}()
-	evalBool := func(js string) bool {
-		t.Helper()
-		v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](js))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", js, err)
-		}
-		return v
-	}
+	dialogs := b.AcceptDialogs()
+	evalBool := b.Eval
 
 	b.Do("sign in", chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS(byID("signin-form"))),
 		fill("#f-email", "ada@example.org"), fill("#f-password", "password-123"),
@@ -65,11 +44,9 @@ func TestBrowserSecrets(t *testing.T) {
 	}
 	b.WaitHTMXReady(byID("delete-secret"))
 	b.Do("delete with hx-confirm", click(byID("delete-secret")), chromedp.WaitVisible(chromedp.CSS(byID("no-secrets"))))
-	mu.Lock()
-	if len(dialogs) != 1 || !strings.Contains(dialogs[0], "Delete the secret BROWSER_KEY?") {
-		t.Errorf("confirmation dialogs: %q", dialogs)
+	if d := dialogs(); len(d) != 1 || !strings.Contains(d[0], "Delete the secret BROWSER_KEY?") {
+		t.Errorf("confirmation dialogs: %q", d)
 	}
-	mu.Unlock()
 	if !evalBool("window.stillSamePage === true") {
 		t.Error("htmx add or delete reloaded the page")
 	}
@@ -86,9 +63,7 @@ func TestBrowserSecrets(t *testing.T) {
 	b.Do("no-JS delete", click(byID("delete-secret")), chromedp.WaitVisible(chromedp.CSS(byID("confirm-delete"))),
 		click(byID("confirm-delete-button")), chromedp.WaitVisible(chromedp.CSS(byID("no-secrets"))))
 	b.WaitPath(base, "/projects/"+project+"/secrets")
-	mu.Lock()
-	if len(dialogs) != 1 {
-		t.Errorf("a dialog opened without JavaScript: %q", dialogs)
+	if d := dialogs(); len(d) != 1 {
+		t.Errorf("a dialog opened without JavaScript: %q", d)
 	}
-	mu.Unlock()
 }

@@ -46,15 +46,16 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 	s.apiAuth = []apiAuthenticator{sessionAuth{sessions: s.sessions}}
 	e.HTTPErrorHandler = s.handleError
 	s.routes(&handlers.Set{
-		Auth:     &handlers.Auth{Sys: sys, Sessions: s.sessions, Log: log},
-		Projects: &handlers.Projects{Sys: sys},
-		Settings: &handlers.Settings{Sys: sys},
-		Policies: &handlers.Policies{Sys: sys},
-		Audit:    &handlers.Audit{Sys: sys},
-		Members:  &handlers.Members{Sys: sys, Mailer: mailerFor(cfg), BaseURL: cfg.BaseURL, Log: log},
-		Invites:  &handlers.Invites{Sys: sys, Sessions: s.sessions, Log: log},
-		Secrets:  &handlers.Secrets{Sys: sys, Box: box},
-		FHIR:     &handlers.FHIR{Log: log},
+		Auth:      &handlers.Auth{Sys: sys, Sessions: s.sessions, Log: log},
+		Projects:  &handlers.Projects{Sys: sys},
+		Settings:  &handlers.Settings{Sys: sys},
+		Policies:  &handlers.Policies{Sys: sys},
+		Audit:     &handlers.Audit{Sys: sys},
+		Members:   &handlers.Members{Sys: sys, Mailer: mailerFor(cfg), BaseURL: cfg.BaseURL, Log: log},
+		Invites:   &handlers.Invites{Sys: sys, Sessions: s.sessions, Log: log},
+		Secrets:   &handlers.Secrets{Sys: sys, Box: box},
+		Resources: &handlers.Resources{Sys: sys},
+		FHIR:      &handlers.FHIR{Log: log},
 	})
 	return s
 }

@@ -6,13 +6,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"enclave/models/testdb"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -175,5 +178,50 @@ func (b *Browser) WaitHTMXReady(css string) {
 			b.t.Fatalf("browser: htmx never initialised %s", css)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// AcceptDialogs accepts every JavaScript dialog (such as hx-confirm's) from
+// now on and returns a function that lists the messages seen so far.
+func (b *Browser) AcceptDialogs() func() []string {
+	var mu sync.Mutex
+	var seen []string
+	go func() {
+		for ev, err := range chromedp.Events(b.Ctx, page.JavascriptDialogOpening) {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			seen = append(seen, ev.Message)
+			mu.Unlock()
+			chromedp.Call(b.Ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
+	}
+}
+
+// Eval evaluates a JavaScript expression that yields a boolean.
+func (b *Browser) Eval(js string) bool {
+	b.t.Helper()
+	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](js))
+	if err != nil {
+		b.t.Fatalf("browser: evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// WaitTrue waits until a JavaScript expression yields true.
+func (b *Browser) WaitTrue(what, js string) {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !b.Eval(js) {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: waited for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -1,0 +1,502 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"enclave/models"
+	"enclave/models/fhir"
+	"enclave/views"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Resources serves the console's FHIR resource browser: pick a type, search,
+// read, create, edit and delete, all through the request's tenant store.
+type Resources struct {
+	Sys models.System
+}
+
+// commonTypes come first on the type picker, in this order.
+var commonTypes = []string{"Patient", "Practitioner", "Organization", "Observation", "Encounter",
+	"Condition", "Procedure", "MedicationRequest", "DiagnosticReport", "AllergyIntolerance"}
+
+// Types lets the member pick a type; ?type=X jumps to X's search.
+func (h *Resources) Types(c echo.Context) error {
+	vm := views.ResourceTypesVM{Typed: strings.TrimSpace(c.QueryParam("type"))}
+	status := http.StatusOK
+	if vm.Typed != "" {
+		if typ, ok := knownType(vm.Typed); ok {
+			return c.Redirect(http.StatusSeeOther, projectURL(c, "/resources/"+typ))
+		}
+		vm.Error = fmt.Sprintf("%q is not a FHIR R4 resource type.", vm.Typed)
+		status = http.StatusUnprocessableEntity
+	}
+	t := TenantOf(c)
+	for _, typ := range commonTypes {
+		q, err := models.ParseSearch(typ, url.Values{"_count": {"0"}}, false)
+		if err != nil {
+			return err
+		}
+		res, err := t.Search(ctx(c), q)
+		if err != nil {
+			return err
+		}
+		vm.Common = append(vm.Common, views.TypeLinkVM{Name: typ, Count: res.Total, Counted: true})
+	}
+	for _, typ := range fhir.ResourceTypes() {
+		vm.All = append(vm.All, views.TypeLinkVM{Name: typ, Shared: fhir.IsSystemType(typ)})
+	}
+	p, err := pageFor(c, h.Sys, "Resources")
+	if err != nil {
+		return err
+	}
+	return render(c, status, views.ResourceTypesPage(p, vm))
+}
+
+// knownType finds a resource type by name, forgiving the letter case.
+func knownType(name string) (string, bool) {
+	if fhir.IsResourceType(name) {
+		return name, true
+	}
+	for _, t := range fhir.ResourceTypes() {
+		if strings.EqualFold(t, name) {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// typeParam is the resource type in the URL; an unknown one is a 404.
+func typeParam(c echo.Context) (string, error) {
+	typ := c.Param("type")
+	if !fhir.IsResourceType(typ) {
+		return "", echo.ErrNotFound
+	}
+	return typ, nil
+}
+
+// writableType refuses the shared system types, which no project may write.
+func writableType(c echo.Context) (string, error) {
+	typ, err := typeParam(c)
+	if err != nil {
+		return "", err
+	}
+	if fhir.IsSystemType(typ) {
+		return "", echo.NewHTTPError(http.StatusForbidden, typ+" resources are shared FHIR definitions and are read-only.")
+	}
+	return typ, nil
+}
+
+// consoleKeys are query keys of the search page that are not FHIR search
+// parameters: the free query field and the notice after a delete.
+var consoleKeys = map[string]bool{"q": true, "deleted": true}
+
+// fhirID is the form of a FHIR resource id.
+var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+// Search shows the search form of a type and one page of matches. The query
+// string is FHIR's (name=smith&_count=20), plus q, a free query typed in the
+// form, so result pages can be bookmarked and shared.
+func (h *Resources) Search(c echo.Context) error {
+	typ, err := typeParam(c)
+	if err != nil {
+		return err
+	}
+	in := c.QueryParams()
+	vm := searchForm(typ, in)
+	if id := in.Get("deleted"); fhirID.MatchString(id) {
+		vm.Notice = typ + "/" + id + " deleted."
+	}
+	status := http.StatusOK
+	if err := h.runSearch(c, typ, in, &vm); err != nil {
+		var qe *models.QueryError
+		if !errors.As(err, &qe) {
+			return err
+		}
+		vm.Error = qe.Message
+		status = http.StatusUnprocessableEntity
+	}
+	p, err := pageFor(c, h.Sys, typ)
+	if err != nil {
+		return err
+	}
+	return renderForm(c, status, views.ResourceSearchPage(p, vm), views.ResourceSearchPanel(p, vm))
+}
+
+func (h *Resources) runSearch(c echo.Context, typ string, in url.Values, vm *views.ResourceSearchVM) error {
+	params, err := searchParams(typ, in)
+	if err != nil {
+		return err
+	}
+	q, err := models.ParseSearch(typ, params, false)
+	if err != nil {
+		return err
+	}
+	res, err := TenantOf(c).Search(ctx(c), q)
+	if err != nil {
+		return err
+	}
+	vm.Total = res.Total
+	vm.From, vm.To = q.Offset+1, q.Offset+len(res.Resources)
+	for _, r := range res.Resources {
+		vm.Rows = append(vm.Rows, views.ResourceRowVM{ID: r.ID, Summary: summarize(r.JSON), LastUpdated: timestamp(r),
+			URL: projectURL(c, "/resources/"+typ+"/"+r.ID)})
+	}
+	if q.Count > 0 && q.Offset > 0 {
+		vm.PrevURL = pageURL(c, typ, in, max(q.Offset-q.Count, 0))
+	}
+	if q.Count > 0 && q.Offset+q.Count < res.Total {
+		vm.NextURL = pageURL(c, typ, in, q.Offset+q.Count)
+	}
+	return nil
+}
+
+// searchParams merges the form's fields (empty ones dropped) with the free
+// query into FHIR search parameters. The console's defaults apply when the
+// request names no sort or page size.
+func searchParams(typ string, in url.Values) (url.Values, error) {
+	out := url.Values{}
+	for k, vs := range in {
+		if consoleKeys[k] {
+			continue
+		}
+		for _, v := range vs {
+			if v = strings.TrimSpace(v); v != "" {
+				out.Add(k, v)
+			}
+		}
+	}
+	if raw := strings.TrimSpace(in.Get("q")); raw != "" {
+		if i := strings.Index(raw, "?"); i >= 0 {
+			raw = raw[i+1:] // a pasted "Patient?name=x" or "?name=x"
+		}
+		extra, err := url.ParseQuery(raw)
+		if err != nil {
+			return nil, &models.QueryError{Message: "The query is not a valid query string (name=value pairs joined with &): " + err.Error()}
+		}
+		for k, vs := range extra {
+			out[k] = append(out[k], vs...)
+		}
+	}
+	if !out.Has("_sort") && !fhir.IsSystemType(typ) {
+		out.Set("_sort", "-_lastUpdated")
+	}
+	if !out.Has("_count") {
+		out.Set("_count", strconv.Itoa(models.DefaultSearchCount))
+	}
+	return out, nil
+}
+
+// pageURL is the current search with another _offset.
+func pageURL(c echo.Context, typ string, in url.Values, offset int) string {
+	q := url.Values{}
+	for k, vs := range in {
+		if k != "_offset" && k != "deleted" {
+			q[k] = vs
+		}
+	}
+	q.Set("_offset", strconv.Itoa(offset))
+	return projectURL(c, "/resources/"+typ+"?"+q.Encode())
+}
+
+// formParams are the search parameters the form offers as fields, in this
+// order, when the type has them.
+var formParams = []string{"name", "family", "given", "identifier", "code", "gender", "birthdate", "status",
+	"subject", "patient", "organization", "date", "address", "email", "phone", "category", "type", "class", "title", "url", "_id"}
+
+// searchForm builds the form of a type's search page, filled from the query.
+func searchForm(typ string, in url.Values) views.ResourceSearchVM {
+	vm := views.ResourceSearchVM{Type: typ, Shared: fhir.IsSystemType(typ), Raw: in.Get("q"),
+		Sort: in.Get("_sort"), Count: in.Get("_count"), Counts: []string{"10", "20", "50", "100"}}
+	params := fhir.SearchParams(typ)
+	usable := func(code string) bool {
+		p, ok := params[code]
+		if vm.Shared {
+			return code == "_id" || code == "name" || code == "url"
+		}
+		return ok && (p.Type == fhir.TypeString || p.Type == fhir.TypeToken || p.Type == fhir.TypeDate || p.Type == fhir.TypeReference)
+	}
+	for _, code := range formParams {
+		if usable(code) && len(vm.Fields) < 9 {
+			vm.Fields = append(vm.Fields, searchField(code, params[code].Type, in.Get(code)))
+		}
+	}
+	var all []string
+	for code, p := range params {
+		if usable(code) && (!strings.HasPrefix(code, "_") || code == "_id" || code == "_lastUpdated") {
+			all = append(all, code+" ("+string(p.Type)+")")
+		}
+	}
+	slices.Sort(all)
+	vm.AllParams = all
+	if vm.Count == "" {
+		vm.Count = strconv.Itoa(models.DefaultSearchCount)
+	}
+	if !slices.Contains(vm.Counts, vm.Count) {
+		vm.Counts = append(vm.Counts, vm.Count)
+	}
+	if !vm.Shared {
+		if vm.Sort == "" {
+			vm.Sort = "-_lastUpdated"
+		}
+		vm.SortOptions = []views.OptionVM{{Value: "-_lastUpdated", Label: "Newest first"}, {Value: "_lastUpdated", Label: "Oldest first"}, {Value: "_id", Label: "Id"}}
+		for _, f := range vm.Fields {
+			if f.Type == string(fhir.TypeString) || f.Type == string(fhir.TypeDate) {
+				vm.SortOptions = append(vm.SortOptions, views.OptionVM{Value: f.Code, Label: f.Code + " ↑"}, views.OptionVM{Value: "-" + f.Code, Label: f.Code + " ↓"})
+			}
+		}
+		if !slices.ContainsFunc(vm.SortOptions, func(o views.OptionVM) bool { return o.Value == vm.Sort }) {
+			vm.SortOptions = append(vm.SortOptions, views.OptionVM{Value: vm.Sort, Label: vm.Sort})
+		}
+	}
+	return vm
+}
+
+func searchField(code string, typ fhir.ParamType, value string) views.SearchFieldVM {
+	f := views.SearchFieldVM{Code: code, Type: string(typ), Value: value}
+	switch {
+	case code == "_id":
+		f.Type, f.Placeholder = "id", "exact id"
+	case typ == fhir.TypeString:
+		f.Placeholder = "starts with…"
+	case typ == fhir.TypeToken:
+		f.Placeholder = "code or system|code"
+	case typ == fhir.TypeDate:
+		f.Placeholder = "e.g. ge1990-01-01"
+	case typ == fhir.TypeReference:
+		f.Placeholder = "e.g. Patient/123"
+	}
+	return f
+}
+
+// resourceErr turns the store's errors about one resource into pages: a
+// deleted resource is 410, a bad type or version 404.
+func resourceErr(err error) error {
+	var qe *models.QueryError
+	switch {
+	case errors.Is(err, models.ErrGone):
+		return echo.NewHTTPError(http.StatusGone, "This resource has been deleted. Its history is kept, but it can no longer be read or changed.")
+	case errors.As(err, &qe):
+		return echo.ErrNotFound
+	}
+	return err
+}
+
+// Show displays a resource: key fields, JSON and history.
+func (h *Resources) Show(c echo.Context) error {
+	typ, err := typeParam(c)
+	if err != nil {
+		return err
+	}
+	t := TenantOf(c)
+	r, err := t.ReadResource(ctx(c), typ, c.Param("id"))
+	if err != nil {
+		return resourceErr(err)
+	}
+	vm := resourceVM(c, r)
+	if !vm.Shared {
+		hist, err := t.ResourceHistory(ctx(c), typ, r.ID, models.Page{Count: 50})
+		if err != nil {
+			return resourceErr(err)
+		}
+		vm.HistoryTotal = hist.Total
+		for _, v := range hist.Versions {
+			vm.History = append(vm.History, views.VersionVM{Version: v.VersionID, LastUpdated: timestamp(v), Deleted: v.Deleted,
+				Current: v.VersionID == r.VersionID, URL: projectURL(c, "/resources/"+typ+"/"+r.ID+"/_history/"+v.VersionID)})
+		}
+	}
+	p, err := pageFor(c, h.Sys, typ+"/"+r.ID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ResourcePage(p, vm))
+}
+
+// Version displays one past version of a resource.
+func (h *Resources) Version(c echo.Context) error {
+	typ, err := typeParam(c)
+	if err != nil {
+		return err
+	}
+	r, err := TenantOf(c).ReadResourceVersion(ctx(c), typ, c.Param("id"), c.Param("vid"))
+	if err != nil {
+		return resourceErr(err)
+	}
+	vm := resourceVM(c, r)
+	vm.Past = true
+	p, err := pageFor(c, h.Sys, typ+"/"+r.ID+" version "+r.VersionID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ResourcePage(p, vm))
+}
+
+func resourceVM(c echo.Context, r models.Resource) views.ResourceVM {
+	return views.ResourceVM{Type: r.Type, ID: r.ID, Version: r.VersionID, LastUpdated: timestamp(r), Summary: summarize(r.JSON),
+		Fields: keyFields(c, r.JSON), JSON: prettyJSON(r.JSON), Shared: fhir.IsSystemType(r.Type)}
+}
+
+// timestamp shows when a version was written; shared resources have none.
+func timestamp(r models.Resource) string {
+	if r.LastUpdated.IsZero() {
+		return ""
+	}
+	return r.LastUpdated.UTC().Format("2006-01-02 15:04:05")
+}
+
+// prettyJSON indents a resource, with resourceType, id and meta first as
+// people expect (the store keeps the keys sorted).
+func prettyJSON(b []byte) string {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err == nil {
+		keys := slices.Sorted(maps.Keys(fields))
+		first := []string{"resourceType", "id", "meta"}
+		keys = slices.DeleteFunc(keys, func(k string) bool { return slices.Contains(first, k) })
+		var obj bytes.Buffer
+		obj.WriteByte('{')
+		for _, k := range append(first, keys...) {
+			v, ok := fields[k]
+			if !ok {
+				continue
+			}
+			if obj.Len() > 1 {
+				obj.WriteByte(',')
+			}
+			name, _ := json.Marshal(k)
+			obj.Write(name)
+			obj.WriteByte(':')
+			obj.Write(v)
+		}
+		obj.WriteByte('}')
+		b = obj.Bytes()
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return string(b)
+	}
+	return out.String()
+}
+
+// NewPage shows the editor with an empty resource of the type.
+func (h *Resources) NewPage(c echo.Context) error {
+	typ, err := writableType(c)
+	if err != nil {
+		return err
+	}
+	return h.editor(c, http.StatusOK, views.ResourceEditVM{Type: typ, JSON: "{\n  \"resourceType\": \"" + typ + "\"\n}"})
+}
+
+// Create stores the submitted JSON as a new resource.
+func (h *Resources) Create(c echo.Context) error {
+	typ, err := writableType(c)
+	if err != nil {
+		return err
+	}
+	vm := views.ResourceEditVM{Type: typ, JSON: c.FormValue("json")}
+	r, err := TenantOf(c).CreateResource(ctx(c), typ, []byte(vm.JSON))
+	if err != nil {
+		return h.refused(c, vm, err)
+	}
+	return redirect(c, projectURL(c, "/resources/"+typ+"/"+r.ID))
+}
+
+// EditPage loads the current version into the editor.
+func (h *Resources) EditPage(c echo.Context) error {
+	typ, err := writableType(c)
+	if err != nil {
+		return err
+	}
+	r, err := TenantOf(c).ReadResource(ctx(c), typ, c.Param("id"))
+	if err != nil {
+		return resourceErr(err)
+	}
+	return h.editor(c, http.StatusOK, views.ResourceEditVM{Type: typ, ID: r.ID, Version: r.VersionID, JSON: prettyJSON(r.JSON)})
+}
+
+// Update saves the edited JSON as a new version, unless the resource changed
+// since the editor loaded it (the loaded version goes back as If-Match).
+func (h *Resources) Update(c echo.Context) error {
+	typ, err := writableType(c)
+	if err != nil {
+		return err
+	}
+	id := c.Param("id")
+	vm := views.ResourceEditVM{Type: typ, ID: id, Version: c.FormValue("version"), JSON: c.FormValue("json")}
+	if _, err := TenantOf(c).UpdateResource(ctx(c), typ, id, []byte(vm.JSON), vm.Version); err != nil {
+		return h.refused(c, vm, err)
+	}
+	return redirect(c, projectURL(c, "/resources/"+typ+"/"+id))
+}
+
+// refused shows the editor again, with the submitted JSON, after the store
+// refused it: every validation issue (422) or the conflict (409).
+func (h *Resources) refused(c echo.Context, vm views.ResourceEditVM, err error) error {
+	var re *models.ResourceError
+	switch {
+	case errors.As(err, &re):
+		for _, is := range re.Issues {
+			vm.Issues = append(vm.Issues, views.IssueVM{Expression: is.Expression, Message: is.Message})
+		}
+		return h.editor(c, http.StatusUnprocessableEntity, vm)
+	case errors.Is(err, models.ErrPreconditionFailed) || errors.Is(err, models.ErrConflict):
+		vm.Conflict = "Someone changed " + vm.Type + "/" + vm.ID + " after you opened it"
+		if cur, err := TenantOf(c).ReadResource(ctx(c), vm.Type, vm.ID); err == nil {
+			vm.Conflict += " (you edited version " + vm.Version + "; it is now at version " + cur.VersionID + ")"
+		}
+		vm.Conflict += ". Your changes were not saved; they are still below. Copy what you need, then load the current version."
+		return h.editor(c, http.StatusConflict, vm)
+	}
+	return resourceErr(err)
+}
+
+func (h *Resources) editor(c echo.Context, status int, vm views.ResourceEditVM) error {
+	title := "New " + vm.Type
+	if vm.ID != "" {
+		title = "Edit " + vm.Type + "/" + vm.ID
+	}
+	p, err := pageFor(c, h.Sys, title)
+	if err != nil {
+		return err
+	}
+	return renderForm(c, status, views.ResourceEditPage(p, vm), views.ResourceEditor(p, vm))
+}
+
+// DeletePage asks for confirmation (htmx asks with hx-confirm instead).
+func (h *Resources) DeletePage(c echo.Context) error {
+	typ, err := writableType(c)
+	if err != nil {
+		return err
+	}
+	r, err := TenantOf(c).ReadResource(ctx(c), typ, c.Param("id"))
+	if err != nil {
+		return resourceErr(err)
+	}
+	p, err := pageFor(c, h.Sys, "Delete "+typ+"/"+r.ID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ResourceDeletePage(p, resourceVM(c, r)))
+}
+
+// Delete deletes the resource and goes back to the type's search.
+func (h *Resources) Delete(c echo.Context) error {
+	typ, err := writableType(c)
+	if err != nil {
+		return err
+	}
+	id := c.Param("id")
+	if err := TenantOf(c).DeleteResource(ctx(c), typ, id); err != nil {
+		return resourceErr(err)
+	}
+	return redirect(c, projectURL(c, "/resources/"+typ+"?deleted="+url.QueryEscape(id)))
+}
