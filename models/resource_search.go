@@ -231,7 +231,7 @@ func (t Tenant) search(tx *gorm.DB, q SearchQuery) (SearchResult, error) {
 	where := []string{"r.project_id = ?", "r.resource_type = ?", "r.deleted = FALSE"}
 	args := []any{t.projectID, q.Type}
 	for _, f := range q.filters {
-		sql, fargs := f.sql()
+		sql, fargs := f.sql(t.projectID, q.Type)
 		where = append(where, sql)
 		args = append(args, fargs...)
 	}
@@ -258,16 +258,23 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// sql renders one filter as a condition on the resource row r.
-func (f searchFilter) sql() (string, []any) {
-	var ors []string
-	var args []any
+// sql renders one filter as a condition on the resource row r: a semi-join
+// on the index table, which both databases run once per query rather than
+// once per resource row.
+func (f searchFilter) sql(projectID, resourceType string) (string, []any) {
 	if f.code == "_id" {
 		return "r.id IN ?", []any{f.values}
 	}
+	table, ors, args := f.conditions()
+	return "r.id IN (SELECT x.resource_id FROM " + table + " x WHERE x.project_id = ? AND x.resource_type = ? AND x.param = ? AND (" +
+		strings.Join(ors, " OR ") + "))", append([]any{projectID, resourceType, f.code}, args...)
+}
+
+// conditions returns the index table of the filter and one condition on its
+// row x per value.
+func (f searchFilter) conditions() (table string, ors []string, args []any) {
 	switch f.typ {
 	case fhir.TypeString:
-		args = append(args, f.code)
 		for _, v := range f.values {
 			n := fhir.NormalizeText(v)
 			switch f.modifier {
@@ -282,9 +289,8 @@ func (f searchFilter) sql() (string, []any) {
 				args = append(args, escapeLike(n)+"%")
 			}
 		}
-		return "EXISTS (SELECT 1 FROM resource_strings x WHERE " + ownRow + " AND (" + strings.Join(ors, " OR ") + "))", args
+		return "resource_strings", ors, args
 	case fhir.TypeToken:
-		args = append(args, f.code)
 		for _, v := range f.values {
 			system, code, hasSystem := strings.Cut(v, "|")
 			switch {
@@ -299,9 +305,8 @@ func (f searchFilter) sql() (string, []any) {
 				args = append(args, system, code)
 			}
 		}
-		return "EXISTS (SELECT 1 FROM resource_tokens x WHERE " + ownRow + " AND (" + strings.Join(ors, " OR ") + "))", args
+		return "resource_tokens", ors, args
 	case fhir.TypeDate:
-		args = append(args, f.code)
 		for _, v := range f.values {
 			prefix, value := splitDate(v)
 			start, end, _ := fhir.DateRange(value)
@@ -328,9 +333,8 @@ func (f searchFilter) sql() (string, []any) {
 				args = append(args, s, s, e)
 			}
 		}
-		return "EXISTS (SELECT 1 FROM resource_dates x WHERE " + ownRow + " AND (" + strings.Join(ors, " OR ") + "))", args
+		return "resource_dates", ors, args
 	default: // reference
-		args = append(args, f.code)
 		for _, v := range f.values {
 			refType, refID, typed := strings.Cut(v, "/")
 			switch {
@@ -348,7 +352,7 @@ func (f searchFilter) sql() (string, []any) {
 				args = append(args, v)
 			}
 		}
-		return "EXISTS (SELECT 1 FROM resource_references x WHERE " + ownRow + " AND (" + strings.Join(ors, " OR ") + "))", args
+		return "resource_references", ors, args
 	}
 }
 

@@ -98,6 +98,10 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
+-- Lets PostgreSQL answer prefix searches (LIKE 'abc%') from the index
+-- whatever the database collation.
+CREATE INDEX resource_strings_prefix ON resource_strings (project_id, resource_type, param, value text_pattern_ops);
+
 GRANT SELECT, INSERT, UPDATE, DELETE ON resources, resource_history, resource_strings,
     resource_tokens, resource_dates, resource_references TO enclave_tenant;
 
