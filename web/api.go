@@ -37,7 +37,7 @@ type apiAuthenticator interface {
 
 // sessionAuth accepts the console's session cookie. The project is the
 // X-Enclave-Project header when sent, else the project last opened in the
-// console.
+// console, else the user's only project.
 type sessionAuth struct{ sessions *sessionManager }
 
 func (a sessionAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
@@ -78,15 +78,16 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return echo.NewHTTPError(http.StatusUnauthorized, msg)
 		}
-		if caller.ProjectID == "" {
-			return echo.NewHTTPError(http.StatusBadRequest, chooseProject)
-		}
 		a, err := s.sys.Access(c.Request().Context(), caller.UserID, caller.ProjectID)
 		switch {
 		case errors.Is(err, models.ErrNotFound) && caller.Chosen:
 			return echo.NewHTTPError(http.StatusNotFound, "Project "+caller.ProjectID+" not found, or you are not an active member")
 		case errors.Is(err, models.ErrNotFound):
-			return echo.NewHTTPError(http.StatusBadRequest, chooseProject)
+			// Nothing usable remembered: a member of exactly one project
+			// needs no choice.
+			if a, err = s.onlyProject(c, caller.UserID); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		}
@@ -94,6 +95,19 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 		handlers.SetTenant(c, s.sys.Tenant(a.Project.ID))
 		return next(c)
 	}
+}
+
+// onlyProject returns the caller's one project, or asks them to choose when
+// they have several (or none).
+func (s *Server) onlyProject(c echo.Context, userID string) (models.ProjectAccess, error) {
+	list, err := s.sys.ProjectsOf(c.Request().Context(), userID)
+	if err != nil {
+		return models.ProjectAccess{}, err
+	}
+	if len(list) != 1 {
+		return models.ProjectAccess{}, echo.NewHTTPError(http.StatusBadRequest, chooseProject)
+	}
+	return list[0], nil
 }
 
 // jsonWritesOnly refuses request bodies that are not JSON. No cross-site

@@ -339,17 +339,19 @@ func TestFHIRProjectChoice(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			e := newAPIEnv(t, db)
-			// A fresh sign-in has opened no project yet.
+			// A fresh sign-in has opened no project yet: with one project, that is the one.
+			id := create(t, e.adaConsole, "Patient", `{"resourceType":"Patient"}`)
+			e.ada.API(http.MethodGet, "/fhir/R4/Patient/"+id, "", "X-Enclave-Project", e.pA).Status(http.StatusOK).Contains(e.pA)
+			// With two projects and none opened, the API asks to choose.
+			pA2 := e.adaConsole.NewProject("Alpha Two")
 			r := e.adaConsole.API(http.MethodGet, "/fhir/R4/Patient", "").Status(http.StatusBadRequest)
 			if txt := outcomeText(t, r); !strings.Contains(txt, "X-Enclave-Project") {
 				t.Errorf("400 does not explain how to choose: %q", txt)
 			}
-			// Opening the project in the console makes it the API's project.
+			// Opening a project in the console makes it the API's project.
 			e.adaConsole.Get("/projects/" + e.pA).Status(http.StatusOK)
-			id := create(t, e.adaConsole, "Patient", `{"resourceType":"Patient"}`)
-			e.ada.API(http.MethodGet, "/fhir/R4/Patient/"+id, "").Status(http.StatusOK).Contains(e.pA)
-			// Opening a second project switches it.
-			pA2 := e.adaConsole.NewProject("Alpha Two")
+			e.adaConsole.API(http.MethodGet, "/fhir/R4/Patient/"+id, "").Status(http.StatusOK).Contains(e.pA)
+			// Opening the second project switches it.
 			e.adaConsole.Get("/projects/" + pA2).Status(http.StatusOK)
 			e.adaConsole.API(http.MethodGet, "/fhir/R4/Patient/"+id, "").Status(http.StatusNotFound)
 			// The header wins over the remembered project.
