@@ -186,7 +186,52 @@ func (t Tenant) stamp(res map[string]any, id string, version int, at time.Time) 
 	meta["lastUpdated"] = at.Format("2006-01-02T15:04:05.000000Z")
 	meta["project"] = t.projectID
 	res["meta"] = meta
-	return json.Marshal(res)
+	return marshalResource(res)
+}
+
+// leadingKeys come first in stored resources, as FHIR's own examples write
+// them; the other elements follow in name order.
+var leadingKeys = []string{"resourceType", "id", "meta"}
+
+// marshalResource encodes res with resourceType, id and meta first.
+func marshalResource(res map[string]any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	rest := make(map[string]any, len(res))
+	for k, v := range res {
+		rest[k] = v
+	}
+	first := true
+	for _, k := range leadingKeys {
+		v, ok := rest[k]
+		if !ok {
+			continue
+		}
+		delete(rest, k)
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		if !first {
+			buf.WriteByte(',')
+		}
+		first = false
+		buf.WriteString(strconv.Quote(k))
+		buf.WriteByte(':')
+		buf.Write(b)
+	}
+	tail, err := json.Marshal(rest)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		if !first {
+			buf.WriteByte(',')
+		}
+		buf.Write(tail[1 : len(tail)-1])
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 // checkReferences makes every relative reference of res point at a live

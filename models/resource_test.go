@@ -303,3 +303,24 @@ func TestBadBodies(t *testing.T) {
 		t.Errorf("delete a system resource: %v, want ErrForbidden", err)
 	}
 }
+
+func TestStoredResourcesLeadWithResourceType(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sys := models.NewSystem(db.DB)
+			tn := projectStore(t, sys, "order@example.org")
+			r, err := tn.CreateResource(ctx, "Patient", []byte(`{"gender":"female","resourceType":"Patient","active":true,"name":[{"family":"Ng"}]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := `{"resourceType":"Patient","id":"` + r.ID + `","meta":{`
+			if !strings.HasPrefix(string(r.JSON), want) {
+				t.Errorf("stored JSON starts %.80s, want %s", r.JSON, want)
+			}
+			var back map[string]any
+			if err := json.Unmarshal(r.JSON, &back); err != nil || back["gender"] != "female" || back["active"] != true {
+				t.Errorf("round trip: %v, %v", back, err)
+			}
+		})
+	}
+}
