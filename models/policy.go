@@ -112,7 +112,7 @@ func (t Tenant) CreateAccessPolicy(ctx context.Context, a Actor, in PolicyInput)
 	ts := now()
 	p := AccessPolicy{ID: uuid.NewString(), ProjectID: t.projectID, Name: in.Name, Rules: in.Rules, CreatedAt: ts, UpdatedAt: ts}
 	err := t.inTx(ctx, func(tx Tenant) error {
-		if err := tx.checkPolicyName(ctx, p.Name, ""); err != nil {
+		if err := tx.checkNameFree(ctx, &AccessPolicy{}, p.Name, "", policyNameTaken); err != nil {
 			return err
 		}
 		if err := tx.db.WithContext(ctx).Create(&p).Error; err != nil {
@@ -137,7 +137,7 @@ func (t Tenant) UpdateAccessPolicy(ctx context.Context, a Actor, id string, in P
 		if err != nil {
 			return err
 		}
-		if err := tx.checkPolicyName(ctx, in.Name, id); err != nil {
+		if err := tx.checkNameFree(ctx, &AccessPolicy{}, in.Name, id, policyNameTaken); err != nil {
 			return err
 		}
 		p = before
@@ -176,19 +176,4 @@ func (t Tenant) DeleteAccessPolicy(ctx context.Context, a Actor, id string) erro
 		}
 		return tx.record(ctx, a, ActionPolicyDeleted, p.Name, map[string]any{"id": id})
 	})
-}
-
-func (t Tenant) checkPolicyName(ctx context.Context, name, exceptID string) error {
-	var n int64
-	q := t.scoped(ctx).Model(&AccessPolicy{}).Where("name = ?", name)
-	if exceptID != "" {
-		q = q.Where("id <> ?", exceptID)
-	}
-	if err := q.Count(&n).Error; err != nil {
-		return err
-	}
-	if n > 0 {
-		return &ValidationError{Fields: map[string]string{"name": policyNameTaken}}
-	}
-	return nil
 }

@@ -143,7 +143,7 @@ func (s Secrets) Create(ctx context.Context, a Actor, name, value string) (Secre
 		return Secret{}, err
 	}
 	err = s.t.inTx(ctx, func(tx Tenant) error {
-		if err := tx.checkSecretNameFree(ctx, name, ""); err != nil {
+		if err := tx.checkNameFree(ctx, &secretRow{}, name, "", secretNameTaken); err != nil {
 			return err
 		}
 		if err := tx.db.WithContext(ctx).Create(&r).Error; err != nil {
@@ -202,7 +202,7 @@ func (s Secrets) Rename(ctx context.Context, a Actor, id, name string) (Secret, 
 		if err != nil || r.Name == name {
 			return err
 		}
-		if err := tx.checkSecretNameFree(ctx, name, id); err != nil {
+		if err := tx.checkNameFree(ctx, &secretRow{}, name, id, secretNameTaken); err != nil {
 			return err
 		}
 		if err := tx.scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
@@ -239,21 +239,6 @@ func (t Tenant) secretRow(ctx context.Context, column, value string) (secretRow,
 	var r secretRow
 	err := t.scoped(ctx).Where(column+" = ?", value).Take(&r).Error
 	return r, notFound(err)
-}
-
-func (t Tenant) checkSecretNameFree(ctx context.Context, name, exceptID string) error {
-	var n int64
-	q := t.scoped(ctx).Model(&secretRow{}).Where("name = ?", name)
-	if exceptID != "" {
-		q = q.Where("id <> ?", exceptID)
-	}
-	if err := q.Count(&n).Error; err != nil {
-		return err
-	}
-	if n > 0 {
-		return &ValidationError{Fields: map[string]string{"name": secretNameTaken}}
-	}
-	return nil
 }
 
 // describe turns rows into Secrets, with the users who last changed them.

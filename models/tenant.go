@@ -124,3 +124,20 @@ func (t Tenant) AddMember(ctx context.Context, a Actor, userID string, admin boo
 	})
 	return m, err
 }
+
+// checkNameFree refuses a name that another row of model (other than
+// exceptID) already has in this project, with msg on the "name" field.
+func (t Tenant) checkNameFree(ctx context.Context, model any, name, exceptID, msg string) error {
+	var n int64
+	q := t.scoped(ctx).Model(model).Where("name = ?", name)
+	if exceptID != "" {
+		q = q.Where("id <> ?", exceptID)
+	}
+	if err := q.Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return &ValidationError{Fields: map[string]string{"name": msg}}
+	}
+	return nil
+}
