@@ -43,6 +43,9 @@ func (h *Resources) Types(c echo.Context) error {
 	}
 	t := TenantOf(c)
 	for _, typ := range commonTypes {
+		if !t.CanRead(typ) {
+			continue // the member's access policy leaves this type out
+		}
 		q, err := models.ParseSearch(typ, url.Values{"_count": {"0"}}, false)
 		if err != nil {
 			return err

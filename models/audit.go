@@ -93,7 +93,9 @@ func (t Tenant) record(ctx context.Context, a Actor, action, target string, deta
 // inTx runs fn with a Tenant bound to the same project inside one transaction.
 func (t Tenant) inTx(ctx context.Context, fn func(tx Tenant) error) error {
 	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(Tenant{db: tx, projectID: t.projectID})
+		bound := t
+		bound.db = tx
+		return fn(bound)
 	})
 }
 

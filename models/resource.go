@@ -291,6 +291,9 @@ func (t Tenant) create(ctx context.Context, resourceType string, body []byte, cr
 	if err := t.checkWritable(resourceType); err != nil {
 		return Resource{}, false, err
 	}
+	if err := t.checkPolicyWrite(resourceType); err != nil {
+		return Resource{}, false, err
+	}
 	var cond *SearchQuery
 	if criteria != nil {
 		q, err := ParseSearch(resourceType, criteria, false)
@@ -357,6 +360,9 @@ func (t Tenant) UpdateResource(ctx context.Context, resourceType, id string, bod
 	if err := t.checkWritable(resourceType); err != nil {
 		return Resource{}, err
 	}
+	if err := t.checkPolicyWrite(resourceType); err != nil {
+		return Resource{}, err
+	}
 	set, err := t.settings(ctx)
 	if err != nil {
 		return Resource{}, err
@@ -374,8 +380,14 @@ func (t Tenant) UpdateResource(ctx context.Context, resourceType, id string, bod
 		if err != nil {
 			return err
 		}
+		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
+			return cmpErr(err, ErrNotFound)
+		}
 		if ifMatch != "" && ifMatch != strconv.Itoa(cur) {
 			return fmt.Errorf("%w: the resource is at version %d, not %s", ErrPreconditionFailed, cur, ifMatch)
+		}
+		if err := t.keepHidden(tx, resourceType, id, res); err != nil {
+			return err
 		}
 		if set.checkRefs {
 			if err := checkReferences(tx, t.projectID, res); err != nil {
@@ -403,10 +415,16 @@ func (t Tenant) DeleteResource(ctx context.Context, resourceType, id string) err
 	if err := t.checkWritable(resourceType); err != nil {
 		return err
 	}
+	if err := t.checkPolicyWrite(resourceType); err != nil {
+		return err
+	}
 	return t.tenantTx(ctx, true, func(tx *gorm.DB) error {
 		cur, err := currentVersion(tx, t.projectID, resourceType, id)
 		if err != nil {
 			return err
+		}
+		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
+			return cmpErr(err, ErrNotFound)
 		}
 		gone := Resource{Type: resourceType, ID: id, VersionID: strconv.Itoa(cur + 1), LastUpdated: resourceTime(), Deleted: true}
 		if err := t.replaceCurrent(tx, gone, cur); err != nil {
@@ -483,6 +501,9 @@ func (t Tenant) ReadResource(ctx context.Context, resourceType, id string) (Reso
 	if err := checkType(resourceType); err != nil {
 		return Resource{}, err
 	}
+	if err := t.checkRead(resourceType); err != nil {
+		return Resource{}, err
+	}
 	if fhir.IsSystemType(resourceType) {
 		b, ok := fhir.SystemResource(resourceType, id)
 		if !ok {
@@ -501,12 +522,18 @@ func (t Tenant) ReadResource(ctx context.Context, resourceType, id string) (Reso
 			return ErrNotFound
 		}
 		out = rows[0]
+		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || (!ok && !out.Deleted) {
+			return cmpErr(err, ErrNotFound)
+		}
 		return nil
 	})
 	if err == nil && out.Deleted {
 		return Resource{}, ErrGone
 	}
-	return out, err
+	if err != nil {
+		return Resource{}, err
+	}
+	return t.redact(out)
 }
 
 // ReadResourceVersion returns one version of a resource (FHIR vread). A
@@ -517,6 +544,9 @@ func (t Tenant) ReadResourceVersion(ctx context.Context, resourceType, id, versi
 	}
 	if fhir.IsSystemType(resourceType) {
 		return Resource{}, badQuery("Shared %s resources keep no version history", resourceType)
+	}
+	if err := t.checkRead(resourceType); err != nil {
+		return Resource{}, err
 	}
 	v, err := strconv.Atoi(versionID)
 	if err != nil || v < 1 {
@@ -533,12 +563,18 @@ func (t Tenant) ReadResourceVersion(ctx context.Context, resourceType, id, versi
 			return ErrNotFound
 		}
 		out = rows[0]
+		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
+			return cmpErr(err, ErrNotFound)
+		}
 		return nil
 	})
 	if err == nil && out.Deleted {
 		return Resource{}, ErrGone
 	}
-	return out, err
+	if err != nil {
+		return Resource{}, err
+	}
+	return t.redact(out)
 }
 
 // Page selects a slice of a long list.
@@ -564,6 +600,14 @@ func (t Tenant) ResourceHistory(ctx context.Context, resourceType, id string, p 
 	if fhir.IsSystemType(resourceType) {
 		return History{}, badQuery("Shared %s resources keep no version history", resourceType)
 	}
+	if err := t.checkRead(resourceType); err != nil {
+		return History{}, err
+	}
+	if filters, err := t.criteriaFilters(resourceType); err != nil {
+		return History{}, err
+	} else if len(filters) > 0 && id == "" {
+		return History{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so the history of the whole type is not available", ErrForbidden, resourceType)
+	}
 	where := `project_id = ? AND resource_type = ?`
 	args := []any{t.projectID, resourceType}
 	if id != "" {
@@ -579,16 +623,32 @@ func (t Tenant) ResourceHistory(ctx context.Context, resourceType, id string, p 
 		if id != "" && total == 0 {
 			return ErrNotFound
 		}
+		if id != "" {
+			if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
+				return cmpErr(err, ErrNotFound)
+			}
+		}
 		out.Total = int(total)
 		if p.Count <= 0 {
 			return nil
 		}
 		rows, err := scanResources(tx.Raw(`SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource_history
 			WHERE `+where+` ORDER BY last_updated DESC, id, version_id DESC LIMIT ? OFFSET ?`, append(args, p.Count, p.Offset)...))
-		out.Versions = rows
+		if err != nil {
+			return err
+		}
+		out.Versions, err = t.redactAll(rows)
 		return err
 	})
 	return out, err
+}
+
+// cmpErr returns err when set, else the fallback.
+func cmpErr(err, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
 }
 
 // scanResources reads rows of (resource_type, id, version_id, last_updated,

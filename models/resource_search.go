@@ -215,10 +215,21 @@ func (t Tenant) Search(ctx context.Context, q SearchQuery) (SearchResult, error)
 	if fhir.IsSystemType(q.Type) {
 		return searchSystem(q), nil
 	}
+	if err := t.checkRead(q.Type); err != nil {
+		return SearchResult{}, err
+	}
+	filters, err := t.criteriaFilters(q.Type)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	q.filters = append(append([]searchFilter(nil), q.filters...), filters...)
 	var out SearchResult
-	err := t.tenantTx(ctx, false, func(tx *gorm.DB) error {
+	err = t.tenantTx(ctx, false, func(tx *gorm.DB) error {
 		var err error
-		out, err = t.search(tx, q)
+		if out, err = t.search(tx, q); err != nil {
+			return err
+		}
+		out.Resources, err = t.redactAll(out.Resources)
 		return err
 	})
 	return out, err

@@ -14,6 +14,9 @@ import (
 type Tenant struct {
 	db        *gorm.DB
 	projectID string
+	// policy restricts what the store may read and write of the project's
+	// resources; nil means full access.
+	policy *AccessPolicy
 }
 
 // ForProject binds a store to one project.

@@ -91,8 +91,12 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 		case err != nil:
 			return err
 		}
+		t, err := s.tenantFor(c, a)
+		if err != nil {
+			return err
+		}
 		handlers.SetAccess(c, a)
-		handlers.SetTenant(c, s.sys.Tenant(a.Project.ID))
+		handlers.SetTenant(c, t)
 		return next(c)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"enclave/models"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -389,6 +390,44 @@ func TestFHIRCrossSiteForms(t *testing.T) {
 			// JSON with the same cookie and no CSRF token is accepted.
 			e.ada.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient"}`, "Content-Type", "application/json; charset=utf-8").
 				Status(http.StatusCreated)
+		})
+	}
+}
+
+// TestFHIRAccessPolicies: a member with an access policy gets only what the
+// policy allows, through the API and in the console's resource browser.
+func TestFHIRAccessPolicies(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			app := webtest.New(t, db)
+			admin, project := app.SignUp("admin@example.org", "Clinic")
+			admin.PostForm("/projects/"+project+"/access-policies/new", url.Values{"name": {"Front desk"}, "rows": {"2"},
+				"rules.0.resourceType": {"Patient"}, "rules.0.hiddenFields": {"birthDate"},
+				"rules.1.resourceType": {"Organization"}, "rules.1.readonly": {"on"}}).Status(http.StatusSeeOther)
+			pols, _ := app.Sys.Tenant(project).AccessPolicies(t.Context())
+			desk := addMember(t, app, project, "desk@example.org", false)
+			u, _ := app.Sys.UserByEmail(t.Context(), "desk@example.org")
+			m, _ := app.Sys.Tenant(project).Membership(t.Context(), u.ID)
+			app.Sys.Tenant(project).UpdateMember(t.Context(), models.Actor{}, m.ID, models.MemberUpdate{Active: true, AccessPolicyID: &pols[0].ID})
+
+			h := []string{"X-Enclave-Project", project}
+			admin.API(http.MethodPost, "/fhir/R4/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"bp"}}`, h...).Status(http.StatusCreated)
+			pid := create(t, admin, "Patient", `{"resourceType":"Patient","birthDate":"1970-05-05","name":[{"family":"Okafor"}]}`)
+
+			r := desk.API(http.MethodGet, "/fhir/R4/Observation", "", h...).Status(http.StatusForbidden)
+			if txt := outcomeText(t, r); !strings.Contains(txt, "access policy") {
+				t.Errorf("403 says %q", txt)
+			}
+			desk.API(http.MethodPost, "/fhir/R4/Organization", `{"resourceType":"Organization","name":"X"}`, h...).Status(http.StatusForbidden)
+			got := desk.API(http.MethodGet, "/fhir/R4/Patient/"+pid, "", h...).Status(http.StatusOK)
+			got.Contains("Okafor").NotContains("1970-05-05")
+			desk.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient","name":[{"family":"New"}]}`, h...).Status(http.StatusCreated)
+			desk.API(http.MethodGet, "/fhir/R4/StructureDefinition/Patient", "", h...).Status(http.StatusOK)
+
+			// The console follows the same policy.
+			desk.Get("/projects/" + project + "/resources").Status(http.StatusOK)
+			desk.Get("/projects/" + project + "/resources/Patient/" + pid).Status(http.StatusOK).Contains("Okafor").NotContains("1970-05-05")
+			desk.Get("/projects/" + project + "/resources/Observation").Status(http.StatusForbidden)
 		})
 	}
 }

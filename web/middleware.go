@@ -162,10 +162,28 @@ func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := s.sessions.rememberProject(c, a.Project.ID); err != nil {
 			return err
 		}
+		t, err := s.tenantFor(c, a)
+		if err != nil {
+			return err
+		}
 		handlers.SetAccess(c, a)
-		handlers.SetTenant(c, s.sys.Tenant(a.Project.ID))
+		handlers.SetTenant(c, t)
 		return next(c)
 	}
+}
+
+// tenantFor is the store of the member's project, restricted by the
+// member's access policy when they have one.
+func (s *Server) tenantFor(c echo.Context, a models.ProjectAccess) (models.Tenant, error) {
+	t := s.sys.Tenant(a.Project.ID)
+	if id := a.Membership.AccessPolicyID; id != nil {
+		pol, err := t.AccessPolicy(c.Request().Context(), *id)
+		if err != nil {
+			return t, err
+		}
+		t = t.WithPolicy(&pol)
+	}
+	return t, nil
 }
 
 // requireAdmin lets only the project's admins through; other members get a

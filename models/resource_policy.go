@@ -1,0 +1,193 @@
+package models
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"enclave/models/fhir"
+
+	"gorm.io/gorm"
+)
+
+// WithPolicy returns the store restricted by an access policy, as a member
+// with that policy sees the project's resources: only the resource types
+// its rules name (or every type for "*"), writes only where a rule is not
+// read-only, only resources matching a rule's criteria, and never its hidden
+// fields. Shared definitions stay readable. A nil policy means full access.
+func (t Tenant) WithPolicy(p *AccessPolicy) Tenant {
+	t.policy = p
+	return t
+}
+
+// Policy is the access policy the store applies, if any.
+func (t Tenant) Policy() *AccessPolicy { return t.policy }
+
+// ruleFor finds the rule that governs resourceType: one naming it, else a
+// "*" rule.
+func (t Tenant) ruleFor(resourceType string) (PolicyRule, bool) {
+	if t.policy == nil {
+		return PolicyRule{ResourceType: "*"}, true
+	}
+	for _, r := range t.policy.Rules {
+		if r.ResourceType == resourceType {
+			return r, true
+		}
+	}
+	for _, r := range t.policy.Rules {
+		if r.ResourceType == "*" {
+			return r, true
+		}
+	}
+	return PolicyRule{}, false
+}
+
+// CanRead reports whether the store may read resources of the type.
+func (t Tenant) CanRead(resourceType string) bool { return t.checkRead(resourceType) == nil }
+
+// CanWrite reports whether the store may create, update or delete them.
+func (t Tenant) CanWrite(resourceType string) bool { return t.checkPolicyWrite(resourceType) == nil }
+
+func (t Tenant) checkRead(resourceType string) error {
+	if fhir.IsSystemType(resourceType) {
+		return nil
+	}
+	if _, ok := t.ruleFor(resourceType); !ok {
+		return fmt.Errorf("%w: your access policy does not allow %s resources", ErrForbidden, resourceType)
+	}
+	return nil
+}
+
+func (t Tenant) checkPolicyWrite(resourceType string) error {
+	rule, ok := t.ruleFor(resourceType)
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: your access policy does not allow %s resources", ErrForbidden, resourceType)
+	case rule.ReadOnly:
+		return fmt.Errorf("%w: your access policy makes %s resources read-only", ErrForbidden, resourceType)
+	}
+	return nil
+}
+
+// criteriaFilters are the search filters that the governing rule's
+// criteria add to every query of the type.
+func (t Tenant) criteriaFilters(resourceType string) ([]searchFilter, error) {
+	rule, ok := t.ruleFor(resourceType)
+	if !ok || rule.Criteria == "" {
+		return nil, nil
+	}
+	_, query, _ := strings.Cut(rule.Criteria, "?")
+	values, err := url.ParseQuery(query)
+	if err == nil {
+		var q SearchQuery
+		if q, err = ParseSearch(resourceType, values, false); err == nil {
+			return q.filters, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: the criteria %q of your access policy cannot be applied: %v", ErrForbidden, rule.Criteria, err)
+}
+
+// matchesCriteria reports whether the live resource type/id passes the
+// governing rule's criteria (always true without criteria).
+func (t Tenant) matchesCriteria(tx *gorm.DB, resourceType, id string) (bool, error) {
+	filters, err := t.criteriaFilters(resourceType)
+	if err != nil || len(filters) == 0 {
+		return err == nil, err
+	}
+	q, err := ParseSearch(resourceType, url.Values{"_id": {id}}, false)
+	if err != nil {
+		return false, err
+	}
+	q.filters = append(q.filters, filters...)
+	q.Count, q.Offset, q.sort = 0, 0, nil
+	found, err := t.search(tx, q)
+	return found.Total > 0, err
+}
+
+// hiddenFields are the governing rule's hidden fields for the type.
+func (t Tenant) hiddenFields(resourceType string) []string {
+	rule, _ := t.ruleFor(resourceType)
+	return rule.HiddenFields
+}
+
+// redact removes the policy's hidden fields from a resource read.
+func (t Tenant) redact(r Resource) (Resource, error) {
+	hidden := t.hiddenFields(r.Type)
+	if len(hidden) == 0 || len(r.JSON) == 0 {
+		return r, nil
+	}
+	res, err := decodeJSONObject(r.JSON)
+	if err != nil {
+		return r, err
+	}
+	for _, f := range hidden {
+		removePath(res, strings.Split(f, "."))
+	}
+	r.JSON, err = marshalResource(res)
+	return r, err
+}
+
+func (t Tenant) redactAll(rs []Resource) ([]Resource, error) {
+	for i := range rs {
+		var err error
+		if rs[i], err = t.redact(rs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return rs, nil
+}
+
+// keepHidden copies the hidden fields of the stored version into an update,
+// so that a member who cannot see them does not erase them by saving.
+func (t Tenant) keepHidden(tx *gorm.DB, resourceType, id string, res map[string]any) error {
+	hidden := t.hiddenFields(resourceType)
+	if len(hidden) == 0 {
+		return nil
+	}
+	var content string
+	if err := tx.Raw(`SELECT content FROM resources WHERE project_id = ? AND resource_type = ? AND id = ?`,
+		t.projectID, resourceType, id).Scan(&content).Error; err != nil {
+		return err
+	}
+	prev, err := decodeJSONObject([]byte(content))
+	if err != nil {
+		return err
+	}
+	for _, f := range hidden {
+		top, _, _ := strings.Cut(f, ".")
+		if v, ok := prev[top]; ok {
+			res[top] = v
+		} else {
+			delete(res, top)
+		}
+	}
+	return nil
+}
+
+// removePath deletes a dotted element path, through arrays.
+func removePath(v any, parts []string) {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(parts) == 1 {
+			delete(x, parts[0])
+			delete(x, "_"+parts[0])
+			return
+		}
+		removePath(x[parts[0]], parts[1:])
+	case []any:
+		for _, e := range x {
+			removePath(e, parts)
+		}
+	}
+}
+
+// decodeJSONObject parses stored resource JSON, keeping numbers exact.
+func decodeJSONObject(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	err := dec.Decode(&m)
+	return m, err
+}

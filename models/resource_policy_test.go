@@ -1,0 +1,106 @@
+package models_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+
+	"enclave/models"
+	"enclave/models/testdb"
+)
+
+func TestAccessPolicyEnforcement(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sys := models.NewSystem(db.DB)
+			full := projectStore(t, sys, "owner@example.org")
+			org := mustCreate(t, full, `{"resourceType":"Organization","name":"North Clinic"}`).ID
+			other := mustCreate(t, full, `{"resourceType":"Organization","name":"South Clinic"}`).ID
+			north := mustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Nord","given":["Nia"]}],"birthDate":"1980-01-01","managingOrganization":{"reference":"Organization/`+org+`"}}`).ID
+			south := mustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Sud"}],"managingOrganization":{"reference":"Organization/`+other+`"}}`).ID
+			obs := mustCreate(t, full, `{"resourceType":"Observation","status":"final","code":{"text":"pulse"}}`).ID
+
+			pol, err := full.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "North nurses", Rules: []models.PolicyRule{
+				{ResourceType: "Patient", Criteria: "Patient?organization=Organization/" + org, HiddenFields: []string{"birthDate", "name.given"}},
+				{ResourceType: "Observation", ReadOnly: true},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nurse := full.WithPolicy(&pol)
+
+			// Types the policy does not name are forbidden, shared definitions are not.
+			if _, err := nurse.ReadResource(ctx, "Organization", org); !errors.Is(err, models.ErrForbidden) {
+				t.Errorf("read of an unlisted type: %v", err)
+			}
+			if _, err := nurse.ReadResource(ctx, "StructureDefinition", "Patient"); err != nil {
+				t.Errorf("shared definitions must stay readable: %v", err)
+			}
+			if nurse.CanRead("Organization") || !nurse.CanRead("Patient") || nurse.CanWrite("Observation") || !nurse.CanWrite("Patient") {
+				t.Error("CanRead/CanWrite disagree with the policy")
+			}
+
+			// Criteria: only the north patient exists for the nurse.
+			q, _ := models.ParseSearch("Patient", url.Values{}, false)
+			found, err := nurse.Search(ctx, q)
+			if err != nil || found.Total != 1 || found.Resources[0].ID != north {
+				t.Fatalf("nurse's patient search: %+v, %v", found, err)
+			}
+			if _, err := nurse.ReadResource(ctx, "Patient", south); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("read outside the criteria: %v, want ErrNotFound", err)
+			}
+			if _, err := nurse.UpdateResource(ctx, "Patient", south, []byte(`{"resourceType":"Patient","id":"`+south+`"}`), ""); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("update outside the criteria: %v", err)
+			}
+			if err := nurse.DeleteResource(ctx, "Patient", south); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("delete outside the criteria: %v", err)
+			}
+			if _, err := nurse.ResourceHistory(ctx, "Patient", "", models.Page{Count: 10}); !errors.Is(err, models.ErrForbidden) {
+				t.Errorf("type history under criteria: %v", err)
+			}
+
+			// Hidden fields are gone from what the nurse reads...
+			r, err := nurse.ReadResource(ctx, "Patient", north)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := string(r.JSON)
+			if strings.Contains(body, "1980") || strings.Contains(body, "Nia") || !strings.Contains(body, "Nord") {
+				t.Errorf("nurse reads %s", body)
+			}
+			if !strings.HasPrefix(body, `{"resourceType":"Patient"`) {
+				t.Errorf("redacted JSON lost its order: %.40s", body)
+			}
+			if strings.Contains(string(found.Resources[0].JSON), "1980") {
+				t.Error("search results show a hidden field")
+			}
+			// ...and an update that cannot see them keeps them.
+			if _, err := nurse.UpdateResource(ctx, "Patient", north, []byte(`{"resourceType":"Patient","id":"`+north+`","gender":"female","managingOrganization":{"reference":"Organization/`+org+`"}}`), ""); err != nil {
+				t.Fatal(err)
+			}
+			stored, _ := full.ReadResource(ctx, "Patient", north)
+			var p map[string]any
+			json.Unmarshal(stored.JSON, &p)
+			if p["birthDate"] != "1980-01-01" || p["gender"] != "female" || !strings.Contains(string(stored.JSON), "Nia") {
+				t.Errorf("after the nurse's update the full record is %s", stored.JSON)
+			}
+
+			// Read-only types: readable, not writable.
+			if _, err := nurse.ReadResource(ctx, "Observation", obs); err != nil {
+				t.Errorf("read-only type unreadable: %v", err)
+			}
+			if _, err := nurse.CreateResource(ctx, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"}}`)); !errors.Is(err, models.ErrForbidden) {
+				t.Errorf("create of a read-only type: %v", err)
+			}
+			if err := nurse.DeleteResource(ctx, "Observation", obs); !errors.Is(err, models.ErrForbidden) {
+				t.Errorf("delete of a read-only type: %v", err)
+			}
+			// Without a policy, everything as before.
+			if found, _ := full.Search(ctx, q); found.Total != 2 {
+				t.Errorf("full access sees %d patients", found.Total)
+			}
+		})
+	}
+}
