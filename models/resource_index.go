@@ -37,7 +37,7 @@ func (t Tenant) writeIndex(tx *gorm.DB, resourceType, id string, res map[string]
 		key := []any{t.projectID, resourceType, id, v.Param}
 		switch v.Type {
 		case fhir.TypeString:
-			rows["resource_strings"] = append(rows["resource_strings"], append(key, v.Text))
+			rows["resource_strings"] = append(rows["resource_strings"], append(key, v.Text, v.Raw))
 		case fhir.TypeToken:
 			rows["resource_tokens"] = append(rows["resource_tokens"], append(key, v.System, v.Code, v.Text))
 		case fhir.TypeDate:
@@ -47,7 +47,7 @@ func (t Tenant) writeIndex(tx *gorm.DB, resourceType, id string, res map[string]
 		}
 	}
 	columns := map[string]string{
-		"resource_strings":    "value",
+		"resource_strings":    "value, raw",
 		"resource_tokens":     "system, code, text",
 		"resource_dates":      "start_us, end_us",
 		"resource_references": "ref_type, ref_id, ref",

@@ -290,8 +290,9 @@ func (f searchFilter) conditions() (table string, ors []string, args []any) {
 			n := fhir.NormalizeText(v)
 			switch f.modifier {
 			case "exact":
-				ors = append(ors, "x.value = ?")
-				args = append(args, n)
+				// The normalised value narrows by index; the raw one decides.
+				ors = append(ors, "(x.value = ? AND x.raw = ?)")
+				args = append(args, n, strings.TrimSpace(v))
 			case "contains":
 				ors = append(ors, `x.value LIKE ? ESCAPE '\'`)
 				args = append(args, "%"+escapeLike(n)+"%")

@@ -77,6 +77,8 @@ type IndexValue struct {
 	Type  ParamType
 	// string params: Text is the value lower-cased with accents removed (for prefix/contains matching)
 	Text string
+	// string params: Raw is the value as written (trimmed), for :exact matching
+	Raw string
 	// token params: System and Code (Code also set for booleans "true"/"false", plain codes and
 	// identifiers' value); Text holds display/text if any
 	System, Code string

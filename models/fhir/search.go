@@ -127,10 +127,10 @@ func indexValues(p SearchParam, n fpNode) []IndexValue {
 				texts = []string{s}
 			}
 		}
-		for _, t := range texts {
-			if t = NormalizeText(t); t != "" {
+		for _, raw := range texts {
+			if t := NormalizeText(raw); t != "" {
 				v := base
-				v.Text = t
+				v.Text, v.Raw = t, strings.TrimSpace(raw)
 				out = append(out, v)
 			}
 		}
