@@ -138,6 +138,9 @@ func decodeResource(resourceType string, body []byte, strict, ignoreID bool) (ma
 	if !ok {
 		return nil, invalidResource("structure", "", "The body must be a JSON object (a FHIR resource)")
 	}
+	if hasNUL(v) {
+		return nil, invalidResource("structure", "", "The body contains a NUL character (\\u0000), which FHIR strings may not hold")
+	}
 	rt, _ := res["resourceType"].(string)
 	if rt != resourceType {
 		return nil, invalidResource("invalid", "resourceType", "The resourceType must be %q to match the URL", resourceType)
@@ -157,6 +160,28 @@ func decodeResource(resourceType string, body []byte, strict, ignoreID bool) (ma
 		return nil, &ResourceError{Issues: issues}
 	}
 	return res, nil
+}
+
+// hasNUL reports whether any key or string in a decoded JSON value holds a
+// NUL character, which PostgreSQL cannot store in text.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.ContainsRune(x, 0)
+	case map[string]any:
+		for k, e := range x {
+			if strings.ContainsRune(k, 0) || hasNUL(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // jsonProblem describes a JSON syntax error without echoing the body.
