@@ -326,6 +326,13 @@ func (t Tenant) create(ctx context.Context, resourceType string, body []byte, cr
 			return Resource{}, false, err
 		}
 		q.Count, q.Offset = 2, 0
+		// A member's policy narrows what the condition can match, as it
+		// narrows any search.
+		filters, err := t.criteriaFilters(resourceType)
+		if err != nil {
+			return Resource{}, false, err
+		}
+		q.filters = append(q.filters, filters...)
 		cond = &q
 	}
 	set, err := t.settings(ctx)
@@ -347,7 +354,8 @@ func (t Tenant) create(ctx context.Context, resourceType string, body []byte, cr
 			switch {
 			case found.Total == 1:
 				out, created = found.Resources[0], false
-				return nil
+				out, err = t.redact(out)
+				return err
 			case found.Total > 1:
 				return fmt.Errorf("%w: the If-None-Exist criteria match %d resources", ErrPreconditionFailed, found.Total)
 			}
@@ -368,7 +376,10 @@ func (t Tenant) create(ctx context.Context, resourceType string, body []byte, cr
 			VALUES (?, ?, ?, 1, ?, FALSE, ?)`, t.projectID, resourceType, id, at, string(content)).Error; err != nil {
 			return err
 		}
-		return t.writeVersion(tx, out, 1, res)
+		if err := t.writeVersion(tx, out, 1, res); err != nil {
+			return err
+		}
+		return t.checkWrittenMatches(tx, resourceType, id)
 	})
 	if err != nil {
 		return Resource{}, false, err
@@ -429,7 +440,10 @@ func (t Tenant) UpdateResource(ctx context.Context, resourceType, id string, bod
 		if err := t.replaceCurrent(tx, out, cur); err != nil {
 			return err
 		}
-		return t.writeVersion(tx, out, next, res)
+		if err := t.writeVersion(tx, out, next, res); err != nil {
+			return err
+		}
+		return t.checkWrittenMatches(tx, resourceType, id)
 	})
 	return out, err
 }
@@ -547,7 +561,7 @@ func (t Tenant) ReadResource(ctx context.Context, resourceType, id string) (Reso
 			return ErrNotFound
 		}
 		out = rows[0]
-		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || (!ok && !out.Deleted) {
+		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
 			return cmpErr(err, ErrNotFound)
 		}
 		return nil

@@ -106,6 +106,21 @@ func (t Tenant) matchesCriteria(tx *gorm.DB, resourceType, id string) (bool, err
 	return found.Total > 0, err
 }
 
+// checkWrittenMatches refuses, inside the write's transaction, a resource
+// whose new content falls outside the policy's criteria: a member may not
+// create or move resources beyond what they may see.
+func (t Tenant) checkWrittenMatches(tx *gorm.DB, resourceType, id string) error {
+	ok, err := t.matchesCriteria(tx, resourceType, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		rule, _ := t.ruleFor(resourceType)
+		return fmt.Errorf("%w: your access policy only allows %s resources matching %s", ErrForbidden, resourceType, rule.Criteria)
+	}
+	return nil
+}
+
 // hiddenFields are the governing rule's hidden fields for the type.
 func (t Tenant) hiddenFields(resourceType string) []string {
 	rule, _ := t.ruleFor(resourceType)

@@ -87,6 +87,29 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 				t.Errorf("after the nurse's update the full record is %s", stored.JSON)
 			}
 
+			// Writes must stay inside the criteria: no creating or moving
+			// resources out of sight.
+			if _, err := nurse.CreateResource(ctx, "Patient", []byte(`{"resourceType":"Patient","managingOrganization":{"reference":"Organization/`+other+`"}}`)); !errors.Is(err, models.ErrForbidden) {
+				t.Errorf("create outside the criteria: %v", err)
+			}
+			if _, err := nurse.UpdateResource(ctx, "Patient", north, []byte(`{"resourceType":"Patient","id":"`+north+`","managingOrganization":{"reference":"Organization/`+other+`"}}`), ""); !errors.Is(err, models.ErrForbidden) {
+				t.Errorf("update moving a resource outside the criteria: %v", err)
+			}
+			if r, _ := full.ReadResource(ctx, "Patient", north); !strings.Contains(string(r.JSON), org) {
+				t.Errorf("the refused update was stored: %s", r.JSON)
+			}
+			// Conditional create cannot find what the criteria hide, and
+			// returns what it finds redacted.
+			created, isNew, err := nurse.CreateResourceIfNoneExist(ctx, "Patient",
+				[]byte(`{"resourceType":"Patient","name":[{"family":"Sud"}],"managingOrganization":{"reference":"Organization/`+org+`"}}`), url.Values{"family": {"Sud"}})
+			if err != nil || !isNew || created.ID == south {
+				t.Errorf("conditional create matched a hidden resource: %+v new=%v %v", created.ID, isNew, err)
+			}
+			match, isNew, err := nurse.CreateResourceIfNoneExist(ctx, "Patient", []byte(`{"resourceType":"Patient"}`), url.Values{"family": {"Nord"}})
+			if err != nil || isNew || match.ID != north || strings.Contains(string(match.JSON), "1980") {
+				t.Errorf("conditional create match: %s new=%v %v", match.JSON, isNew, err)
+			}
+
 			// Read-only types: readable, not writable.
 			if _, err := nurse.ReadResource(ctx, "Observation", obs); err != nil {
 				t.Errorf("read-only type unreadable: %v", err)
@@ -98,8 +121,8 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 				t.Errorf("delete of a read-only type: %v", err)
 			}
 			// Without a policy, everything as before.
-			if found, _ := full.Search(ctx, q); found.Total != 2 {
-				t.Errorf("full access sees %d patients", found.Total)
+			if found, _ := full.Search(ctx, q); found.Total != 3 {
+				t.Errorf("full access sees %d patients, want the 2 seeded and the nurse's", found.Total)
 			}
 		})
 	}
