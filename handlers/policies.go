@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -101,8 +102,12 @@ func (h *Policies) Update(c echo.Context) error {
 	return redirect(c, projectURL(c, "/access-policies"))
 }
 
-// DeletePage asks for confirmation.
+// DeletePage asks for confirmation, or says why the policy cannot go.
 func (h *Policies) DeletePage(c echo.Context) error {
+	return h.deletePage(c, http.StatusOK)
+}
+
+func (h *Policies) deletePage(c echo.Context, status int) error {
 	t := TenantOf(c)
 	pol, err := t.AccessPolicy(ctx(c), c.Param("policy"))
 	if err != nil {
@@ -116,12 +121,21 @@ func (h *Policies) DeletePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.PolicyDeletePage(p, pol.ID, pol.Name, n))
+	pr, err := t.Project(ctx(c))
+	if err != nil {
+		return err
+	}
+	isDefault := derefString(pr.DefaultPatientAccessPolicy) == pol.ID
+	return render(c, status, views.PolicyDeletePage(p, pol.ID, pol.Name, n, isDefault))
 }
 
 // Delete removes the policy.
 func (h *Policies) Delete(c echo.Context) error {
-	if err := TenantOf(c).DeleteAccessPolicy(ctx(c), Actor(c), c.Param("policy")); err != nil {
+	err := TenantOf(c).DeleteAccessPolicy(ctx(c), Actor(c), c.Param("policy"))
+	if errors.Is(err, models.ErrPolicyInUse) {
+		return h.deletePage(c, http.StatusConflict)
+	}
+	if err != nil {
 		return err
 	}
 	return redirect(c, projectURL(c, "/access-policies"))

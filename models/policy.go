@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -49,9 +50,15 @@ func (in *PolicyInput) Validate() error {
 	if len(in.Rules) > MaxPolicyRules {
 		v.Add("rules", fmt.Sprintf("A policy can have at most %d rules.", MaxPolicyRules))
 	}
+	seen := map[string]bool{}
 	for i := range in.Rules {
 		r := &in.Rules[i]
 		key := fmt.Sprintf("rules.%d", i)
+		if t := strings.TrimSpace(r.ResourceType); t != "" && seen[t] {
+			v.Add(key, "Another rule already covers "+t+": use one rule per resource type.")
+		} else {
+			seen[t] = true
+		}
 		r.ResourceType = strings.TrimSpace(r.ResourceType)
 		r.Criteria = strings.TrimSpace(r.Criteria)
 		var hidden []string
@@ -155,21 +162,29 @@ func (t Tenant) UpdateAccessPolicy(ctx context.Context, a Actor, id string, in P
 	return p, err
 }
 
-// DeleteAccessPolicy removes a policy; members that had it keep their
-// membership with no policy, and the project stops using it as its default.
+// ErrPolicyInUse refuses to delete a policy that members or the project's
+// default still use: without it they would fall back to full access.
+var ErrPolicyInUse = errors.New("access policy in use")
+
+// DeleteAccessPolicy removes a policy that nobody uses. A policy assigned to
+// members, or set as the default patient policy, is refused with
+// ErrPolicyInUse: deleting it would widen their access.
 func (t Tenant) DeleteAccessPolicy(ctx context.Context, a Actor, id string) error {
 	return t.inTx(ctx, func(tx Tenant) error {
 		p, err := tx.AccessPolicy(ctx, id)
 		if err != nil {
 			return err
 		}
-		if err := tx.scoped(ctx).Model(&ProjectMembership{}).Where("access_policy_id = ?", id).
-			Update("access_policy_id", nil).Error; err != nil {
+		used, err := tx.PolicyUsage(ctx, id)
+		if err != nil {
 			return err
 		}
-		if err := tx.db.WithContext(ctx).Model(&Project{}).Where("id = ? AND default_patient_access_policy = ?", tx.projectID, id).
-			Updates(map[string]any{"default_patient_access_policy": nil, "version": gormExpr("version + 1")}).Error; err != nil {
+		proj, err := tx.Project(ctx)
+		if err != nil {
 			return err
+		}
+		if used > 0 || deref(proj.DefaultPatientAccessPolicy) == id {
+			return ErrPolicyInUse
 		}
 		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&AccessPolicy{}).Error; err != nil {
 			return err

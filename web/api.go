@@ -82,12 +82,16 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 		switch {
 		case errors.Is(err, models.ErrNotFound) && caller.Chosen:
 			return echo.NewHTTPError(http.StatusNotFound, "Project "+caller.ProjectID+" not found, or you are not an active member")
-		case errors.Is(err, models.ErrNotFound):
-			// Nothing usable remembered: a member of exactly one project
-			// needs no choice.
+		case errors.Is(err, models.ErrNotFound) && caller.ProjectID == "":
+			// Nothing remembered: a member of exactly one project needs no
+			// choice.
 			if a, err = s.onlyProject(c, caller.UserID); err != nil {
 				return err
 			}
+		case errors.Is(err, models.ErrNotFound):
+			// The remembered project is out of reach now; never fall back
+			// silently to another, where writes would land unnoticed.
+			return echo.NewHTTPError(http.StatusBadRequest, chooseProject)
 		case err != nil:
 			return err
 		}

@@ -431,3 +431,31 @@ func TestFHIRAccessPolicies(t *testing.T) {
 		})
 	}
 }
+
+// TestFHIRLostProjectIsNotReplaced: when the project a session remembered is
+// out of reach, the API asks to choose instead of using another project.
+func TestFHIRLostProjectIsNotReplaced(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			app := webtest.New(t, db)
+			_, shared := app.SignUp("owner@example.org", "Shared")
+			guest, own := app.SignUp("guest@example.org", "Guest's own")
+			u, _ := app.Sys.UserByEmail(t.Context(), "guest@example.org")
+			m, err := app.Sys.Tenant(shared).AddMember(t.Context(), models.Actor{}, u.ID, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			guest.Get("/projects/" + shared).Status(http.StatusOK)
+			if _, err := app.Sys.Tenant(shared).RemoveMember(t.Context(), models.Actor{}, m.ID); err != nil {
+				t.Fatal(err)
+			}
+			// Guest now has exactly one project, but it is not the one they chose.
+			r := guest.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient"}`).Status(http.StatusBadRequest)
+			if txt := outcomeText(t, r); !strings.Contains(txt, "X-Enclave-Project") {
+				t.Errorf("400 says %q", txt)
+			}
+			guest.Get("/projects/" + own).Status(http.StatusOK)
+			guest.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient"}`).Status(http.StatusCreated)
+		})
+	}
+}

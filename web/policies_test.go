@@ -42,6 +42,10 @@ func TestAccessPolicyEditor(t *testing.T) {
 			if got := r.TestID("error-rule-1"); !strings.Contains(got, "Spaceship") || !strings.Contains(got, "not a FHIR R4 resource type") {
 				t.Errorf("rule 1 error %q", got)
 			}
+			dup := url.Values{"name": {"Twice"}, "rows": {"2"}, "rules.0.resourceType": {"Patient"}, "rules.1.resourceType": {"Patient"}, "rules.1.criteria": {"Patient?name=x"}}
+			if got := c.PostForm(base+"/new", dup).Status(http.StatusUnprocessableEntity).TestID("error-rule-1"); !strings.Contains(got, "one rule per resource type") {
+				t.Errorf("duplicate rule error %q", got)
+			}
 			if got := r.TestID("error-rule-2"); !strings.Contains(got, "same type") {
 				t.Errorf("rule 2 error %q", got)
 			}
@@ -91,18 +95,30 @@ func TestAccessPolicyEditor(t *testing.T) {
 			form2.Set("defaultPatientAccessPolicy", pol.ID)
 			c.PostForm("/projects/"+project+"/settings", form2).Status(http.StatusOK)
 
+			// In use, it cannot be deleted: its member would fall back to full access.
 			confirm := c.Get(base + "/" + pol.ID + "/delete").Status(http.StatusOK)
-			if !strings.Contains(confirm.TestID("policy-in-use"), "1 member") {
-				t.Errorf("delete confirmation says %q", confirm.TestID("policy-in-use"))
+			if got := confirm.TestID("policy-in-use"); !strings.Contains(got, "1 member") || !strings.Contains(got, "default patient access policy") {
+				t.Errorf("delete page says %q", got)
 			}
+			if confirm.Has("confirm-delete-button") {
+				t.Error("a policy in use offers a delete button")
+			}
+			c.PostForm(base+"/"+pol.ID+"/delete", nil).Status(http.StatusConflict).Has("policy-in-use")
+			if _, err := app.Sys.Tenant(project).AccessPolicy(t.Context(), pol.ID); err != nil {
+				t.Fatalf("policy in use was deleted: %v", err)
+			}
+			// Once nobody uses it, it goes.
+			m, _ := app.Sys.Tenant(project).Membership(t.Context(), member.ID)
+			if _, err := app.Sys.Tenant(project).UpdateMember(t.Context(), models.Actor{}, m.ID, models.MemberUpdate{Active: true}); err != nil {
+				t.Fatal(err)
+			}
+			form2 = settingsForm(t, c, project)
+			form2.Set("defaultPatientAccessPolicy", "")
+			c.PostForm("/projects/"+project+"/settings", form2).Status(http.StatusOK)
+			c.Get(base + "/" + pol.ID + "/delete").Status(http.StatusOK).Has("confirm-delete-button")
 			c.PostForm(base+"/"+pol.ID+"/delete", nil).Status(http.StatusSeeOther).RedirectsTo(base)
 			if _, err := app.Sys.Tenant(project).AccessPolicy(t.Context(), pol.ID); err != models.ErrNotFound {
 				t.Errorf("policy still there: %v", err)
-			}
-			m, _ := app.Sys.Tenant(project).Membership(t.Context(), member.ID)
-			p, _ := app.Sys.Tenant(project).Project(t.Context())
-			if m.AccessPolicyID != nil || p.DefaultPatientAccessPolicy != nil {
-				t.Errorf("dangling policy: member %v, project default %v", m.AccessPolicyID, p.DefaultPatientAccessPolicy)
 			}
 			c.Get(base + "/" + pol.ID).Status(http.StatusNotFound)
 
