@@ -127,6 +127,52 @@ func (t Tenant) hiddenFields(resourceType string) []string {
 	return rule.HiddenFields
 }
 
+// checkHiddenSearch refuses search and sort parameters that read a hidden
+// field: comparing values would reveal what the policy hides.
+func (t Tenant) checkHiddenSearch(q SearchQuery) error {
+	hidden := t.hiddenFields(q.Type)
+	if len(hidden) == 0 {
+		return nil
+	}
+	params := fhir.SearchParams(q.Type)
+	codes := make([]string, 0, len(q.filters)+len(q.sort))
+	for _, f := range q.filters {
+		codes = append(codes, f.code)
+	}
+	for _, k := range q.sort {
+		codes = append(codes, k.code)
+	}
+	for _, code := range codes {
+		for _, term := range strings.Split(params[code].Expression, "|") {
+			path := elementPath(term)
+			for _, f := range hidden {
+				h := q.Type + "." + f
+				if path == h || strings.HasPrefix(h, path+".") || strings.HasPrefix(path, h+".") {
+					return fmt.Errorf("%w: your access policy hides %s, so you cannot search or sort by %s", ErrForbidden, f, code)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// elementPath is the plain element path at the start of a FHIRPath term:
+// "Patient.name.where(use='x')" gives "Patient.name", "(Observation.value as
+// Quantity)" gives "Observation.value".
+func elementPath(term string) string {
+	term = strings.TrimLeft(strings.TrimSpace(term), "(")
+	if i := strings.IndexAny(term, " )"); i >= 0 {
+		term = term[:i]
+	}
+	if i := strings.IndexByte(term, '('); i >= 0 {
+		term = term[:i]
+		if j := strings.LastIndexByte(term, '.'); j >= 0 {
+			term = term[:j]
+		}
+	}
+	return term
+}
+
 // redact removes the policy's hidden fields from a resource read.
 func (t Tenant) redact(r Resource) (Resource, error) {
 	hidden := t.hiddenFields(r.Type)

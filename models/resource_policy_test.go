@@ -110,6 +110,22 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 				t.Errorf("conditional create match: %s new=%v %v", match.JSON, isNew, err)
 			}
 
+			// Hidden fields cannot be probed by searching or sorting on them.
+			for _, probe := range []url.Values{{"birthdate": {"1980-01-01"}}, {"_sort": {"birthdate"}}, {"given": {"Nia"}}} {
+				pq, err := models.ParseSearch("Patient", probe, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := nurse.Search(ctx, pq); !errors.Is(err, models.ErrForbidden) {
+					t.Errorf("search %v on a hidden field: %v, want ErrForbidden", probe, err)
+				}
+			}
+			if pq, _ := models.ParseSearch("Patient", url.Values{"family": {"Nord"}}, false); true {
+				if found, err := nurse.Search(ctx, pq); err != nil || found.Total != 1 {
+					t.Errorf("search on a visible field: %+v, %v", found.Total, err)
+				}
+			}
+
 			// Read-only types: readable, not writable.
 			if _, err := nurse.ReadResource(ctx, "Observation", obs); err != nil {
 				t.Errorf("read-only type unreadable: %v", err)

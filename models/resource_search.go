@@ -218,6 +218,9 @@ func (t Tenant) Search(ctx context.Context, q SearchQuery) (SearchResult, error)
 	if err := t.checkRead(q.Type); err != nil {
 		return SearchResult{}, err
 	}
+	if err := t.checkHiddenSearch(q); err != nil {
+		return SearchResult{}, err
+	}
 	filters, err := t.criteriaFilters(q.Type)
 	if err != nil {
 		return SearchResult{}, err
