@@ -90,6 +90,10 @@ func (h *FHIR) Update(c echo.Context) error {
 	ifMatch := ""
 	if v, ok := c.Request().Header["If-Match"]; ok {
 		ifMatch = etagVersion(strings.Join(v, ","))
+		if _, err := strconv.Atoi(ifMatch); err != nil {
+			return writeOutcome(c, http.StatusBadRequest, outcome("error", "invalid", "If-Match",
+				`If-Match must be a version ETag such as W/"3"`))
+		}
 	}
 	r, err := TenantOf(c).UpdateResource(ctx(c), c.Param("type"), c.Param("id"), body, ifMatch)
 	if err != nil {

@@ -101,6 +101,12 @@ func TestFHIRCreateReadUpdateDelete(t *testing.T) {
 
 			body := `{"resourceType":"Patient","id":"` + id + `","name":[{"family":"Byron"}]}`
 			e.ada.API(http.MethodPut, "/fhir/R4/Patient/"+id, body, "If-Match", `W/"7"`).Status(http.StatusPreconditionFailed)
+			for _, garbage := range []string{"garbage", `W/"abc"`, `*`} {
+				r := e.ada.API(http.MethodPut, "/fhir/R4/Patient/"+id, body, "If-Match", garbage).Status(http.StatusBadRequest)
+				if txt := outcomeText(t, r); !strings.Contains(txt, "If-Match") {
+					t.Errorf("If-Match %q: %q", garbage, txt)
+				}
+			}
 			up := e.ada.API(http.MethodPut, "/fhir/R4/Patient/"+id, body, "If-Match", `W/"1"`).Status(http.StatusOK)
 			if up.Header("ETag") != `W/"2"` || !strings.Contains(up.Body, "Byron") {
 				t.Errorf("update: ETag %q body %s", up.Header("ETag"), up.Body)
@@ -457,5 +463,16 @@ func TestFHIRLostProjectIsNotReplaced(t *testing.T) {
 			guest.Get("/projects/" + own).Status(http.StatusOK)
 			guest.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient"}`).Status(http.StatusCreated)
 		})
+	}
+}
+
+func TestFHIRPatchIsNotSupported(t *testing.T) {
+	app := webtest.New(t, testdb.SQLite(t))
+	c, _ := app.SignUp("ada@example.org", "Alpha")
+	id := create(t, c, "Patient", `{"resourceType":"Patient"}`)
+	r := c.Do(http.MethodPatch, "/fhir/R4/Patient/"+id, strings.NewReader(`[{"op":"add","path":"/active","value":true}]`), "application/json-patch+json")
+	r.Status(http.StatusMethodNotAllowed)
+	if allow := r.Resp.Header.Get("Allow"); !strings.Contains(allow, "PUT") {
+		t.Errorf("Allow %q", allow)
 	}
 }
