@@ -110,13 +110,7 @@ func (h *Auth) SignIn(c echo.Context) error {
 	}
 	if failures >= signInFailureLimit {
 		h.Log.Warn("sign-in refused: too many failures", "ip", c.RealIP())
-		p, perr := pageFor(c, h.Sys, "Sign in")
-		if perr != nil {
-			return perr
-		}
-		f := formOf(c, nil, "email")
-		f.Error = "Too many failed sign-ins for this email. Wait 15 minutes and try again."
-		return renderForm(c, http.StatusTooManyRequests, views.SignInPage(p, f, next), views.SignInForm(p.CSRF, f, next))
+		return h.signInRefused(c, http.StatusTooManyRequests, "Too many failed sign-ins for this email. Wait 15 minutes and try again.", next)
 	}
 	u, err := h.Sys.Authenticate(ctx(c), c.FormValue("email"), c.FormValue("password"))
 	if errors.Is(err, models.ErrBadCredentials) {
@@ -128,13 +122,7 @@ func (h *Auth) SignIn(c echo.Context) error {
 		if rerr := h.Sys.RecordSignIn(ctx(c), actor, false); rerr != nil {
 			return rerr
 		}
-		p, perr := pageFor(c, h.Sys, "Sign in")
-		if perr != nil {
-			return perr
-		}
-		f := formOf(c, nil, "email")
-		f.Error = "Email or password is incorrect."
-		return renderForm(c, http.StatusUnauthorized, views.SignInPage(p, f, next), views.SignInForm(p.CSRF, f, next))
+		return h.signInRefused(c, http.StatusUnauthorized, "Email or password is incorrect.", next)
 	}
 	if err != nil {
 		return err
@@ -148,6 +136,18 @@ func (h *Auth) SignIn(c echo.Context) error {
 	}
 	SetUser(c, u)
 	return h.land(c, next)
+}
+
+// signInRefused shows the sign-in form again with the email kept and why it
+// failed.
+func (h *Auth) signInRefused(c echo.Context, status int, msg, next string) error {
+	p, err := pageFor(c, h.Sys, "Sign in")
+	if err != nil {
+		return err
+	}
+	f := formOf(c, nil, "email")
+	f.Error = msg
+	return renderForm(c, status, views.SignInPage(p, f, next), views.SignInForm(p.CSRF, f, next))
 }
 
 // land sends a signed-in user where they belong: the page they asked for,

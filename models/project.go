@@ -41,18 +41,24 @@ type NewProject struct {
 // Validate checks the fields and reports every problem at once.
 func (n *NewProject) Validate() error {
 	v := &ValidationError{}
-	n.Name = strings.TrimSpace(n.Name)
-	n.Description = strings.TrimSpace(n.Description)
+	n.Name, n.Description = checkNameAndDescription(v, "projectName", n.Name, n.Description)
+	return v.Err()
+}
+
+// checkNameAndDescription trims a project's name and description and
+// records what is wrong with them, the name under nameField.
+func checkNameAndDescription(v *ValidationError, nameField, name, description string) (string, string) {
+	name, description = strings.TrimSpace(name), strings.TrimSpace(description)
 	switch {
-	case n.Name == "":
-		v.Add("projectName", "Project name is required.")
-	case utf8.RuneCountInString(n.Name) > MaxProjectNameLength:
-		v.Add("projectName", "Project name must be at most 200 characters.")
+	case name == "":
+		v.Add(nameField, "Project name is required.")
+	case utf8.RuneCountInString(name) > MaxProjectNameLength:
+		v.Add(nameField, "Project name must be at most 200 characters.")
 	}
-	if utf8.RuneCountInString(n.Description) > 2000 {
+	if utf8.RuneCountInString(description) > 2000 {
 		v.Add("description", "Description must be at most 2000 characters.")
 	}
-	return v.Err()
+	return name, description
 }
 
 // ProjectMembership makes a user a member (and maybe an admin) of a project.

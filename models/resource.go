@@ -550,10 +550,17 @@ func (t Tenant) ReadResource(ctx context.Context, resourceType, id string) (Reso
 		}
 		return Resource{Type: resourceType, ID: id, JSON: b}, nil
 	}
+	return t.readOne(ctx, resourceType, id, `SELECT resource_type, id, version_id, last_updated, deleted, content FROM resources
+		WHERE project_id = ? AND resource_type = ? AND id = ?`, t.projectID, resourceType, id)
+}
+
+// readOne runs a query for one row of resource columns in a tenant read and
+// applies the rules of every read: missing is ErrNotFound, outside the
+// policy's criteria too, a deletion is ErrGone, hidden fields are removed.
+func (t Tenant) readOne(ctx context.Context, resourceType, id, query string, args ...any) (Resource, error) {
 	var out Resource
 	err := t.tenantTx(ctx, false, func(tx *gorm.DB) error {
-		rows, err := scanResources(tx.Raw(`SELECT resource_type, id, version_id, last_updated, deleted, content FROM resources
-			WHERE project_id = ? AND resource_type = ? AND id = ?`, t.projectID, resourceType, id))
+		rows, err := scanResources(tx.Raw(query, args...))
 		if err != nil {
 			return err
 		}
@@ -591,29 +598,8 @@ func (t Tenant) ReadResourceVersion(ctx context.Context, resourceType, id, versi
 	if err != nil || v < 1 {
 		return Resource{}, ErrNotFound
 	}
-	var out Resource
-	err = t.tenantTx(ctx, false, func(tx *gorm.DB) error {
-		rows, err := scanResources(tx.Raw(`SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource_history
-			WHERE project_id = ? AND resource_type = ? AND id = ? AND version_id = ?`, t.projectID, resourceType, id, v))
-		if err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return ErrNotFound
-		}
-		out = rows[0]
-		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
-			return cmpErr(err, ErrNotFound)
-		}
-		return nil
-	})
-	if err == nil && out.Deleted {
-		return Resource{}, ErrGone
-	}
-	if err != nil {
-		return Resource{}, err
-	}
-	return t.redact(out)
+	return t.readOne(ctx, resourceType, id, `SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource_history
+		WHERE project_id = ? AND resource_type = ? AND id = ? AND version_id = ?`, t.projectID, resourceType, id, v)
 }
 
 // Page selects a slice of a long list.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
-	"unicode/utf8"
 )
 
 // ProjectFeatures are the feature codes of Medplum's Project resource (the
@@ -98,17 +96,7 @@ func (t Tenant) UpdateSettings(ctx context.Context, a Actor, u SettingsUpdate, s
 func (t Tenant) applySettings(ctx context.Context, cur Project, u SettingsUpdate, superAdmin bool) (Project, error) {
 	v := &ValidationError{}
 	next := cur
-	next.Name = strings.TrimSpace(u.Name)
-	next.Description = strings.TrimSpace(u.Description)
-	switch {
-	case next.Name == "":
-		v.Add("name", "Project name is required.")
-	case utf8.RuneCountInString(next.Name) > MaxProjectNameLength:
-		v.Add("name", "Project name must be at most 200 characters.")
-	}
-	if utf8.RuneCountInString(next.Description) > 2000 {
-		v.Add("description", "Description must be at most 2000 characters.")
-	}
+	next.Name, next.Description = checkNameAndDescription(v, "name", u.Name, u.Description)
 	next.StrictMode = u.StrictMode
 	if cur.StrictMode && !u.StrictMode && !u.ConfirmStrictOff {
 		v.Add("strictMode", "Turning strict mode off stops validating resources against their FHIR definitions: "+

@@ -95,12 +95,9 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 		case err != nil:
 			return err
 		}
-		t, err := s.tenantFor(c, a)
-		if err != nil {
+		if err := s.enterProject(c, a); err != nil {
 			return err
 		}
-		handlers.SetAccess(c, a)
-		handlers.SetTenant(c, t)
 		return next(c)
 	}
 }

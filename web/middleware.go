@@ -162,28 +162,28 @@ func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := s.sessions.rememberProject(c, a.Project.ID); err != nil {
 			return err
 		}
-		t, err := s.tenantFor(c, a)
-		if err != nil {
+		if err := s.enterProject(c, a); err != nil {
 			return err
 		}
-		handlers.SetAccess(c, a)
-		handlers.SetTenant(c, t)
 		return next(c)
 	}
 }
 
-// tenantFor is the store of the member's project, restricted by the
-// member's access policy when they have one.
-func (s *Server) tenantFor(c echo.Context, a models.ProjectAccess) (models.Tenant, error) {
+// enterProject puts the checked membership and the store of its project,
+// restricted by the member's access policy when they have one, into the
+// request context.
+func (s *Server) enterProject(c echo.Context, a models.ProjectAccess) error {
 	t := s.sys.Tenant(a.Project.ID)
 	if id := a.Membership.AccessPolicyID; id != nil {
 		pol, err := t.AccessPolicy(c.Request().Context(), *id)
 		if err != nil {
-			return t, err
+			return err
 		}
 		t = t.WithPolicy(&pol)
 	}
-	return t, nil
+	handlers.SetAccess(c, a)
+	handlers.SetTenant(c, t)
+	return nil
 }
 
 // requireAdmin lets only the project's admins through; other members get a

@@ -18,7 +18,7 @@ func TestAccessPolicyEditor(t *testing.T) {
 			c, project := app.SignUp("admin@example.org", "Alpha")
 			base := "/projects/" + project + "/access-policies"
 
-			c.Get(base).Status(http.StatusOK).Has("no-policies")
+			c.Get(base).Status(http.StatusOK).Shows("no-policies")
 			form := c.Get(base + "/new").Status(http.StatusOK)
 			if n := len(form.Doc().Find(`[data-testid="rule-row"]`).Nodes); n != 1 {
 				t.Errorf("new form has %d rule rows, want 1", n)
@@ -103,7 +103,7 @@ func TestAccessPolicyEditor(t *testing.T) {
 			if confirm.Has("confirm-delete-button") {
 				t.Error("a policy in use offers a delete button")
 			}
-			c.PostForm(base+"/"+pol.ID+"/delete", nil).Status(http.StatusConflict).Has("policy-in-use")
+			c.PostForm(base+"/"+pol.ID+"/delete", nil).Status(http.StatusConflict).Shows("policy-in-use")
 			if _, err := app.Sys.Tenant(project).AccessPolicy(t.Context(), pol.ID); err != nil {
 				t.Fatalf("policy in use was deleted: %v", err)
 			}
@@ -115,7 +115,7 @@ func TestAccessPolicyEditor(t *testing.T) {
 			form2 = settingsForm(t, c, project)
 			form2.Set("defaultPatientAccessPolicy", "")
 			c.PostForm("/projects/"+project+"/settings", form2).Status(http.StatusOK)
-			c.Get(base + "/" + pol.ID + "/delete").Status(http.StatusOK).Has("confirm-delete-button")
+			c.Get(base + "/" + pol.ID + "/delete").Status(http.StatusOK).Shows("confirm-delete-button")
 			c.PostForm(base+"/"+pol.ID+"/delete", nil).Status(http.StatusSeeOther).RedirectsTo(base)
 			if _, err := app.Sys.Tenant(project).AccessPolicy(t.Context(), pol.ID); err != models.ErrNotFound {
 				t.Errorf("policy still there: %v", err)

@@ -63,14 +63,11 @@ func runSecrets(args []string, out io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeDB(db)
-	if _, err := models.Migrate(ctx, db); err != nil {
-		return err
-	}
 
 	if !cfg.SecretsKeyFromEnv {
 		if err := cfg.StageSecretsKey(newKey); err != nil {
@@ -112,6 +109,20 @@ func warnForeignSecrets(ctx context.Context, db *gorm.DB, cfg web.Config, log *s
 		log.Warn("some project secrets were encrypted with another key and cannot be read; configure the key that wrote them",
 			"count", n, "key_id", box.KeyID())
 	}
+}
+
+// openMigrated opens the configured database for a sub-command and brings
+// its schema up to date.
+func openMigrated(ctx context.Context, cfg web.Config) (*gorm.DB, error) {
+	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := models.Migrate(ctx, db); err != nil {
+		closeDB(db)
+		return nil, err
+	}
+	return db, nil
 }
 
 func closeDB(db *gorm.DB) {

@@ -36,14 +36,11 @@ func runSuperAdmin(args []string, out io.Writer) error {
 	}
 	projectID := fs.Arg(0)
 	ctx := context.Background()
-	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeDB(db)
-	if _, err := models.Migrate(ctx, db); err != nil {
-		return err
-	}
 	sys := models.NewSystem(db)
 	p, err := sys.Tenant(projectID).Project(ctx)
 	if errors.Is(err, models.ErrNotFound) {

@@ -255,6 +255,15 @@ func (r *Response) Has(id string) bool {
 	return r.Doc().Find(`[data-testid="`+id+`"]`).Length() > 0
 }
 
+// Shows fails unless an element with data-testid=id exists.
+func (r *Response) Shows(id string) *Response {
+	r.t.Helper()
+	if !r.Has(id) {
+		r.t.Fatalf("%s: no element with data-testid=%q\n%s", r.what, id, clip(r.Body))
+	}
+	return r
+}
+
 // Contains fails unless the body contains s.
 func (r *Response) Contains(s string) *Response {
 	r.t.Helper()
