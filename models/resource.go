@@ -113,6 +113,9 @@ type settings struct {
 }
 
 func (t Tenant) settings(ctx context.Context) (settings, error) {
+	if t.project != nil {
+		return settings{strict: t.project.StrictMode, checkRefs: t.project.CheckReferencesOnWrite}, nil
+	}
 	p, err := t.Project(ctx)
 	if err != nil {
 		return settings{}, err

@@ -17,11 +17,25 @@ type Tenant struct {
 	// policy restricts what the store may read and write of the project's
 	// resources; nil means full access.
 	policy *AccessPolicy
+	// project is the project row as the caller's resolution loaded it, so
+	// that a write need not read it again; nil means read it when needed.
+	project *Project
 }
 
 // ForProject binds a store to one project.
 func ForProject(db *gorm.DB, projectID string) Tenant {
 	return Tenant{db: db, projectID: projectID}
+}
+
+// WithProject returns the store carrying p, the project row already loaded
+// for this request (by the caller's resolution), so that writes take the
+// project's settings from it instead of reading the row again. p must be the
+// store's own project; any other is ignored.
+func (t Tenant) WithProject(p Project) Tenant {
+	if p.ID == t.projectID {
+		t.project = &p
+	}
+	return t
 }
 
 // ProjectID is the project this store is bound to.
