@@ -80,8 +80,11 @@ func newAuditEvent(projectID *string, a Actor, action, target string, details an
 }
 
 // record writes an audit event of this project; store methods call it inside
-// the transaction of the change it describes.
+// the transaction of the change it describes. Every admin action passes
+// here, so it also moves AuthEpoch; the transaction around it must move it
+// again once committed (inTx does).
 func (t Tenant) record(ctx context.Context, a Actor, action, target string, details any) error {
+	bumpAuthEpoch()
 	pid := t.projectID
 	e, err := newAuditEvent(&pid, a, action, target, details)
 	if err != nil {
@@ -90,8 +93,11 @@ func (t Tenant) record(ctx context.Context, a Actor, action, target string, deta
 	return t.db.WithContext(ctx).Create(&e).Error
 }
 
-// inTx runs fn with a Tenant bound to the same project inside one transaction.
+// inTx runs fn with a Tenant bound to the same project inside one
+// transaction, and moves AuthEpoch once the transaction has ended: what fn
+// changed is visible to anyone who reads the new epoch.
 func (t Tenant) inTx(ctx context.Context, fn func(tx Tenant) error) error {
+	defer bumpAuthEpoch()
 	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		bound := t
 		bound.db = tx

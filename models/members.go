@@ -173,8 +173,10 @@ func (t Tenant) checkPolicy(ctx context.Context, id *string) error {
 }
 
 // insertMembership adds an active membership with its profile resource,
-// recording who invited it. Call it inside a transaction.
+// recording who invited it. Call it inside a transaction, and move
+// AuthEpoch again once that is committed.
 func (t Tenant) insertMembership(ctx context.Context, a Actor, userID string, admin bool, policyID *string) (ProjectMembership, error) {
+	bumpAuthEpoch()
 	ts := now()
 	m := ProjectMembership{ID: uuid.NewString(), ProjectID: t.projectID, UserID: userID, Admin: admin, Active: true,
 		AccessPolicyID: policyID, CreatedAt: ts, UpdatedAt: ts}
@@ -449,6 +451,7 @@ func (s System) AcceptInvite(ctx context.Context, token string, pw NewPassword, 
 	if err != nil {
 		return p, err
 	}
+	defer bumpAuthEpoch() // the user's password changed
 	err = s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		ts := now()
 		res := db.Model(&Invite{}).Where("id = ? AND used_at IS NULL AND expires_at > ?", p.invite.ID, ts).Update("used_at", ts)

@@ -5,6 +5,7 @@ import "context"
 // SetProjectFlags sets a project's strictMode and checkReferencesOnWrite.
 // It exists for tests and tools until the settings page owns these flags.
 func (s System) SetProjectFlags(ctx context.Context, projectID string, strictMode, checkReferencesOnWrite bool) error {
+	defer bumpAuthEpoch()
 	res := s.db.WithContext(ctx).Model(&Project{}).Where("id = ?", projectID).
 		Updates(map[string]any{"strict_mode": strictMode, "check_references_on_write": checkReferencesOnWrite, "updated_at": now()})
 	if res.Error != nil {

@@ -26,7 +26,8 @@ func sessionKey(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Sessions persists sessions for the web layer's session store.
+// Sessions persists sessions for the web layer's session store. Every write
+// moves AuthEpoch once done.
 type Sessions struct{ sys System }
 
 // Sessions returns the session persistence.
@@ -46,6 +47,7 @@ func (s Sessions) Load(ctx context.Context, token string) ([]byte, error) {
 func (s Sessions) Save(ctx context.Context, token string, userID *string, data []byte, expires time.Time) error {
 	t := now()
 	row := Session{ID: sessionKey(token), UserID: userID, Data: data, ExpiresAt: expires.UTC(), CreatedAt: t, UpdatedAt: t}
+	defer bumpAuthEpoch()
 	return s.sys.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"user_id", "data", "expires_at", "updated_at"}),
@@ -54,11 +56,15 @@ func (s Sessions) Save(ctx context.Context, token string, userID *string, data [
 
 // Delete ends a session.
 func (s Sessions) Delete(ctx context.Context, token string) error {
+	defer bumpAuthEpoch()
 	return s.sys.db.WithContext(ctx).Where("id = ?", sessionKey(token)).Delete(&Session{}).Error
 }
 
 // DeleteExpired removes sessions past their expiry and says how many.
 func (s Sessions) DeleteExpired(ctx context.Context) (int64, error) {
 	res := s.sys.db.WithContext(ctx).Where("expires_at <= ?", now()).Delete(&Session{})
+	if res.RowsAffected > 0 {
+		bumpAuthEpoch()
+	}
 	return res.RowsAffected, res.Error
 }

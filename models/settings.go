@@ -184,6 +184,7 @@ func (s System) IsSuperAdmin(ctx context.Context, userID string) (bool, error) {
 // server operator's act, outside any project admin's reach: used to bootstrap
 // the first super admin and by tests.
 func (s System) SetSuperAdmin(ctx context.Context, projectID string, on bool) error {
+	defer bumpAuthEpoch()
 	res := s.db.WithContext(ctx).Model(&Project{}).Where("id = ?", projectID).
 		Updates(map[string]any{"super_admin": on, "version": gormExpr("version + 1"), "updated_at": now()})
 	if res.Error != nil {

@@ -98,11 +98,12 @@ func (s System) Authenticate(ctx context.Context, email, password string) (User,
 }
 
 // CreateProject makes a project owned by userID, with userID as its admin,
-// in one transaction.
+// in one transaction, and moves AuthEpoch once it is committed.
 func (s System) CreateProject(ctx context.Context, userID string, n NewProject) (Project, error) {
 	if err := n.Validate(); err != nil {
 		return Project{}, err
 	}
+	defer bumpAuthEpoch()
 	t := now()
 	owner := userID
 	p := Project{ID: uuid.NewString(), Name: n.Name, Description: n.Description, StrictMode: true,

@@ -1,0 +1,234 @@
+package models_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"enclave/models"
+	"enclave/models/testdb"
+
+	"github.com/google/uuid"
+)
+
+// session saves a session for userID (nil: a session without a user) and
+// returns its token.
+func session(t *testing.T, sys models.System, token string, userID *string, data string, expires time.Time) string {
+	t.Helper()
+	if err := sys.Sessions().Save(ctx, token, userID, []byte(data), expires); err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+func resolve(t *testing.T, sys models.System, token, project string) models.Caller {
+	t.Helper()
+	c, err := sys.ResolveCaller(ctx, token, project)
+	if err != nil {
+		t.Fatalf("resolve %s in %q: %v", token, project, err)
+	}
+	return c
+}
+
+func TestResolveCaller(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sys := models.NewSystem(db.DB)
+			ada := newUser(t, sys, "ada@example.org")
+			bob := newUser(t, sys, "bob@example.org")
+			carl := newUser(t, sys, "carl@example.org")
+			beta, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			alpha, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tn := sys.Tenant(alpha.ID)
+			pol, err := tn.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "Readers",
+				Rules: []models.PolicyRule{{ResourceType: "Patient", ReadOnly: true, HiddenFields: []string{"birthDate"}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tn.AddMember(ctx, models.Actor{}, bob.ID, false, &pol.ID); err != nil {
+				t.Fatal(err)
+			}
+			cm, err := tn.AddMember(ctx, models.Actor{}, carl.ID, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tn.UpdateMember(ctx, models.Actor{}, cm.ID, models.MemberUpdate{Active: false}); err != nil {
+				t.Fatal(err)
+			}
+			later := time.Now().Add(time.Hour)
+			adaTok := session(t, sys, "ada-token", &ada.ID, "ada's values", later)
+			bobTok := session(t, sys, "bob-token", &bob.ID, "bob's values", later)
+			carlTok := session(t, sys, "carl-token", &carl.ID, "carl's values", later)
+			oldTok := session(t, sys, "old-token", &ada.ID, "stale", time.Now().Add(-time.Minute))
+			anonTok := session(t, sys, "anon-token", nil, "anonymous", later)
+
+			// A member: the session, the user, the membership and the project,
+			// exactly as the single-row readers load them.
+			c := resolve(t, sys, adaTok, alpha.ID)
+			if string(c.Session) != "ada's values" || !c.SignedIn() || c.All {
+				t.Errorf("ada in alpha: session %q, signed in %v, all %v", c.Session, c.SignedIn(), c.All)
+			}
+			if u, _ := sys.UserByID(ctx, ada.ID); !reflect.DeepEqual(c.User, u) {
+				t.Errorf("user:\n got %+v\nwant %+v", c.User, u)
+			}
+			if d := c.SessionExpires.Sub(later); d > time.Second || d < -time.Second {
+				t.Errorf("session expires %v, want %v", c.SessionExpires, later)
+			}
+			got, err := c.Access(alpha.ID)
+			want, werr := sys.Access(ctx, ada.ID, alpha.ID)
+			if err != nil || werr != nil || !reflect.DeepEqual(got.ProjectAccess, want) || got.Policy != nil {
+				t.Errorf("ada's access to alpha:\n got %+v (policy %v), %v\nwant %+v, %v", got.ProjectAccess, got.Policy, err, want, werr)
+			}
+			if len(c.Projects) != 1 {
+				t.Errorf("one project asked, %d resolved", len(c.Projects))
+			}
+			if _, err := c.Access(beta.ID); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("a project not asked for: %v, want ErrNotFound", err)
+			}
+
+			// Every project, by name.
+			c = resolve(t, sys, adaTok, models.AllProjects)
+			list, _ := sys.ProjectsOf(ctx, ada.ID)
+			if !c.All || !reflect.DeepEqual(c.ProjectsOf(), list) || len(list) != 2 || list[0].Project.Name != "Alpha" {
+				t.Errorf("all of ada's projects:\n got %+v\nwant %+v", c.ProjectsOf(), list)
+			}
+
+			// A member with a policy gets it with the membership.
+			c = resolve(t, sys, bobTok, alpha.ID)
+			got, err = c.Access(alpha.ID)
+			wantPol, _ := tn.AccessPolicy(ctx, pol.ID)
+			if err != nil || got.Policy == nil || !reflect.DeepEqual(*got.Policy, wantPol) || *got.Membership.AccessPolicyID != pol.ID {
+				t.Errorf("bob's policy:\n got %+v, %v\nwant %+v", got.Policy, err, wantPol)
+			}
+			if c = resolve(t, sys, bobTok, models.AllProjects); len(c.Projects) != 1 || c.Projects[0].Policy == nil {
+				t.Errorf("all of bob's projects: %+v", c.Projects)
+			}
+
+			// Not a member, an inactive member, a project that does not exist
+			// or is not an id: signed in, but no access, all alike.
+			for _, k := range []struct{ name, token, project string }{
+				{"non-member", bobTok, beta.ID},
+				{"inactive member", carlTok, alpha.ID},
+				{"unknown project", adaTok, uuid.NewString()},
+				{"malformed project", adaTok, "alpha"},
+				{"no project", adaTok, ""},
+			} {
+				c := resolve(t, sys, k.token, k.project)
+				if _, err := c.Access(k.project); !c.SignedIn() || len(c.Projects) != 0 || !errors.Is(err, models.ErrNotFound) {
+					t.Errorf("%s: signed in %v, projects %v, access %v; want signed in, none, ErrNotFound", k.name, c.SignedIn(), c.Projects, err)
+				}
+			}
+			if c := resolve(t, sys, carlTok, models.AllProjects); len(c.Projects) != 0 {
+				t.Errorf("an inactive membership is listed: %+v", c.Projects)
+			}
+
+			// No live session: expired, unknown, deleted.
+			if err := sys.Sessions().Delete(ctx, "bob-token"); err != nil {
+				t.Fatal(err)
+			}
+			for _, tok := range []string{oldTok, "never-issued", bobTok} {
+				if _, err := sys.ResolveCaller(ctx, tok, alpha.ID); !errors.Is(err, models.ErrNotFound) {
+					t.Errorf("session %s: %v, want ErrNotFound", tok, err)
+				}
+			}
+
+			// A session without a user keeps its data but is signed out.
+			c = resolve(t, sys, anonTok, alpha.ID)
+			if c.SignedIn() || string(c.Session) != "anonymous" || len(c.Projects) != 0 {
+				t.Errorf("session without user: %+v", c)
+			}
+		})
+	}
+}
+
+// TestAuthEpoch checks that the writes that change a caller's resolution
+// move the epoch.
+func TestAuthEpoch(t *testing.T) {
+	db := testdb.SQLite(t)
+	sys := models.NewSystem(db.DB)
+	ada := newUser(t, sys, "ada@example.org")
+	bob := newUser(t, sys, "bob@example.org")
+	var p models.Project
+	var m models.ProjectMembership
+	var pol models.AccessPolicy
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"session saved", func() error { return sys.Sessions().Save(ctx, "t", &ada.ID, nil, time.Now().Add(time.Hour)) }},
+		{"session deleted", func() error { return sys.Sessions().Delete(ctx, "t") }},
+		{"project created", func() (err error) {
+			p, err = sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			return err
+		}},
+		{"member added", func() (err error) {
+			m, err = sys.Tenant(p.ID).AddMember(ctx, models.Actor{}, bob.ID, false, nil)
+			return err
+		}},
+		{"policy created", func() (err error) {
+			pol, err = sys.Tenant(p.ID).CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "R"})
+			return err
+		}},
+		{"member updated", func() error {
+			_, err := sys.Tenant(p.ID).UpdateMember(ctx, models.Actor{}, m.ID, models.MemberUpdate{Active: true, AccessPolicyID: &pol.ID})
+			return err
+		}},
+		{"policy updated", func() error {
+			_, err := sys.Tenant(p.ID).UpdateAccessPolicy(ctx, models.Actor{}, pol.ID, models.PolicyInput{Name: "S"})
+			return err
+		}},
+		{"settings saved", func() error {
+			_, _, err := sys.Tenant(p.ID).UpdateSettings(ctx, models.Actor{}, models.SettingsUpdate{Name: "Beta", StrictMode: true, Version: p.Version}, false)
+			return err
+		}},
+		{"project flags set", func() error { return sys.SetProjectFlags(ctx, p.ID, true, true) }},
+		{"super admin set", func() error { return sys.SetSuperAdmin(ctx, p.ID, true) }},
+		{"member removed", func() error {
+			_, err := sys.Tenant(p.ID).RemoveMember(ctx, models.Actor{}, m.ID)
+			return err
+		}},
+		{"invite accepted", func() error {
+			inv, err := sys.Tenant(p.ID).Invite(ctx, models.Actor{}, models.Invitation{Email: "nia@example.org", FirstName: "N", LastName: "N"})
+			if err != nil {
+				return err
+			}
+			before := models.AuthEpoch()
+			if _, err := sys.AcceptInvite(ctx, inv.Token, models.NewPassword{Password: "password-123", Confirm: "password-123"}, ""); err != nil {
+				return err
+			}
+			if models.AuthEpoch() == before {
+				return errors.New("accepting did not move the epoch")
+			}
+			return nil
+		}},
+		{"expired sessions swept", func() error {
+			if err := sys.Sessions().Save(ctx, "old", nil, nil, time.Now().Add(-time.Minute)); err != nil {
+				return err
+			}
+			before := models.AuthEpoch()
+			if _, err := sys.Sessions().DeleteExpired(ctx); err != nil {
+				return err
+			}
+			if models.AuthEpoch() == before {
+				return errors.New("the sweep did not move the epoch")
+			}
+			return nil
+		}},
+	}
+	for _, s := range steps {
+		before := models.AuthEpoch()
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if models.AuthEpoch() == before {
+			t.Errorf("%s: the auth epoch did not move", s.name)
+		}
+	}
+}
