@@ -132,8 +132,11 @@ func (h *FHIR) Search(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	b := bundle{ResourceType: "Bundle", Type: "searchset", Total: &res.Total}
-	b.Link = pageLinks(c, baseURL(c)+"/"+typ, q.Params, q.Count, q.Offset, res.Total)
+	b := bundle{ResourceType: "Bundle", Type: "searchset"}
+	if res.Counted {
+		b.Total = &res.Total
+	}
+	b.Link = pageLinks(c, baseURL(c)+"/"+typ, q.Params, q.Count, q.Offset, res.More)
 	for _, r := range res.Resources {
 		b.Entry = append(b.Entry, bundleEntry{FullURL: baseURL(c) + "/" + r.Type + "/" + r.ID,
 			Resource: r.JSON, Search: &entrySearch{Mode: "match"}})
@@ -162,7 +165,7 @@ func (h *FHIR) history(c echo.Context, id string) error {
 		self += "/" + id
 	}
 	b := bundle{ResourceType: "Bundle", Type: "history", Total: &res.Total}
-	b.Link = pageLinks(c, self+"/_history", params, page.Count, page.Offset, res.Total)
+	b.Link = pageLinks(c, self+"/_history", params, page.Count, page.Offset, page.Offset+page.Count < res.Total)
 	for i, r := range res.Versions {
 		e := bundleEntry{FullURL: baseURL(c) + "/" + r.Type + "/" + r.ID,
 			Request:  &entryRequest{Method: http.MethodPut, URL: r.Type + "/" + r.ID},
@@ -223,7 +226,7 @@ func baseURL(c echo.Context) string {
 	return c.Scheme() + "://" + c.Request().Host + FHIRBase
 }
 
-func pageLinks(c echo.Context, self string, params url.Values, count, offset, total int) []bundleLink {
+func pageLinks(c echo.Context, self string, params url.Values, count, offset int, more bool) []bundleLink {
 	link := func(rel string, off int) bundleLink {
 		q := url.Values{}
 		for k, v := range params {
@@ -234,7 +237,7 @@ func pageLinks(c echo.Context, self string, params url.Values, count, offset, to
 		return bundleLink{Relation: rel, URL: self + "?" + q.Encode()}
 	}
 	out := []bundleLink{link("self", offset)}
-	if count > 0 && offset+count < total {
+	if count > 0 && more {
 		out = append(out, link("next", offset+count))
 	}
 	if offset > 0 && count > 0 {

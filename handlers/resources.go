@@ -46,7 +46,7 @@ func (h *Resources) Types(c echo.Context) error {
 		if !t.CanRead(typ) {
 			continue // the member's access policy leaves this type out
 		}
-		q, err := models.ParseSearch(typ, url.Values{"_count": {"0"}}, false)
+		q, err := models.ParseSearch(typ, url.Values{"_count": {"0"}, "_total": {models.TotalAccurate}}, false)
 		if err != nil {
 			return err
 		}
@@ -145,11 +145,19 @@ func (h *Resources) runSearch(c echo.Context, typ string, in url.Values, vm *vie
 	if err != nil {
 		return err
 	}
+	if q.Total == "" {
+		// A bounded count: enough to say how many, never a scan of
+		// everything a large project holds.
+		q.Total = models.TotalEstimate
+	}
 	res, err := TenantOf(c).Search(ctx(c), q)
 	if err != nil {
 		return err
 	}
-	vm.Total = res.Total
+	vm.Total, vm.Of = res.Total, strconv.Itoa(res.Total)
+	if !res.Counted {
+		vm.Total, vm.Of = q.Offset+len(res.Resources)+1, fmt.Sprintf("more than %d", models.EstimateLimit)
+	}
 	vm.From, vm.To = q.Offset+1, q.Offset+len(res.Resources)
 	for _, r := range res.Resources {
 		vm.Rows = append(vm.Rows, views.ResourceRowVM{ID: r.ID, Summary: summarize(r.JSON), LastUpdated: timestamp(r),
@@ -158,7 +166,7 @@ func (h *Resources) runSearch(c echo.Context, typ string, in url.Values, vm *vie
 	if q.Count > 0 && q.Offset > 0 {
 		vm.PrevURL = pageURL(c, typ, in, max(q.Offset-q.Count, 0))
 	}
-	if q.Count > 0 && q.Offset+q.Count < res.Total {
+	if res.More {
 		vm.NextURL = pageURL(c, typ, in, q.Offset+q.Count)
 	}
 	return nil

@@ -9,10 +9,12 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,6 +73,9 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	if DialectOf(db) == Postgres {
+		setPool(sqlDB, DefaultPoolSize)
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {
@@ -78,6 +83,47 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*gorm.DB, error) {
 		return nil, fmt.Errorf("database unreachable: %s", firstLine(err.Error()))
 	}
 	return db, nil
+}
+
+// DefaultPoolSize is how many PostgreSQL connections a server keeps.
+const DefaultPoolSize = 20
+
+// ParsePoolSize reads a pool size setting; empty means DefaultPoolSize.
+func ParsePoolSize(s string) (int, error) {
+	if strings.TrimSpace(s) == "" {
+		return DefaultPoolSize, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 2 || n > 1000 {
+		return 0, fmt.Errorf("ENCLAVE_DB_MAX_CONNS must be a whole number from 2 to 1000, not %q", s)
+	}
+	return n, nil
+}
+
+// SetPoolSize sizes the PostgreSQL connection pool: at most n connections,
+// and every one kept open once made, so that steady load never opens new
+// database sessions (database/sql keeps only 2 idle connections unless told
+// otherwise, and each surplus request would connect anew). SQLite keeps its
+// own small pool.
+func SetPoolSize(db *gorm.DB, n int) error {
+	if DialectOf(db) != Postgres {
+		return nil
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	setPool(sqlDB, n)
+	return nil
+}
+
+func setPool(sqlDB *sql.DB, n int) {
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	sqlDB.SetConnMaxIdleTime(0)
+	// Renewing connections now and then returns the memory a long-lived
+	// backend accumulates (cached plans, catalog caches).
+	sqlDB.SetConnMaxLifetime(time.Hour)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path, with

@@ -19,48 +19,61 @@ var migrationFiles embed.FS
 // SQLite needs DATETIME for the driver to hand back time.Time values.
 var sqliteWords = strings.NewReplacer("TIMESTAMPTZ", "DATETIME", "BYTEA", "BLOB")
 
-// Lines between these two markers are PostgreSQL-only (row-level security,
-// roles, grants) and are dropped from the migration before it runs on SQLite:
+// Lines between a dialect's two markers run only on that dialect: they are
+// dropped from the migration before it runs on the other. PostgreSQL-only
+// blocks hold row-level security, roles and grants; SQLite-only blocks hold
+// what SQLite must say in its own words:
 //
 //	-- +enclave postgres-only begin
 //	ALTER TABLE resources ENABLE ROW LEVEL SECURITY;
 //	-- +enclave postgres-only end
 //
 // The markers sit on lines of their own and do not nest.
-const (
-	postgresOnlyBegin = "-- +enclave postgres-only begin"
-	postgresOnlyEnd   = "-- +enclave postgres-only end"
-)
+var onlyMarkers = map[Dialect][2]string{
+	Postgres: {"-- +enclave postgres-only begin", "-- +enclave postgres-only end"},
+	SQLite:   {"-- +enclave sqlite-only begin", "-- +enclave sqlite-only end"},
+}
 
 // forSQLite translates one PostgreSQL migration for SQLite: type names are
-// renamed and postgres-only blocks removed. Unbalanced markers are an error,
-// so a typo cannot leak PostgreSQL statements into SQLite or the reverse.
+// renamed and postgres-only blocks removed.
 func forSQLite(src string) (string, error) {
+	out, err := forDialect(src, SQLite)
+	if err != nil {
+		return "", err
+	}
+	return sqliteWords.Replace(out), nil
+}
+
+// forDialect keeps the blocks marked for d (without their markers) and drops
+// those marked for the other dialect. Unbalanced markers are an error, so a
+// typo cannot leak one dialect's statements into the other.
+func forDialect(src string, d Dialect) (string, error) {
 	var out strings.Builder
-	inside := false
+	inside := "" // the dialect of the block we are in
 	for i, line := range strings.SplitAfter(src, "\n") {
-		switch strings.TrimSpace(line) {
-		case postgresOnlyBegin:
-			if inside {
-				return "", fmt.Errorf("line %d: %q inside a postgres-only block", i+1, postgresOnlyBegin)
+		marker := false
+		for dialect, m := range onlyMarkers {
+			switch strings.TrimSpace(line) {
+			case m[0]:
+				if inside != "" {
+					return "", fmt.Errorf("line %d: %q inside another dialect block", i+1, m[0])
+				}
+				inside, marker = string(dialect), true
+			case m[1]:
+				if inside != string(dialect) {
+					return "", fmt.Errorf("line %d: %q without a matching begin", i+1, m[1])
+				}
+				inside, marker = "", true
 			}
-			inside = true
-			continue
-		case postgresOnlyEnd:
-			if !inside {
-				return "", fmt.Errorf("line %d: %q without a matching begin", i+1, postgresOnlyEnd)
-			}
-			inside = false
-			continue
 		}
-		if !inside {
+		if !marker && (inside == "" || inside == string(d)) {
 			out.WriteString(line)
 		}
 	}
-	if inside {
-		return "", fmt.Errorf("%q is never closed", postgresOnlyBegin)
+	if inside != "" {
+		return "", fmt.Errorf("a %s-only block is never closed", inside)
 	}
-	return sqliteWords.Replace(out.String()), nil
+	return out.String(), nil
 }
 
 // migrationFS returns the numbered migrations, translated for the dialect.
@@ -68,9 +81,6 @@ func migrationFS(d Dialect) (fs.FS, error) {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
-	}
-	if d == Postgres {
-		return sub, nil
 	}
 	out := fstest.MapFS{}
 	err = fs.WalkDir(sub, ".", func(path string, e fs.DirEntry, err error) error {
@@ -81,7 +91,11 @@ func migrationFS(d Dialect) (fs.FS, error) {
 		if err != nil {
 			return err
 		}
-		translated, err := forSQLite(string(b))
+		translate := forSQLite
+		if d == Postgres {
+			translate = func(src string) (string, error) { return forDialect(src, Postgres) }
+		}
+		translated, err := translate(string(b))
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}

@@ -60,3 +60,20 @@ func fsReadFile(fsys fs.FS, name string) (string, error) {
 	b, err := fs.ReadFile(fsys, name)
 	return string(b), err
 }
+
+func TestDialectBlocksGoToTheirDialectOnly(t *testing.T) {
+	src := "A;\n-- +enclave postgres-only begin\nP;\n-- +enclave postgres-only end\n" +
+		"-- +enclave sqlite-only begin\nS;\n-- +enclave sqlite-only end\nB;\n"
+	for d, want := range map[Dialect]string{Postgres: "A;\nP;\nB;\n", SQLite: "A;\nS;\nB;\n"} {
+		got, err := forDialect(src, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: got %q, want %q", d, got, want)
+		}
+	}
+	if _, err := forDialect("-- +enclave sqlite-only begin\n-- +enclave postgres-only end\n", SQLite); err == nil {
+		t.Error("a block closed by the other dialect's marker was accepted")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"enclave/models/fhir"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 )
 
@@ -97,10 +98,7 @@ func (t Tenant) tenantTx(ctx context.Context, write bool, fn func(tx *gorm.DB) e
 		return db.Transaction(fn)
 	}
 	return db.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SELECT set_config('enclave.project_id', ?, true)", t.projectID).Error; err != nil {
-			return err
-		}
-		if err := tx.Exec("SET LOCAL ROLE " + tenantRole).Error; err != nil {
+		if err := tx.Exec(strings.Replace(enterTenantSQL, "$1", "?", 1), t.projectID).Error; err != nil {
 			return err
 		}
 		return fn(tx)
@@ -346,6 +344,10 @@ func (t Tenant) create(ctx context.Context, resourceType string, body []byte, cr
 	if err != nil {
 		return Resource{}, false, err
 	}
+	if cond == nil && !set.checkRefs && t.pipelined() && !t.hasCriteria(resourceType) {
+		out, err := t.createPipelined(ctx, resourceType, res)
+		return out, err == nil, err
+	}
 	var out Resource
 	created := true
 	err = t.tenantTx(ctx, true, func(tx *gorm.DB) error {
@@ -354,13 +356,14 @@ func (t Tenant) create(ctx context.Context, resourceType string, body []byte, cr
 			if err != nil {
 				return err
 			}
-			switch {
-			case found.Total == 1:
+			switch len(found.Resources) {
+			case 0:
+			case 1:
 				out, created = found.Resources[0], false
 				out, err = t.redact(out)
 				return err
-			case found.Total > 1:
-				return fmt.Errorf("%w: the If-None-Exist criteria match %d resources", ErrPreconditionFailed, found.Total)
+			default:
+				return fmt.Errorf("%w: the If-None-Exist criteria match more than one resource", ErrPreconditionFailed)
 			}
 		}
 		if set.checkRefs {
@@ -388,6 +391,26 @@ func (t Tenant) create(ctx context.Context, resourceType string, body []byte, cr
 		return Resource{}, false, err
 	}
 	return out, created, nil
+}
+
+// createPipelined stores a new resource on PostgreSQL in one round trip: the
+// tenant wall and createSQL, one implicit transaction.
+func (t Tenant) createPipelined(ctx context.Context, resourceType string, res map[string]any) (Resource, error) {
+	at := resourceTime()
+	id := uuid.NewString()
+	content, err := t.stamp(res, id, 1, at)
+	if err != nil {
+		return Resource{}, err
+	}
+	out := Resource{Type: resourceType, ID: id, VersionID: "1", LastUpdated: at, JSON: content}
+	err = t.tenantPipeline(ctx, enterTenantSQL, []sqlText{{createSQL, t.createArgs(out, res)}}, func(br pgx.BatchResults) error {
+		_, err := br.Exec()
+		return err
+	})
+	if err != nil {
+		return Resource{}, err
+	}
+	return out, nil
 }
 
 // UpdateResource stores a new version of an existing resource. ifMatch, when
@@ -533,7 +556,7 @@ func (t Tenant) writeVersion(tx *gorm.DB, r Resource, version int, res map[strin
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.projectID, r.Type, r.ID, version, r.LastUpdated, r.Deleted, string(r.JSON)).Error; err != nil {
 		return err
 	}
-	return t.writeIndex(tx, r.Type, r.ID, res)
+	return t.writeIndex(tx, r.Type, r.ID, res, r.LastUpdated, version == 1)
 }
 
 // ReadResource returns the current version of a resource of this project, or
@@ -553,8 +576,38 @@ func (t Tenant) ReadResource(ctx context.Context, resourceType, id string) (Reso
 		}
 		return Resource{Type: resourceType, ID: id, JSON: b}, nil
 	}
+	if t.pipelined() && !t.hasCriteria(resourceType) {
+		return t.readPipelined(ctx, resourceType, id)
+	}
 	return t.readOne(ctx, resourceType, id, `SELECT resource_type, id, version_id, last_updated, deleted, content FROM resources
 		WHERE project_id = ? AND resource_type = ? AND id = ?`, t.projectID, resourceType, id)
+}
+
+// readByIDSQL reads one current row for readPipelined.
+const readByIDSQL = `SELECT resource_type, id, version_id, last_updated, deleted, content FROM resources
+	WHERE project_id = $1 AND resource_type = $2 AND id = $3`
+
+// readPipelined reads a resource on PostgreSQL in one round trip: the tenant
+// wall and the read, one implicit transaction.
+func (t Tenant) readPipelined(ctx context.Context, resourceType, id string) (Resource, error) {
+	var rows []Resource
+	err := t.tenantPipeline(ctx, enterTenantSQL, []sqlText{{readByIDSQL, []any{t.projectID, resourceType, id}}}, func(br pgx.BatchResults) error {
+		r, err := br.Query()
+		if err != nil {
+			return err
+		}
+		rows, err = scanPgxResources(r)
+		return err
+	})
+	switch {
+	case err != nil:
+		return Resource{}, err
+	case len(rows) == 0:
+		return Resource{}, ErrNotFound
+	case rows[0].Deleted:
+		return Resource{}, ErrGone
+	}
+	return t.redact(rows[0])
 }
 
 // readOne runs a query for one row of resource columns in a tenant read and

@@ -2,6 +2,7 @@ package models
 
 import (
 	"strings"
+	"time"
 
 	"enclave/models/fhir"
 
@@ -13,50 +14,67 @@ import (
 const indexBatch = 200
 
 // indexTables lists the search index tables; every row carries project_id,
-// resource_type and resource_id.
+// resource_type, resource_id, param and updated_us (the version's
+// lastUpdated in microseconds, the order searches return).
 var indexTables = []string{"resource_strings", "resource_tokens", "resource_dates", "resource_references"}
 
-// writeIndex replaces the search index rows of one resource with the values
-// fhir.ExtractIndex finds in res (res nil clears them). _id is not indexed:
+// indexColumns are each index table's own columns, after the common ones.
+var indexColumns = map[string]string{
+	"resource_strings":    "value, raw",
+	"resource_tokens":     "system, code, text",
+	"resource_dates":      "start_us, end_us",
+	"resource_references": "ref_type, ref_id, ref",
+}
+
+// indexRows are one resource's search index values, by table: each row is
+// the parameter followed by the table's own columns. _id is not indexed:
 // searches use the id column.
-func (t Tenant) writeIndex(tx *gorm.DB, resourceType, id string, res map[string]any) error {
-	for _, table := range indexTables {
-		if err := tx.Exec(`DELETE FROM `+table+` WHERE project_id = ? AND resource_type = ? AND resource_id = ?`,
-			t.projectID, resourceType, id).Error; err != nil {
-			return err
-		}
-	}
-	if res == nil {
-		return nil
-	}
+func indexRows(res map[string]any) map[string][][]any {
 	rows := map[string][][]any{}
 	for _, v := range fhir.ExtractIndex(res) {
 		if v.Param == "_id" {
 			continue
 		}
-		key := []any{t.projectID, resourceType, id, v.Param}
 		switch v.Type {
 		case fhir.TypeString:
-			rows["resource_strings"] = append(rows["resource_strings"], append(key, v.Text, v.Raw))
+			rows["resource_strings"] = append(rows["resource_strings"], []any{v.Param, v.Text, v.Raw})
 		case fhir.TypeToken:
-			rows["resource_tokens"] = append(rows["resource_tokens"], append(key, v.System, v.Code, v.Text))
+			rows["resource_tokens"] = append(rows["resource_tokens"], []any{v.Param, v.System, v.Code, v.Text})
 		case fhir.TypeDate:
-			rows["resource_dates"] = append(rows["resource_dates"], append(key, v.Start.UnixMicro(), v.End.UnixMicro()))
+			rows["resource_dates"] = append(rows["resource_dates"], []any{v.Param, v.Start.UnixMicro(), v.End.UnixMicro()})
 		case fhir.TypeReference:
-			rows["resource_references"] = append(rows["resource_references"], append(key, v.RefType, v.RefID, v.Ref))
+			rows["resource_references"] = append(rows["resource_references"], []any{v.Param, v.RefType, v.RefID, v.Ref})
 		}
 	}
-	columns := map[string]string{
-		"resource_strings":    "value, raw",
-		"resource_tokens":     "system, code, text",
-		"resource_dates":      "start_us, end_us",
-		"resource_references": "ref_type, ref_id, ref",
+	return rows
+}
+
+// writeIndex replaces the search index rows of one resource with the values
+// found in res (res nil clears them), stamped with the version's time at. A
+// fresh resource has no rows yet, so nothing is deleted first.
+func (t Tenant) writeIndex(tx *gorm.DB, resourceType, id string, res map[string]any, at time.Time, fresh bool) error {
+	if !fresh {
+		for _, table := range indexTables {
+			if err := tx.Exec(`DELETE FROM `+table+` WHERE project_id = ? AND resource_type = ? AND resource_id = ?`,
+				t.projectID, resourceType, id).Error; err != nil {
+				return err
+			}
+		}
 	}
+	if res == nil {
+		return nil
+	}
+	rows := indexRows(res)
+	us := at.UnixMicro()
 	for _, table := range indexTables {
 		all := rows[table]
 		for len(all) > 0 {
 			n := min(len(all), indexBatch)
-			if err := insertRows(tx, table, "project_id, resource_type, resource_id, param, "+columns[table], all[:n]); err != nil {
+			batch := make([][]any, n)
+			for i, r := range all[:n] {
+				batch[i] = append([]any{t.projectID, resourceType, id, us}, r...)
+			}
+			if err := insertRows(tx, table, "project_id, resource_type, resource_id, updated_us, param, "+indexColumns[table], batch); err != nil {
 				return err
 			}
 			all = all[n:]
@@ -78,4 +96,59 @@ func insertRows(tx *gorm.DB, table, columns string, rows [][]any) error {
 		args = append(args, r...)
 	}
 	return tx.Exec(sql.String(), args...).Error
+}
+
+// createSQL stores a new resource in one PostgreSQL statement: its current
+// row, its first history row and its index rows, the index values passed as
+// one array per column. Its text never changes, so every connection prepares
+// it once.
+const createSQL = `WITH cur AS (
+	INSERT INTO resources (project_id, resource_type, id, version_id, last_updated, deleted, content)
+	VALUES ($1, $2, $3, 1, $4, FALSE, $5)
+), hist AS (
+	INSERT INTO resource_history (project_id, resource_type, id, version_id, last_updated, deleted, content)
+	VALUES ($1, $2, $3, 1, $4, FALSE, $5)
+), strs AS (
+	INSERT INTO resource_strings (project_id, resource_type, resource_id, updated_us, param, value, raw)
+	SELECT $1, $2, $3, $6, u.p, u.v, u.w FROM unnest($7::text[], $8::text[], $9::text[]) AS u (p, v, w)
+), toks AS (
+	INSERT INTO resource_tokens (project_id, resource_type, resource_id, updated_us, param, system, code, text)
+	SELECT $1, $2, $3, $6, u.p, u.s, u.c, u.t FROM unnest($10::text[], $11::text[], $12::text[], $13::text[]) AS u (p, s, c, t)
+), dates AS (
+	INSERT INTO resource_dates (project_id, resource_type, resource_id, updated_us, param, start_us, end_us)
+	SELECT $1, $2, $3, $6, u.p, u.a, u.b FROM unnest($14::text[], $15::bigint[], $16::bigint[]) AS u (p, a, b)
+)
+INSERT INTO resource_references (project_id, resource_type, resource_id, updated_us, param, ref_type, ref_id, ref)
+SELECT $1, $2, $3, $6, u.p, u.t, u.i, u.r FROM unnest($17::text[], $18::text[], $19::text[], $20::text[]) AS u (p, t, i, r)`
+
+// createArgs are createSQL's arguments for resource r with search values res.
+func (t Tenant) createArgs(r Resource, res map[string]any) []any {
+	rows := indexRows(res)
+	args := []any{t.projectID, r.Type, r.ID, r.LastUpdated, string(r.JSON), r.LastUpdated.UnixMicro()}
+	// texts adds one array per column of a table whose columns are text.
+	texts := func(table string, width int) {
+		cols := make([][]string, width)
+		for c := range cols {
+			cols[c] = []string{}
+		}
+		for _, row := range rows[table] {
+			for c := range cols {
+				cols[c] = append(cols[c], row[c].(string))
+			}
+		}
+		for _, c := range cols {
+			args = append(args, c)
+		}
+	}
+	texts("resource_strings", 3)
+	texts("resource_tokens", 4)
+	params, starts, ends := []string{}, []int64{}, []int64{}
+	for _, row := range rows["resource_dates"] {
+		params = append(params, row[0].(string))
+		starts = append(starts, row[1].(int64))
+		ends = append(ends, row[2].(int64))
+	}
+	args = append(args, params, starts, ends)
+	texts("resource_references", 4)
+	return args
 }

@@ -89,6 +89,13 @@ func (t Tenant) criteriaFilters(resourceType string) ([]searchFilter, error) {
 	return nil, fmt.Errorf("%w: the criteria %q of your access policy cannot be applied: %v", ErrForbidden, rule.Criteria, err)
 }
 
+// hasCriteria reports whether the member's policy limits resourceType by
+// criteria, which every read and write of the type must then check.
+func (t Tenant) hasCriteria(resourceType string) bool {
+	rule, ok := t.ruleFor(resourceType)
+	return ok && rule.Criteria != ""
+}
+
 // matchesCriteria reports whether the live resource type/id passes the
 // governing rule's criteria (always true without criteria).
 func (t Tenant) matchesCriteria(tx *gorm.DB, resourceType, id string) (bool, error) {
@@ -101,9 +108,9 @@ func (t Tenant) matchesCriteria(tx *gorm.DB, resourceType, id string) (bool, err
 		return false, err
 	}
 	q.filters = append(q.filters, filters...)
-	q.Count, q.Offset, q.sort = 0, 0, nil
+	q.Count, q.Offset, q.sort = 1, 0, nil
 	found, err := t.search(tx, q)
-	return found.Total > 0, err
+	return len(found.Resources) > 0, err
 }
 
 // checkWrittenMatches refuses, inside the write's transaction, a resource

@@ -9,6 +9,7 @@ import (
 
 	"enclave/models/fhir"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 )
 
@@ -26,7 +27,10 @@ type SearchQuery struct {
 	Offset int
 	// Params holds the accepted criteria and _sort as given, without _count
 	// and _offset, for building the Bundle's paging links.
-	Params  url.Values
+	Params url.Values
+	// Total is the _total asked for: TotalNone (also when empty),
+	// TotalEstimate or TotalAccurate.
+	Total   string
 	filters []searchFilter
 	sort    []sortKey
 }
@@ -49,8 +53,8 @@ type sortKey struct {
 var systemSearchParams = map[string]fhir.ParamType{"_id": fhir.TypeToken, "name": fhir.TypeString, "url": fhir.TypeURI}
 
 // ignoredParams are result parameters that are accepted and have no effect:
-// the total is always counted and the format is always JSON.
-var ignoredParams = map[string]bool{"_total": true, "_format": true, "_pretty": true}
+// the format is always JSON.
+var ignoredParams = map[string]bool{"_format": true, "_pretty": true}
 
 // ParseSearch reads FHIR search parameters for resourceType. Supported: _id,
 // _lastUpdated, and every string, token, date and reference parameter R4
@@ -87,6 +91,15 @@ func ParseSearch(resourceType string, q url.Values, lenient bool) (SearchQuery, 
 			}
 			continue
 		case ignoredParams[code]:
+			continue
+		case code == "_total":
+			switch v := values[len(values)-1]; v {
+			case TotalNone, TotalEstimate, TotalAccurate:
+				out.Total = v
+			default:
+				return SearchQuery{}, badQuery("_total must be none, estimate or accurate")
+			}
+			out.Params[key] = values
 			continue
 		case code == "_sort":
 			keys, err := parseSort(values, params, system)
@@ -200,10 +213,24 @@ func parseSort(values []string, params map[string]fhir.SearchParam, system bool)
 	return out, nil
 }
 
-// SearchResult is one page of matches with the number of all matches.
+// Totals a search may ask for with _total.
+const (
+	TotalNone     = "none"     // no total (the default): a page never counts its matches
+	TotalEstimate = "estimate" // counted up to EstimateLimit matches
+	TotalAccurate = "accurate" // every match counted
+)
+
+// EstimateLimit bounds the count of _total=estimate: a search with more
+// matches than this has no total.
+const EstimateLimit = 10_000
+
+// SearchResult is one page of matches. Total is the number of all matches
+// when it was counted (Counted); More says whether another page follows.
 type SearchResult struct {
 	Resources []Resource
 	Total     int
+	Counted   bool
+	More      bool
 }
 
 // Search runs q over this project's live resources (or over the shared
@@ -227,44 +254,271 @@ func (t Tenant) Search(ctx context.Context, q SearchQuery) (SearchResult, error)
 	}
 	q.filters = append(append([]searchFilter(nil), q.filters...), filters...)
 	var out SearchResult
-	err = t.tenantTx(ctx, false, func(tx *gorm.DB) error {
-		var err error
-		if out, err = t.search(tx, q); err != nil {
+	if t.pipelined() {
+		out, err = t.searchPipelined(ctx, q)
+	} else {
+		err = t.tenantTx(ctx, false, func(tx *gorm.DB) error {
+			var err error
+			out, err = t.search(tx, q)
 			return err
+		})
+	}
+	if err != nil {
+		return SearchResult{}, err
+	}
+	out.Resources, err = t.redactAll(out.Resources)
+	return out, err
+}
+
+// search runs q through GORM: on SQLite, or inside a transaction.
+func (t Tenant) search(tx *gorm.DB, q SearchQuery) (SearchResult, error) {
+	page, count := t.searchSQL(q, false)
+	var out SearchResult
+	if count != nil {
+		var n int64
+		if err := tx.Raw(count.sql, count.args...).Scan(&n).Error; err != nil {
+			return SearchResult{}, err
 		}
-		out.Resources, err = t.redactAll(out.Resources)
-		return err
+		out.setTotal(q, n)
+	}
+	if page != nil {
+		rows, err := scanResources(tx.Raw(page.sql, page.args...))
+		if err != nil {
+			return SearchResult{}, err
+		}
+		out.setPage(q, rows)
+	}
+	return out, nil
+}
+
+// searchPipelined runs q on PostgreSQL as one pipeline: the tenant wall, the
+// count when asked for, and the page.
+func (t Tenant) searchPipelined(ctx context.Context, q SearchQuery) (SearchResult, error) {
+	page, count := t.searchSQL(q, true)
+	var stmts []sqlText
+	if count != nil {
+		stmts = append(stmts, *count)
+	}
+	if page != nil {
+		stmts = append(stmts, *page)
+	}
+	var out SearchResult
+	err := t.tenantPipeline(ctx, enterSearchSQL, stmts, func(br pgx.BatchResults) error {
+		if count != nil {
+			var n int64
+			if err := br.QueryRow().Scan(&n); err != nil {
+				return err
+			}
+			out.setTotal(q, n)
+		}
+		if page != nil {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			found, err := scanPgxResources(rows)
+			if err != nil {
+				return err
+			}
+			out.setPage(q, found)
+		}
+		return nil
 	})
 	return out, err
 }
 
-// ownRow joins an index table alias x to the resource row r.
-const ownRow = `x.project_id = r.project_id AND x.resource_type = r.resource_type AND x.resource_id = r.id AND x.param = ?`
+func (r *SearchResult) setTotal(q SearchQuery, n int64) {
+	if q.Total == TotalEstimate && n > EstimateLimit {
+		return
+	}
+	r.Total, r.Counted = int(n), true
+}
 
-func (t Tenant) search(tx *gorm.DB, q SearchQuery) (SearchResult, error) {
-	where := []string{"r.project_id = ?", "r.resource_type = ?", "r.deleted = FALSE"}
-	args := []any{t.projectID, q.Type}
+// setPage takes the rows of a page query, which asks for one row more than
+// the page holds to learn whether another page follows.
+func (r *SearchResult) setPage(q SearchQuery, rows []Resource) {
+	if len(rows) > q.Count {
+		rows, r.More = rows[:q.Count], true
+	}
+	r.Resources = rows
+	if r.Counted {
+		r.More = q.Offset+len(rows) < r.Total
+	}
+	if !r.More && !r.Counted && (len(rows) > 0 || q.Offset == 0) {
+		// The last page tells the total for free.
+		r.Total, r.Counted = q.Offset+len(rows), true
+	}
+}
+
+// searchSQL renders q as the statement of its page (nil for _count=0) and,
+// when _total asks for one, of its count.
+//
+// A page in the default order (by last update, optionally descending) with
+// at least one filter is read from the index of one filter, the driver,
+// whose rows are stored in that order: the database walks the driver's
+// index, checks the other filters of each row by index probes, and stops as
+// soon as the page is full. The cost depends on the page, not on how many
+// resources match or how many the project holds, and the plan does not need
+// table statistics. Other sorts collect every match and sort it.
+func (t Tenant) searchSQL(q SearchQuery, dollar bool) (page, count *sqlText) {
+	if q.Count > 0 {
+		s := &sqlBuf{dollar: dollar}
+		desc, defaultOrder := q.defaultOrder()
+		driver := -1
+		if defaultOrder {
+			driver = pickDriver(q.filters)
+		}
+		switch {
+		case driver >= 0:
+			t.drivenPage(s, q, driver, desc)
+		default:
+			t.generalPage(s, q)
+		}
+		p := s.text()
+		page = &p
+	}
+	if q.Total == TotalAccurate || q.Total == TotalEstimate {
+		s := &sqlBuf{dollar: dollar}
+		if q.Total == TotalEstimate {
+			s.w("SELECT COUNT(*) FROM (SELECT 1 FROM resources r WHERE ")
+			t.generalCond(s, q)
+			s.w(" LIMIT ", s.arg(EstimateLimit+1), ") n")
+		} else {
+			s.w("SELECT COUNT(*) FROM resources r WHERE ")
+			t.generalCond(s, q)
+		}
+		c := s.text()
+		count = &c
+	}
+	return page, count
+}
+
+// defaultOrder reports whether q sorts by last update (the default, or
+// _lastUpdated alone), and whether descending.
+func (q SearchQuery) defaultOrder() (desc, ok bool) {
+	switch {
+	case len(q.sort) == 0:
+		return false, true
+	case len(q.sort) == 1 && q.sort[0].code == "_lastUpdated":
+		return q.sort[0].desc, true
+	}
+	return false, false
+}
+
+// pickDriver chooses the filter whose index a page is read from: the one
+// likely to match fewest resources among those whose index yields rows in
+// result order. -1 means none can drive (no filter, or an _id filter, which
+// the primary key answers best).
+func pickDriver(filters []searchFilter) int {
+	best, bestRank := -1, 1<<30
+	for i, f := range filters {
+		if f.code == "_id" {
+			return -1
+		}
+		if r := f.driverRank(); r < bestRank {
+			best, bestRank = i, r
+		}
+	}
+	return best
+}
+
+// driverRank orders filters as drivers, lowest first: equality on an
+// identifier, a reference, a code, an exact string; then prefixes and
+// ranges, whose index is not in result order; then what scans the whole
+// parameter. Several values rank just below one.
+func (f searchFilter) driverRank() int {
+	rank := 7
+	switch f.typ {
+	case fhir.TypeToken:
+		rank = 2
+		if f.code == "identifier" {
+			rank = 0
+		}
+		for _, v := range f.values {
+			if sys, code, ok := strings.Cut(v, "|"); ok && code == "" && sys != "" {
+				rank = 6 // system only: not in the code index
+			}
+		}
+	case fhir.TypeReference:
+		rank = 1
+		for _, v := range f.values {
+			if strings.Contains(v, "://") || strings.HasPrefix(v, "urn:") {
+				rank = 6 // absolute: not in the id index
+			}
+		}
+	case fhir.TypeString:
+		switch f.modifier {
+		case "exact":
+			rank = 3
+		case "contains":
+			rank = 6
+		default:
+			rank = 4
+		}
+	case fhir.TypeDate:
+		rank = 5
+		for _, v := range f.values {
+			if p, _ := splitDate(v); p == "ne" {
+				rank = 7
+			}
+		}
+	}
+	rank *= 2
+	if len(f.values) > 1 {
+		rank++
+	}
+	return rank
+}
+
+// ownRow joins an index table alias x to the resource row r, for the
+// parameter that follows.
+const ownRow = "x.project_id = r.project_id AND x.resource_type = r.resource_type AND x.resource_id = r.id AND x.param = "
+
+// resourceColumns are the columns scanResources reads, of resource row r.
+const resourceColumns = "r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.content"
+
+// drivenPage renders a page read from the index of filters[driver] (alias
+// d), every other filter an index probe of the same resource.
+func (t Tenant) drivenPage(s *sqlBuf, q SearchQuery, driver int, desc bool) {
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	f := q.filters[driver]
+	s.w("SELECT ", resourceColumns, " FROM (SELECT DISTINCT d.updated_us, d.resource_id FROM ", f.table(), " d WHERE d.project_id = ",
+		s.arg(t.projectID), " AND d.resource_type = ", s.arg(q.Type), " AND d.param = ", s.arg(f.code), " AND (")
+	f.conditions(s, "d")
+	s.w(")")
+	for i, g := range q.filters {
+		if i == driver {
+			continue
+		}
+		s.w(" AND EXISTS (SELECT 1 FROM ", g.table(), " x WHERE x.project_id = d.project_id AND x.resource_type = d.resource_type",
+			" AND x.resource_id = d.resource_id AND x.param = ", s.arg(g.code), " AND (")
+		g.conditions(s, "x")
+		s.w("))")
+	}
+	s.w(" ORDER BY d.updated_us", dir, ", d.resource_id", dir, " LIMIT ", s.arg(q.Count+1), " OFFSET ", s.arg(q.Offset), ") m",
+		" JOIN resources r ON r.project_id = ", s.arg(t.projectID), " AND r.resource_type = ", s.arg(q.Type), " AND r.id = m.resource_id",
+		" ORDER BY m.updated_us", dir, ", m.resource_id", dir)
+}
+
+// generalPage renders a page that filters the resource rows and sorts them.
+func (t Tenant) generalPage(s *sqlBuf, q SearchQuery) {
+	s.w("SELECT ", resourceColumns, " FROM resources r WHERE ")
+	t.generalCond(s, q)
+	s.w(" ORDER BY ")
+	q.orderBy(s)
+	s.w(" LIMIT ", s.arg(q.Count+1), " OFFSET ", s.arg(q.Offset))
+}
+
+// generalCond renders q's filters as conditions on the resource row r.
+func (t Tenant) generalCond(s *sqlBuf, q SearchQuery) {
+	s.w("r.project_id = ", s.arg(t.projectID), " AND r.resource_type = ", s.arg(q.Type), " AND r.deleted = FALSE")
 	for _, f := range q.filters {
-		sql, fargs := f.sql(t.projectID, q.Type)
-		where = append(where, sql)
-		args = append(args, fargs...)
+		s.w(" AND ")
+		f.sql(s, t.projectID, q.Type)
 	}
-	cond := strings.Join(where, " AND ")
-	var total int64
-	if err := tx.Raw(`SELECT COUNT(*) FROM resources r WHERE `+cond, args...).Scan(&total).Error; err != nil {
-		return SearchResult{}, err
-	}
-	out := SearchResult{Total: int(total)}
-	if q.Count <= 0 || q.Offset >= out.Total {
-		return out, nil
-	}
-	order, oargs := q.orderBy()
-	args = append(args, oargs...)
-	args = append(args, q.Count, q.Offset)
-	rows, err := scanResources(tx.Raw(`SELECT r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.content
-		FROM resources r WHERE `+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`, args...))
-	out.Resources = rows
-	return out, err
 }
 
 // escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
@@ -273,20 +527,39 @@ func escapeLike(s string) string {
 }
 
 // sql renders one filter as a condition on the resource row r: a semi-join
-// on the index table, which both databases run once per query rather than
-// once per resource row.
-func (f searchFilter) sql(projectID, resourceType string) (string, []any) {
+// on the index table.
+func (f searchFilter) sql(s *sqlBuf, projectID, resourceType string) {
 	if f.code == "_id" {
-		return "r.id IN ?", []any{f.values}
+		s.w("r.id", s.in(f.values))
+		return
 	}
-	table, ors, args := f.conditions()
-	return "r.id IN (SELECT x.resource_id FROM " + table + " x WHERE x.project_id = ? AND x.resource_type = ? AND x.param = ? AND (" +
-		strings.Join(ors, " OR ") + "))", append([]any{projectID, resourceType, f.code}, args...)
+	s.w("r.id IN (SELECT x.resource_id FROM ", f.table(), " x WHERE x.project_id = ", s.arg(projectID),
+		" AND x.resource_type = ", s.arg(resourceType), " AND x.param = ", s.arg(f.code), " AND (")
+	f.conditions(s, "x")
+	s.w("))")
 }
 
-// conditions returns the index table of the filter and one condition on its
-// row x per value.
-func (f searchFilter) conditions() (table string, ors []string, args []any) {
+// table is the index table of the filter's parameter type.
+func (f searchFilter) table() string {
+	switch f.typ {
+	case fhir.TypeString:
+		return "resource_strings"
+	case fhir.TypeToken:
+		return "resource_tokens"
+	case fhir.TypeDate:
+		return "resource_dates"
+	default:
+		return "resource_references"
+	}
+}
+
+// conditions renders "any of the filter's values" on the index row alias a.
+// Plain codes and ids become one list, which an index scan answers in one
+// pass; other forms are OR-ed.
+func (f searchFilter) conditions(s *sqlBuf, a string) {
+	var ors []string
+	or := func(parts ...string) { ors = append(ors, strings.Join(parts, "")) }
+	var plain []string // values compared with one column by equality
 	switch f.typ {
 	case fhir.TypeString:
 		for _, v := range f.values {
@@ -294,89 +567,76 @@ func (f searchFilter) conditions() (table string, ors []string, args []any) {
 			switch f.modifier {
 			case "exact":
 				// The normalised value narrows by index; the raw one decides.
-				ors = append(ors, "(x.value = ? AND x.raw = ?)")
-				args = append(args, n, strings.TrimSpace(v))
+				or("(", a, ".value = ", s.arg(n), " AND ", a, ".raw = ", s.arg(strings.TrimSpace(v)), ")")
 			case "contains":
-				ors = append(ors, `x.value LIKE ? ESCAPE '\'`)
-				args = append(args, "%"+escapeLike(n)+"%")
+				or(a, `.value LIKE `, s.arg("%"+escapeLike(n)+"%"), ` ESCAPE '\'`)
 			default:
-				ors = append(ors, `x.value LIKE ? ESCAPE '\'`)
-				args = append(args, escapeLike(n)+"%")
+				or(a, `.value LIKE `, s.arg(escapeLike(n)+"%"), ` ESCAPE '\'`)
 			}
 		}
-		return "resource_strings", ors, args
 	case fhir.TypeToken:
 		for _, v := range f.values {
 			system, code, hasSystem := strings.Cut(v, "|")
 			switch {
 			case !hasSystem:
-				ors = append(ors, "x.code = ?")
-				args = append(args, v)
+				plain = append(plain, v)
 			case code == "":
-				ors = append(ors, "x.system = ?")
-				args = append(args, system)
+				or(a, ".system = ", s.arg(system))
 			default:
-				ors = append(ors, "(x.system = ? AND x.code = ?)")
-				args = append(args, system, code)
+				or("(", a, ".system = ", s.arg(system), " AND ", a, ".code = ", s.arg(code), ")")
 			}
 		}
-		return "resource_tokens", ors, args
+		if len(plain) > 0 {
+			or(a, ".code", s.in(plain))
+		}
 	case fhir.TypeDate:
 		for _, v := range f.values {
 			prefix, value := splitDate(v)
 			start, end, _ := fhir.DateRange(value)
-			s, e := start.UnixMicro(), end.UnixMicro()
-			const inside = "(x.start_us >= ? AND x.end_us <= ?)"
+			st, en := start.UnixMicro(), end.UnixMicro()
+			inside := func() string {
+				return "(" + a + ".start_us >= " + s.arg(st) + " AND " + a + ".end_us <= " + s.arg(en) + ")"
+			}
 			switch prefix {
 			case "eq":
-				ors = append(ors, inside)
-				args = append(args, s, e)
+				or(inside())
 			case "ne":
-				ors = append(ors, "NOT "+inside)
-				args = append(args, s, e)
+				or("NOT ", inside())
 			case "gt":
-				ors = append(ors, "x.end_us > ?")
-				args = append(args, e)
+				or(a, ".end_us > ", s.arg(en))
 			case "lt":
-				ors = append(ors, "x.start_us < ?")
-				args = append(args, s)
+				or(a, ".start_us < ", s.arg(st))
 			case "ge":
-				ors = append(ors, "(x.end_us > ? OR "+inside+")")
-				args = append(args, e, s, e)
+				or("(", a, ".end_us > ", s.arg(en), " OR ", inside(), ")")
 			case "le":
-				ors = append(ors, "(x.start_us < ? OR "+inside+")")
-				args = append(args, s, s, e)
+				or("(", a, ".start_us < ", s.arg(st), " OR ", inside(), ")")
 			}
 		}
-		return "resource_dates", ors, args
 	default: // reference
 		for _, v := range f.values {
 			refType, refID, typed := strings.Cut(v, "/")
 			switch {
 			case strings.Contains(v, "://") || strings.HasPrefix(v, "urn:"):
-				ors = append(ors, "x.ref = ?")
-				args = append(args, v)
+				or(a, ".ref = ", s.arg(v))
 			case typed:
-				ors = append(ors, "(x.ref_type = ? AND x.ref_id = ?)")
-				args = append(args, refType, refID)
+				or("(", a, ".ref_type = ", s.arg(refType), " AND ", a, ".ref_id = ", s.arg(refID), ")")
 			case f.modifier != "":
-				ors = append(ors, "(x.ref_type = ? AND x.ref_id = ?)")
-				args = append(args, f.modifier, v)
+				or("(", a, ".ref_type = ", s.arg(f.modifier), " AND ", a, ".ref_id = ", s.arg(v), ")")
 			default:
-				ors = append(ors, "x.ref_id = ?")
-				args = append(args, v)
+				plain = append(plain, v)
 			}
 		}
-		return "resource_references", ors, args
+		if len(plain) > 0 {
+			or(a, ".ref_id", s.in(plain))
+		}
 	}
+	s.w(strings.Join(ors, " OR "))
 }
 
 // orderBy renders the sort keys; resources without a value for a key come
 // last in both directions and on both databases. Ties end in last_updated
 // and id, so pages never overlap.
-func (q SearchQuery) orderBy() (string, []any) {
-	var parts []string
-	var args []any
+func (q SearchQuery) orderBy(s *sqlBuf) {
 	dir := func(desc bool) string {
 		if desc {
 			return " DESC"
@@ -387,33 +647,37 @@ func (q SearchQuery) orderBy() (string, []any) {
 		var expr string
 		switch {
 		case k.code == "_id":
-			parts = append(parts, "r.id"+dir(k.desc))
+			s.w("r.id", dir(k.desc), ", ")
 			continue
 		case k.code == "_lastUpdated":
-			parts = append(parts, "r.last_updated"+dir(k.desc))
+			s.w("r.last_updated", dir(k.desc), ", ")
 			continue
 		case k.typ == fhir.TypeString:
-			expr = "SELECT %s(x.value) FROM resource_strings x WHERE " + ownRow
+			expr = "SELECT %s(x.value) FROM resource_strings x WHERE "
 		case k.typ == fhir.TypeToken:
-			expr = "SELECT %s(x.code) FROM resource_tokens x WHERE " + ownRow
+			expr = "SELECT %s(x.code) FROM resource_tokens x WHERE "
+		case k.typ == fhir.TypeDate && k.desc:
+			expr = "SELECT %s(x.end_us) FROM resource_dates x WHERE "
 		case k.typ == fhir.TypeDate:
-			expr = "SELECT %s(x.start_us) FROM resource_dates x WHERE " + ownRow
-			if k.desc {
-				expr = "SELECT %s(x.end_us) FROM resource_dates x WHERE " + ownRow
-			}
+			expr = "SELECT %s(x.start_us) FROM resource_dates x WHERE "
 		default:
-			expr = "SELECT %s(x.ref) FROM resource_references x WHERE " + ownRow
+			expr = "SELECT %s(x.ref) FROM resource_references x WHERE "
 		}
 		agg := "MIN"
 		if k.desc {
 			agg = "MAX"
 		}
-		expr = "(" + strings.Replace(expr, "%s", agg, 1) + ")"
-		parts = append(parts, "("+expr+" IS NULL) ASC", expr+dir(k.desc))
-		args = append(args, k.code, k.code)
+		// Each use of the subquery binds its own parameter, so that the
+		// placeholders stay in order for both ways of running.
+		sub := func() string {
+			return "(" + strings.Replace(expr, "%s", agg, 1) + ownRow + s.arg(k.code) + ")"
+		}
+		isNull := sub()
+		s.w("(", isNull, " IS NULL) ASC, ")
+		val := sub()
+		s.w(val, dir(k.desc), ", ")
 	}
-	parts = append(parts, "r.last_updated ASC", "r.id ASC")
-	return strings.Join(parts, ", "), args
+	s.w("r.last_updated ASC, r.id ASC")
 }
 
 // searchSystem filters the shared system resources of one type in memory.
@@ -424,11 +688,12 @@ func searchSystem(q SearchQuery) SearchResult {
 			matches = append(matches, e)
 		}
 	}
-	out := SearchResult{Total: len(matches)}
+	out := SearchResult{Total: len(matches), Counted: true}
 	if q.Offset >= len(matches) {
 		return out
 	}
 	matches = matches[q.Offset:]
+	out.More = len(matches) > q.Count
 	matches = matches[:min(len(matches), q.Count)]
 	for _, e := range matches {
 		b, _ := fhir.SystemResource(e.ResourceType, e.ID)

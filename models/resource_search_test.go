@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,6 +97,12 @@ func TestSearch(t *testing.T) {
 				{"Patient", "_sort=-birthdate", []string{"emile", "ada", "charles", "nobody", "percent"}, true},
 				{"Patient", "_sort=-_lastUpdated", []string{"percent", "nobody", "emile", "charles", "ada"}, true},
 				{"Patient", "gender=female,male&_sort=gender", []string{"ada", "charles"}, true},
+				// Pages read from one filter's index come in last-update order.
+				{"Patient", "gender=male,other,unknown", []string{"charles", "emile", "nobody"}, true},
+				{"Patient", "birthdate=gt1700&_sort=-_lastUpdated", []string{"emile", "charles", "ada"}, true},
+				{"Patient", "identifier=111&_sort=_lastUpdated", []string{"ada", "charles"}, true},
+				{"Patient", "name=a,b&gender=female,male,other", []string{"ada", "charles"}, true},
+				{"Patient", "_id=nope&gender=female", nil, false},
 			}
 			for _, c := range cases {
 				t.Run(c.typ+"?"+c.query, func(t *testing.T) {
@@ -123,14 +130,55 @@ func TestSearch(t *testing.T) {
 				})
 			}
 
-			q, _ := models.ParseSearch("Patient", url.Values{"_sort": {"family"}, "_count": {"2"}, "_offset": {"2"}}, false)
-			res, err := ten.Search(ctx, q)
-			if err != nil || res.Total != 5 || len(res.Resources) != 2 || byID[res.Resources[0].ID] != "emile" {
-				t.Errorf("page 2 of 2: total %d, %d resources, %v", res.Total, len(res.Resources), err)
+			// Without _total a page is not counted: it only says whether
+			// another follows. The last page knows the total for free.
+			page := func(params url.Values) models.SearchResult {
+				t.Helper()
+				q, err := models.ParseSearch("Patient", params, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := ten.Search(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
 			}
-			q, _ = models.ParseSearch("Patient", url.Values{"_count": {"0"}}, false)
-			if res, _ := ten.Search(ctx, q); res.Total != 5 || len(res.Resources) != 0 {
-				t.Errorf("_count=0: total %d with %d resources, want 5 and none", res.Total, len(res.Resources))
+			res := page(url.Values{"_sort": {"family"}, "_count": {"2"}, "_offset": {"2"}})
+			if res.Counted || !res.More || len(res.Resources) != 2 || byID[res.Resources[0].ID] != "emile" {
+				t.Errorf("page 2 of 3: counted %v, more %v, %d resources", res.Counted, res.More, len(res.Resources))
+			}
+			res = page(url.Values{"_sort": {"family"}, "_count": {"2"}, "_offset": {"4"}})
+			if !res.Counted || res.Total != 5 || res.More || len(res.Resources) != 1 {
+				t.Errorf("last page: counted %v, total %d, more %v, %d resources", res.Counted, res.Total, res.More, len(res.Resources))
+			}
+			// Pages of a search read from an index neither overlap nor skip.
+			var walked []string
+			for off := 0; off < 4; off++ {
+				res = page(url.Values{"birthdate": {"gt1700"}, "_count": {"1"}, "_offset": {strconv.Itoa(off)}})
+				for _, r := range res.Resources {
+					walked = append(walked, byID[r.ID])
+				}
+			}
+			if want := []string{"ada", "charles", "emile"}; !slices.Equal(walked, want) {
+				t.Errorf("birthdate=gt1700 one by one: %v, want %v", walked, want)
+			}
+			for _, total := range []string{models.TotalAccurate, models.TotalEstimate} {
+				res = page(url.Values{"_count": {"2"}, "_total": {total}})
+				if !res.Counted || res.Total != 5 || !res.More || len(res.Resources) != 2 {
+					t.Errorf("_total=%s: counted %v, total %d, more %v, %d resources", total, res.Counted, res.Total, res.More, len(res.Resources))
+				}
+			}
+			res = page(url.Values{"_count": {"0"}, "_total": {"accurate"}, "gender": {"female,male,other"}})
+			if !res.Counted || res.Total != 3 || len(res.Resources) != 0 {
+				t.Errorf("_count=0&_total=accurate: total %d with %d resources, want 3 and none", res.Total, len(res.Resources))
+			}
+			res = page(url.Values{"_count": {"0"}})
+			if res.Counted || len(res.Resources) != 0 {
+				t.Errorf("_count=0 alone: counted %v with %d resources, want neither", res.Counted, len(res.Resources))
+			}
+			if _, err := models.ParseSearch("Patient", url.Values{"_total": {"sometimes"}}, false); err == nil {
+				t.Error("_total=sometimes accepted")
 			}
 
 			// Updates replace the index rows; deletion removes them.
@@ -144,21 +192,21 @@ func TestSearch(t *testing.T) {
 				t.Fatal(err)
 			}
 			for query, want := range map[string]int{"family=lovelace": 0, "family=king": 1, "gender=female": 0} {
-				v, _ := url.ParseQuery(query)
-				q, _ := models.ParseSearch("Patient", v, false)
-				if res, _ := ten.Search(ctx, q); res.Total != want {
-					t.Errorf("after update, %s finds %d, want %d", query, res.Total, want)
+				v, err := url.ParseQuery(query)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res := page(v); len(res.Resources) != want {
+					t.Errorf("after update, %s finds %d, want %d", query, len(res.Resources), want)
 				}
 			}
 			if err := ten.DeleteResource(ctx, "Patient", adaID); err != nil {
 				t.Fatal(err)
 			}
-			q, _ = models.ParseSearch("Patient", url.Values{"family": {"king"}}, false)
-			if res, _ := ten.Search(ctx, q); res.Total != 0 {
+			if res := page(url.Values{"family": {"king"}}); len(res.Resources) != 0 {
 				t.Errorf("deleted resource still found")
 			}
-			q, _ = models.ParseSearch("Patient", url.Values{"_id": {adaID}}, false)
-			if res, _ := ten.Search(ctx, q); res.Total != 0 {
+			if res := page(url.Values{"_id": {adaID}, "_total": {"accurate"}}); len(res.Resources) != 0 || res.Total != 0 {
 				t.Errorf("deleted resource still found by _id")
 			}
 		})

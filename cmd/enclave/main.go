@@ -48,7 +48,13 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (ENCLAVE_ADDR)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (ENCLAVE_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "postgres:// URL; empty for embedded SQLite (DATABASE_URL)")
+	poolText := os.Getenv("ENCLAVE_DB_MAX_CONNS")
+	fs.StringVar(&poolText, "db-max-conns", poolText, fmt.Sprintf("PostgreSQL connections in the pool, all kept open once made (ENCLAVE_DB_MAX_CONNS; default %d)", models.DefaultPoolSize))
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	poolSize, err := models.ParsePoolSize(poolText)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -67,6 +73,9 @@ func run(args []string) error {
 	}
 	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
+		return err
+	}
+	if err := models.SetPoolSize(db, poolSize); err != nil {
 		return err
 	}
 	n, err := models.Migrate(ctx, db)
