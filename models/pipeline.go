@@ -25,14 +25,14 @@ import (
 // policies apply to (see migration 00010).
 const enterTenantSQL = `SELECT set_config('enclave.project_id', $1, true), set_config('role', '` + tenantRole + `', true)`
 
-// enterSearchSQL is enterTenantSQL for searches. It also pins the shape of
-// their plans, so that a search is fast on a table PostgreSQL has never
-// analyzed: walk an index in result order and probe the other filters per
-// row (nested loops), rather than hash every match and sort it.
+// enterSearchSQL is enterTenantSQL for searches. It also narrows the
+// planner's choices, so that a search is fast on a table PostgreSQL has
+// never analyzed: index scans, joined by nested loops (the statements of
+// resource_search.go make every inner side a look-up by id), rather than
+// scanning or hashing whole tables.
 const enterSearchSQL = `SELECT set_config('enclave.project_id', $1, true), set_config('role', '` + tenantRole + `', true),
 	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-	set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),
-	set_config('enable_seqscan', 'off', true)`
+	set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`
 
 // pipelined reports whether the store can use the pipelined hot paths: on
 // PostgreSQL, and not inside a transaction that GORM already holds (whose
@@ -100,6 +100,7 @@ type sqlBuf struct {
 	b      strings.Builder
 	args   []any
 	dollar bool
+	pg     bool // the statement is for PostgreSQL
 }
 
 func (s *sqlBuf) w(parts ...string) *sqlBuf {

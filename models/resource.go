@@ -272,13 +272,14 @@ func checkReferences(tx *gorm.DB, projectID string, res map[string]any) error {
 		if fhir.IsSystemType(ref.Type) {
 			_, found = fhir.SystemResource(ref.Type, ref.ID)
 		} else {
-			var n int64
-			err := tx.Raw(`SELECT COUNT(*) FROM resources WHERE project_id = ? AND resource_type = ? AND id = ? AND deleted = FALSE`,
-				projectID, ref.Type, ref.ID).Scan(&n).Error
+			// By primary key; deletion is checked on the row (see migration 00013).
+			var deleted []bool
+			err := tx.Raw(`SELECT deleted FROM resources WHERE project_id = ? AND resource_type = ? AND id = ?`,
+				projectID, ref.Type, ref.ID).Scan(&deleted).Error
 			if err != nil {
 				return err
 			}
-			found = n > 0
+			found = len(deleted) == 1 && !deleted[0]
 		}
 		if !found {
 			issues = append(issues, fhir.Issue{Severity: "error", Code: "structure", Expression: ref.Path,

@@ -55,8 +55,9 @@ func indexRows(res map[string]any) map[string][][]any {
 func (t Tenant) writeIndex(tx *gorm.DB, resourceType, id string, res map[string]any, at time.Time, fresh bool) error {
 	if !fresh {
 		for _, table := range indexTables {
-			if err := tx.Exec(`DELETE FROM `+table+` WHERE project_id = ? AND resource_type = ? AND resource_id = ?`,
-				t.projectID, resourceType, id).Error; err != nil {
+			// By the owner index (see ownedBy).
+			if err := tx.Exec(`DELETE FROM `+table+` WHERE resource_id = ? AND project_id = ? AND (resource_type || '') = ?`,
+				id, t.projectID, resourceType).Error; err != nil {
 				return err
 			}
 		}

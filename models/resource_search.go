@@ -353,40 +353,62 @@ func (r *SearchResult) setPage(q SearchQuery, rows []Resource) {
 // searchSQL renders q as the statement of its page (nil for _count=0) and,
 // when _total asks for one, of its count.
 //
-// A page in the default order (by last update, optionally descending) with
-// at least one filter is read from the index of one filter, the driver,
-// whose rows are stored in that order: the database walks the driver's
-// index, checks the other filters of each row by index probes, and stops as
-// soon as the page is full. The cost depends on the page, not on how many
-// resources match or how many the project holds, and the plan does not need
-// table statistics. Other sorts collect every match and sort it.
+// Matches come from the index of one filter, the driver; every other filter
+// is a probe of the same resource in its own index (by resource id), and the
+// resource row is fetched by primary key. A page in the default order (by
+// last update, optionally descending) reads the driver's index in that
+// order, since its rows carry the time, and stops as soon as the page is
+// full: its cost depends on the page, not on how many resources match or how
+// many the project holds. Other sorts collect every match and sort it.
+//
+// Without table statistics PostgreSQL cannot tell a probe of one row from a
+// scan of thousands, so the statements leave it no choice: probes and row
+// fetches are correlated subqueries behind OFFSET 0, which the planner
+// cannot turn into joins, so each runs as an index look-up by resource id.
 func (t Tenant) searchSQL(q SearchQuery, dollar bool) (page, count *sqlText) {
+	driver := pickDriver(q.filters)
+	pg := DialectOf(t.db) == Postgres
 	if q.Count > 0 {
-		s := &sqlBuf{dollar: dollar}
+		s := &sqlBuf{dollar: dollar, pg: pg}
 		desc, defaultOrder := q.defaultOrder()
-		driver := -1
-		if defaultOrder {
-			driver = pickDriver(q.filters)
-		}
 		switch {
-		case driver >= 0:
+		case driver >= 0 && defaultOrder:
 			t.drivenPage(s, q, driver, desc)
+		case driver >= 0:
+			s.w("SELECT ", resourceColumns, " FROM (SELECT d.resource_id FROM ")
+			t.drivenMatches(s, q, driver)
+			s.w(" GROUP BY d.resource_id) m")
+			t.joinRow(s, q.Type)
+			s.w(" ORDER BY ")
+			q.orderBy(s)
+			s.w(" LIMIT ", s.arg(q.Count+1), " OFFSET ", s.arg(q.Offset))
 		default:
-			t.generalPage(s, q)
+			s.w("SELECT ", resourceColumns, " FROM ")
+			t.resourceRows(s, q)
+			s.w(" ORDER BY ")
+			q.orderBy(s)
+			s.w(" LIMIT ", s.arg(q.Count+1), " OFFSET ", s.arg(q.Offset))
 		}
 		p := s.text()
 		page = &p
 	}
 	if q.Total == TotalAccurate || q.Total == TotalEstimate {
-		s := &sqlBuf{dollar: dollar}
-		if q.Total == TotalEstimate {
-			s.w("SELECT COUNT(*) FROM (SELECT 1 FROM resources r WHERE ")
-			t.generalCond(s, q)
-			s.w(" LIMIT ", s.arg(EstimateLimit+1), ") n")
+		s := &sqlBuf{dollar: dollar, pg: pg}
+		s.w("SELECT COUNT(*) FROM (")
+		if driver >= 0 {
+			// GROUP BY rather than DISTINCT: PostgreSQL then needs no
+			// order and reads the driver's own index.
+			s.w("SELECT d.resource_id FROM ")
+			t.drivenMatches(s, q, driver)
+			s.w(" GROUP BY d.resource_id")
 		} else {
-			s.w("SELECT COUNT(*) FROM resources r WHERE ")
-			t.generalCond(s, q)
+			s.w("SELECT 1 FROM ")
+			t.resourceRows(s, q)
 		}
+		if q.Total == TotalEstimate {
+			s.w(" LIMIT ", s.arg(EstimateLimit+1))
+		}
+		s.w(") n")
 		c := s.text()
 		count = &c
 	}
@@ -470,54 +492,88 @@ func (f searchFilter) driverRank() int {
 	return rank
 }
 
-// ownRow joins an index table alias x to the resource row r, for the
-// parameter that follows.
-const ownRow = "x.project_id = r.project_id AND x.resource_type = r.resource_type AND x.resource_id = r.id AND x.param = "
-
 // resourceColumns are the columns scanResources reads, of resource row r.
 const resourceColumns = "r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.content"
 
-// drivenPage renders a page read from the index of filters[driver] (alias
-// d), every other filter an index probe of the same resource.
+// drivenPage renders a page read in order from the index of
+// filters[driver].
 func (t Tenant) drivenPage(s *sqlBuf, q SearchQuery, driver int, desc bool) {
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
 	}
+	s.w("SELECT ", resourceColumns, " FROM (SELECT DISTINCT d.updated_us, d.resource_id FROM ")
+	t.drivenMatches(s, q, driver)
+	s.w(" ORDER BY d.updated_us", dir, ", d.resource_id", dir, " LIMIT ", s.arg(q.Count+1), " OFFSET ", s.arg(q.Offset), ") m")
+	t.joinRow(s, q.Type)
+	s.w(" ORDER BY m.updated_us", dir, ", m.resource_id", dir)
+}
+
+// drivenMatches renders the index rows d of filters[driver] that match it
+// and pass every other filter: "<table> d WHERE ...".
+func (t Tenant) drivenMatches(s *sqlBuf, q SearchQuery, driver int) {
 	f := q.filters[driver]
-	s.w("SELECT ", resourceColumns, " FROM (SELECT DISTINCT d.updated_us, d.resource_id FROM ", f.table(), " d WHERE d.project_id = ",
-		s.arg(t.projectID), " AND d.resource_type = ", s.arg(q.Type), " AND d.param = ", s.arg(f.code), " AND (")
-	f.conditions(s, "d")
+	s.w(f.table(), " d WHERE d.project_id = ", s.arg(t.projectID), " AND d.resource_type = ", s.arg(q.Type),
+		" AND d.param = ", s.arg(f.code), " AND (")
+	f.conditions(s, "d", false)
 	s.w(")")
 	for i, g := range q.filters {
-		if i == driver {
-			continue
+		if i != driver {
+			s.w(" AND ")
+			g.probe(s, "d.project_id", "d.resource_type", "d.resource_id")
 		}
-		s.w(" AND EXISTS (SELECT 1 FROM ", g.table(), " x WHERE x.project_id = d.project_id AND x.resource_type = d.resource_type",
-			" AND x.resource_id = d.resource_id AND x.param = ", s.arg(g.code), " AND (")
-		g.conditions(s, "x")
-		s.w("))")
 	}
-	s.w(" ORDER BY d.updated_us", dir, ", d.resource_id", dir, " LIMIT ", s.arg(q.Count+1), " OFFSET ", s.arg(q.Offset), ") m",
-		" JOIN resources r ON r.project_id = ", s.arg(t.projectID), " AND r.resource_type = ", s.arg(q.Type), " AND r.id = m.resource_id",
-		" ORDER BY m.updated_us", dir, ", m.resource_id", dir)
 }
 
-// generalPage renders a page that filters the resource rows and sorts them.
-func (t Tenant) generalPage(s *sqlBuf, q SearchQuery) {
-	s.w("SELECT ", resourceColumns, " FROM resources r WHERE ")
-	t.generalCond(s, q)
-	s.w(" ORDER BY ")
-	q.orderBy(s)
-	s.w(" LIMIT ", s.arg(q.Count+1), " OFFSET ", s.arg(q.Offset))
+// joinRow joins the live resource row r of each match m. On PostgreSQL it
+// is a fenced LATERAL subquery by primary key, whose WHERE says nothing of
+// deletion so that no other index of resources can serve it (the
+// resources_updated index holds live rows only); SQLite, which has no
+// LATERAL, plans the plain join by primary key by itself.
+func (t Tenant) joinRow(s *sqlBuf, resourceType string) {
+	if !s.pg {
+		s.w(" JOIN resources r ON r.project_id = ", s.arg(t.projectID), " AND r.resource_type = ", s.arg(resourceType),
+			" AND r.id = m.resource_id AND r.deleted = FALSE")
+		return
+	}
+	s.w(", LATERAL (SELECT ", resourceColumns, ", r.project_id FROM resources r WHERE r.project_id = ", s.arg(t.projectID),
+		" AND r.resource_type = ", s.arg(resourceType), " AND r.id = m.resource_id OFFSET 0) r WHERE NOT r.deleted")
 }
 
-// generalCond renders q's filters as conditions on the resource row r.
-func (t Tenant) generalCond(s *sqlBuf, q SearchQuery) {
-	s.w("r.project_id = ", s.arg(t.projectID), " AND r.resource_type = ", s.arg(q.Type), " AND r.deleted = FALSE")
+// resourceRows renders the live resource rows r that pass q's filters, as
+// "<source> r WHERE <conditions>", for searches that no index table drives:
+// all resources of the type in the order of last update, or those named by
+// _id, fetched by primary key (on PostgreSQL in a fenced subquery, as in
+// joinRow).
+func (t Tenant) resourceRows(s *sqlBuf, q SearchQuery) {
+	byID := -1
+	for i, f := range q.filters {
+		if f.code == "_id" {
+			byID = i
+			break
+		}
+	}
+	if !s.pg || byID < 0 {
+		s.w("resources r WHERE ")
+		t.resourceCond(s, q)
+		return
+	}
+	s.w("(SELECT ", resourceColumns, ", r.project_id FROM resources r WHERE r.project_id = ", s.arg(t.projectID),
+		" AND r.resource_type = ", s.arg(q.Type), " AND r.id", s.in(q.filters[byID].values), " OFFSET 0) r WHERE NOT r.deleted")
+	for i, f := range q.filters {
+		if i != byID {
+			s.w(" AND ")
+			f.probe(s, "r.project_id", "r.resource_type", "r.id")
+		}
+	}
+}
+
+// resourceCond renders q's filters as conditions on the resource row r.
+func (t Tenant) resourceCond(s *sqlBuf, q SearchQuery) {
+	s.w("r.project_id = ", s.arg(t.projectID), " AND r.resource_type = ", s.arg(q.Type), " AND NOT r.deleted")
 	for _, f := range q.filters {
 		s.w(" AND ")
-		f.sql(s, t.projectID, q.Type)
+		f.probe(s, "r.project_id", "r.resource_type", "r.id")
 	}
 }
 
@@ -526,17 +582,31 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// sql renders one filter as a condition on the resource row r: a semi-join
-// on the index table.
-func (f searchFilter) sql(s *sqlBuf, projectID, resourceType string) {
+// probe renders the filter as a condition on the resource named by the
+// three column expressions: _id compares the id, the others look the
+// resource's own rows up in the filter's index table.
+func (f searchFilter) probe(s *sqlBuf, project, resourceType, id string) {
 	if f.code == "_id" {
-		s.w("r.id", s.in(f.values))
+		s.w(id, s.in(f.values))
 		return
 	}
-	s.w("r.id IN (SELECT x.resource_id FROM ", f.table(), " x WHERE x.project_id = ", s.arg(projectID),
-		" AND x.resource_type = ", s.arg(resourceType), " AND x.param = ", s.arg(f.code), " AND (")
-	f.conditions(s, "x")
-	s.w("))")
+	s.w("EXISTS (SELECT 1 FROM ", f.table(), " x WHERE ", ownedBy(project, resourceType, id), " AND (x.param || '') = ", s.arg(f.code), " AND (")
+	f.conditions(s, "x", true)
+	s.w(")")
+	if s.pg {
+		s.w(" OFFSET 0")
+	}
+	s.w(")")
+}
+
+// ownedBy selects the index rows x of one resource. Only the id and the
+// project can be matched by an index (the *_owner indexes lead with them):
+// the other columns are wrapped in no-op expressions, because a planner
+// without statistics could otherwise prefer a value index that merely
+// starts with the project, type and parameter, and scan all of a
+// parameter's rows for every resource it checks.
+func ownedBy(project, resourceType, id string) string {
+	return "x.resource_id = " + id + " AND x.project_id = " + project + " AND (x.resource_type || '') = " + resourceType
 }
 
 // table is the index table of the filter's parameter type.
@@ -556,7 +626,23 @@ func (f searchFilter) table() string {
 // conditions renders "any of the filter's values" on the index row alias a.
 // Plain codes and ids become one list, which an index scan answers in one
 // pass; other forms are OR-ed.
-func (f searchFilter) conditions(s *sqlBuf, a string) {
+//
+// In a probe (probe set), the compared columns are wrapped in no-op
+// expressions that no index matches, so that the database can only find the
+// probed resource's rows by its id (the *_owner indexes) instead of ranging
+// over every row with the value, which a planner without statistics may
+// think as cheap.
+func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
+	col := func(name string) string {
+		switch {
+		case !probe:
+			return a + "." + name
+		case name == "start_us" || name == "end_us":
+			return "(" + a + "." + name + " + 0)"
+		default:
+			return "(" + a + "." + name + " || '')"
+		}
+	}
 	var ors []string
 	or := func(parts ...string) { ors = append(ors, strings.Join(parts, "")) }
 	var plain []string // values compared with one column by equality
@@ -567,11 +653,11 @@ func (f searchFilter) conditions(s *sqlBuf, a string) {
 			switch f.modifier {
 			case "exact":
 				// The normalised value narrows by index; the raw one decides.
-				or("(", a, ".value = ", s.arg(n), " AND ", a, ".raw = ", s.arg(strings.TrimSpace(v)), ")")
+				or("(", col("value"), " = ", s.arg(n), " AND ", col("raw"), " = ", s.arg(strings.TrimSpace(v)), ")")
 			case "contains":
-				or(a, `.value LIKE `, s.arg("%"+escapeLike(n)+"%"), ` ESCAPE '\'`)
+				or(col("value"), ` LIKE `, s.arg("%"+escapeLike(n)+"%"), ` ESCAPE '\'`)
 			default:
-				or(a, `.value LIKE `, s.arg(escapeLike(n)+"%"), ` ESCAPE '\'`)
+				or(col("value"), ` LIKE `, s.arg(escapeLike(n)+"%"), ` ESCAPE '\'`)
 			}
 		}
 	case fhir.TypeToken:
@@ -581,13 +667,13 @@ func (f searchFilter) conditions(s *sqlBuf, a string) {
 			case !hasSystem:
 				plain = append(plain, v)
 			case code == "":
-				or(a, ".system = ", s.arg(system))
+				or(col("system"), " = ", s.arg(system))
 			default:
-				or("(", a, ".system = ", s.arg(system), " AND ", a, ".code = ", s.arg(code), ")")
+				or("(", col("system"), " = ", s.arg(system), " AND ", col("code"), " = ", s.arg(code), ")")
 			}
 		}
 		if len(plain) > 0 {
-			or(a, ".code", s.in(plain))
+			or(col("code"), s.in(plain))
 		}
 	case fhir.TypeDate:
 		for _, v := range f.values {
@@ -595,7 +681,7 @@ func (f searchFilter) conditions(s *sqlBuf, a string) {
 			start, end, _ := fhir.DateRange(value)
 			st, en := start.UnixMicro(), end.UnixMicro()
 			inside := func() string {
-				return "(" + a + ".start_us >= " + s.arg(st) + " AND " + a + ".end_us <= " + s.arg(en) + ")"
+				return "(" + col("start_us") + " >= " + s.arg(st) + " AND " + col("end_us") + " <= " + s.arg(en) + ")"
 			}
 			switch prefix {
 			case "eq":
@@ -603,13 +689,13 @@ func (f searchFilter) conditions(s *sqlBuf, a string) {
 			case "ne":
 				or("NOT ", inside())
 			case "gt":
-				or(a, ".end_us > ", s.arg(en))
+				or(col("end_us"), " > ", s.arg(en))
 			case "lt":
-				or(a, ".start_us < ", s.arg(st))
+				or(col("start_us"), " < ", s.arg(st))
 			case "ge":
-				or("(", a, ".end_us > ", s.arg(en), " OR ", inside(), ")")
+				or("(", col("end_us"), " > ", s.arg(en), " OR ", inside(), ")")
 			case "le":
-				or("(", a, ".start_us < ", s.arg(st), " OR ", inside(), ")")
+				or("(", col("start_us"), " < ", s.arg(st), " OR ", inside(), ")")
 			}
 		}
 	default: // reference
@@ -617,17 +703,17 @@ func (f searchFilter) conditions(s *sqlBuf, a string) {
 			refType, refID, typed := strings.Cut(v, "/")
 			switch {
 			case strings.Contains(v, "://") || strings.HasPrefix(v, "urn:"):
-				or(a, ".ref = ", s.arg(v))
+				or(col("ref"), " = ", s.arg(v))
 			case typed:
-				or("(", a, ".ref_type = ", s.arg(refType), " AND ", a, ".ref_id = ", s.arg(refID), ")")
+				or("(", col("ref_type"), " = ", s.arg(refType), " AND ", col("ref_id"), " = ", s.arg(refID), ")")
 			case f.modifier != "":
-				or("(", a, ".ref_type = ", s.arg(f.modifier), " AND ", a, ".ref_id = ", s.arg(v), ")")
+				or("(", col("ref_type"), " = ", s.arg(f.modifier), " AND ", col("ref_id"), " = ", s.arg(v), ")")
 			default:
 				plain = append(plain, v)
 			}
 		}
 		if len(plain) > 0 {
-			or(a, ".ref_id", s.in(plain))
+			or(col("ref_id"), s.in(plain))
 		}
 	}
 	s.w(strings.Join(ors, " OR "))
@@ -670,7 +756,8 @@ func (q SearchQuery) orderBy(s *sqlBuf) {
 		// Each use of the subquery binds its own parameter, so that the
 		// placeholders stay in order for both ways of running.
 		sub := func() string {
-			return "(" + strings.Replace(expr, "%s", agg, 1) + ownRow + s.arg(k.code) + ")"
+			return "(" + strings.Replace(expr, "%s", agg, 1) + ownedBy("r.project_id", "r.resource_type", "r.id") +
+				" AND (x.param || '') = " + s.arg(k.code) + ")"
 		}
 		isNull := sub()
 		s.w("(", isNull, " IS NULL) ASC, ")

@@ -5,11 +5,20 @@
 -- result order and stops after one page, instead of collecting, counting and
 -- sorting every match; the plan needs no table statistics.
 
+-- The owner indexes find one resource's rows by its id (see ownedBy in
+-- models/resource_search.go).
+
 -- +goose Up
 ALTER TABLE resource_strings ADD COLUMN updated_us BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE resource_tokens ADD COLUMN updated_us BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE resource_dates ADD COLUMN updated_us BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE resource_references ADD COLUMN updated_us BIGINT NOT NULL DEFAULT 0;
+
+-- The walk of a type's resources in update order needs only live rows. A
+-- look-up by id, which never names deletion, can then only use the primary
+-- key, whatever the planner believes about the table's size.
+DROP INDEX resources_updated;
+CREATE INDEX resources_updated ON resources (project_id, resource_type, last_updated, id) WHERE NOT deleted;
 
 DROP INDEX resource_strings_value;
 CREATE INDEX resource_strings_value ON resource_strings (project_id, resource_type, param, value, updated_us, resource_id);
@@ -18,13 +27,13 @@ CREATE INDEX resource_tokens_code ON resource_tokens (project_id, resource_type,
 DROP INDEX resource_references_target;
 CREATE INDEX resource_references_target ON resource_references (project_id, resource_type, param, ref_id, updated_us, resource_id);
 DROP INDEX resource_strings_owner;
-CREATE INDEX resource_strings_owner ON resource_strings (project_id, resource_type, resource_id, param);
+CREATE INDEX resource_strings_owner ON resource_strings (resource_id, project_id);
 DROP INDEX resource_tokens_owner;
-CREATE INDEX resource_tokens_owner ON resource_tokens (project_id, resource_type, resource_id, param);
+CREATE INDEX resource_tokens_owner ON resource_tokens (resource_id, project_id);
 DROP INDEX resource_dates_owner;
-CREATE INDEX resource_dates_owner ON resource_dates (project_id, resource_type, resource_id, param);
+CREATE INDEX resource_dates_owner ON resource_dates (resource_id, project_id);
 DROP INDEX resource_references_owner;
-CREATE INDEX resource_references_owner ON resource_references (project_id, resource_type, resource_id, param);
+CREATE INDEX resource_references_owner ON resource_references (resource_id, project_id);
 
 -- Rows written before this migration take their resource's time. Row-level
 -- security is forced on these tables, so it is lifted for the backfill
@@ -62,6 +71,8 @@ UPDATE resource_references SET updated_us = (SELECT CAST(ROUND((julianday(r.last
 -- +enclave sqlite-only end
 
 -- +goose Down
+DROP INDEX resources_updated;
+CREATE INDEX resources_updated ON resources (project_id, resource_type, last_updated, id);
 DROP INDEX resource_strings_value;
 CREATE INDEX resource_strings_value ON resource_strings (project_id, resource_type, param, value);
 DROP INDEX resource_tokens_code;
