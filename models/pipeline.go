@@ -29,10 +29,13 @@ const enterTenantSQL = `SELECT set_config('enclave.project_id', $1, true), set_c
 // planner's choices, so that a search is fast on a table PostgreSQL has
 // never analyzed: index scans, joined by nested loops (the statements of
 // resource_search.go make every inner side a look-up by id), rather than
-// scanning or hashing whole tables.
+// scanning or hashing whole tables; and a plan made for the values at hand
+// (a generic plan of a prepared statement cannot turn LIKE 'abc%' into an
+// index range).
 const enterSearchSQL = `SELECT set_config('enclave.project_id', $1, true), set_config('role', '` + tenantRole + `', true),
 	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-	set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`
+	set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true),
+	set_config('plan_cache_mode', 'force_custom_plan', true)`
 
 // pipelined reports whether the store can use the pipelined hot paths: on
 // PostgreSQL, and not inside a transaction that GORM already holds (whose
@@ -119,8 +122,13 @@ func (s *sqlBuf) arg(v any) string {
 	return "?"
 }
 
-// in renders "is one of values" for the expression before it.
+// in renders "is one of values" for the expression before it. One value is
+// a plain equality: PostgreSQL reads an index in order for "= $1", not for
+// "= ANY($1)", and the search pages rely on that order.
 func (s *sqlBuf) in(values []string) string {
+	if len(values) == 1 {
+		return " = " + s.arg(values[0])
+	}
 	if s.dollar {
 		return " = ANY(" + s.arg(values) + ")"
 	}
