@@ -21,7 +21,9 @@ type Server struct {
 	sys      models.System
 	sessions *sessionManager
 	apiAuth  []apiAuthenticator
-	log      *slog.Logger
+	// callers caches resolved callers for CallerCacheTTL.
+	callers *callerCache
+	log     *slog.Logger
 }
 
 // New builds the server on an open, migrated database.
@@ -41,6 +43,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		echo:     e,
 		sys:      sys,
 		sessions: &sessionManager{store: newDBStore(sys.Sessions(), cfg.SessionKey), secure: cfg.SecureCookies},
+		callers:  newCallerCache(CallerCacheTTL, callerCacheSize),
 		log:      log,
 	}
 	s.apiAuth = []apiAuthenticator{sessionAuth{sessions: s.sessions}}
