@@ -157,7 +157,7 @@ func (h *Auth) land(c echo.Context, next string) error {
 		return redirect(c, next)
 	}
 	u, _ := CurrentUser(c)
-	list, err := h.Sys.ProjectsOf(ctx(c), u.ID)
+	list, err := projectsOf(c, h.Sys, u.ID)
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,11 @@ import (
 )
 
 const (
-	keyUser   = "enclave.user"
-	keyAccess = "enclave.access"
-	keyTenant = "enclave.tenant"
-	keyCSRF   = "csrf" // echo's CSRF middleware stores the token under this key
+	keyUser     = "enclave.user"
+	keyAccess   = "enclave.access"
+	keyTenant   = "enclave.tenant"
+	keyProjects = "enclave.projects"
+	keyCSRF     = "csrf" // echo's CSRF middleware stores the token under this key
 )
 
 // SetUser records the signed-in user for the rest of the request.
@@ -23,6 +24,30 @@ func SetUser(c echo.Context, u models.User) { c.Set(keyUser, u) }
 func CurrentUser(c echo.Context) (models.User, bool) {
 	u, ok := c.Get(keyUser).(models.User)
 	return u, ok
+}
+
+// projectList is a user's projects as the middleware resolved them, while
+// models.AuthEpoch() was epoch.
+type projectList struct {
+	userID string
+	list   []models.ProjectAccess
+	epoch  uint64
+}
+
+// SetProjects records userID's projects (those where they are an active
+// member, by name) as the middleware resolved them under auth epoch epoch.
+func SetProjects(c echo.Context, userID string, list []models.ProjectAccess, epoch uint64) {
+	c.Set(keyProjects, projectList{userID: userID, list: list, epoch: epoch})
+}
+
+// projectsOf lists userID's projects: the middleware's list while it is
+// about this user and nothing has changed since (a write earlier in this
+// request moves the epoch), else from the database.
+func projectsOf(c echo.Context, sys models.System, userID string) ([]models.ProjectAccess, error) {
+	if l, ok := c.Get(keyProjects).(projectList); ok && l.userID == userID && l.epoch == models.AuthEpoch() {
+		return l.list, nil
+	}
+	return sys.ProjectsOf(c.Request().Context(), userID)
 }
 
 // SetAccess records the project (and membership) the request is about, after

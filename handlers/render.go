@@ -57,7 +57,7 @@ func pageFor(c echo.Context, sys models.System, title string) (views.Page, error
 		return p, nil
 	}
 	p.User = &views.UserVM{Name: u.Name(), Email: u.Email}
-	list, err := sys.ProjectsOf(c.Request().Context(), u.ID)
+	list, err := projectsOf(c, sys, u.ID)
 	if err != nil {
 		return p, err
 	}

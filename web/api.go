@@ -18,7 +18,9 @@ const ProjectHeader = "X-Enclave-Project"
 
 // apiCaller is who calls the FHIR API and for which project.
 type apiCaller struct {
-	UserID string
+	// Resolved is the caller's resolution: the user and their access to the
+	// project named by ProjectID or, when Resolved.All, to every project.
+	Resolved models.Caller
 	// ProjectID is the project the credential names; empty when it names
 	// none (a session that never opened a project and sent no header).
 	ProjectID string
@@ -40,23 +42,39 @@ type apiAuthenticator interface {
 // console, else the user's only project.
 type sessionAuth struct{ sessions *sessionManager }
 
+// headerProject is the project the request's X-Enclave-Project header names.
+func headerProject(c echo.Context) string {
+	return strings.TrimSpace(c.Request().Header.Get(ProjectHeader))
+}
+
+// apiProjects says which projects loadCaller resolves for an API request:
+// the one the header names, or all of them, for the session's remembered
+// project or the user's only one.
+func apiProjects(c echo.Context) string {
+	if p := headerProject(c); p != "" {
+		return p
+	}
+	return models.AllProjects
+}
+
 func (a sessionAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
-	u, ok := handlers.CurrentUser(c)
+	caller, ok := callerOf(c)
 	if !ok {
 		return apiCaller{}, false, nil
 	}
-	if p := strings.TrimSpace(c.Request().Header.Get(ProjectHeader)); p != "" {
-		return apiCaller{UserID: u.ID, ProjectID: p, Chosen: true}, true, nil
+	if p := headerProject(c); p != "" {
+		return apiCaller{Resolved: caller, ProjectID: p, Chosen: true}, true, nil
 	}
 	p, err := a.sessions.lastProject(c)
-	return apiCaller{UserID: u.ID, ProjectID: p}, true, err
+	return apiCaller{Resolved: caller, ProjectID: p}, true, err
 }
 
 const chooseProject = "No project chosen: send the " + ProjectHeader + " header with a project id, or open the project in the Enclave console first."
 
 // requireAPICaller authenticates an API request and puts the store of the
-// caller's project in the context. Anonymous callers get 401; a project the
-// caller cannot enter is the same 404 as one that does not exist.
+// caller's project in the context, from the access loadCaller resolved (no
+// query of its own). Anonymous callers get 401; a project the caller cannot
+// enter is the same 404 as one that does not exist.
 func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var caller apiCaller
@@ -78,16 +96,17 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return echo.NewHTTPError(http.StatusUnauthorized, msg)
 		}
-		a, err := s.sys.Access(c.Request().Context(), caller.UserID, caller.ProjectID)
+		a, err := caller.Resolved.Access(caller.ProjectID)
 		switch {
 		case errors.Is(err, models.ErrNotFound) && caller.Chosen:
 			return echo.NewHTTPError(http.StatusNotFound, "Project "+caller.ProjectID+" not found, or you are not an active member")
 		case errors.Is(err, models.ErrNotFound) && caller.ProjectID == "":
 			// Nothing remembered: a member of exactly one project needs no
 			// choice.
-			if a, err = s.onlyProject(c, caller.UserID); err != nil {
-				return err
+			if !caller.Resolved.All || len(caller.Resolved.Projects) != 1 {
+				return echo.NewHTTPError(http.StatusBadRequest, chooseProject)
 			}
+			a = caller.Resolved.Projects[0]
 		case errors.Is(err, models.ErrNotFound):
 			// The remembered project is out of reach now; never fall back
 			// silently to another, where writes would land unnoticed.
@@ -100,19 +119,6 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
-}
-
-// onlyProject returns the caller's one project, or asks them to choose when
-// they have several (or none).
-func (s *Server) onlyProject(c echo.Context, userID string) (models.ProjectAccess, error) {
-	list, err := s.sys.ProjectsOf(c.Request().Context(), userID)
-	if err != nil {
-		return models.ProjectAccess{}, err
-	}
-	if len(list) != 1 {
-		return models.ProjectAccess{}, echo.NewHTTPError(http.StatusBadRequest, chooseProject)
-	}
-	return list[0], nil
 }
 
 // jsonWritesOnly refuses request bodies that are not JSON. No cross-site

@@ -105,25 +105,49 @@ func (s *Server) csrf() echo.MiddlewareFunc {
 	})
 }
 
-// loadUser puts the signed-in user, if any, into the request context. A
-// session whose user no longer exists counts as signed out.
-func (s *Server) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id, err := s.sessions.userID(c)
-		if err != nil {
-			return err
-		}
-		if id != "" {
-			u, err := s.sys.UserByID(c.Request().Context(), id)
-			switch {
-			case err == nil:
-				handlers.SetUser(c, u)
-			case !errors.Is(err, models.ErrNotFound):
+// keyCaller is the echo context key of the signed-in caller's resolution.
+const keyCaller = "enclave.caller"
+
+// consoleProjects says which projects the console resolves with the caller:
+// all of them, since the header's project switcher lists them and a page
+// about a project is about one of them.
+func consoleProjects(echo.Context) string { return models.AllProjects }
+
+// loadCaller resolves the request's caller from its session cookie through
+// the cache (one query at most, none while the cache holds it): the session's
+// data for the session store, the user, and their access to the projects
+// that asked returns (a project id or models.AllProjects; see
+// models.System.ResolveCaller). It puts the signed-in user, if any, into the
+// request context. A session whose user no longer exists counts as signed
+// out.
+func (s *Server) loadCaller(asked func(echo.Context) string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			token, ok := s.sessions.store.token(c.Request(), sessionCookie)
+			if !ok {
+				return next(c)
+			}
+			caller, epoch, err := s.resolveCaller(c.Request().Context(), token, asked(c))
+			if err != nil && !errors.Is(err, models.ErrNotFound) {
 				return err
 			}
+			c.SetRequest(withResolvedSession(c.Request(), resolvedSession{token: token, data: caller.Session, found: err == nil}))
+			if caller.SignedIn() {
+				c.Set(keyCaller, caller)
+				handlers.SetUser(c, caller.User)
+				if caller.All {
+					handlers.SetProjects(c, caller.User.ID, caller.ProjectsOf(), epoch)
+				}
+			}
+			return next(c)
 		}
-		return next(c)
 	}
+}
+
+// callerOf returns the signed-in caller that loadCaller resolved.
+func callerOf(c echo.Context) (models.Caller, bool) {
+	caller, ok := c.Get(keyCaller).(models.Caller)
+	return caller, ok
 }
 
 // requireUser sends anonymous visitors to sign-in, remembering where they
@@ -145,14 +169,14 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requireMember is the tenant boundary: it resolves :project against the
-// user's active memberships once per request and hands the handlers a store
-// bound to that project. Outsiders get the same 404 as for a project that
-// does not exist.
+// requireMember is the tenant boundary: it finds :project among the user's
+// active memberships, as loadCaller resolved them for this request, and hands
+// the handlers a store bound to that project. Outsiders get the same 404 as
+// for a project that does not exist.
 func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		u, _ := handlers.CurrentUser(c)
-		a, err := s.sys.Access(c.Request().Context(), u.ID, c.Param("project"))
+		caller, _ := callerOf(c)
+		a, err := caller.Access(c.Param("project"))
 		if errors.Is(err, models.ErrNotFound) {
 			return echo.ErrNotFound
 		}
@@ -171,17 +195,20 @@ func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 
 // enterProject puts the checked membership and the store of its project,
 // restricted by the member's access policy when they have one, into the
-// request context.
-func (s *Server) enterProject(c echo.Context, a models.ProjectAccess) error {
-	t := s.sys.Tenant(a.Project.ID)
+// request context. The store carries the project row and the policy as the
+// caller's resolution loaded them, so nothing is read again.
+func (s *Server) enterProject(c echo.Context, a models.CallerAccess) error {
+	t := s.sys.Tenant(a.Project.ID).WithProject(a.Project)
 	if id := a.Membership.AccessPolicyID; id != nil {
-		pol, err := t.AccessPolicy(c.Request().Context(), *id)
-		if err != nil {
-			return err
+		if a.Policy == nil || a.Policy.ID != *id {
+			// The membership names a policy the project does not have:
+			// refuse rather than grant full access.
+			return models.ErrNotFound
 		}
+		pol := *a.Policy
 		t = t.WithPolicy(&pol)
 	}
-	handlers.SetAccess(c, a)
+	handlers.SetAccess(c, a.ProjectAccess)
 	handlers.SetTenant(c, t)
 	return nil
 }

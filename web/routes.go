@@ -26,7 +26,7 @@ func (s *Server) routes(h *handlers.Set) {
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticFiles(static.Files))))
 
 	// The console: sessions and CSRF on every route.
-	app := e.Group("", s.csrf(), s.loadUser)
+	app := e.Group("", s.csrf(), s.loadCaller(consoleProjects))
 
 	pub := app.Group("")
 	pub.GET("/", h.Auth.Root)
@@ -92,7 +92,7 @@ func (s *Server) routes(h *handlers.Set) {
 	// jsonWritesOnly); every request but metadata needs a caller and works
 	// in the one project that caller resolves to.
 	e.GET(handlers.FHIRBase+"/metadata", h.FHIR.Metadata)
-	api := e.Group(handlers.FHIRBase, apiBodyLimit, s.loadUser, s.requireAPICaller, jsonWritesOnly)
+	api := e.Group(handlers.FHIRBase, apiBodyLimit, s.loadCaller(apiProjects), s.requireAPICaller, jsonWritesOnly)
 	fhirRoutes(api, map[string]map[string]echo.HandlerFunc{
 		"/:type":                   {http.MethodGet: h.FHIR.Search, http.MethodPost: h.FHIR.Create},
 		"/:type/_history":          {http.MethodGet: h.FHIR.TypeHistory},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/gob"
@@ -51,27 +52,65 @@ func (s *dbStore) Get(r *http.Request, name string) (*sessions.Session, error) {
 	return sessions.GetRegistry(r).Get(s, name)
 }
 
+// token returns the session token of the request's cookie, if it carries a
+// genuine one.
+func (s *dbStore) token(r *http.Request, name string) (token string, ok bool) {
+	ck, err := r.Cookie(name)
+	if err != nil {
+		return "", false
+	}
+	if securecookie.DecodeMulti(name, ck.Value, &token, s.codecs...) != nil {
+		return "", false
+	}
+	return token, true
+}
+
+// resolvedKey is the request context key of the session that the caller's
+// resolution already loaded (a resolvedSession).
+type resolvedKey struct{}
+
+// resolvedSession is the session row as the caller's resolution found it
+// for the request's cookie: found is false when it has no live session.
+type resolvedSession struct {
+	token string
+	data  []byte
+	found bool
+}
+
+// withResolvedSession hands the session data that loadCaller resolved to
+// the store, so that loading the session costs no query of its own.
+func withResolvedSession(r *http.Request, rs resolvedSession) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), resolvedKey{}, rs))
+}
+
 // New loads the session named by the request's cookie, or starts an empty one
-// when the cookie is missing, forged, expired or revoked.
+// when the cookie is missing, forged, expired or revoked. When the caller's
+// resolution already read the session row, its data is used as is.
 func (s *dbStore) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
 	opts := s.options
 	sess.Options = &opts
 	sess.IsNew = true
-	ck, err := r.Cookie(name)
-	if err != nil {
-		return sess, nil
-	}
 	var token string
-	if securecookie.DecodeMulti(name, ck.Value, &token, s.codecs...) != nil {
-		return sess, nil
-	}
-	data, err := s.rows.Load(r.Context(), token)
-	if errors.Is(err, models.ErrNotFound) {
-		return sess, nil
-	}
-	if err != nil {
-		return sess, err
+	var data []byte
+	if rs, ok := r.Context().Value(resolvedKey{}).(resolvedSession); ok && name == sessionCookie {
+		if !rs.found {
+			return sess, nil
+		}
+		token, data = rs.token, rs.data
+	} else {
+		var ok bool
+		if token, ok = s.token(r, name); !ok {
+			return sess, nil
+		}
+		var err error
+		data, err = s.rows.Load(r.Context(), token)
+		if errors.Is(err, models.ErrNotFound) {
+			return sess, nil
+		}
+		if err != nil {
+			return sess, err
+		}
 	}
 	if gob.NewDecoder(bytes.NewReader(data)).Decode(&sess.Values) != nil {
 		return sess, nil
@@ -164,16 +203,6 @@ func (m *sessionManager) SignOut(c echo.Context) error {
 	}
 	sess.Options.MaxAge = -1
 	return sess.Save(c.Request(), c.Response())
-}
-
-// userID returns the user id of the request's session, if signed in.
-func (m *sessionManager) userID(c echo.Context) (string, error) {
-	sess, err := m.session(c)
-	if err != nil {
-		return "", err
-	}
-	id, _ := sess.Values[keyUserID].(string)
-	return id, nil
 }
 
 // rememberProject records the project the user opened, saving the session
