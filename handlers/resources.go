@@ -145,18 +145,14 @@ func (h *Resources) runSearch(c echo.Context, typ string, in url.Values, vm *vie
 	if err != nil {
 		return err
 	}
-	if q.Total == "" {
-		// A bounded count: enough to say how many, never a scan of
-		// everything a large project holds.
-		q.Total = models.TotalEstimate
-	}
 	res, err := TenantOf(c).Search(ctx(c), q)
 	if err != nil {
 		return err
 	}
+	// Only the last page knows the total; the others say "next".
 	vm.Total, vm.Of = res.Total, strconv.Itoa(res.Total)
 	if !res.Counted {
-		vm.Total, vm.Of = q.Offset+len(res.Resources)+1, fmt.Sprintf("more than %d", models.EstimateLimit)
+		vm.Total, vm.Of = q.Offset+len(res.Resources)+1, ""
 	}
 	vm.From, vm.To = q.Offset+1, q.Offset+len(res.Resources)
 	for _, r := range res.Resources {
