@@ -42,6 +42,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,6 +83,8 @@ type options struct {
 	pgbenchTime    time.Duration
 	pgbenchTPS     float64
 	strict         bool
+	only           string
+	cpuProfile     string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -103,6 +106,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.pgbenchTime, "pgbench-time", 10*time.Second, "how long pgbench -S runs (whole seconds)")
 	fs.Float64Var(&o.pgbenchTPS, "pgbench-tps", 0, "a known pgbench -S rate to compare with, instead of running pgbench")
 	fs.BoolVar(&o.strict, "strict", false, "exit with status 1 when a target is missed")
+	fs.StringVar(&o.only, "only", "", "run only the phases whose names contain this text (e.g. search, console)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured run (server and clients) to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -259,6 +264,29 @@ func run(args []string, out io.Writer) error {
 	}
 
 	phases := makePhases(o, a, consoleClient, base0, user.project, ids)
+	if o.only != "" {
+		kept := phases[:0]
+		for _, p := range phases {
+			if strings.Contains(p.name, o.only) {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) == 0 {
+			return fmt.Errorf("-only %q matches no phase", o.only)
+		}
+		phases = kept
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	// The measured run: from the first phase to the last.
 	time.Sleep(statsSettle)
