@@ -29,13 +29,17 @@ const enterTenantSQL = `SELECT set_config('enclave.project_id', $1, true), set_c
 // planner's choices, so that a search is fast on a table PostgreSQL has
 // never analyzed: index scans, joined by nested loops (the statements of
 // resource_search.go make every inner side a look-up by id), rather than
-// scanning or hashing whole tables; and a plan made for the values at hand
-// (a generic plan of a prepared statement cannot turn LIKE 'abc%' into an
-// index range).
+// scanning or hashing whole tables.
 const enterSearchSQL = `SELECT set_config('enclave.project_id', $1, true), set_config('role', '` + tenantRole + `', true),
 	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-	set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true),
-	set_config('plan_cache_mode', 'force_custom_plan', true)`
+	set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`
+
+// enterRangeSearchSQL is enterSearchSQL for searches driven by a string
+// prefix or a date range: their plan is made for the values at hand each
+// time, since a generic plan of a prepared statement cannot turn
+// LIKE 'abc%' into an index range. Other searches keep the prepared
+// statement's generic plan once PostgreSQL settles on it, and skip planning.
+const enterRangeSearchSQL = enterSearchSQL + `, set_config('plan_cache_mode', 'force_custom_plan', true)`
 
 // pipelined reports whether the store can use the pipelined hot paths: on
 // PostgreSQL, and not inside a transaction that GORM already holds (whose

@@ -295,6 +295,10 @@ func (t Tenant) search(tx *gorm.DB, q SearchQuery) (SearchResult, error) {
 // count when asked for, and the page.
 func (t Tenant) searchPipelined(ctx context.Context, q SearchQuery) (SearchResult, error) {
 	page, count := t.searchSQL(q, true)
+	enter := enterSearchSQL
+	if d := pickDriver(q.filters); d >= 0 && q.filters[d].rangeDriver() {
+		enter = enterRangeSearchSQL
+	}
 	var stmts []sqlText
 	if count != nil {
 		stmts = append(stmts, *count)
@@ -303,7 +307,7 @@ func (t Tenant) searchPipelined(ctx context.Context, q SearchQuery) (SearchResul
 		stmts = append(stmts, *page)
 	}
 	var out SearchResult
-	err := t.tenantPipeline(ctx, enterSearchSQL, stmts, func(br pgx.BatchResults) error {
+	err := t.tenantPipeline(ctx, enter, stmts, func(br pgx.BatchResults) error {
 		if count != nil {
 			var n int64
 			if err := br.QueryRow().Scan(&n); err != nil {
@@ -442,6 +446,13 @@ func pickDriver(filters []searchFilter) int {
 		}
 	}
 	return best
+}
+
+// rangeDriver reports whether the filter, as a driver, reads a range of its
+// index that depends on the values (a string prefix, a date range), which
+// only a plan made for the values at hand can do.
+func (f searchFilter) rangeDriver() bool {
+	return f.typ == fhir.TypeString || f.typ == fhir.TypeDate
 }
 
 // driverRank orders filters as drivers, lowest first: equality on an
@@ -728,6 +739,13 @@ func (q SearchQuery) orderBy(s *sqlBuf) {
 			return " DESC"
 		}
 		return " ASC"
+	}
+	if desc, ok := q.defaultOrder(); ok {
+		// One direction for both keys, so that the live-row index
+		// (resources_updated) yields the order as it is, backwards for
+		// descending: no sort of the whole type.
+		s.w("r.last_updated", dir(desc), ", r.id", dir(desc))
+		return
 	}
 	for _, k := range q.sort {
 		var expr string
