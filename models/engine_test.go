@@ -1,0 +1,104 @@
+package models_test
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"enclave/models"
+	"enclave/models/testdb"
+)
+
+// TestPipelinedReadsKeepTheWall shows that the pipelined hot paths run
+// behind row-level security like the transactions do: SQL that forgets the
+// project filter still sees only the project's own rows.
+func TestPipelinedReadsKeepTheWall(t *testing.T) {
+	db, ok := testdb.Postgres(t)
+	if !ok {
+		t.Skip("row-level security exists only on PostgreSQL")
+	}
+	sys := models.NewSystem(db.DB)
+	a := projectStore(t, sys, "a@example.org")
+	b := projectStore(t, sys, "b@example.org")
+	mustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
+	mustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Beta"}]}`)
+	got, err := b.PipelinedStrings(ctx, `SELECT value FROM resource_strings WHERE param = 'family' AND resource_type = 'Patient'`)
+	if err != nil || !slices.Equal(got, []string{"beta"}) {
+		t.Errorf("unfiltered SELECT in B's pipeline: %v %v, want only [beta]", got, err)
+	}
+	got, err = b.PipelinedStrings(ctx, `SELECT current_user::text`)
+	if err != nil || !slices.Equal(got, []string{"enclave_tenant"}) {
+		t.Errorf("pipeline runs as %v %v, want enclave_tenant", got, err)
+	}
+}
+
+// TestSearchPlansWithoutStatistics shows that PostgreSQL plans the common
+// searches the intended way on tables it has never analyzed (as a fresh
+// server, or one whose autovacuum is off or behind, has them): the page is
+// read from the driving filter's index in result order, other filters and
+// the resource rows are look-ups by id, nothing scans or sorts a table.
+func TestSearchPlansWithoutStatistics(t *testing.T) {
+	db, ok := testdb.Postgres(t)
+	if !ok {
+		t.Skip("plans are PostgreSQL's")
+	}
+	sys := models.NewSystem(db.DB)
+	ten := projectStore(t, sys, "plans@example.org")
+	for i := range 300 {
+		family, gender := "Smith", "female"
+		if i%3 == 0 {
+			family, gender = fmt.Sprintf("Jones%d", i), "male"
+		}
+		mustCreate(t, ten, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":%q}],"gender":%q,"birthDate":"1970-01-%02d",
+			"identifier":[{"system":"urn:plan","value":"%d"}]}`, family, gender, 1+i%28, i))
+	}
+	var analyzed int64
+	if err := db.DB.Raw(`SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname LIKE 'resource%'
+		AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL) AND schemaname = current_schema()`).Scan(&analyzed).Error; err != nil {
+		t.Fatal(err)
+	}
+	if analyzed > 0 {
+		t.Fatalf("%d resource tables have statistics; this test needs tables never analyzed", analyzed)
+	}
+	cases := []struct {
+		query     string
+		want      []string // every one of these indexes is used
+		forbidden []string // none of these plan nodes appears
+	}{
+		{"family=smith&gender=female&_count=20", []string{"resource_tokens_code", "resource_strings_owner", "resources_pkey"}, []string{"Seq Scan", "Sort", "Hash"}},
+		{"identifier=urn:plan|7", []string{"resource_tokens_code", "resources_pkey"}, []string{"Seq Scan", "Sort", "Hash"}},
+		{"gender=female&identifier=urn:plan|7", []string{"resource_tokens_code", "resource_tokens_owner", "resources_pkey"}, []string{"Seq Scan", "Sort", "Hash"}},
+		{"family=jones1", []string{"resource_strings_", "resources_pkey"}, []string{"Seq Scan", "Hash"}},
+		{"birthdate=1970-01-05&gender=male", []string{"resource_tokens_code", "resource_dates_owner", "resources_pkey"}, []string{"Seq Scan", "Hash"}},
+		{"_sort=-_lastUpdated", []string{"resources_updated"}, []string{"Seq Scan", "Sort", "Hash"}},
+		{"_count=0&_total=accurate&family=smith&gender=female", []string{"resource_tokens_code", "resource_strings_owner"}, []string{"Seq Scan", "Hash Join"}},
+	}
+	for _, c := range cases {
+		t.Run(c.query, func(t *testing.T) {
+			v, err := url.ParseQuery(c.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err := models.ParseSearch("Patient", v, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := ten.ExplainSearch(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(plan, w) {
+					t.Errorf("plan does not use %s:\n%s", w, plan)
+				}
+			}
+			for _, f := range c.forbidden {
+				if strings.Contains(plan, f) {
+					t.Errorf("plan has %s:\n%s", f, plan)
+				}
+			}
+		})
+	}
+}
