@@ -102,3 +102,40 @@ func TestSearchPlansWithoutStatistics(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLiteSearchPlans is TestSearchPlansWithoutStatistics for SQLite,
+// which prefers an index that covers a query to one that narrows it: the
+// probes must still look a resource up by its id.
+func TestSQLiteSearchPlans(t *testing.T) {
+	ten := projectStore(t, models.NewSystem(testdb.SQLite(t).DB), "plans@example.org")
+	for i := range 30 {
+		mustCreate(t, ten, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":"Smith"}],"gender":"female","identifier":[{"system":"urn:plan","value":"%d"}]}`, i))
+	}
+	for query, want := range map[string][]string{
+		"family=smith&gender=female&_count=20":                    {"resource_tokens_code", "resource_strings_owner (resource_id=? AND project_id=?)"},
+		"_count=0&_total=accurate&family=smith&gender=female":     {"resource_tokens_code", "resource_strings_owner (resource_id=? AND project_id=?)"},
+		"_sort=family&gender=female":                              {"resource_tokens_code", "resource_strings_owner (resource_id=? AND project_id=?)"},
+		"identifier=urn:plan|3&_sort=-_lastUpdated&gender=female": {"resource_tokens_code", "resource_tokens_owner (resource_id=? AND project_id=?)"},
+	} {
+		v, err := url.ParseQuery(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := models.ParseSearch("Patient", v, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := ten.ExplainSearch(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(plan, w) {
+				t.Errorf("%s: plan does not use %s:\n%s", query, w, plan)
+			}
+		}
+		if strings.Contains(plan, "SCAN x") || strings.Contains(plan, "SCAN d") {
+			t.Errorf("%s: plan scans an index table:\n%s", query, plan)
+		}
+	}
+}

@@ -32,6 +32,9 @@ func (t Tenant) PipelinedStrings(ctx context.Context, query string) ([]string, e
 // ExplainSearch returns PostgreSQL's plan of q's page and count statements,
 // made as the store makes them (same settings, same role), as plain text.
 func (t Tenant) ExplainSearch(ctx context.Context, q SearchQuery) (string, error) {
+	if DialectOf(t.db) != Postgres {
+		return t.explainSQLite(q)
+	}
 	page, count := t.searchSQL(q, true)
 	stmts := []sqlText{}
 	for _, s := range []*sqlText{page, count} {
@@ -55,4 +58,33 @@ func (t Tenant) ExplainSearch(ctx context.Context, q SearchQuery) (string, error
 		return nil
 	})
 	return plan.String(), err
+}
+
+// explainSQLite returns SQLite's query plans of q's statements, one step a
+// line.
+func (t Tenant) explainSQLite(q SearchQuery) (string, error) {
+	page, count := t.searchSQL(q, false)
+	var plan strings.Builder
+	for _, s := range []*sqlText{page, count} {
+		if s == nil {
+			continue
+		}
+		rows, err := t.db.Raw("EXPLAIN QUERY PLAN "+s.sql, s.args...).Rows()
+		if err != nil {
+			return "", err
+		}
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				rows.Close()
+				return "", err
+			}
+			plan.WriteString(detail + "\n")
+		}
+		if err := rows.Close(); err != nil {
+			return "", err
+		}
+	}
+	return plan.String(), nil
 }

@@ -29,10 +29,13 @@ const enterTenantSQL = `SELECT set_config('enclave.project_id', $1, true), set_c
 // planner's choices, so that a search is fast on a table PostgreSQL has
 // never analyzed: index scans, joined by nested loops (the statements of
 // resource_search.go make every inner side a look-up by id), rather than
-// scanning or hashing whole tables.
+// scanning or hashing whole tables. A plan that has no allowed choice left
+// carries the huge cost PostgreSQL gives disabled plans, which would set
+// off JIT compilation (a hundred milliseconds and more); JIT is off too.
 const enterSearchSQL = `SELECT set_config('enclave.project_id', $1, true), set_config('role', '` + tenantRole + `', true),
 	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-	set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`
+	set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true),
+	set_config('jit', 'off', true)`
 
 // enterRangeSearchSQL is enterSearchSQL for searches driven by a string
 // prefix or a date range: their plan is made for the values at hand each

@@ -55,8 +55,12 @@ func indexRows(res map[string]any) map[string][][]any {
 func (t Tenant) writeIndex(tx *gorm.DB, resourceType, id string, res map[string]any, at time.Time, fresh bool) error {
 	if !fresh {
 		for _, table := range indexTables {
-			// By the owner index (see ownedBy).
-			if err := tx.Exec(`DELETE FROM `+table+` WHERE resource_id = ? AND project_id = ? AND (resource_type || '') = ?`,
+			// By the owner index (see ownedBy and sqlBuf.owned).
+			from := table
+			if DialectOf(tx) != Postgres {
+				from += " INDEXED BY " + table + "_owner"
+			}
+			if err := tx.Exec(`DELETE FROM `+from+` WHERE resource_id = ? AND project_id = ? AND (resource_type || '') = ?`,
 				id, t.projectID, resourceType).Error; err != nil {
 				return err
 			}

@@ -601,7 +601,7 @@ func (f searchFilter) probe(s *sqlBuf, project, resourceType, id string) {
 		s.w(id, s.in(f.values))
 		return
 	}
-	s.w("EXISTS (SELECT 1 FROM ", f.table(), " x WHERE ", ownedBy(project, resourceType, id), " AND (x.param || '') = ", s.arg(f.code), " AND (")
+	s.w("EXISTS (SELECT 1 FROM ", s.owned(f.table()), " WHERE ", ownedBy(project, resourceType, id), " AND (x.param || '') = ", s.arg(f.code), " AND (")
 	f.conditions(s, "x", true)
 	s.w(")")
 	if s.pg {
@@ -618,6 +618,16 @@ func (f searchFilter) probe(s *sqlBuf, project, resourceType, id string) {
 // parameter's rows for every resource it checks.
 func ownedBy(project, resourceType, id string) string {
 	return "x.resource_id = " + id + " AND x.project_id = " + project + " AND (x.resource_type || '') = " + resourceType
+}
+
+// owned names index table as alias x for a look-up of one resource's rows.
+// SQLite prefers an index that covers the query to one that narrows it (the
+// value indexes hold every column), so it is told which index to use.
+func (s *sqlBuf) owned(table string) string {
+	if s.pg {
+		return table + " x"
+	}
+	return table + " x INDEXED BY " + table + "_owner"
 }
 
 // table is the index table of the filter's parameter type.
@@ -757,15 +767,15 @@ func (q SearchQuery) orderBy(s *sqlBuf) {
 			s.w("r.last_updated", dir(k.desc), ", ")
 			continue
 		case k.typ == fhir.TypeString:
-			expr = "SELECT %s(x.value) FROM resource_strings x WHERE "
+			expr = "SELECT %s(x.value) FROM " + s.owned("resource_strings") + " WHERE "
 		case k.typ == fhir.TypeToken:
-			expr = "SELECT %s(x.code) FROM resource_tokens x WHERE "
+			expr = "SELECT %s(x.code) FROM " + s.owned("resource_tokens") + " WHERE "
 		case k.typ == fhir.TypeDate && k.desc:
-			expr = "SELECT %s(x.end_us) FROM resource_dates x WHERE "
+			expr = "SELECT %s(x.end_us) FROM " + s.owned("resource_dates") + " WHERE "
 		case k.typ == fhir.TypeDate:
-			expr = "SELECT %s(x.start_us) FROM resource_dates x WHERE "
+			expr = "SELECT %s(x.start_us) FROM " + s.owned("resource_dates") + " WHERE "
 		default:
-			expr = "SELECT %s(x.ref) FROM resource_references x WHERE "
+			expr = "SELECT %s(x.ref) FROM " + s.owned("resource_references") + " WHERE "
 		}
 		agg := "MIN"
 		if k.desc {
