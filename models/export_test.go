@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -29,23 +30,44 @@ func (t Tenant) PipelinedStrings(ctx context.Context, query string) ([]string, e
 	return out, err
 }
 
-// ExplainSearch returns PostgreSQL's plan of q's page and count statements,
-// made as the store makes them (same settings, same role), as plain text.
-func (t Tenant) ExplainSearch(ctx context.Context, q SearchQuery) (string, error) {
+// ExplainSearch returns the plan of q's page and count statements, made as
+// the store makes them (same settings, same role), as plain text. On
+// PostgreSQL it is the plan for these values or, with generic, the prepared
+// statement's generic plan, which PostgreSQL may settle on after a few
+// executions.
+func (t Tenant) ExplainSearch(ctx context.Context, q SearchQuery, generic bool) (string, error) {
 	if DialectOf(t.db) != Postgres {
 		return t.explainSQLite(q)
 	}
 	page, count := t.searchSQL(q, true)
-	stmts := []sqlText{}
-	for _, s := range []*sqlText{page, count} {
-		if s != nil {
-			stmts = append(stmts, sqlText{sql: "EXPLAIN " + s.sql, args: s.args})
-		}
+	mode := "force_custom_plan"
+	if generic {
+		mode = "force_generic_plan"
 	}
 	var plan strings.Builder
-	err := t.tenantPipeline(ctx, enterRangeSearchSQL, stmts, func(br pgx.BatchResults) error {
-		for range stmts {
-			rows, err := br.Query()
+	err := withPgx(ctx, t.db, func(c *pgx.Conn) error {
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, enterSearchSQL+`, set_config('plan_cache_mode', $2, true)`, t.projectID, mode); err != nil {
+			return err
+		}
+		for i, s := range []*sqlText{page, count} {
+			if s == nil {
+				continue
+			}
+			explained++
+			name := fmt.Sprintf("explained_%d_%d", explained, i)
+			if _, err := tx.Prepare(ctx, name, s.sql); err != nil {
+				return err
+			}
+			literals := make([]string, len(s.args))
+			for j, a := range s.args {
+				literals[j] = sqlLiteral(a)
+			}
+			rows, err := tx.Query(ctx, "EXPLAIN EXECUTE "+name+"("+strings.Join(literals, ", ")+")")
 			if err != nil {
 				return err
 			}
@@ -54,10 +76,33 @@ func (t Tenant) ExplainSearch(ctx context.Context, q SearchQuery) (string, error
 				return err
 			}
 			plan.WriteString(strings.Join(lines, "\n") + "\n")
+			if err := tx.Conn().Deallocate(ctx, name); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	return plan.String(), err
+}
+
+// explained numbers the statements ExplainSearch prepares.
+var explained int
+
+// sqlLiteral writes a statement argument as a PostgreSQL literal.
+func sqlLiteral(v any) string {
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	switch x := v.(type) {
+	case string:
+		return quote(x)
+	case []string:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = quote(e)
+		}
+		return "ARRAY[" + strings.Join(parts, ", ") + "]::text[]"
+	default:
+		return fmt.Sprint(x)
+	}
 }
 
 // explainSQLite returns SQLite's query plans of q's statements, one step a
@@ -87,4 +132,18 @@ func (t Tenant) explainSQLite(q SearchQuery) (string, error) {
 		}
 	}
 	return plan.String(), nil
+}
+
+// ChosenDriver returns the code of the filter the GORM path would read q's
+// page from, after its sample counts ("" when it makes no choice).
+func (t Tenant) ChosenDriver(ctx context.Context, q SearchQuery) (string, error) {
+	var code string
+	err := t.tenantTx(ctx, false, func(tx *gorm.DB) error {
+		if err := t.chooseDriver(tx, &q); err != nil || !q.chosen {
+			return err
+		}
+		code = q.filters[q.driver].code
+		return nil
+	})
+	return code, err
 }

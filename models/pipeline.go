@@ -37,13 +37,6 @@ const enterSearchSQL = `SELECT set_config('enclave.project_id', $1, true), set_c
 	set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true),
 	set_config('jit', 'off', true)`
 
-// enterRangeSearchSQL is enterSearchSQL for searches driven by a string
-// prefix or a date range: their plan is made for the values at hand each
-// time, since a generic plan of a prepared statement cannot turn
-// LIKE 'abc%' into an index range. Other searches keep the prepared
-// statement's generic plan once PostgreSQL settles on it, and skip planning.
-const enterRangeSearchSQL = enterSearchSQL + `, set_config('plan_cache_mode', 'force_custom_plan', true)`
-
 // pipelined reports whether the store can use the pipelined hot paths: on
 // PostgreSQL, and not inside a transaction that GORM already holds (whose
 // statements must run on that transaction's connection).

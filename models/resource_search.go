@@ -32,7 +32,11 @@ type SearchQuery struct {
 	// TotalEstimate or TotalAccurate.
 	Total   string
 	filters []searchFilter
-	sort    []sortKey
+	// driver is the filter a page is read from when chosen is set (by
+	// chooseDriver); otherwise the statement chooses.
+	driver int
+	chosen bool
+	sort   []sortKey
 }
 
 type searchFilter struct {
@@ -272,6 +276,9 @@ func (t Tenant) Search(ctx context.Context, q SearchQuery) (SearchResult, error)
 
 // search runs q through GORM: on SQLite, or inside a transaction.
 func (t Tenant) search(tx *gorm.DB, q SearchQuery) (SearchResult, error) {
+	if err := t.chooseDriver(tx, &q); err != nil {
+		return SearchResult{}, err
+	}
 	page, count := t.searchSQL(q, false)
 	var out SearchResult
 	if count != nil {
@@ -296,9 +303,6 @@ func (t Tenant) search(tx *gorm.DB, q SearchQuery) (SearchResult, error) {
 func (t Tenant) searchPipelined(ctx context.Context, q SearchQuery) (SearchResult, error) {
 	page, count := t.searchSQL(q, true)
 	enter := enterSearchSQL
-	if d := pickDriver(q.filters); d >= 0 && q.filters[d].rangeDriver() {
-		enter = enterRangeSearchSQL
-	}
 	var stmts []sqlText
 	if count != nil {
 		stmts = append(stmts, *count)
@@ -448,13 +452,6 @@ func pickDriver(filters []searchFilter) int {
 	return best
 }
 
-// rangeDriver reports whether the filter, as a driver, reads a range of its
-// index that depends on the values (a string prefix, a date range), which
-// only a plan made for the values at hand can do.
-func (f searchFilter) rangeDriver() bool {
-	return f.typ == fhir.TypeString || f.typ == fhir.TypeDate
-}
-
 // driverRank orders filters as drivers, lowest first: equality on an
 // identifier, a reference, a code, an exact string; then prefixes and
 // ranges, whose index is not in result order; then what scans the whole
@@ -513,11 +510,132 @@ func (t Tenant) drivenPage(s *sqlBuf, q SearchQuery, driver int, desc bool) {
 	if desc {
 		dir = " DESC"
 	}
-	s.w("SELECT ", resourceColumns, " FROM (SELECT DISTINCT d.updated_us, d.resource_id FROM ")
-	t.drivenMatches(s, q, driver)
-	s.w(" ORDER BY d.updated_us", dir, ", d.resource_id", dir, " LIMIT ", s.arg(q.Count+1), " OFFSET ", s.arg(q.Offset), ") m")
+	cands := candidates(q.filters)
+	if q.chosen {
+		driver, cands = q.driver, nil
+	}
+	if len(cands) < 2 || !slices.Contains(cands, driver) {
+		s.w("SELECT ", resourceColumns, " FROM (")
+		t.drivenIDs(s, q, driver, dir, "")
+		s.w(") m")
+	} else {
+		// Which filter matches fewest is known only from the data: count
+		// each candidate's matches up to sampleLimit, then read the page
+		// from the fewest (by rank among equals). Every branch but the
+		// chosen one is cut off before it reads anything.
+		s.w("WITH n AS (SELECT ")
+		t.sampleCounts(s, q, cands)
+		s.w(") SELECT ", resourceColumns, " FROM (")
+		for i, c := range cands {
+			if i > 0 {
+				s.w(" UNION ALL ")
+			}
+			var guard []string
+			for j := range cands {
+				op := " <= "
+				if j < i {
+					op = " < "
+				}
+				if j != i {
+					guard = append(guard, "(SELECT n"+strconv.Itoa(i)+" FROM n)"+op+"(SELECT n"+strconv.Itoa(j)+" FROM n)")
+				}
+			}
+			s.w("SELECT * FROM (")
+			t.drivenIDs(s, q, c, dir, strings.Join(guard, " AND "))
+			s.w(") b", strconv.Itoa(i))
+		}
+		s.w(") m")
+	}
 	t.joinRow(s, q.Type)
 	s.w(" ORDER BY m.updated_us", dir, ", m.resource_id", dir)
+}
+
+// sampleCounts renders, for each candidate driver, the number of its
+// matches up to sampleLimit, as columns n0, n1, ...
+func (t Tenant) sampleCounts(s *sqlBuf, q SearchQuery, cands []int) {
+	for i, c := range cands {
+		if i > 0 {
+			s.w(", ")
+		}
+		f := q.filters[c]
+		s.w("(SELECT COUNT(*) FROM (SELECT 1 FROM ", f.table(), " d WHERE d.project_id = ", s.arg(t.projectID),
+			" AND d.resource_type = ", s.arg(q.Type), " AND d.param = ", s.arg(f.code), " AND (")
+		f.conditions(s, "d", false)
+		s.w(") LIMIT ", strconv.Itoa(sampleLimit), ") c) AS n", strconv.Itoa(i))
+	}
+}
+
+// chooseDriver settles q's driver from sample counts run on tx, for the
+// GORM path (SQLite, or inside a transaction), where a separate statement
+// costs no network round trip: the fewest matches, by rank among equals.
+// PostgreSQL's pipelined path makes the same choice inside its statement.
+func (t Tenant) chooseDriver(tx *gorm.DB, q *SearchQuery) error {
+	if _, ok := q.defaultOrder(); !ok || q.Count <= 0 {
+		return nil
+	}
+	cands := candidates(q.filters)
+	if len(cands) < 2 || pickDriver(q.filters) < 0 {
+		return nil
+	}
+	s := &sqlBuf{pg: DialectOf(tx) == Postgres}
+	s.w("SELECT ")
+	t.sampleCounts(s, *q, cands)
+	rows, err := tx.Raw(s.b.String(), s.args...).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	counts := make([]int64, len(cands))
+	ptrs := make([]any, len(cands))
+	for i := range counts {
+		ptrs[i] = &counts[i]
+	}
+	if rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	best := 0
+	for i := range counts {
+		if counts[i] < counts[best] {
+			best = i
+		}
+	}
+	q.driver, q.chosen = cands[best], true
+	return nil
+}
+
+// sampleLimit bounds the count of each candidate driver's matches.
+const sampleLimit = 100
+
+// candidates are the filters worth counting to choose a driver, best rank
+// first: those whose matches an index finds directly (not :contains, ne,
+// system-only tokens or absolute references, whose count could itself
+// read everything).
+func candidates(filters []searchFilter) []int {
+	var out []int
+	for i, f := range filters {
+		if f.code != "_id" && f.driverRank() < 12 {
+			out = append(out, i)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b int) int { return filters[a].driverRank() - filters[b].driverRank() })
+	return out
+}
+
+// drivenIDs renders the page's (updated_us, resource_id) pairs read from
+// the index of filters[driver], in the order dir; guard, when set, is a
+// condition that must hold for this reading to run at all.
+func (t Tenant) drivenIDs(s *sqlBuf, q SearchQuery, driver int, dir, guard string) {
+	s.w("SELECT DISTINCT d.updated_us, d.resource_id FROM ")
+	t.drivenMatches(s, q, driver)
+	if guard != "" {
+		s.w(" AND ", guard)
+	}
+	s.w(" ORDER BY d.updated_us", dir, ", d.resource_id", dir, " LIMIT ", s.arg(q.Count+1), " OFFSET ", s.arg(q.Offset))
 }
 
 // drivenMatches renders the index rows d of filters[driver] that match it
@@ -586,6 +704,24 @@ func (t Tenant) resourceCond(s *sqlBuf, q SearchQuery) {
 		s.w(" AND ")
 		f.probe(s, "r.project_id", "r.resource_type", "r.id")
 	}
+}
+
+// prefixEnd is the least string above every string that starts with p, in
+// byte order: p with its last character's code point raised by one (UTF-8
+// orders bytes as it orders code points).
+func prefixEnd(p string) string {
+	r := []rune(p)
+	last := r[len(r)-1]
+	switch {
+	case last == 0xD7FF:
+		last = 0xE000 // over the surrogates, which UTF-8 cannot hold
+	case last >= 0x10FFFF:
+		return p + "\U0010FFFF" // nothing sorts above; close enough for a bound
+	default:
+		last++
+	}
+	r[len(r)-1] = last
+	return string(r)
 }
 
 // escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
@@ -671,12 +807,18 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 	case fhir.TypeString:
 		for _, v := range f.values {
 			n := fhir.NormalizeText(v)
-			switch f.modifier {
-			case "exact":
+			switch {
+			case f.modifier == "exact":
 				// The normalised value narrows by index; the raw one decides.
 				or("(", col("value"), " = ", s.arg(n), " AND ", col("raw"), " = ", s.arg(strings.TrimSpace(v)), ")")
-			case "contains":
+			case f.modifier == "contains":
 				or(col("value"), ` LIKE `, s.arg("%"+escapeLike(n)+"%"), ` ESCAPE '\'`)
+			case s.pg && !probe && n != "":
+				// The byte range of the prefix lets PostgreSQL read the
+				// pattern index (text_pattern_ops) even in a generic plan,
+				// which knows nothing of the pattern; LIKE decides.
+				or("(", col("value"), " ~>=~ ", s.arg(n), " AND ", col("value"), " ~<~ ", s.arg(prefixEnd(n)),
+					" AND ", col("value"), ` LIKE `, s.arg(escapeLike(n)+"%"), ` ESCAPE '\'`, ")")
 			default:
 				or(col("value"), ` LIKE `, s.arg(escapeLike(n)+"%"), ` ESCAPE '\'`)
 			}

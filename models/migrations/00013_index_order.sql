@@ -20,8 +20,17 @@ ALTER TABLE resource_references ADD COLUMN updated_us BIGINT NOT NULL DEFAULT 0;
 DROP INDEX resources_updated;
 CREATE INDEX resources_updated ON resources (project_id, resource_type, last_updated, id) WHERE NOT deleted;
 
+-- On PostgreSQL one string index serves equality and prefixes alike: with
+-- text_pattern_ops a prefix is a byte range of it, which even a generic plan
+-- can read (see conditions in models/resource_search.go).
 DROP INDEX resource_strings_value;
+-- +enclave postgres-only begin
+DROP INDEX resource_strings_prefix;
+CREATE INDEX resource_strings_value ON resource_strings (project_id, resource_type, param, value text_pattern_ops, updated_us, resource_id);
+-- +enclave postgres-only end
+-- +enclave sqlite-only begin
 CREATE INDEX resource_strings_value ON resource_strings (project_id, resource_type, param, value, updated_us, resource_id);
+-- +enclave sqlite-only end
 DROP INDEX resource_tokens_code;
 CREATE INDEX resource_tokens_code ON resource_tokens (project_id, resource_type, param, code, updated_us, resource_id);
 DROP INDEX resource_references_target;
@@ -71,6 +80,9 @@ UPDATE resource_references SET updated_us = (SELECT CAST(ROUND((julianday(r.last
 -- +enclave sqlite-only end
 
 -- +goose Down
+-- +enclave postgres-only begin
+CREATE INDEX resource_strings_prefix ON resource_strings (project_id, resource_type, param, value text_pattern_ops);
+-- +enclave postgres-only end
 DROP INDEX resources_updated;
 CREATE INDEX resources_updated ON resources (project_id, resource_type, last_updated, id);
 DROP INDEX resource_strings_value;
