@@ -41,15 +41,6 @@ func BenchmarkFHIR(b *testing.B) {
 				id = string(bytes.Split(bytes.Split(out, []byte(`"id":"`))[1], []byte(`"`))[0])
 			}
 		}
-		if db.Name == "postgres" {
-			// Fresh tables have no planner statistics until autovacuum's
-			// first ANALYZE; without them searches take nested-loop plans.
-			for _, t := range []string{"resources", "resource_strings", "resource_tokens", "resource_dates", "resource_references"} {
-				if err := db.DB.Exec("ANALYZE " + t).Error; err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
 		b.Run(db.Name+"/create", func(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				do(b, http.MethodPost, "/fhir/R4/Patient", patient(i), http.StatusCreated)
