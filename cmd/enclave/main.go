@@ -2,10 +2,10 @@
 //
 //	enclave            start the server (same as "enclave serve")
 //	enclave migrate    apply database migrations and exit
-//	enclave secrets rotate-key            re-encrypt project secrets under a new key
 //	enclave super-admin grant|revoke ID   make a project's members server operators
 //	enclave secrets rotate-key [--new-key KEY]
 //	                   re-encrypt every project secret under a new key
+//	enclave -h         list the commands and flags
 //
 // Configuration comes from environment variables (see README.md); flags
 // mirror the most common ones.
@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -50,7 +51,23 @@ func run(args []string) error {
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "postgres:// URL; empty for embedded SQLite (DATABASE_URL)")
 	poolText := os.Getenv("ENCLAVE_DB_MAX_CONNS")
 	fs.StringVar(&poolText, "db-max-conns", poolText, fmt.Sprintf("PostgreSQL connections in the pool, all kept open once made (ENCLAVE_DB_MAX_CONNS; default %d)", models.DefaultPoolSize))
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: enclave [command] [flags]
+
+Commands:
+  serve                       start the server (the default)
+  migrate                     apply the database migrations and exit
+  secrets rotate-key          re-encrypt every project secret under a new key (-h for its flags)
+  super-admin grant|revoke ID make or unmake a project's members server operators
+
+Flags of serve and migrate:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	poolSize, err := models.ParsePoolSize(poolText)
