@@ -137,24 +137,8 @@ func (s *sqlBuf) in(values []string) string {
 
 func (s *sqlBuf) text() sqlText { return sqlText{sql: s.b.String(), args: s.args} }
 
-// scanPgxResources reads rows of (resource_type, id, version_id,
-// last_updated, deleted, content).
+// scanPgxResources reads a pgx result of resource rows.
 func scanPgxResources(rows pgx.Rows) ([]Resource, error) {
 	defer rows.Close()
-	var out []Resource
-	for rows.Next() {
-		var r Resource
-		var version int32
-		var content string
-		if err := rows.Scan(&r.Type, &r.ID, &version, &r.LastUpdated, &r.Deleted, &content); err != nil {
-			return nil, err
-		}
-		r.VersionID = strconv.Itoa(int(version))
-		r.LastUpdated = r.LastUpdated.UTC()
-		if !r.Deleted {
-			r.JSON = []byte(content)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanResourceRows(rows)
 }

@@ -734,13 +734,26 @@ func cmpErr(err, fallback error) error {
 }
 
 // scanResources reads rows of (resource_type, id, version_id, last_updated,
-// deleted, content).
+// deleted, content) from a GORM query.
 func scanResources(q *gorm.DB) ([]Resource, error) {
 	rows, err := q.Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	return scanResourceRows(rows)
+}
+
+// resourceRows are rows of either driver: database/sql's or pgx's.
+type resourceRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanResourceRows reads rows of (resource_type, id, version_id,
+// last_updated, deleted, content).
+func scanResourceRows(rows resourceRows) ([]Resource, error) {
 	var out []Resource
 	for rows.Next() {
 		var r Resource
