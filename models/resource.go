@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"net/url"
 	"strconv"
 	"strings"
@@ -158,7 +160,7 @@ func decodeResource(resourceType string, body []byte, strict, ignoreID bool) (ma
 		}
 	}
 	if issues := fhir.Validate(res, strict); len(issues) > 0 {
-		return nil, &ResourceError{Issues: issues}
+		return nil, &ResourceError{Issues: capIssues(issues)}
 	}
 	return res, nil
 }
@@ -263,23 +265,51 @@ func marshalResource(res map[string]any) ([]byte, error) {
 // checkReferences makes every relative reference of res point at a live
 // resource of this project or at a shared system resource.
 func checkReferences(tx *gorm.DB, projectID string, res map[string]any) error {
+	refs := fhir.References(res)
+	if len(refs) > MaxReferences {
+		return invalidResource("too-costly", "", "The resource has %d references; at most %d are accepted", len(refs), MaxReferences)
+	}
+	// Each distinct target is looked up once, all in one statement by
+	// primary key (deletion is checked on the row, see migration 00013).
+	idsByType := map[string][]string{}
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		key := ref.Type + "/" + ref.ID
+		if ref.Type == "" || ref.ID == "" || fhir.IsSystemType(ref.Type) || seen[key] {
+			continue
+		}
+		seen[key] = true
+		idsByType[ref.Type] = append(idsByType[ref.Type], ref.ID)
+	}
+	live := map[string]bool{}
+	if len(idsByType) > 0 {
+		var ors []string
+		args := []any{projectID}
+		for _, typ := range slices.Sorted(maps.Keys(idsByType)) {
+			ors = append(ors, "(resource_type = ? AND id IN ?)")
+			args = append(args, typ, idsByType[typ])
+		}
+		var rows []struct {
+			ResourceType, ID string
+			Deleted          bool
+		}
+		err := tx.Raw(`SELECT resource_type, id, deleted FROM resources WHERE project_id = ? AND (`+strings.Join(ors, " OR ")+`)`, args...).
+			Scan(&rows).Error
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			live[r.ResourceType+"/"+r.ID] = !r.Deleted
+		}
+	}
 	var issues []fhir.Issue
-	for _, ref := range fhir.References(res) {
+	for _, ref := range refs {
 		if ref.Type == "" || ref.ID == "" {
 			continue
 		}
-		found := false
+		found := live[ref.Type+"/"+ref.ID]
 		if fhir.IsSystemType(ref.Type) {
 			_, found = fhir.SystemResource(ref.Type, ref.ID)
-		} else {
-			// By primary key; deletion is checked on the row (see migration 00013).
-			var deleted []bool
-			err := tx.Raw(`SELECT deleted FROM resources WHERE project_id = ? AND resource_type = ? AND id = ?`,
-				projectID, ref.Type, ref.ID).Scan(&deleted).Error
-			if err != nil {
-				return err
-			}
-			found = len(deleted) == 1 && !deleted[0]
 		}
 		if !found {
 			issues = append(issues, fhir.Issue{Severity: "error", Code: "structure", Expression: ref.Path,
@@ -287,9 +317,26 @@ func checkReferences(tx *gorm.DB, projectID string, res map[string]any) error {
 		}
 	}
 	if len(issues) > 0 {
-		return &ResourceError{Issues: issues}
+		return &ResourceError{Issues: capIssues(issues)}
 	}
 	return nil
+}
+
+// MaxReferences bounds the references of one resource that
+// checkReferencesOnWrite looks up.
+const MaxReferences = 1000
+
+// MaxIssues bounds the issues of one refusal: past it, one more issue says
+// how many were left out, so an outcome stays small whatever the input.
+const MaxIssues = 100
+
+func capIssues(issues []fhir.Issue) []fhir.Issue {
+	if len(issues) <= MaxIssues {
+		return issues
+	}
+	out := append(issues[:MaxIssues:MaxIssues], fhir.Issue{Severity: "error", Code: "too-costly",
+		Message: fmt.Sprintf("%d more issues are not listed", len(issues)-MaxIssues)})
+	return out
 }
 
 // resourceTime is the clock of resource versions, in microseconds (the
@@ -403,8 +450,13 @@ func (t Tenant) createPipelined(ctx context.Context, resourceType string, res ma
 	if err != nil {
 		return Resource{}, err
 	}
+	// After stamping: meta.lastUpdated is indexed too.
+	rows := indexRows(res)
+	if err := checkIndexSize(rows); err != nil {
+		return Resource{}, err
+	}
 	out := Resource{Type: resourceType, ID: id, VersionID: "1", LastUpdated: at, JSON: content}
-	err = t.tenantPipeline(ctx, enterTenantSQL, []sqlText{{createSQL, t.createArgs(out, res)}}, func(br pgx.BatchResults) error {
+	err = t.tenantPipeline(ctx, enterTenantSQL, []sqlText{{createSQL, t.createArgs(out, rows)}}, func(br pgx.BatchResults) error {
 		_, err := br.Exec()
 		return err
 	})

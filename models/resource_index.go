@@ -3,6 +3,7 @@ package models
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"enclave/models/fhir"
 
@@ -37,16 +38,53 @@ func indexRows(res map[string]any) map[string][][]any {
 		}
 		switch v.Type {
 		case fhir.TypeString:
-			rows["resource_strings"] = append(rows["resource_strings"], []any{v.Param, v.Text, v.Raw})
+			rows["resource_strings"] = append(rows["resource_strings"], []any{v.Param, indexKey(v.Text), v.Raw})
 		case fhir.TypeToken:
-			rows["resource_tokens"] = append(rows["resource_tokens"], []any{v.Param, v.System, v.Code, v.Text})
+			rows["resource_tokens"] = append(rows["resource_tokens"], []any{v.Param, v.System, indexKey(v.Code), v.Text})
 		case fhir.TypeDate:
 			rows["resource_dates"] = append(rows["resource_dates"], []any{v.Param, v.Start.UnixMicro(), v.End.UnixMicro()})
 		case fhir.TypeReference:
-			rows["resource_references"] = append(rows["resource_references"], []any{v.Param, v.RefType, v.RefID, v.Ref})
+			rows["resource_references"] = append(rows["resource_references"], []any{v.Param, v.RefType, indexKey(v.RefID), v.Ref})
 		}
 	}
 	return rows
+}
+
+// MaxIndexRows bounds the search index values of one resource: a resource
+// with more (200,000 identifiers, say) is refused rather than let one write
+// hold the database for seconds.
+const MaxIndexRows = 10_000
+
+// checkIndexSize refuses a resource whose search values exceed MaxIndexRows.
+func checkIndexSize(rows map[string][][]any) error {
+	n := 0
+	for _, r := range rows {
+		n += len(r)
+	}
+	if n > MaxIndexRows {
+		return invalidResource("too-costly", "", "The resource has %d searchable values; at most %d are accepted", n, MaxIndexRows)
+	}
+	return nil
+}
+
+// indexKeyBytes bounds the indexed form of a string value, code or
+// reference id: PostgreSQL cannot put a row of more than about 2,700 bytes
+// in a B-tree index, and long strings are legitimate FHIR. Searches cut
+// their values the same way, so a long value is still found by its first
+// indexKeyBytes bytes (and :exact still compares the whole value as
+// written).
+const indexKeyBytes = 1000
+
+// indexKey cuts s to at most indexKeyBytes bytes, at a character boundary.
+func indexKey(s string) string {
+	if len(s) <= indexKeyBytes {
+		return s
+	}
+	cut := indexKeyBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // writeIndex replaces the search index rows of one resource with the values
@@ -70,6 +108,9 @@ func (t Tenant) writeIndex(tx *gorm.DB, resourceType, id string, res map[string]
 		return nil
 	}
 	rows := indexRows(res)
+	if err := checkIndexSize(rows); err != nil {
+		return err
+	}
 	us := at.UnixMicro()
 	for _, table := range indexTables {
 		all := rows[table]
@@ -126,9 +167,8 @@ const createSQL = `WITH cur AS (
 INSERT INTO resource_references (project_id, resource_type, resource_id, updated_us, param, ref_type, ref_id, ref)
 SELECT $1, $2, $3, $6, u.p, u.t, u.i, u.r FROM unnest($17::text[], $18::text[], $19::text[], $20::text[]) AS u (p, t, i, r)`
 
-// createArgs are createSQL's arguments for resource r with search values res.
-func (t Tenant) createArgs(r Resource, res map[string]any) []any {
-	rows := indexRows(res)
+// createArgs are createSQL's arguments for resource r with its index rows.
+func (t Tenant) createArgs(r Resource, rows map[string][][]any) []any {
 	args := []any{t.projectID, r.Type, r.ID, r.LastUpdated, string(r.JSON), r.LastUpdated.UnixMicro()}
 	// texts adds one array per column of a table whose columns are text.
 	texts := func(table string, width int) {

@@ -79,6 +79,9 @@ func ParseSearch(resourceType string, q url.Values, lenient bool) (SearchQuery, 
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	if err := checkSearchSize(q); err != nil {
+		return SearchQuery{}, err
+	}
 	for _, key := range keys {
 		values := q[key]
 		code, modifier, _ := strings.Cut(key, ":")
@@ -146,6 +149,32 @@ func ParseSearch(resourceType string, q url.Values, lenient bool) (SearchQuery, 
 		out.Params[key] = values
 	}
 	return out, nil
+}
+
+// Bounds of one search, so that no request can make the database work
+// without end: parameters (each repetition counts) and values (each
+// comma-separated one counts).
+const (
+	MaxSearchParams = 100
+	MaxSearchValues = 1000
+)
+
+// checkSearchSize refuses a search over the bounds, naming them.
+func checkSearchSize(q url.Values) error {
+	params, values := 0, 0
+	for _, vs := range q {
+		params += len(vs)
+		for _, v := range vs {
+			values += strings.Count(v, ",") + 1
+		}
+	}
+	switch {
+	case params > MaxSearchParams:
+		return badQuery("A search may have at most %d parameters; this one has %d", MaxSearchParams, params)
+	case values > MaxSearchValues:
+		return badQuery("A search may have at most %d values in all (comma-separated values count one each); this one has %d", MaxSearchValues, values)
+	}
+	return nil
 }
 
 // Searchable reports whether the store indexes p and so can search by it:
@@ -623,8 +652,12 @@ func candidates(filters []searchFilter) []int {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b int) int { return filters[a].driverRank() - filters[b].driverRank() })
-	return out
+	return out[:min(len(out), maxCandidates)]
 }
+
+// maxCandidates bounds the drivers a search weighs (and so the branches of
+// its statement); the best-ranked come first.
+const maxCandidates = 4
 
 // drivenIDs renders the page's (updated_us, resource_id) pairs read from
 // the index of filters[driver], in the order dir; guard, when set, is a
@@ -806,7 +839,7 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 	switch f.typ {
 	case fhir.TypeString:
 		for _, v := range f.values {
-			n := fhir.NormalizeText(v)
+			n := indexKey(fhir.NormalizeText(v)) // as stored (see indexKey)
 			switch {
 			case f.modifier == "exact":
 				// The normalised value narrows by index; the raw one decides.
@@ -828,11 +861,11 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 			system, code, hasSystem := strings.Cut(v, "|")
 			switch {
 			case !hasSystem:
-				plain = append(plain, v)
+				plain = append(plain, indexKey(v))
 			case code == "":
 				or(col("system"), " = ", s.arg(system))
 			default:
-				or("(", col("system"), " = ", s.arg(system), " AND ", col("code"), " = ", s.arg(code), ")")
+				or("(", col("system"), " = ", s.arg(system), " AND ", col("code"), " = ", s.arg(indexKey(code)), ")")
 			}
 		}
 		if len(plain) > 0 {
@@ -868,11 +901,11 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 			case strings.Contains(v, "://") || strings.HasPrefix(v, "urn:"):
 				or(col("ref"), " = ", s.arg(v))
 			case typed:
-				or("(", col("ref_type"), " = ", s.arg(refType), " AND ", col("ref_id"), " = ", s.arg(refID), ")")
+				or("(", col("ref_type"), " = ", s.arg(refType), " AND ", col("ref_id"), " = ", s.arg(indexKey(refID)), ")")
 			case f.modifier != "":
-				or("(", col("ref_type"), " = ", s.arg(f.modifier), " AND ", col("ref_id"), " = ", s.arg(v), ")")
+				or("(", col("ref_type"), " = ", s.arg(f.modifier), " AND ", col("ref_id"), " = ", s.arg(indexKey(v)), ")")
 			default:
-				plain = append(plain, v)
+				plain = append(plain, indexKey(v))
 			}
 		}
 		if len(plain) > 0 {
