@@ -313,7 +313,11 @@ func (h *Resources) Show(c echo.Context) error {
 	vm := resourceVM(c, r)
 	if !vm.Shared {
 		hist, err := t.ResourceHistory(ctx(c), typ, r.ID, models.Page{Count: 50})
-		if err != nil {
+		switch {
+		case errors.Is(err, models.ErrForbidden):
+			// The member's policy keeps earlier versions out of sight.
+			hist = models.History{}
+		case err != nil:
 			return resourceErr(err)
 		}
 		vm.HistoryTotal = hist.Total

@@ -374,6 +374,10 @@ func (t Tenant) create(ctx context.Context, resourceType string, body []byte, cr
 		if err != nil {
 			return Resource{}, false, err
 		}
+		// A hidden field cannot be probed through the condition either.
+		if err := t.checkHiddenSearch(q); err != nil {
+			return Resource{}, false, err
+		}
 		q.Count, q.Offset = 2, 0
 		// A member's policy narrows what the condition can match, as it
 		// narrows any search.
@@ -707,6 +711,18 @@ func (t Tenant) ReadResourceVersion(ctx context.Context, resourceType, id, versi
 	if err != nil || v < 1 {
 		return Resource{}, ErrNotFound
 	}
+	if t.hasCriteria(resourceType) {
+		// The criteria are checked on the current version; an earlier one
+		// may fall outside them, so only the current one can be read.
+		cur, err := t.ReadResource(ctx, resourceType, id)
+		switch {
+		case err != nil:
+			return Resource{}, err
+		case cur.VersionID != strconv.Itoa(v):
+			return Resource{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so only the current version is available", ErrForbidden, resourceType)
+		}
+		return cur, nil
+	}
 	return t.readOne(ctx, resourceType, id, `SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource_history
 		WHERE project_id = ? AND resource_type = ? AND id = ? AND version_id = ?`, t.projectID, resourceType, id, v)
 }
@@ -741,6 +757,10 @@ func (t Tenant) ResourceHistory(ctx context.Context, resourceType, id string, p 
 		return History{}, err
 	} else if len(filters) > 0 && id == "" {
 		return History{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so the history of the whole type is not available", ErrForbidden, resourceType)
+	} else if len(filters) > 0 {
+		// Earlier versions may fall outside the criteria, which only the
+		// current version is checked against.
+		return History{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so their history is not available", ErrForbidden, resourceType)
 	}
 	where := `project_id = ? AND resource_type = ?`
 	args := []any{t.projectID, resourceType}
