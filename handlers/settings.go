@@ -147,6 +147,7 @@ func parseSettings(c echo.Context) models.SettingsUpdate {
 	if _, ok := form["superAdmin"]; ok || c.FormValue("operatorFields") == "on" {
 		on := c.FormValue("superAdmin") == "on"
 		u.SuperAdmin = &on
+		u.ConfirmName = c.FormValue("confirmSuperAdmin")
 	}
 	return u
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 )
 
 // ProjectFeatures are the feature codes of Medplum's Project resource (the
@@ -33,6 +34,9 @@ type SettingsUpdate struct {
 	DefaultPatientAccessPolicy *string
 	Features                   *[]string
 	SuperAdmin                 *bool
+	// ConfirmName must be the project's current name for a change of
+	// SuperAdmin to be saved.
+	ConfirmName string
 	// Version is the project version the form was rendered from.
 	Version int
 }
@@ -132,6 +136,9 @@ func (t Tenant) applySettings(ctx context.Context, cur Project, u SettingsUpdate
 	if !superAdmin && (!sameSet(cur.Features, next.Features) || cur.SuperAdmin != next.SuperAdmin) {
 		return cur, ErrForbidden
 	}
+	if cur.SuperAdmin != next.SuperAdmin && strings.TrimSpace(u.ConfirmName) != cur.Name {
+		v.Add("superAdmin", "Changing who runs this server is serious: type this project's name, "+quote(cur.Name)+", to confirm.")
+	}
 	return next, v.Err()
 }
 
@@ -169,13 +176,15 @@ func deref(s *string) string {
 
 func quote(s string) string { return "\u201c" + s + "\u201d" }
 
-// IsSuperAdmin reports whether userID is an active member of a project whose
-// superAdmin flag is set: a server operator.
+// IsSuperAdmin reports whether userID is a server operator: an active
+// admin, under no access policy, of a project whose superAdmin flag is set.
+// Plain members of that project are not, so that the power cannot spread
+// to whoever an admin invites.
 func (s System) IsSuperAdmin(ctx context.Context, userID string) (bool, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Table("project_memberships AS m").
 		Joins("JOIN projects AS p ON p.id = m.project_id").
-		Where("m.user_id = ? AND m.active = ? AND p.super_admin = ?", userID, true, true).
+		Where("m.user_id = ? AND m.active = ? AND m.admin = ? AND m.access_policy_id IS NULL AND p.super_admin = ?", userID, true, true, true).
 		Count(&n).Error
 	return n > 0, err
 }

@@ -2,7 +2,7 @@
 //
 //	enclave            start the server (same as "enclave serve")
 //	enclave migrate    apply database migrations and exit
-//	enclave super-admin grant|revoke ID   make a project's members server operators
+//	enclave super-admin grant|revoke ID   make a project's admins server operators
 //	enclave secrets rotate-key [--new-key KEY]
 //	                   re-encrypt every project secret under a new key
 //	enclave -h         list the commands and flags
@@ -58,7 +58,7 @@ Commands:
   serve                       start the server (the default)
   migrate                     apply the database migrations and exit
   secrets rotate-key          re-encrypt every project secret under a new key (-h for its flags)
-  super-admin grant|revoke ID make or unmake a project's members server operators
+  super-admin grant|revoke ID make or unmake a project's admins server operators
 
 Flags of serve and migrate:
 `)
