@@ -17,7 +17,7 @@ import (
 //	enclave super-admin grant PROJECT_ID
 //	enclave super-admin revoke PROJECT_ID
 //
-// Its members become (or stop being) server operators. This is how the first
+// Its admins (under no access policy) become (or stop being) server operators. This is how the first
 // super admin is made, from the server's shell, never from the web.
 func runSuperAdmin(args []string, out io.Writer) error {
 	if len(args) == 0 || (args[0] != "grant" && args[0] != "revoke") {
@@ -53,7 +53,7 @@ func runSuperAdmin(args []string, out io.Writer) error {
 		return err
 	}
 	if on {
-		fmt.Fprintf(out, "project %q (%s) is now a super-admin project: its members are super admins\n", p.Name, p.ID)
+		fmt.Fprintf(out, "project %q (%s) is now a super-admin project: its admins are super admins\n", p.Name, p.ID)
 	} else {
 		fmt.Fprintf(out, "project %q (%s) is no longer a super-admin project\n", p.Name, p.ID)
 	}
