@@ -198,6 +198,14 @@ func (t Tenant) insertMembership(ctx context.Context, a Actor, userID string, ad
 
 // issueInvite voids the membership's unused links and creates a new one.
 func (t Tenant) issueInvite(ctx context.Context, a Actor, m ProjectMembership) (string, time.Time, error) {
+	// Two admins re-inviting at once: the second waits here for the first
+	// to commit, then replaces its link (SQLite's writers queue anyway).
+	if DialectOf(t.db) == Postgres {
+		var locked ProjectMembership
+		if err := t.scoped(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").Where("id = ?", m.ID).Take(&locked).Error; err != nil {
+			return "", time.Time{}, err
+		}
+	}
 	if err := t.scoped(ctx).Where("membership_id = ? AND used_at IS NULL", m.ID).Delete(&Invite{}).Error; err != nil {
 		return "", time.Time{}, err
 	}
