@@ -93,3 +93,23 @@ func BackfillProfiles(ctx context.Context, db *gorm.DB) (int, error) {
 	}
 	return len(ms), nil
 }
+
+// checkProfileWrite refuses a member's change to someone else's membership
+// profile: only the person it describes and the project's admins may change
+// or delete it.
+func (t Tenant) checkProfileWrite(ctx context.Context, resourceType, id string) error {
+	if resourceType != ProfileType || t.member == nil || t.member.Admin {
+		return nil
+	}
+	var owners []string
+	err := t.scoped(ctx).Model(&ProjectMembership{}).Where("profile_type = ? AND profile_id = ?", ProfileType, id).Pluck("id", &owners).Error
+	if err != nil {
+		return err
+	}
+	for _, owner := range owners {
+		if owner != t.member.ID {
+			return fmt.Errorf("%w: this %s is another member's profile; only they and the project's admins can change it", ErrForbidden, ProfileType)
+		}
+	}
+	return nil
+}

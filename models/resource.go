@@ -493,6 +493,9 @@ func (t Tenant) UpdateResource(ctx context.Context, resourceType, id string, bod
 	if bodyID, _ := res["id"].(string); bodyID != id {
 		return Resource{}, invalidResource("invalid", resourceType+".id", "The resource id %q must match the id in the URL %q", bodyID, id)
 	}
+	if err := t.checkProfileWrite(ctx, resourceType, id); err != nil {
+		return Resource{}, err
+	}
 	var out Resource
 	err = t.tenantTx(ctx, true, func(tx *gorm.DB) error {
 		cur, err := currentVersion(tx, t.projectID, resourceType, id)
@@ -538,6 +541,9 @@ func (t Tenant) DeleteResource(ctx context.Context, resourceType, id string) err
 		return err
 	}
 	if err := t.checkPolicyWrite(resourceType); err != nil {
+		return err
+	}
+	if err := t.checkProfileWrite(ctx, resourceType, id); err != nil {
 		return err
 	}
 	return t.tenantTx(ctx, true, func(tx *gorm.DB) error {

@@ -20,6 +20,18 @@ type Tenant struct {
 	// project is the project row as the caller's resolution loaded it, so
 	// that a write need not read it again; nil means read it when needed.
 	project *Project
+	// member is the membership the store acts for, when it acts for one:
+	// it decides who may change membership profiles. nil means the server
+	// itself (tests, sub-commands, migrations).
+	member *ProjectMembership
+}
+
+// WithMember returns the store acting for membership m of its project.
+func (t Tenant) WithMember(m ProjectMembership) Tenant {
+	if m.ProjectID == t.projectID {
+		t.member = &m
+	}
+	return t
 }
 
 // ForProject binds a store to one project.
