@@ -58,7 +58,10 @@ func TestSearchParams(t *testing.T) {
 		t.Errorf("searchParams = %s, want %s", got.Encode(), want.Encode())
 	}
 	// Shared definitions cannot be sorted, so no default sort for them.
-	got, _ = searchParams("ValueSet", url.Values{"_sort": {""}})
+	got, err = searchParams("ValueSet", url.Values{"_sort": {""}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.Has("_sort") {
 		t.Errorf("ValueSet gets a sort: %s", got.Encode())
 	}

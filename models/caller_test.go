@@ -75,8 +75,8 @@ func TestResolveCaller(t *testing.T) {
 			if string(c.Session) != "ada's values" || !c.SignedIn() || c.All {
 				t.Errorf("ada in alpha: session %q, signed in %v, all %v", c.Session, c.SignedIn(), c.All)
 			}
-			if u, _ := sys.UserByID(ctx, ada.ID); !reflect.DeepEqual(c.User, u) {
-				t.Errorf("user:\n got %+v\nwant %+v", c.User, u)
+			if u, err := sys.UserByID(ctx, ada.ID); err != nil || !reflect.DeepEqual(c.User, u) {
+				t.Errorf("user:\n got %+v\nwant %+v, %v", c.User, u, err)
 			}
 			if d := c.SessionExpires.Sub(later); d > time.Second || d < -time.Second {
 				t.Errorf("session expires %v, want %v", c.SessionExpires, later)
@@ -95,7 +95,10 @@ func TestResolveCaller(t *testing.T) {
 
 			// Every project, by name.
 			c = resolve(t, sys, adaTok, models.AllProjects)
-			list, _ := sys.ProjectsOf(ctx, ada.ID)
+			list, err := sys.ProjectsOf(ctx, ada.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if !c.All || !reflect.DeepEqual(c.ProjectsOf(), list) || len(list) != 2 || list[0].Project.Name != "Alpha" {
 				t.Errorf("all of ada's projects:\n got %+v\nwant %+v", c.ProjectsOf(), list)
 			}
@@ -103,7 +106,10 @@ func TestResolveCaller(t *testing.T) {
 			// A member with a policy gets it with the membership.
 			c = resolve(t, sys, bobTok, alpha.ID)
 			got, err = c.Access(alpha.ID)
-			wantPol, _ := tn.AccessPolicy(ctx, pol.ID)
+			wantPol, werr := tn.AccessPolicy(ctx, pol.ID)
+			if werr != nil {
+				t.Fatal(werr)
+			}
 			if err != nil || got.Policy == nil || !reflect.DeepEqual(*got.Policy, wantPol) || *got.Membership.AccessPolicyID != pol.ID {
 				t.Errorf("bob's policy:\n got %+v, %v\nwant %+v", got.Policy, err, wantPol)
 			}

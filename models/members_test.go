@@ -111,13 +111,17 @@ func TestInviteExistingAndNewUsers(t *testing.T) {
 			}
 			// Only the hash of the token is stored.
 			var hashes []string
-			db.DB.Table("invites").Pluck("token_hash", &hashes)
+			if err := db.DB.Table("invites").Pluck("token_hash", &hashes).Error; err != nil {
+				t.Fatal(err)
+			}
 			sum := sha256.Sum256([]byte(got.Token))
 			if len(hashes) != 1 || hashes[0] != hex.EncodeToString(sum[:]) {
 				t.Errorf("stored hashes %v, want the SHA-256 of the token", hashes)
 			}
 			var raw int64
-			db.DB.Table("invites").Where("token_hash = ? OR id = ?", got.Token, got.Token).Count(&raw)
+			if err := db.DB.Table("invites").Where("token_hash = ? OR id = ?", got.Token, got.Token).Count(&raw).Error; err != nil {
+				t.Fatal(err)
+			}
 			if raw != 0 {
 				t.Error("the raw token is stored")
 			}
@@ -170,8 +174,12 @@ func TestInviteErrors(t *testing.T) {
 			}
 			// Nothing was created by the refused invitations.
 			var users int64
-			db.DB.Table("users").Count(&users)
-			if members, _ := f.tn.Members(ctx); len(members) != 1 || users != 1 {
+			if err := db.DB.Table("users").Count(&users).Error; err != nil {
+				t.Fatal(err)
+			}
+			if members, err := f.tn.Members(ctx); err != nil {
+				t.Fatal(err)
+			} else if len(members) != 1 || users != 1 {
 				t.Errorf("refused invitations left %d members and %d users", len(members), users)
 			}
 			if n := f.auditCount(t, ""); n != 0 {
@@ -240,7 +248,10 @@ func TestInviteLinkWorksOnce(t *testing.T) {
 			if _, err := f.sys.Authenticate(ctx, "nia@example.org", "other-password"); err == nil {
 				t.Error("a used link changed the password")
 			}
-			events, _, _ := f.tn.AuditLog(ctx, models.AuditFilter{Action: models.ActionInviteAccepted})
+			events, _, err := f.tn.AuditLog(ctx, models.AuditFilter{Action: models.ActionInviteAccepted})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(events) != 1 || events[0].UserID == nil || *events[0].UserID != inv.Member.User.ID || events[0].IP != "127.0.0.1" {
 				t.Errorf("invite.accepted events: %+v", events)
 			}
@@ -306,7 +317,9 @@ func TestInviteLinkOfRemovedOrDeactivatedMember(t *testing.T) {
 				t.Errorf("link of a removed member: %v, want ErrNotFound", err)
 			}
 			var n int64
-			db.DB.Table("invites").Count(&n)
+			if err := db.DB.Table("invites").Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
 			if n != 0 {
 				t.Errorf("%d invites left after removal", n)
 			}
@@ -412,7 +425,10 @@ func TestLastAdminRules(t *testing.T) {
 			if _, err := f.sys.Access(ctx, f.admin.ID, f.project.ID); !errors.Is(err, models.ErrNotFound) {
 				t.Errorf("a removed member still has access: %v", err)
 			}
-			events, _, _ := f.tn.AuditLog(ctx, models.AuditFilter{Action: models.ActionMemberUpdated})
+			events, _, err := f.tn.AuditLog(ctx, models.AuditFilter{Action: models.ActionMemberUpdated})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(events) != 1 || !strings.Contains(events[0].Details, `"admin":{"before":true,"after":false}`) {
 				t.Errorf("member.updated events: %+v", events)
 			}

@@ -19,8 +19,14 @@ func TestMembershipProfiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, _ := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
-			other, _ := sys.CreateProject(ctx, bob.ID, models.NewProject{Name: "Beta"})
+			p, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := sys.CreateProject(ctx, bob.ID, models.NewProject{Name: "Beta"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			tn := sys.Tenant(p.ID)
 
 			m, err := tn.Membership(ctx, ada.ID)
@@ -63,9 +69,9 @@ func TestMembershipProfiles(t *testing.T) {
 			if n, err := models.BackfillProfiles(ctx, db.DB); err != nil || n != 0 {
 				t.Errorf("second backfill made %d, %v; want 0", n, err)
 			}
-			again, _ := tn.Membership(ctx, bob.ID)
-			if again.ProfileID == nil || *again.ProfileID == *added.ProfileID {
-				t.Fatalf("backfilled membership %+v", again)
+			again, err := tn.Membership(ctx, bob.ID)
+			if err != nil || again.ProfileID == nil || *again.ProfileID == *added.ProfileID {
+				t.Fatalf("backfilled membership %+v, %v", again, err)
 			}
 			readPractitioner(t, tn, *again.ProfileID)
 		})

@@ -258,7 +258,10 @@ func stored(t *testing.T, ten models.Tenant, n int) map[int]string {
 	out := map[int]string{}
 	for _, r := range res.Resources {
 		m := decoded(t, r)
-		i, _ := strconv.Atoi(m["identifier"].([]any)[0].(map[string]any)["value"].(string))
+		i, err := strconv.Atoi(m["identifier"].([]any)[0].(map[string]any)["value"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
 		meta := metaOf(t, r)
 		s := string(r.JSON)
 		s = strings.Replace(s, `"id":"`+r.ID+`"`, `"id":"ID"`, 1)

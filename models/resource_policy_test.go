@@ -43,7 +43,10 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 			}
 
 			// Criteria: only the north patient exists for the nurse.
-			q, _ := models.ParseSearch("Patient", url.Values{}, false)
+			q, err := models.ParseSearch("Patient", url.Values{}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
 			found, err := nurse.Search(ctx, q)
 			if err != nil || found.Total != 1 || found.Resources[0].ID != north {
 				t.Fatalf("nurse's patient search: %+v, %v", found, err)
@@ -80,9 +83,14 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 			if _, err := nurse.UpdateResource(ctx, "Patient", north, []byte(`{"resourceType":"Patient","id":"`+north+`","gender":"female","managingOrganization":{"reference":"Organization/`+org+`"}}`), ""); err != nil {
 				t.Fatal(err)
 			}
-			stored, _ := full.ReadResource(ctx, "Patient", north)
+			stored, err := full.ReadResource(ctx, "Patient", north)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var p map[string]any
-			json.Unmarshal(stored.JSON, &p)
+			if err := json.Unmarshal(stored.JSON, &p); err != nil {
+				t.Fatal(err)
+			}
 			if p["birthDate"] != "1980-01-01" || p["gender"] != "female" || !strings.Contains(string(stored.JSON), "Nia") {
 				t.Errorf("after the nurse's update the full record is %s", stored.JSON)
 			}
@@ -95,8 +103,8 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 			if _, err := nurse.UpdateResource(ctx, "Patient", north, []byte(`{"resourceType":"Patient","id":"`+north+`","managingOrganization":{"reference":"Organization/`+other+`"}}`), ""); !errors.Is(err, models.ErrForbidden) {
 				t.Errorf("update moving a resource outside the criteria: %v", err)
 			}
-			if r, _ := full.ReadResource(ctx, "Patient", north); !strings.Contains(string(r.JSON), org) {
-				t.Errorf("the refused update was stored: %s", r.JSON)
+			if r, err := full.ReadResource(ctx, "Patient", north); err != nil || !strings.Contains(string(r.JSON), org) {
+				t.Errorf("the refused update was stored: %s, %v", r.JSON, err)
 			}
 			// Conditional create cannot find what the criteria hide, and
 			// returns what it finds redacted.
@@ -120,7 +128,9 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 					t.Errorf("search %v on a hidden field: %v, want ErrForbidden", probe, err)
 				}
 			}
-			if pq, _ := models.ParseSearch("Patient", url.Values{"family": {"Nord"}}, false); true {
+			if pq, err := models.ParseSearch("Patient", url.Values{"family": {"Nord"}}, false); err != nil {
+				t.Fatal(err)
+			} else {
 				if found, err := nurse.Search(ctx, pq); err != nil || found.Total != 1 {
 					t.Errorf("search on a visible field: %+v, %v", found.Total, err)
 				}
@@ -137,7 +147,9 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 				t.Errorf("delete of a read-only type: %v", err)
 			}
 			// Without a policy, everything as before.
-			if found, _ := full.Search(ctx, q); found.Total != 3 {
+			if found, err := full.Search(ctx, q); err != nil {
+				t.Fatal(err)
+			} else if found.Total != 3 {
 				t.Errorf("full access sees %d patients, want the 2 seeded and the nurse's", found.Total)
 			}
 		})

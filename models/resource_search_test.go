@@ -234,12 +234,17 @@ func TestSearchLastUpdatedAndID(t *testing.T) {
 				"_id=" + first.ID + "," + second.ID: 2,
 				"_id=unknown":                       0,
 			} {
-				v, _ := url.ParseQuery(strings.ReplaceAll(query, "+", "%2B"))
+				v, err := url.ParseQuery(strings.ReplaceAll(query, "+", "%2B"))
+				if err != nil {
+					t.Fatal(err)
+				}
 				q, err := models.ParseSearch("Patient", v, false)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if res, _ := ten.Search(ctx, q); res.Total != want {
+				if res, err := ten.Search(ctx, q); err != nil {
+					t.Errorf("%s: %v", query, err)
+				} else if res.Total != want {
 					t.Errorf("%s: %d results, want %d", query, res.Total, want)
 				}
 			}
@@ -263,7 +268,10 @@ func TestParseSearchRefusals(t *testing.T) {
 	if err != nil || len(q.Params) != 1 || q.Params.Get("family") != "a" {
 		t.Errorf("lenient parse kept %v (%v), want only family", q.Params, err)
 	}
-	q, _ = models.ParseSearch("Patient", url.Values{"_count": {"5000"}}, false)
+	q, err = models.ParseSearch("Patient", url.Values{"_count": {"5000"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if q.Count != models.MaxSearchCount {
 		t.Errorf("_count=5000 gives %d, want the maximum %d", q.Count, models.MaxSearchCount)
 	}
@@ -307,7 +315,10 @@ func TestSystemResources(t *testing.T) {
 	if _, err := ten.ReadResource(ctx, "ValueSet", "no-such-set"); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("unknown ValueSet: %v", err)
 	}
-	q, _ := models.ParseSearch("StructureDefinition", url.Values{"name": {"patient"}, "_count": {"100"}}, false)
+	q, err := models.ParseSearch("StructureDefinition", url.Values{"name": {"patient"}, "_count": {"100"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, err := ten.Search(ctx, q)
 	if err != nil || res.Total == 0 {
 		t.Fatalf("search StructureDefinition?name=patient: %d %v", res.Total, err)
@@ -317,9 +328,12 @@ func TestSystemResources(t *testing.T) {
 			t.Errorf("unexpected match %s", r.ID)
 		}
 	}
-	q, _ = models.ParseSearch("ValueSet", url.Values{"url": {"http://hl7.org/fhir/ValueSet/administrative-gender"}}, false)
-	if res, _ := ten.Search(ctx, q); res.Total != 1 {
-		t.Errorf("ValueSet by url: %d results, want 1", res.Total)
+	q, err = models.ParseSearch("ValueSet", url.Values{"url": {"http://hl7.org/fhir/ValueSet/administrative-gender"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := ten.Search(ctx, q); err != nil || res.Total != 1 {
+		t.Errorf("ValueSet by url: %d results, %v; want 1", res.Total, err)
 	}
 	if _, err := models.ParseSearch("CodeSystem", url.Values{"status": {"active"}}, false); err == nil {
 		t.Error("unsupported system search parameter accepted")
@@ -377,7 +391,9 @@ func TestRowLevelSecurity(t *testing.T) {
 	// Outside any tenant transaction the owner sees all rows: the wall is
 	// the policy, not the query.
 	var all int64
-	db.DB.Raw(`SELECT COUNT(*) FROM resources WHERE resource_type <> 'Practitioner'`).Scan(&all)
+	if err := db.DB.Raw(`SELECT COUNT(*) FROM resources WHERE resource_type <> 'Practitioner'`).Scan(&all).Error; err != nil {
+		t.Fatal(err)
+	}
 	if all != 3 {
 		t.Errorf("superuser sees %d resources besides the members' profiles, want 3", all)
 	}

@@ -134,9 +134,9 @@ func TestResourceLifecycle(t *testing.T) {
 			if !slices.Equal(versions, []string{"4", "3", "2", "1"}) || !h.Versions[0].Deleted || h.Versions[1].Deleted {
 				t.Errorf("history versions %v (first deleted: %v), want 4 3 2 1 with 4 the deletion", versions, h.Versions[0].Deleted)
 			}
-			page, _ := ten.ResourceHistory(ctx, "Patient", created.ID, models.Page{Count: 2, Offset: 2})
-			if len(page.Versions) != 2 || page.Versions[0].VersionID != "2" {
-				t.Errorf("history page 2: %+v", page.Versions)
+			page, err := ten.ResourceHistory(ctx, "Patient", created.ID, models.Page{Count: 2, Offset: 2})
+			if err != nil || len(page.Versions) != 2 || page.Versions[0].VersionID != "2" {
+				t.Errorf("history page 2: %+v, %v", page.Versions, err)
 			}
 			mustCreate(t, ten, `{"resourceType":"Patient"}`)
 			typeHistory, err := ten.ResourceHistory(ctx, "Patient", "", models.Page{Count: 10})
@@ -177,19 +177,25 @@ func TestResourceIsolation(t *testing.T) {
 						t.Errorf("%s of the other project's resource: %v, want ErrNotFound", name, err)
 					}
 				}
-				q, _ := models.ParseSearch("Patient", url.Values{"_id": {id}}, false)
+				q, err := models.ParseSearch("Patient", url.Values{"_id": {id}}, false)
+				if err != nil {
+					t.Fatal(err)
+				}
 				res, err := c.from.Search(ctx, q)
 				if err != nil || res.Total != 0 {
 					t.Errorf("search by the other project's id: total %d %v", res.Total, err)
 				}
-				q, _ = models.ParseSearch("Patient", url.Values{"family": {"alpha"}}, false)
-				res, _ = c.from.Search(ctx, q)
-				if res.Total != 1 || res.Resources[0].ID == id {
-					t.Errorf("search by name sees %d results, want only its own", res.Total)
+				q, err = models.ParseSearch("Patient", url.Values{"family": {"alpha"}}, false)
+				if err != nil {
+					t.Fatal(err)
 				}
-				h, _ := c.from.ResourceHistory(ctx, "Patient", "", models.Page{Count: 5})
-				if h.Total != 1 {
-					t.Errorf("type history sees %d versions, want only its own 1", h.Total)
+				res, err = c.from.Search(ctx, q)
+				if err != nil || res.Total != 1 || res.Resources[0].ID == id {
+					t.Errorf("search by name sees %d results, %v; want only its own", res.Total, err)
+				}
+				h, err := c.from.ResourceHistory(ctx, "Patient", "", models.Page{Count: 5})
+				if err != nil || h.Total != 1 {
+					t.Errorf("type history sees %d versions, %v; want only its own 1", h.Total, err)
 				}
 				if got, err := c.to.ReadResource(ctx, "Patient", id); err != nil || !strings.Contains(string(got.JSON), "Alpha") {
 					t.Errorf("owner's resource changed by the other project: %s %v", got.JSON, err)

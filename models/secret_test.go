@@ -34,16 +34,25 @@ func TestSecretBoxKeys(t *testing.T) {
 			t.Errorf("ParseSecretKey(%q): %v", s, err)
 		}
 	}
-	key, _ := models.GenerateSecretKey()
+	key, err := models.GenerateSecretKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	back, err := models.ParseSecretKey(" " + models.EncodeSecretKey(key) + "\n")
 	if err != nil || !bytes.Equal(back, key) {
 		t.Errorf("key does not survive its text form: %v", err)
 	}
-	box, _ := models.NewSecretBox(key)
+	box, err := models.NewSecretBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if id := box.KeyID(); len(id) != 8 || id != models.SecretKeyID(key) {
 		t.Errorf("key id %q", id)
 	}
-	other, _ := models.GenerateSecretKey()
+	other, err := models.GenerateSecretKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if models.SecretKeyID(other) == models.SecretKeyID(key) {
 		t.Error("two keys share an id")
 	}
@@ -55,8 +64,14 @@ func TestSecrets(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ada := newUser(t, sys, "ada@example.org")
 			bob := newUser(t, sys, "bob@example.org")
-			pa, _ := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
-			pb, _ := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			pa, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pb, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			box := newTestBox(t)
 			sa := sys.Tenant(pa.ID).Secrets(box)
 			sb := sys.Tenant(pb.ID).Secrets(box)
@@ -116,8 +131,8 @@ func TestSecrets(t *testing.T) {
 			if err != nil || s.Hint != "••••••ffff" || s.UpdatedBy == nil || s.UpdatedBy.ID != bob.ID {
 				t.Fatalf("replace: %+v, %v", s, err)
 			}
-			if got, _ := sa.Value(ctx, "API_KEY"); got != "new-value-ffff" {
-				t.Errorf("value after replace %q", got)
+			if got, err := sa.Value(ctx, "API_KEY"); err != nil || got != "new-value-ffff" {
+				t.Errorf("value after replace %q, %v", got, err)
 			}
 			if _, err := sa.Replace(ctx, asBob, s.ID, ""); models.FieldErrors(err)["value"] == "" {
 				t.Errorf("empty replacement: %v", err)
@@ -134,7 +149,9 @@ func TestSecrets(t *testing.T) {
 			if _, err := sa.Value(ctx, "API_KEY"); !errors.Is(err, models.ErrNotFound) {
 				t.Errorf("old name still answers: %v", err)
 			}
-			sa.Create(ctx, asAda, "TAKEN", "x")
+			if _, err := sa.Create(ctx, asAda, "TAKEN", "x"); err != nil {
+				t.Fatal(err)
+			}
 			for name, msg := range map[string]string{"TAKEN": "already has a secret", "bad name": "letters", "": "required"} {
 				if _, err := sa.Rename(ctx, asAda, s.ID, name); !strings.Contains(models.FieldErrors(err)["name"], msg) {
 					t.Errorf("rename to %q: %v", name, err)
@@ -214,13 +231,28 @@ func TestSecretCiphertexts(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ada := newUser(t, sys, "ada@example.org")
-			pa, _ := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
-			pb, _ := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			pa, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pb, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			box := newTestBox(t)
 			sa, sb := sys.Tenant(pa.ID).Secrets(box), sys.Tenant(pb.ID).Secrets(box)
-			one, _ := sa.Create(ctx, models.Actor{}, "ONE", "same-value-for-both")
-			two, _ := sa.Create(ctx, models.Actor{}, "TWO", "same-value-for-both")
-			other, _ := sb.Create(ctx, models.Actor{}, "OTHER", "project-b-value")
+			one, err := sa.Create(ctx, models.Actor{}, "ONE", "same-value-for-both")
+			if err != nil {
+				t.Fatal(err)
+			}
+			two, err := sa.Create(ctx, models.Actor{}, "TWO", "same-value-for-both")
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := sb.Create(ctx, models.Actor{}, "OTHER", "project-b-value")
+			if err != nil {
+				t.Fatal(err)
+			}
 
 			cts := make([][]byte, 2)
 			for i, id := range []string{one.ID, two.ID} {
@@ -257,15 +289,17 @@ func TestSecretCiphertexts(t *testing.T) {
 
 			// Another key is named in the error instead of giving garbage.
 			wrong := newTestBox(t)
-			_, err := sys.Tenant(pa.ID).Secrets(wrong).Value(ctx, "ONE")
+			_, err = sys.Tenant(pa.ID).Secrets(wrong).Value(ctx, "ONE")
 			var ke *models.SecretKeyError
 			if !errors.As(err, &ke) || ke.StoredKey != box.KeyID() || ke.CurrentKey != wrong.KeyID() || !strings.Contains(err.Error(), box.KeyID()) {
 				t.Errorf("wrong key: %v", err)
 			}
-			if n, _ := sys.SecretsUnderOtherKeys(ctx, wrong); n != 3 {
-				t.Errorf("%d secrets under other keys, want 3", n)
+			if n, err := sys.SecretsUnderOtherKeys(ctx, wrong); err != nil || n != 3 {
+				t.Errorf("%d secrets under other keys, %v; want 3", n, err)
 			}
-			if n, _ := sys.SecretsUnderOtherKeys(ctx, box); n != 0 {
+			if n, err := sys.SecretsUnderOtherKeys(ctx, box); err != nil {
+				t.Error(err)
+			} else if n != 0 {
 				t.Errorf("%d secrets under other keys, want 0", n)
 			}
 		})
@@ -280,7 +314,10 @@ func TestRotateSecretsKey(t *testing.T) {
 			oldBox, newBox := newTestBox(t), newTestBox(t)
 			values := map[string]map[string]string{}
 			for _, name := range []string{"Alpha", "Beta"} {
-				p, _ := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: name})
+				p, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: name})
+				if err != nil {
+					t.Fatal(err)
+				}
 				values[p.ID] = map[string]string{}
 				for _, s := range []string{"A", "B", "C"} {
 					v := name + "-" + s + "-value-0123"
@@ -314,7 +351,9 @@ func TestRotateSecretsKey(t *testing.T) {
 			if n, err := sys.RotateSecretsKey(ctx, oldBox, newBox); !errors.Is(err, models.ErrSecretTampered) || n != 0 {
 				t.Fatalf("rotation over a damaged row: %d, %v", n, err)
 			}
-			if n, _ := sys.SecretsUnderOtherKeys(ctx, oldBox); n != 0 {
+			if n, err := sys.SecretsUnderOtherKeys(ctx, oldBox); err != nil {
+				t.Error(err)
+			} else if n != 0 {
 				t.Errorf("after a failed rotation %d secrets left the old key", n)
 			}
 			db.DB.Exec("UPDATE project_secrets SET ciphertext = ? WHERE id = ?", saved, last.ID)

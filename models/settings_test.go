@@ -18,7 +18,10 @@ func TestUpdateSettings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			other, _ := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			other, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			tn := sys.Tenant(p.ID)
 			actor := models.Actor{UserID: ada.ID, Email: ada.Email, IP: "127.0.0.1"}
 			base := models.SettingsUpdate{Name: "Alpha", StrictMode: true, Version: p.Version}
@@ -46,7 +49,9 @@ func TestUpdateSettings(t *testing.T) {
 			if _, _, err := tn.UpdateSettings(ctx, actor, stale, false); !errors.Is(err, models.ErrStale) {
 				t.Errorf("stale save: %v, want ErrStale", err)
 			}
-			if cur, _ := tn.Project(ctx); cur.Name != "Alpha Prod" {
+			if cur, err := tn.Project(ctx); err != nil {
+				t.Fatal(err)
+			} else if cur.Name != "Alpha Prod" {
 				t.Errorf("stale save overwrote the name: %q", cur.Name)
 			}
 
@@ -111,9 +116,16 @@ func TestSuperAdmin(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			op := newUser(t, sys, "op@example.org")
 			ada := newUser(t, sys, "ada@example.org")
-			ops, _ := sys.CreateProject(ctx, op.ID, models.NewProject{Name: "Operators"})
-			sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Ada's"})
-			if is, _ := sys.IsSuperAdmin(ctx, op.ID); is {
+			ops, err := sys.CreateProject(ctx, op.ID, models.NewProject{Name: "Operators"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Ada's"}); err != nil {
+				t.Fatal(err)
+			}
+			if is, err := sys.IsSuperAdmin(ctx, op.ID); err != nil {
+				t.Fatal(err)
+			} else if is {
 				t.Error("super admin before the flag is set")
 			}
 			if err := sys.SetSuperAdmin(ctx, ops.ID, true); err != nil {
@@ -122,7 +134,9 @@ func TestSuperAdmin(t *testing.T) {
 			if is, err := sys.IsSuperAdmin(ctx, op.ID); !is || err != nil {
 				t.Errorf("member of the super-admin project: %v, %v", is, err)
 			}
-			if is, _ := sys.IsSuperAdmin(ctx, ada.ID); is {
+			if is, err := sys.IsSuperAdmin(ctx, ada.ID); err != nil {
+				t.Fatal(err)
+			} else if is {
 				t.Error("a member of an ordinary project counts as super admin")
 			}
 		})

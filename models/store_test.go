@@ -86,7 +86,9 @@ func TestProjectsAndMembership(t *testing.T) {
 			if err != nil || len(list) != 2 || list[0].Project.Name != "Dev" || !list[1].Membership.Admin {
 				t.Errorf("ada's projects: %+v, %v", list, err)
 			}
-			if list, _ := sys.ProjectsOf(ctx, bob.ID); len(list) != 0 {
+			if list, err := sys.ProjectsOf(ctx, bob.ID); err != nil {
+				t.Fatal(err)
+			} else if len(list) != 0 {
 				t.Errorf("bob has projects he never joined: %+v", list)
 			}
 
@@ -137,7 +139,9 @@ func TestSessions(t *testing.T) {
 				t.Errorf("load: %q, %v", b, err)
 			}
 			var n int64
-			db.DB.Model(&models.Session{}).Where("id = ?", "tok-1").Count(&n)
+			if err := db.DB.Model(&models.Session{}).Where("id = ?", "tok-1").Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
 			if n != 0 {
 				t.Error("the session token is stored in clear; want only its hash")
 			}

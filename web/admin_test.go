@@ -73,10 +73,14 @@ func TestNonAdminsGet403OnEveryAdminRoute(t *testing.T) {
 				t.Fatalf("only %d admin routes checked", checked)
 			}
 			// Nothing the member posted took effect.
-			if p, _ := app.Sys.Tenant(project).Project(t.Context()); p.Name != "Alpha" {
+			if p, err := app.Sys.Tenant(project).Project(t.Context()); err != nil {
+				t.Fatal(err)
+			} else if p.Name != "Alpha" {
 				t.Errorf("member renamed the project to %q", p.Name)
 			}
-			if pol, _ := app.Sys.Tenant(project).AccessPolicy(t.Context(), polID); pol.Name != "Readers" {
+			if pol, err := app.Sys.Tenant(project).AccessPolicy(t.Context(), polID); err != nil {
+				t.Fatal(err)
+			} else if pol.Name != "Readers" {
 				t.Errorf("member changed the policy: %q", pol.Name)
 			}
 		})

@@ -420,11 +420,22 @@ func TestFHIRAccessPolicies(t *testing.T) {
 			admin.PostForm("/projects/"+project+"/access-policies/new", url.Values{"name": {"Front desk"}, "rows": {"2"},
 				"rules.0.resourceType": {"Patient"}, "rules.0.hiddenFields": {"birthDate"},
 				"rules.1.resourceType": {"Organization"}, "rules.1.readonly": {"on"}}).Status(http.StatusSeeOther)
-			pols, _ := app.Sys.Tenant(project).AccessPolicies(t.Context())
+			pols, err := app.Sys.Tenant(project).AccessPolicies(t.Context())
+			if err != nil || len(pols) != 1 {
+				t.Fatalf("access policies %+v, %v", pols, err)
+			}
 			desk := addMember(t, app, project, "desk@example.org", false)
-			u, _ := app.Sys.UserByEmail(t.Context(), "desk@example.org")
-			m, _ := app.Sys.Tenant(project).Membership(t.Context(), u.ID)
-			app.Sys.Tenant(project).UpdateMember(t.Context(), models.Actor{}, m.ID, models.MemberUpdate{Active: true, AccessPolicyID: &pols[0].ID})
+			u, err := app.Sys.UserByEmail(t.Context(), "desk@example.org")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := app.Sys.Tenant(project).Membership(t.Context(), u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := app.Sys.Tenant(project).UpdateMember(t.Context(), models.Actor{}, m.ID, models.MemberUpdate{Active: true, AccessPolicyID: &pols[0].ID}); err != nil {
+				t.Fatal(err)
+			}
 
 			h := []string{"X-Enclave-Project", project}
 			admin.API(http.MethodPost, "/fhir/R4/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"bp"}}`, h...).Status(http.StatusCreated)
@@ -456,7 +467,10 @@ func TestFHIRLostProjectIsNotReplaced(t *testing.T) {
 			app := webtest.New(t, db)
 			_, shared := app.SignUp("owner@example.org", "Shared")
 			guest, own := app.SignUp("guest@example.org", "Guest's own")
-			u, _ := app.Sys.UserByEmail(t.Context(), "guest@example.org")
+			u, err := app.Sys.UserByEmail(t.Context(), "guest@example.org")
+			if err != nil {
+				t.Fatal(err)
+			}
 			m, err := app.Sys.Tenant(shared).AddMember(t.Context(), models.Actor{}, u.ID, false, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -77,7 +77,10 @@ func (s *fakeSMTP) serve(t *testing.T, conn net.Conn) {
 			reply("250 AUTH PLAIN")
 		case "AUTH":
 			parts := strings.Fields(cmd)
-			raw, _ := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+			raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+			if err != nil {
+				t.Errorf("fake SMTP: AUTH %q: %v", cmd, err)
+			}
 			s.mu.Lock()
 			s.auth = append(s.auth, string(raw))
 			s.mu.Unlock()
@@ -106,8 +109,14 @@ func (s *fakeSMTP) serve(t *testing.T, conn net.Conn) {
 				reply("554 bad message")
 				continue
 			}
-			body, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
-			subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+			body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+			if err != nil {
+				t.Errorf("fake SMTP: undecodable body: %v", err)
+			}
+			subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+			if err != nil {
+				t.Errorf("fake SMTP: undecodable subject: %v", err)
+			}
 			s.mu.Lock()
 			s.msgs = append(s.msgs, receivedMail{To: to, Subject: subject, Body: string(body)})
 			s.mu.Unlock()
@@ -175,7 +184,10 @@ func TestInviteWhenMailFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, closedPort, _ := net.SplitHostPort(ln.Addr().String())
+	_, closedPort, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln.Close()
 	app := webtest.NewWith(t, testdb.SQLite(t), func(c *web.Config) {
 		c.BaseURL = "https://enclave.example.org"

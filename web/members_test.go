@@ -478,7 +478,10 @@ func TestMemberListShowsProfiles(t *testing.T) {
 				t.Fatalf("%d profiles listed, want 2", profiles.Length())
 			}
 			for _, u := range []string{"admin@example.org", "member@example.org"} {
-				user, _ := app.Sys.UserByEmail(t.Context(), u)
+				user, err := app.Sys.UserByEmail(t.Context(), u)
+				if err != nil {
+					t.Fatal(err)
+				}
 				m, err := app.Sys.Tenant(project).Membership(t.Context(), user.ID)
 				if err != nil || m.ProfileID == nil {
 					t.Fatalf("%s: membership %+v, %v", u, m, err)

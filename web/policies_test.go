@@ -52,7 +52,9 @@ func TestAccessPolicyEditor(t *testing.T) {
 			if r.Has("error-rule-0") {
 				t.Error("the valid rule got an error")
 			}
-			if pols, _ := app.Sys.Tenant(project).AccessPolicies(t.Context()); len(pols) != 0 {
+			if pols, err := app.Sys.Tenant(project).AccessPolicies(t.Context()); err != nil {
+				t.Fatal(err)
+			} else if len(pols) != 0 {
 				t.Fatalf("an invalid policy was saved: %+v", pols)
 			}
 
@@ -65,7 +67,10 @@ func TestAccessPolicyEditor(t *testing.T) {
 				t.Fatalf("policies listed: %v", got)
 			}
 			list.Contains("Patient (read-only), Observation")
-			pols, _ := app.Sys.Tenant(project).AccessPolicies(t.Context())
+			pols, err := app.Sys.Tenant(project).AccessPolicies(t.Context())
+			if err != nil || len(pols) != 1 {
+				t.Fatalf("stored policies %+v, %v", pols, err)
+			}
 			pol := pols[0]
 			if len(pol.Rules) != 2 || strings.Join(pol.Rules[0].HiddenFields, "|") != "birthDate|address" || pol.Rules[1].Criteria != "Observation?status=final" {
 				t.Errorf("stored rules %+v", pol.Rules)
@@ -84,13 +89,18 @@ func TestAccessPolicyEditor(t *testing.T) {
 			}
 			c.PostForm(base+"/"+pol.ID, url.Values{"name": {"Night nurses"}, "rows": {"1"}, "rules.0.resourceType": {"*"}}).
 				Status(http.StatusSeeOther)
-			if got, _ := app.Sys.Tenant(project).AccessPolicy(t.Context(), pol.ID); got.Name != "Night nurses" || got.Rules[0].ResourceType != "*" {
-				t.Errorf("after edit: %+v", got)
+			if got, err := app.Sys.Tenant(project).AccessPolicy(t.Context(), pol.ID); err != nil || got.Name != "Night nurses" || got.Rules[0].ResourceType != "*" {
+				t.Errorf("after edit: %+v, %v", got, err)
 			}
 
 			// Used as the default patient policy and by a member, then deleted.
-			member, _ := app.Sys.CreateUser(t.Context(), models.NewUser{FirstName: "M", LastName: "M", Email: "m@example.org", Password: "password-123"})
-			app.Sys.Tenant(project).AddMember(t.Context(), models.Actor{}, member.ID, false, &pol.ID)
+			member, err := app.Sys.CreateUser(t.Context(), models.NewUser{FirstName: "M", LastName: "M", Email: "m@example.org", Password: "password-123"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := app.Sys.Tenant(project).AddMember(t.Context(), models.Actor{}, member.ID, false, &pol.ID); err != nil {
+				t.Fatal(err)
+			}
 			form2 := settingsForm(t, c, project)
 			form2.Set("defaultPatientAccessPolicy", pol.ID)
 			c.PostForm("/projects/"+project+"/settings", form2).Status(http.StatusOK)
@@ -108,7 +118,10 @@ func TestAccessPolicyEditor(t *testing.T) {
 				t.Fatalf("policy in use was deleted: %v", err)
 			}
 			// Once nobody uses it, it goes.
-			m, _ := app.Sys.Tenant(project).Membership(t.Context(), member.ID)
+			m, err := app.Sys.Tenant(project).Membership(t.Context(), member.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if _, err := app.Sys.Tenant(project).UpdateMember(t.Context(), models.Actor{}, m.ID, models.MemberUpdate{Active: true}); err != nil {
 				t.Fatal(err)
 			}

@@ -135,7 +135,9 @@ func TestResourceCreateReadEditDelete(t *testing.T) {
 				t.Errorf("htmx answer is not the editor fragment:\n%s", r.Body)
 			}
 			c.HTMX = false
-			if res, _ := app.Sys.Tenant(project).Search(t.Context(), mustSearch(t, "Patient", nil)); res.Total != 0 {
+			if res, err := app.Sys.Tenant(project).Search(t.Context(), mustSearch(t, "Patient", nil)); err != nil {
+				t.Fatal(err)
+			} else if res.Total != 0 {
 				t.Fatalf("refused resources were stored: %d", res.Total)
 			}
 

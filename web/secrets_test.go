@@ -149,8 +149,8 @@ func TestSecretsEditor(t *testing.T) {
 			if r.TestID("notice") != "Value replaced." || r.TestID("secret-hint") != "••••••7777" {
 				t.Errorf("after replace: notice %q, hint %q", r.TestID("notice"), r.TestID("secret-hint"))
 			}
-			if got, _ := secretValue(t, app, project, "STRIPE_KEY"); got != "sk_live_replaced_00007777" {
-				t.Errorf("value after replace %q", got)
+			if got, err := secretValue(t, app, project, "STRIPE_KEY"); err != nil || got != "sk_live_replaced_00007777" {
+				t.Errorf("value after replace %q, %v", got, err)
 			}
 			for name, msg := range map[string]string{"PIN": "already has a secret", "no/slash": "letters, digits"} {
 				r = c.PostForm(base+"/"+id+"/name", url.Values{"name": {name}}).Status(http.StatusUnprocessableEntity)
@@ -171,8 +171,8 @@ func TestSecretsEditor(t *testing.T) {
 				t.Errorf("rename to the same name: %q", got)
 			}
 			c.HTMX = false
-			if got, _ := secretValue(t, app, project, "STRIPE_LIVE"); got != "sk_live_replaced_00007777" {
-				t.Errorf("value after rename %q", got)
+			if got, err := secretValue(t, app, project, "STRIPE_LIVE"); err != nil || got != "sk_live_replaced_00007777" {
+				t.Errorf("value after rename %q, %v", got, err)
 			}
 
 			// Delete: a confirmation page without JavaScript, hx-confirm with it.
@@ -240,8 +240,8 @@ func TestSecretPlaintextNeverStoredOrLogged(t *testing.T) {
 			c.HTMX = false
 			c.PostForm(base+"/"+secretID(t, app, project, "OTHER")+"/delete", nil).Status(http.StatusSeeOther)
 
-			if got, _ := secretValue(t, app, project, "API_TOKEN"); got != values[1] {
-				t.Fatalf("the secret was not saved: %q", got)
+			if got, err := secretValue(t, app, project, "API_TOKEN"); err != nil || got != values[1] {
+				t.Fatalf("the secret was not saved: %q, %v", got, err)
 			}
 			logs := app.Logs()
 			if !strings.Contains(logs, base) {
@@ -306,7 +306,9 @@ func TestSecretRoutesRefuseOutsiders(t *testing.T) {
 				if v, err := secretValue(t, app, projectA, "API_KEY"); v != "original-value-1234" || err != nil {
 					t.Fatalf("after %s: value %q, %v", who, v, err)
 				}
-				if b, _ := app.Sys.Tenant(projectB).Secrets(app.SecretBox).List(t.Context()); len(b) > 0 && b[0].Name != "HIJACK" {
+				if b, err := app.Sys.Tenant(projectB).Secrets(app.SecretBox).List(t.Context()); err != nil {
+					t.Fatalf("after %s: project B's secrets: %v", who, err)
+				} else if len(b) > 0 && b[0].Name != "HIJACK" {
 					t.Fatalf("after %s: project B has %+v", who, b)
 				}
 			}

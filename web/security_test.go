@@ -184,8 +184,13 @@ func TestProbesAndStatic(t *testing.T) {
 			c.Get("/static/js/htmx.min.js").Status(http.StatusOK).Contains("htmx")
 			c.Get("/static/js/app.js").Status(http.StatusOK).Contains("X-CSRF-Token")
 
-			sqlDB, _ := db.DB.DB()
-			sqlDB.Close()
+			sqlDB, err := db.DB.DB()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sqlDB.Close(); err != nil {
+				t.Fatal(err)
+			}
 			c.Get("/readyz").Status(http.StatusServiceUnavailable).Contains("database unreachable")
 			c.Get("/healthz").Status(http.StatusOK)
 		})

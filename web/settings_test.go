@@ -103,7 +103,9 @@ func TestSettingsEditor(t *testing.T) {
 			}
 			form.Set("confirmStrictOff", "on")
 			c.PostForm(path, form).Status(http.StatusOK).Contains("strict mode")
-			if p, _ := app.Sys.Tenant(project).Project(t.Context()); p.StrictMode {
+			if p, err := app.Sys.Tenant(project).Project(t.Context()); err != nil {
+				t.Fatal(err)
+			} else if p.StrictMode {
 				t.Error("strict mode still on after a confirmed save")
 			}
 
@@ -114,15 +116,24 @@ func TestSettingsEditor(t *testing.T) {
 			form.Del("features")
 			form.Set("superAdmin", "on")
 			c.PostForm(path, form).Status(http.StatusForbidden)
-			if p, _ := app.Sys.Tenant(project).Project(t.Context()); p.SuperAdmin || len(p.Features) != 0 {
+			if p, err := app.Sys.Tenant(project).Project(t.Context()); err != nil {
+				t.Fatal(err)
+			} else if p.SuperAdmin || len(p.Features) != 0 {
 				t.Errorf("forged operator fields saved: superAdmin=%v features=%v", p.SuperAdmin, p.Features)
 			}
 
 			// A super admin may set them.
 			_, ops := app.SignUp("ops@example.org", "Operators")
-			app.Sys.SetSuperAdmin(t.Context(), ops, true)
-			opsUser, _ := app.Sys.UserByEmail(t.Context(), "ops@example.org")
-			app.Sys.Tenant(project).AddMember(t.Context(), models.Actor{}, opsUser.ID, true, nil)
+			if err := app.Sys.SetSuperAdmin(t.Context(), ops, true); err != nil {
+				t.Fatal(err)
+			}
+			opsUser, err := app.Sys.UserByEmail(t.Context(), "ops@example.org")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := app.Sys.Tenant(project).AddMember(t.Context(), models.Actor{}, opsUser.ID, true, nil); err != nil {
+				t.Fatal(err)
+			}
 			op := app.Client()
 			op.SignIn("ops@example.org")
 			form = settingsForm(t, op, project)
@@ -140,7 +151,9 @@ func TestSettingsEditor(t *testing.T) {
 			if !strings.Contains(r.TestID("error-features"), "teleport") {
 				t.Errorf("unknown feature error %q", r.TestID("error-features"))
 			}
-			if p, _ := app.Sys.Tenant(project).Project(t.Context()); strings.Join(p.Features, ",") != "bots,email" {
+			if p, err := app.Sys.Tenant(project).Project(t.Context()); err != nil {
+				t.Fatal(err)
+			} else if strings.Join(p.Features, ",") != "bots,email" {
 				t.Errorf("features %v", p.Features)
 			}
 
@@ -181,11 +194,16 @@ func TestConcurrentSettingsEdits(t *testing.T) {
 			if got := r.Doc().Find("#f-description").Text(); got != "Bob's description" {
 				t.Errorf("Bob's input was lost: %q", got)
 			}
-			p, _ := app.Sys.Tenant(project).Project(t.Context())
+			p, err := app.Sys.Tenant(project).Project(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
 			if p.Description != "Ann's description" {
 				t.Errorf("description %q: the second save overwrote the first", p.Description)
 			}
-			if v, _ := strconv.Atoi(bobForm.Get("version")); p.Version != v+1 {
+			if v, err := strconv.Atoi(bobForm.Get("version")); err != nil {
+				t.Fatalf("version field %q: %v", bobForm.Get("version"), err)
+			} else if p.Version != v+1 {
 				t.Errorf("version %d, want %d", p.Version, v+1)
 			}
 		})

@@ -56,11 +56,17 @@ func TestMigrateCommand(t *testing.T) {
 			t.Errorf("%s not created in the data directory: %v", f, err)
 		}
 	}
-	key1, _ := os.ReadFile(filepath.Join(dir, "session.key"))
+	key1, err := os.ReadFile(filepath.Join(dir, "session.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := run([]string{"migrate"}); err != nil {
 		t.Fatal("second migrate:", err)
 	}
-	key2, _ := os.ReadFile(filepath.Join(dir, "session.key"))
+	key2, err := os.ReadFile(filepath.Join(dir, "session.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if string(key1) != string(key2) {
 		t.Error("the session key changed between starts; every session would end on restart")
 	}

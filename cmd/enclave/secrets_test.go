@@ -165,7 +165,9 @@ func TestRotateKeyWithKeyFile(t *testing.T) {
 			if !bytes.Equal(readKey(t, keyPath+".old"), oldKey) {
 				t.Error("secrets.key.old does not hold the previous key")
 			}
-			if fi, _ := os.Stat(keyPath); fi.Mode().Perm() != 0o600 {
+			if fi, err := os.Stat(keyPath); err != nil {
+				t.Fatal(err)
+			} else if fi.Mode().Perm() != 0o600 {
 				t.Errorf("key file mode %v, want 0600", fi.Mode().Perm())
 			}
 			if !opensWith(t, target.db, newKey, values) {
@@ -179,7 +181,10 @@ func TestRotateKeyWithKeyFile(t *testing.T) {
 			}
 
 			// A key given by the operator is used as is.
-			given, _ := models.GenerateSecretKey()
+			given, err := models.GenerateSecretKey()
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := runSecrets([]string{"rotate-key", "--new-key", models.EncodeSecretKey(given)}, &out); err != nil {
 				t.Fatal(err)
 			}
@@ -203,7 +208,10 @@ func TestRotateKeyFromEnvironment(t *testing.T) {
 		t.Run(target.name, func(t *testing.T) {
 			dir := os.Getenv("ENCLAVE_DATA_DIR")
 			t.Setenv("DATABASE_URL", target.url)
-			oldKey, _ := models.GenerateSecretKey()
+			oldKey, err := models.GenerateSecretKey()
+			if err != nil {
+				t.Fatal(err)
+			}
 			t.Setenv("ENCLAVE_SECRETS_KEY", models.EncodeSecretKey(oldKey))
 			os.Remove(filepath.Join(dir, "secrets.key"))
 			values := seed(t, target.db, oldKey)
@@ -229,7 +237,10 @@ func TestRotateKeyFromEnvironment(t *testing.T) {
 
 			// The next rotation takes its new key from ENCLAVE_SECRETS_NEW_KEY and does not print it.
 			t.Setenv("ENCLAVE_SECRETS_KEY", m[1])
-			third, _ := models.GenerateSecretKey()
+			third, err := models.GenerateSecretKey()
+			if err != nil {
+				t.Fatal(err)
+			}
 			t.Setenv("ENCLAVE_SECRETS_NEW_KEY", models.EncodeSecretKey(third))
 			out.Reset()
 			if err := runSecrets([]string{"rotate-key"}, &out); err != nil {
@@ -259,7 +270,9 @@ func TestSecretsKeyAtStartup(t *testing.T) {
 	}
 	keyPath := filepath.Join(dir, "secrets.key")
 	key := readKey(t, keyPath)
-	if fi, _ := os.Stat(keyPath); fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(keyPath); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode().Perm() != 0o600 {
 		t.Errorf("generated key file mode %v", fi.Mode().Perm())
 	}
 	if err := run([]string{"migrate"}); err != nil || !bytes.Equal(readKey(t, keyPath), key) {
@@ -272,7 +285,10 @@ func TestSecretsKeyAtStartup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeDB(db)
-	other, _ := models.GenerateSecretKey()
+	other, err := models.GenerateSecretKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	seed(t, db, other)
 	var logs bytes.Buffer
 	cfg := web.ConfigFromEnv(os.Getenv)
@@ -285,12 +301,14 @@ func TestSecretsKeyAtStartup(t *testing.T) {
 	}
 
 	// A damaged key file stops start-up with a clear message and is left alone.
-	os.WriteFile(keyPath, []byte("garbage\n"), 0o600)
+	if err := os.WriteFile(keyPath, []byte("garbage\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	err = run([]string{"migrate"})
 	if err == nil || !strings.Contains(err.Error(), "not a valid secrets key file") || !strings.Contains(err.Error(), "Do not delete it") {
 		t.Errorf("damaged key file: %v", err)
 	}
-	if b, _ := os.ReadFile(keyPath); string(b) != "garbage\n" {
-		t.Error("the damaged key file was replaced")
+	if b, err := os.ReadFile(keyPath); err != nil || string(b) != "garbage\n" {
+		t.Errorf("the damaged key file was replaced: %q, %v", b, err)
 	}
 }

@@ -22,8 +22,14 @@ func TestSuperAdminCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	sys := models.NewSystem(db)
-	u, _ := sys.CreateUser(context.Background(), models.NewUser{FirstName: "O", LastName: "P", Email: "op@example.org", Password: "password-123"})
-	p, _ := sys.CreateProject(context.Background(), u.ID, models.NewProject{Name: "Operators"})
+	u, err := sys.CreateUser(context.Background(), models.NewUser{FirstName: "O", LastName: "P", Email: "op@example.org", Password: "password-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sys.CreateProject(context.Background(), u.ID, models.NewProject{Name: "Operators"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	closeDB(db)
 
 	var out bytes.Buffer
@@ -33,15 +39,20 @@ func TestSuperAdminCommand(t *testing.T) {
 	if !strings.Contains(out.String(), `"Operators"`) {
 		t.Errorf("output %q", out.String())
 	}
-	db, _ = models.OpenSQLite(filepath.Join(dir, "enclave.db"))
+	db, err = models.OpenSQLite(filepath.Join(dir, "enclave.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer closeDB(db)
-	if is, _ := models.NewSystem(db).IsSuperAdmin(context.Background(), u.ID); !is {
-		t.Error("the member is not a super admin after grant")
+	if is, err := models.NewSystem(db).IsSuperAdmin(context.Background(), u.ID); err != nil || !is {
+		t.Errorf("the member is not a super admin after grant: %v", err)
 	}
 	if err := runSuperAdmin([]string{"revoke", p.ID}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if is, _ := models.NewSystem(db).IsSuperAdmin(context.Background(), u.ID); is {
+	if is, err := models.NewSystem(db).IsSuperAdmin(context.Background(), u.ID); err != nil {
+		t.Fatal(err)
+	} else if is {
 		t.Error("still a super admin after revoke")
 	}
 	for _, args := range [][]string{{"grant"}, {"grant", "00000000-0000-4000-8000-000000000000"}, {"promote", p.ID}} {

@@ -314,7 +314,9 @@ func TestPreloadDesign(t *testing.T) {
 	}
 	for i := range 5000 {
 		var d struct{ BirthDate string }
-		json.Unmarshal([]byte(patientJSON(i, "x", "male")), &d)
+		if err := json.Unmarshal([]byte(patientJSON(i, "x", "male")), &d); err != nil {
+			t.Fatalf("Patient %d: %v", i, err)
+		}
 		if !validDate(d.BirthDate) {
 			t.Fatalf("Patient %d: birthDate %q", i, d.BirthDate)
 		}
