@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"enclave/models"
@@ -45,6 +46,14 @@ func (h *Auth) RegisterPage(c echo.Context) error {
 
 // Register creates the account, signs the user in and moves on to step 2.
 func (h *Auth) Register(c echo.Context) error {
+	wait, err := h.Sys.Attempt(ctx(c), "register-ip:"+c.RealIP(), models.RegisterPerAddress)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		c.Response().Header().Set("Retry-After", retryAfter(wait))
+		return echo.NewHTTPError(http.StatusTooManyRequests, "Too many registrations from your address. Try again in "+humanWait(wait)+".")
+	}
 	n := models.NewUser{FirstName: c.FormValue("firstName"), LastName: c.FormValue("lastName"),
 		Email: c.FormValue("email"), Password: c.FormValue("password")}
 	u, err := h.Sys.CreateUser(ctx(c), n)
@@ -94,23 +103,26 @@ func (h *Auth) SignInPage(c echo.Context) error {
 	return render(c, http.StatusOK, views.SignInPage(p, views.Form{}, safeNext(c.QueryParam("next"))))
 }
 
-// Brute-force protection: after this many failed sign-ins for one email in
-// the window, further attempts are refused until the window has passed.
-const (
-	signInFailureLimit  = 10
-	signInFailureWindow = 15 * time.Minute
-)
-
 // SignIn checks the credentials, starts a new session and lands the user.
+// Every attempt is counted before the password is checked, per account and
+// client address and per address alone (see models.SignInPerAccount), so
+// guesses slow down without locking the account's owner out elsewhere.
 func (h *Auth) SignIn(c echo.Context) error {
 	next := safeNext(c.FormValue("next"))
-	failures, err := h.Sys.FailedSignInsSince(ctx(c), c.FormValue("email"), time.Now().Add(-signInFailureWindow))
-	if err != nil {
-		return err
-	}
-	if failures >= signInFailureLimit {
-		h.Log.Warn("sign-in refused: too many failures", "ip", c.RealIP())
-		return h.signInRefused(c, http.StatusTooManyRequests, "Too many failed sign-ins for this email. Wait 15 minutes and try again.", next)
+	email, ip := models.NormalizeEmail(c.FormValue("email")), c.RealIP()
+	accountKey, addressKey := "signin:"+email+"|"+ip, "signin-ip:"+ip
+	for _, k := range []struct {
+		key  string
+		rule models.ThrottleRule
+	}{{accountKey, models.SignInPerAccount}, {addressKey, models.SignInPerAddress}} {
+		wait, err := h.Sys.Attempt(ctx(c), k.key, k.rule)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			h.Log.Warn("sign-in refused: too many attempts", "ip", ip)
+			return h.tooSoon(c, wait, next)
+		}
 	}
 	u, err := h.Sys.Authenticate(ctx(c), c.FormValue("email"), c.FormValue("password"))
 	if errors.Is(err, models.ErrBadCredentials) {
@@ -125,6 +137,12 @@ func (h *Auth) SignIn(c echo.Context) error {
 		return h.signInRefused(c, http.StatusUnauthorized, "Email or password is incorrect.", next)
 	}
 	if err != nil {
+		return err
+	}
+	if err := h.Sys.ResetAttempts(ctx(c), accountKey); err != nil {
+		return err
+	}
+	if err := h.Sys.RefundAttempt(ctx(c), addressKey); err != nil {
 		return err
 	}
 	if err := h.Sessions.SignIn(c, u.ID); err != nil {
@@ -185,4 +203,27 @@ func (h *Auth) Root(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/signin")
 	}
 	return h.land(c, "")
+}
+
+// tooSoon refuses a sign-in attempt that came before its wait was over.
+func (h *Auth) tooSoon(c echo.Context, wait time.Duration, next string) error {
+	c.Response().Header().Set("Retry-After", retryAfter(wait))
+	return h.signInRefused(c, http.StatusTooManyRequests, "Too many sign-in attempts. Try again in "+humanWait(wait)+".", next)
+}
+
+// retryAfter is a Retry-After header value: whole seconds, at least one.
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
+}
+
+// humanWait says a wait in words.
+func humanWait(d time.Duration) string {
+	switch s := max(1, int((d+time.Second-1)/time.Second)); {
+	case s == 1:
+		return "a second"
+	case s < 120:
+		return strconv.Itoa(s) + " seconds"
+	default:
+		return strconv.Itoa((s+59)/60) + " minutes"
+	}
 }

@@ -152,12 +152,3 @@ func (t Tenant) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEvent, bool
 	return out, more, nil
 }
 
-// FailedSignInsSince counts failed sign-ins for an email since t, across all
-// server instances (the audit log is the shared record).
-func (s System) FailedSignInsSince(ctx context.Context, email string, t time.Time) (int64, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&AuditEvent{}).
-		Where("action = ? AND actor_email = ? AND created_at > ?", ActionSignInFailed, NormalizeEmail(email), t.UTC()).
-		Count(&n).Error
-	return n, err
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
@@ -146,4 +147,12 @@ func (t Tenant) ChosenDriver(ctx context.Context, q SearchQuery) (string, error)
 		return nil
 	})
 	return code, err
+}
+
+// SetThrottleClock makes the throttle read the time from clock until the
+// returned function restores it.
+func SetThrottleClock(clock func() time.Time) (restore func()) {
+	old := throttleClock
+	throttleClock = clock
+	return func() { throttleClock = old }
 }

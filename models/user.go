@@ -99,6 +99,9 @@ func SetFastPasswordHashingForTests() { bcryptCost = bcrypt.MinCost }
 // password (invited, not yet accepted) never matches.
 func (u User) CheckPassword(p string) bool {
 	if u.PasswordHash == "" {
+		// As long as a real comparison: an account without a password
+		// (invited, not yet accepted) must not be told apart by timing.
+		burnPasswordCheck(p)
 		return false
 	}
 	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(p)) == nil

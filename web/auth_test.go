@@ -1,11 +1,16 @@
 package web_test
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"enclave/models"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -236,26 +241,87 @@ func TestSessionCookieFlags(t *testing.T) {
 	}
 }
 
-func TestSignInLockoutAfterRepeatedFailures(t *testing.T) {
+// TestSignInSlowsDownGuesses: every attempt is counted before the password
+// is checked, so parallel guesses cannot all be tried; past the free ones
+// the answer is 429 with Retry-After, even for the right password; other
+// accounts are unaffected.
+func TestSignInSlowsDownGuesses(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			app := webtest.New(t, db)
 			app.SignUp("ada@example.org", "Alpha")
 			app.SignUp("bob@example.org", "Beta")
-			for range 10 {
-				app.Client().PostForm("/signin", url.Values{"email": {"ada@example.org"}, "password": {"guess-guess"}}).Status(http.StatusUnauthorized)
+			var checked, refused atomic.Int32
+			var wg sync.WaitGroup
+			for range 40 {
+				wg.Go(func() {
+					r := app.Client().PostForm("/signin", url.Values{"email": {"ada@example.org"}, "password": {"guess-guess"}})
+					switch r.Resp.StatusCode {
+					case http.StatusUnauthorized:
+						checked.Add(1)
+					case http.StatusTooManyRequests:
+						refused.Add(1)
+					}
+				})
 			}
-			// Even the right password is refused now, with a message that says why.
+			wg.Wait()
+			if checked.Load() != int32(models.SignInPerAccount.Free) || refused.Load() != 40-checked.Load() {
+				t.Fatalf("of 40 parallel guesses %d were checked and %d refused, want %d checked", checked.Load(), refused.Load(), models.SignInPerAccount.Free)
+			}
+			// Even the right password must wait now, with a message that
+			// says why and a Retry-After.
 			c := app.Client()
 			r := c.SignIn("Ada@example.org").Status(http.StatusTooManyRequests)
-			if !strings.Contains(r.TestID("form-error"), "Too many failed sign-ins") {
-				t.Errorf("lockout message %q", r.TestID("form-error"))
+			if !strings.Contains(r.TestID("form-error"), "Too many sign-in attempts") || r.Resp.Header.Get("Retry-After") == "" {
+				t.Errorf("message %q, Retry-After %q", r.TestID("form-error"), r.Resp.Header.Get("Retry-After"))
 			}
 			if c.Cookie("enclave_session") != "" {
-				t.Error("a locked-out sign-in started a session")
+				t.Error("a refused sign-in started a session")
 			}
 			// Other accounts are unaffected.
 			app.Client().SignIn("bob@example.org").Status(http.StatusSeeOther)
+		})
+	}
+}
+
+// TestPasswordSprayingIsLimited: one address failing across many accounts
+// is slowed down, while correct sign-ins from it do not count.
+func TestPasswordSprayingIsLimited(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			app := webtest.New(t, db)
+			app.SignUp("ada@example.org", "Alpha")
+			for range 3 * models.SignInPerAddress.Free / 2 {
+				app.Client().SignIn("ada@example.org").Status(http.StatusSeeOther)
+			}
+			for i := range models.SignInPerAddress.Free {
+				app.Client().PostForm("/signin", url.Values{"email": {fmt.Sprintf("victim%d@example.org", i)}, "password": {"guess-guess"}}).
+					Status(http.StatusUnauthorized)
+			}
+			app.Client().PostForm("/signin", url.Values{"email": {"one-more@example.org"}, "password": {"guess-guess"}}).
+				Status(http.StatusTooManyRequests)
+		})
+	}
+}
+
+// TestRegistrationsPerAddressAreLimited: one address cannot register
+// accounts without end.
+func TestRegistrationsPerAddressAreLimited(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			app := webtest.New(t, db)
+			for i := range models.RegisterPerAddress.Free {
+				app.Client().PostForm("/register", url.Values{"firstName": {"Reg"}, "lastName": {"Ister"},
+					"email": {fmt.Sprintf("r%d@example.org", i)}, "password": {"password-123"}}).Status(http.StatusSeeOther)
+			}
+			r := app.Client().PostForm("/register", url.Values{"firstName": {"Reg"}, "lastName": {"Ister"},
+				"email": {"one-more@example.org"}, "password": {"password-123"}}).Status(http.StatusTooManyRequests)
+			if r.Resp.Header.Get("Retry-After") == "" {
+				t.Error("no Retry-After")
+			}
+			if _, err := app.Sys.UserByEmail(t.Context(), "one-more@example.org"); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("the refused registration made an account: %v", err)
+			}
 		})
 	}
 }
