@@ -3,7 +3,10 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"enclave/models"
 	"enclave/views"
@@ -75,10 +78,28 @@ func projectLink(a models.ProjectAccess) views.ProjectLink {
 	return views.ProjectLink{ID: a.Project.ID, Name: a.Project.Name, Description: a.Project.Description, Admin: a.Membership.Admin}
 }
 
-// safeNext accepts only a local path as a post-sign-in destination, so the
-// sign-in form cannot be used to send people to another site.
+// maxNextLength bounds a post-sign-in destination; a longer one is dropped.
+const maxNextLength = 4096
+
+// safeNext accepts only a path on this site as a post-sign-in destination,
+// so that the sign-in form cannot send anyone to another site. Browsers drop
+// tabs and newlines from a URL and read a backslash as a slash, so to them
+// "/\t/evil.test" and "/\\evil.test" are "//evil.test", another origin: any
+// control character or backslash is refused, and the rest must parse as a
+// path, without scheme or host, that does not start with two slashes.
+// Anything else gives "", the default landing page.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if len(next) > maxNextLength || !utf8.ValidString(next) || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return ""
+	}
+	for _, r := range next {
+		if r == '\\' || unicode.IsControl(r) {
+			return ""
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Opaque != "" || u.User != nil || u.Host != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return ""
 	}
 	return next
