@@ -58,7 +58,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*gorm.DB, error) {
 			return nil, fmt.Errorf("database unreachable: %s", firstLine(err.Error()))
 		}
 	case databaseURL == "":
-		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		if err := MakePrivateDir(dataDir); err != nil {
 			return nil, fmt.Errorf("data directory %s: %w", dataDir, err)
 		}
 		path := filepath.Join(dataDir, "enclave.db")
@@ -128,8 +128,14 @@ func setPool(sqlDB *sql.DB, n int) {
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path, with
 // foreign keys on, WAL journaling and a busy timeout so that concurrent
-// requests wait for the writer instead of failing.
+// requests wait for the writer instead of failing. The file, its -wal and its
+// -shm are readable and writable by the owner only (0600), whatever the
+// umask: SQLite would create the database 0644, and it gives the -wal and
+// -shm files the mode of the database.
 func OpenSQLite(path string) (*gorm.DB, error) {
+	if err := privateFile(path); err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
 	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
 		Logger:  logger.Discard,
@@ -147,7 +153,50 @@ func OpenSQLite(path string) (*gorm.DB, error) {
 	if err := sqlDB.Ping(); err != nil {
 		return nil, fmt.Errorf("sqlite %s: %s", path, firstLine(err.Error()))
 	}
+	// Journal files left by an older version may be looser: tighten them.
+	for _, journal := range []string{path + "-wal", path + "-shm"} {
+		if err := os.Chmod(journal, privateFileMode); err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrPermission) {
+			sqlDB.Close()
+			return nil, fmt.Errorf("sqlite %s: %w", journal, err)
+		}
+	}
 	return db, nil
+}
+
+// privateFileMode and privateDirMode are the modes of the data directory and
+// the files Enclave keeps in it.
+const (
+	privateFileMode os.FileMode = 0o600
+	privateDirMode  os.FileMode = 0o700
+)
+
+// privateFile creates the file at path with mode 0600 when it does not exist,
+// and tightens an existing one to 0600. The mode is set explicitly, so the
+// umask cannot widen it; an existing file that belongs to someone else is
+// left as it is.
+func privateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, privateFileMode)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(privateFileMode); err != nil && !errors.Is(err, os.ErrPermission) {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// MakePrivateDir creates dir, and any missing parent, with mode 0700 set
+// explicitly (whatever the umask). A directory that already exists is left
+// as it is: it may be one the operator chose and shares, like ".".
+func MakePrivateDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, privateDirMode); err != nil {
+		return err
+	}
+	return os.Chmod(dir, privateDirMode)
 }
 
 // Ping reports whether the database answers.

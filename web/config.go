@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"enclave/models"
 )
 
 // Config is the server's configuration, read from the environment.
@@ -78,7 +80,7 @@ func ConfigFromEnv(lookup func(string) string) Config {
 // PrepareDataDir makes sure the data directory exists and is writable, and
 // loads or creates the session and secrets keys in it when none were configured.
 func (c *Config) PrepareDataDir() error {
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+	if err := models.MakePrivateDir(c.DataDir); err != nil {
 		return fmt.Errorf("data directory %s cannot be created: %s", c.DataDir, errText(err))
 	}
 	probe := filepath.Join(c.DataDir, ".write-test")
@@ -121,10 +123,32 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+	if err := writePrivateFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n")); err != nil {
 		return nil, fmt.Errorf("%s: %s", path, errText(err))
 	}
 	return key, nil
+}
+
+// writePrivateFile creates (or truncates) the file at path, sets its mode to
+// 0600 explicitly, so that no umask can change it, and writes data to disk.
+func writePrivateFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // errText drops the operation and path that os errors repeat.

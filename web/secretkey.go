@@ -93,20 +93,11 @@ func (c *Config) CommitSecretsKey() error {
 	return nil
 }
 
-// writeKeyFile writes a key in its text form, readable by the owner only,
-// and flushes it to disk.
+// writeKeyFile writes a key in its text form, readable by the owner only
+// (0600 whatever the umask), and flushes it to disk.
 func writeKeyFile(path string, key []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if err := writePrivateFile(path, []byte(models.EncodeSecretKey(key)+"\n")); err != nil {
 		return fmt.Errorf("%s: %s", path, errText(err))
 	}
-	if _, err := f.WriteString(models.EncodeSecretKey(key) + "\n"); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %s", path, errText(err))
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %s", path, errText(err))
-	}
-	return f.Close()
+	return nil
 }
