@@ -89,20 +89,42 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// csrf checks a token on every state-changing request: the `_csrf` form field
-// of plain forms or the X-CSRF-Token header htmx sends. Any failure is a 403.
+// csrfField is the form field that carries the CSRF token.
+const csrfField = "_csrf"
+
+// errCSRF answers every CSRF failure.
+var errCSRF = echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from Enclave. Reload the page and try again.")
+
+// csrf checks a token on every state-changing request: the `_csrf` field of a
+// form body or the X-CSRF-Token header htmx sends. Any failure is a 403.
+//
+// A token in the URL is refused: URLs end up in histories, logs and Referer
+// headers. echo's form lookup reads the query string too (it calls
+// FormValue), so a state-changing request with `_csrf` in its query string
+// is refused before echo looks, and only the body or the header can pass.
 func (s *Server) csrf() echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+	check := middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "header:" + echo.HeaderXCSRFToken + ",form:" + csrfField,
 		CookieName:     "enclave_csrf",
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
 		CookieSameSite: http.SameSiteStrictMode,
 		CookieSecure:   s.cfg.SecureCookies,
-		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from Enclave. Reload the page and try again.")
-		},
+		ErrorHandler:   func(error, echo.Context) error { return errCSRF },
 	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		checked := check(next)
+		return func(c echo.Context) error {
+			switch c.Request().Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+			default:
+				if _, inURL := c.Request().URL.Query()[csrfField]; inURL {
+					return errCSRF
+				}
+			}
+			return checked(c)
+		}
+	}
 }
 
 // keyCaller is the echo context key of the signed-in caller's resolution.
