@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -23,9 +24,14 @@ import (
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 
+// securityHeaders sets the headers every answer carries. Cache-Control:
+// no-store is the default, because console pages, htmx fragments and API
+// answers hold patient or admin data that no browser or proxy may keep;
+// only the static assets (staticFiles) replace it with a cache lifetime.
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
+		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -260,11 +266,17 @@ func (s *Server) readyz(c echo.Context) error {
 	return c.String(http.StatusOK, "ok\n")
 }
 
-// staticFiles serves the embedded assets with a short cache lifetime.
-func staticFiles(files fs.FS) http.Handler {
-	fsrv := http.FileServer(http.FS(files))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fsrv.ServeHTTP(w, r)
-	})
+// staticFiles serves the embedded assets under /static/ with a short cache
+// lifetime. Folders are not listed: anything but a file is the 404 page.
+func staticFiles(files fs.FS) echo.HandlerFunc {
+	fsrv := http.StripPrefix("/static/", http.FileServer(http.FS(files)))
+	return func(c echo.Context) error {
+		name := strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(c.Request().URL.Path, "/static/")), "/")
+		if st, err := fs.Stat(files, name); err != nil || st.IsDir() {
+			return echo.ErrNotFound
+		}
+		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
 }

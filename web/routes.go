@@ -23,7 +23,7 @@ func (s *Server) routes(h *handlers.Set) {
 	// Probes and assets: no session, no CSRF.
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticFiles(static.Files))))
+	e.GET("/static/*", staticFiles(static.Files))
 
 	// The console: sessions and CSRF on every route.
 	app := e.Group("", s.csrf(), s.loadCaller(consoleProjects))
