@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -80,7 +81,8 @@ func loggedPath(c echo.Context) string {
 }
 
 // recoverPanic turns a panic into a logged 500 page instead of a dropped
-// connection or a stack trace in the browser.
+// connection or a stack trace in the browser. The log gets the panic's
+// value and its stack; the client sees only the generic 500.
 func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
@@ -88,6 +90,8 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
+				s.log.Error("panic", "method", c.Request().Method, "path", loggedPath(c),
+					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 				err = fmt.Errorf("panic: %v", r)
 			}
 		}()
