@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"enclave/handlers"
 	"enclave/models"
@@ -135,6 +138,33 @@ func jsonWritesOnly(next echo.HandlerFunc) echo.HandlerFunc {
 					"Send the body as application/fhir+json (or application/json)")
 			}
 		}
+		return next(c)
+	}
+}
+
+// utf8Bodies answers 400 to an API write whose body is not valid UTF-8.
+// JSON text must be UTF-8 (RFC 8259), and encoding/json would quietly turn
+// each bad byte into U+FFFD, storing a resource other than the one sent. (The
+// console's forms get the same answer from rejectUnstorableInput.)
+func utf8Bodies(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if (r.Method != http.MethodPost && r.Method != http.MethodPut) || r.Body == nil || r.Body == http.NoBody {
+			return next(c)
+		}
+		body, err := io.ReadAll(r.Body)
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return err // apiBodyLimit's 413
+		}
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "The request body could not be read").SetInternal(err)
+		}
+		if !utf8.Valid(body) {
+			return echo.NewHTTPError(http.StatusBadRequest,
+				"The body is not valid UTF-8: JSON text must be encoded as UTF-8 (RFC 8259). Fix its encoding and try again.")
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		return next(c)
 	}
 }

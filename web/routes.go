@@ -92,7 +92,7 @@ func (s *Server) routes(h *handlers.Set) {
 	// jsonWritesOnly); every request but metadata needs a caller and works
 	// in the one project that caller resolves to.
 	e.GET(handlers.FHIRBase+"/metadata", h.FHIR.Metadata)
-	api := e.Group(handlers.FHIRBase, apiBodyLimit, s.loadCaller(apiProjects), s.requireAPICaller, jsonWritesOnly)
+	api := e.Group(handlers.FHIRBase, apiBodyLimit, s.loadCaller(apiProjects), s.requireAPICaller, jsonWritesOnly, utf8Bodies)
 	fhirRoutes(api, map[string]map[string]echo.HandlerFunc{
 		"/:type":                   {http.MethodGet: h.FHIR.Search, http.MethodPost: h.FHIR.Create},
 		"/:type/_history":          {http.MethodGet: h.FHIR.TypeHistory},
