@@ -51,6 +51,7 @@ var issueCodes = map[int]string{
 	http.StatusPreconditionFailed:    "conflict",
 	http.StatusRequestEntityTooLarge: "too-costly",
 	http.StatusUnsupportedMediaType:  "not-supported",
+	http.StatusServiceUnavailable:    "transient",
 }
 
 // FHIRError answers an API request that failed with an OperationOutcome and
@@ -111,6 +112,9 @@ func outcomeFor(err error) (int, operationOutcome) {
 			msg = "This FHIR endpoint does not support this HTTP method"
 		case he.Code == http.StatusRequestEntityTooLarge:
 			msg = "The request body is too large"
+		case he.Code == http.StatusServiceUnavailable && msg != "":
+			// The web layer's 503s (a request out of time, an unreachable
+			// database) carry a message written for clients.
 		case he.Code >= 500 || msg == "":
 			msg = http.StatusText(he.Code)
 		}

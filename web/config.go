@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"enclave/models"
 )
@@ -38,6 +39,34 @@ type Config struct {
 	BaseURL string
 	// SMTP sends invite links by mail when its Host is set.
 	SMTP SMTPConfig
+	// RequestTimeout bounds each request, its database work included
+	// (ENCLAVE_REQUEST_TIMEOUT, read by ParseRequestTimeout); zero means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+}
+
+// DefaultRequestTimeout is how long a request may run when
+// ENCLAVE_REQUEST_TIMEOUT is not set.
+const DefaultRequestTimeout = 30 * time.Second
+
+// The range ENCLAVE_REQUEST_TIMEOUT accepts.
+const (
+	minRequestTimeout = time.Second
+	maxRequestTimeout = 10 * time.Minute
+)
+
+// ParseRequestTimeout reads the ENCLAVE_REQUEST_TIMEOUT setting: a duration
+// such as "30s" or "2m" from 1s to 10m; empty means DefaultRequestTimeout.
+func ParseRequestTimeout(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return DefaultRequestTimeout, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < minRequestTimeout || d > maxRequestTimeout {
+		return 0, fmt.Errorf("ENCLAVE_REQUEST_TIMEOUT must be a duration from %s to %s, like 30s or 2m, not %q", minRequestTimeout, maxRequestTimeout, s)
+	}
+	return d, nil
 }
 
 // SMTPConfig is the mail server for invite emails (ENCLAVE_SMTP_*).

@@ -99,6 +99,29 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// requestDeadline runs every request under a deadline of d. Handlers pass
+// the request's context to the database, so when d has passed the work is
+// cancelled where it stands: PostgreSQL gets a cancel request for the running
+// statement, SQLite is interrupted, and a request waiting for a pooled
+// connection stops waiting. A request that fails once its deadline has
+// passed answers 503 (a deadlineError; see handleError), whatever error the
+// cancelled work gave.
+func requestDeadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			parent := c.Request().Context()
+			ctx, cancel := context.WithTimeout(parent, d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			err := next(c)
+			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
+				return &deadlineError{limit: d, err: err}
+			}
+			return err
+		}
+	}
+}
+
 // csrfField is the form field that carries the CSRF token.
 const csrfField = "_csrf"
 

@@ -33,6 +33,9 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 	if err != nil {
 		log.Error("project secrets are unavailable", "err", err)
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -74,8 +77,9 @@ func (s *Server) Run(ctx context.Context) error {
 		Handler:           s.echo,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		// Writing may take a little longer than the longest request.
+		WriteTimeout: max(60*time.Second, s.cfg.RequestTimeout+10*time.Second),
+		IdleTimeout:  120 * time.Second,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

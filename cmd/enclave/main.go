@@ -51,6 +51,8 @@ func run(args []string) error {
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "postgres:// URL; empty for embedded SQLite (DATABASE_URL)")
 	poolText := os.Getenv("ENCLAVE_DB_MAX_CONNS")
 	fs.StringVar(&poolText, "db-max-conns", poolText, fmt.Sprintf("PostgreSQL connections in the pool, all kept open once made (ENCLAVE_DB_MAX_CONNS; default %d)", models.DefaultPoolSize))
+	timeoutText := os.Getenv("ENCLAVE_REQUEST_TIMEOUT")
+	fs.StringVar(&timeoutText, "request-timeout", timeoutText, fmt.Sprintf("how long a request may run, its database work included, e.g. 30s or 2m (ENCLAVE_REQUEST_TIMEOUT; default %s)", web.DefaultRequestTimeout))
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: enclave [command] [flags]
 
@@ -72,6 +74,9 @@ Flags of serve and migrate:
 	}
 	poolSize, err := models.ParsePoolSize(poolText)
 	if err != nil {
+		return err
+	}
+	if cfg.RequestTimeout, err = web.ParseRequestTimeout(timeoutText); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
