@@ -2,22 +2,29 @@ package web
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"enclave/handlers"
 	"enclave/models"
 	"enclave/views"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 )
 
 // handleError is the one place errors become responses. Known HTTP errors
-// keep their status and safe message; a request that ran out of time is a
-// 503 (see unavailable); anything else is logged in full and shown as a
-// plain 500 page without internals.
+// keep their status and safe message; a request that ran out of time or could
+// not reach the database is a 503 (see unavailable); anything else is logged
+// in full and shown as a plain 500 page without internals.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -65,6 +72,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	_ = views.ErrorPage(p, vm).Render(context.WithoutCancel(c.Request().Context()), c.Response())
 }
 
+// RetryAfter is what a 503 for an unreachable database tells clients to wait
+// before trying again (the Retry-After header, in seconds).
+const RetryAfter = 5
+
 // deadlineError is a request that failed after its deadline had passed
 // (requestDeadline).
 type deadlineError struct {
@@ -80,9 +91,9 @@ func (e *deadlineError) Unwrap() error { return e.err }
 
 // unavailable turns the errors that say the server cannot answer now, rather
 // than that the request is wrong or the code broken, into a 503 with a
-// message for people: a request that ran out of time, or database work that
-// did. The cause stays in the error for the log. Other errors are returned
-// as they are.
+// message for people: a request that ran out of time, and a database that
+// cannot be reached (which also gets Retry-After). The cause stays in the
+// error for the log. Other errors are returned as they are.
 func unavailable(c echo.Context, err error) error {
 	var de *deadlineError
 	if errors.As(err, &de) {
@@ -97,7 +108,56 @@ func unavailable(c echo.Context, err error) error {
 		return &echo.HTTPError{Code: http.StatusServiceUnavailable, Internal: err,
 			Message: "The database did not answer in time. Try again in a few seconds."}
 	}
+	if databaseUnreachable(err) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+		return &echo.HTTPError{Code: http.StatusServiceUnavailable, Internal: err,
+			Message: "The database cannot be reached right now. Try again in a few seconds."}
+	}
 	return err
+}
+
+// databaseUnreachable reports whether err says the database cannot be reached
+// or the connection to it broke: database/sql's closed pool and bad
+// connections, PostgreSQL connection failures (refused, reset, cut off
+// mid-answer, the server shutting down or out of connection slots), and a
+// SQLite database that stays locked or cannot be opened.
+func databaseUnreachable(err error) bool {
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		// database/sql's error for a closed *sql.DB is not exported.
+		if e.Error() == "sql: database is closed" {
+			return true
+		}
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exceptions; 57P01-57P03: the server is
+		// shutting down, crashed or not accepting connections yet; 53300:
+		// too many connections.
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P") || pe.Code == "53300"
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return true
+	}
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		// SQLite's SQLITE_BUSY (5) and SQLITE_LOCKED (6) after the busy
+		// timeout, SQLITE_CANTOPEN (14); extended codes keep the primary
+		// code in their low byte.
+		switch se.Code() & 0xff {
+		case 5, 6, 14:
+			return true
+		}
+	}
+	return false
 }
 
 // httpError maps the stores' typed errors to HTTP errors; anything else is
