@@ -151,4 +151,3 @@ func (t Tenant) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEvent, bool
 	}
 	return out, more, nil
 }
-

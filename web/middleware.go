@@ -253,7 +253,7 @@ func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 // request context. The store carries the project row and the policy as the
 // caller's resolution loaded them, so nothing is read again.
 func (s *Server) enterProject(c echo.Context, a models.CallerAccess) error {
-	t := s.sys.Tenant(a.Project.ID).WithProject(a.Project)
+	t := s.sys.Tenant(a.Project.ID).WithProject(a.Project).WithMember(a.Membership)
 	if id := a.Membership.AccessPolicyID; id != nil {
 		if a.Policy == nil || a.Policy.ID != *id {
 			// The membership names a policy the project does not have:
