@@ -75,6 +75,9 @@ func (s System) Attempt(ctx context.Context, key string, rule ThrottleRule) (tim
 		if err := q.Where("id = ?", k).Take(&t).Error; err != nil {
 			return err
 		}
+		// The time of this attempt is taken once it holds the row, so
+		// that attempts queued behind one another see times in order.
+		at = throttleClock()
 		if at.Sub(t.UpdatedAt) > rule.Window {
 			t.Attempts = 0
 		}
