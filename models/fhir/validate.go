@@ -384,7 +384,13 @@ func (v *validator) primitive(val any, typ, at string) bool {
 		valid = uuidPattern.MatchString(s)
 	case "base64Binary":
 		valid = validBase64(s)
-	default: // string, markdown, xhtml
+	case "xhtml":
+		problems := checkNarrative(s)
+		for _, p := range problems {
+			v.add(codeValue, at, p)
+		}
+		return len(problems) == 0
+	default: // string, markdown
 		valid = strings.TrimSpace(s) != ""
 	}
 	if !valid {
