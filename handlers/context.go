@@ -14,6 +14,7 @@ const (
 	keyAccess   = "enclave.access"
 	keyTenant   = "enclave.tenant"
 	keyProjects = "enclave.projects"
+	keyOrigin   = "enclave.origin"
 	keyCSRF     = "csrf" // echo's CSRF middleware stores the token under this key
 )
 
@@ -74,6 +75,25 @@ func AccessOf(c echo.Context) models.ProjectAccess {
 func CSRFToken(c echo.Context) string {
 	s, _ := c.Get(keyCSRF).(string)
 	return s
+}
+
+// SetOrigin records the scheme and host, like https://enclave.example.org,
+// that absolute links of this request start with.
+func SetOrigin(c echo.Context, origin string) { c.Set(keyOrigin, origin) }
+
+// Origin returns the scheme and host absolute links start with, as the web
+// layer decided them (the configured base URL, or the request's own address).
+// Without one it uses the request's Host and the connection's scheme, never
+// a forwarded header.
+func Origin(c echo.Context) string {
+	if o, ok := c.Get(keyOrigin).(string); ok && o != "" {
+		return o
+	}
+	scheme := "http"
+	if c.Request().TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request().Host
 }
 
 // IsHTMX reports whether htmx sent the request (and wants a fragment).

@@ -223,7 +223,7 @@ func (e *fhirNotFound) Unwrap() error { return models.ErrNotFound }
 
 // baseURL is the absolute FHIR base of this request, for links.
 func baseURL(c echo.Context) string {
-	return c.Scheme() + "://" + c.Request().Host + FHIRBase
+	return Origin(c) + FHIRBase
 }
 
 func pageLinks(c echo.Context, self string, params url.Values, count, offset int, more bool) []bundleLink {

@@ -26,10 +26,7 @@ type Members struct {
 	// Mailer is nil when no mail server is configured: links are then only
 	// shown to the admin.
 	Mailer Mailer
-	// BaseURL is the console's public address; empty means the address the
-	// admin's browser used.
-	BaseURL string
-	Log     *slog.Logger
+	Log    *slog.Logger
 }
 
 var inviteFields = []string{"email", "firstName", "lastName", "admin", "accessPolicy"}
@@ -113,12 +110,7 @@ func addedMail(c echo.Context, base string, u models.User) string {
 }
 
 // base is the console's public address for links.
-func (h *Members) base(c echo.Context) string {
-	if h.BaseURL != "" {
-		return h.BaseURL
-	}
-	return c.Scheme() + "://" + c.Request().Host
-}
+func (h *Members) base(c echo.Context) string { return Origin(c) }
 
 // EditPage shows one member's role form.
 func (h *Members) EditPage(c echo.Context) error {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -33,10 +34,16 @@ type Config struct {
 	// SecureCookies forces the Secure flag even when Enclave itself serves
 	// plain HTTP behind a TLS-terminating proxy (ENCLAVE_SECURE_COOKIES=1).
 	SecureCookies bool
-	// BaseURL is the console's public address, e.g. https://enclave.example.org
-	// (ENCLAVE_BASE_URL). Invite links use it; when empty they use the
-	// address the admin's browser used.
+	// BaseURL is the public address, e.g. https://enclave.example.org
+	// (ENCLAVE_BASE_URL). Every absolute link uses it: invite links, and the
+	// API's Location headers and Bundle links (under BaseURL + "/fhir/R4").
+	// When empty they use the request's Host and the scheme of the
+	// connection (or, from a trusted proxy, its X-Forwarded-* headers).
 	BaseURL string
+	// TrustedProxies are the peers whose X-Forwarded-For, -Proto and -Host
+	// headers are believed (ENCLAVE_TRUSTED_PROXIES, read by
+	// ParseTrustedProxies). Empty: no one's are.
+	TrustedProxies []*net.IPNet
 	// SMTP sends invite links by mail when its Host is set.
 	SMTP SMTPConfig
 	// RequestTimeout bounds each request, its database work included
@@ -67,6 +74,35 @@ func ParseRequestTimeout(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("ENCLAVE_REQUEST_TIMEOUT must be a duration from %s to %s, like 30s or 2m, not %q", minRequestTimeout, maxRequestTimeout, s)
 	}
 	return d, nil
+}
+
+// ParseTrustedProxies reads the ENCLAVE_TRUSTED_PROXIES setting: address
+// ranges in CIDR notation (a bare address means just that one), separated by
+// commas; empty means no proxy is trusted.
+func ParseTrustedProxies(s string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			if ip := net.ParseIP(part); ip != nil {
+				bits := 8 * net.IPv6len
+				if ip.To4() != nil {
+					ip, bits = ip.To4(), 8*net.IPv4len
+				}
+				out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+				continue
+			}
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("ENCLAVE_TRUSTED_PROXIES must be address ranges separated by commas, like 10.0.0.0/8,127.0.0.1/32, not %q", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // SMTPConfig is the mail server for invite emails (ENCLAVE_SMTP_*).

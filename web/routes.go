@@ -18,7 +18,7 @@ var resourceBodyLimit = middleware.BodyLimit("4M")
 // routes is the table of contents: every route, grouped by who may call it.
 func (s *Server) routes(h *handlers.Set) {
 	e := s.echo
-	e.Use(s.requestLog, s.recoverPanic, securityHeaders, requestDeadline(s.cfg.RequestTimeout), rejectUnstorableInput)
+	e.Use(s.requestLog, s.recoverPanic, securityHeaders, s.publicOrigin, requestDeadline(s.cfg.RequestTimeout), rejectUnstorableInput)
 
 	// Probes and assets: no session, no CSRF.
 	e.GET("/healthz", s.healthz)

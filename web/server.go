@@ -39,8 +39,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	// Never trust X-Forwarded-For from arbitrary clients (see STACK-NOTES).
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	s := &Server{
 		cfg:      cfg,
 		echo:     e,
@@ -57,7 +56,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Settings:  &handlers.Settings{Sys: sys},
 		Policies:  &handlers.Policies{Sys: sys},
 		Audit:     &handlers.Audit{Sys: sys},
-		Members:   &handlers.Members{Sys: sys, Mailer: mailerFor(cfg), BaseURL: cfg.BaseURL, Log: log},
+		Members:   &handlers.Members{Sys: sys, Mailer: mailerFor(cfg), Log: log},
 		Invites:   &handlers.Invites{Sys: sys, Sessions: s.sessions, Log: log},
 		Secrets:   &handlers.Secrets{Sys: sys, Box: box},
 		Resources: &handlers.Resources{Sys: sys},

@@ -79,6 +79,9 @@ Flags of serve and migrate:
 	if cfg.RequestTimeout, err = web.ParseRequestTimeout(timeoutText); err != nil {
 		return err
 	}
+	if cfg.TrustedProxies, err = web.ParseTrustedProxies(os.Getenv("ENCLAVE_TRUSTED_PROXIES")); err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unknown command %q (want serve, migrate, secrets or super-admin)", fs.Arg(0))
 	}
