@@ -135,8 +135,10 @@ func (t Tenant) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEvent, bool
 	if f.Page < 1 {
 		f.Page = 1
 	}
-	members := t.db.Model(&ProjectMembership{}).Select("user_id").Where("project_id = ?", t.projectID)
-	q := t.db.WithContext(ctx).Where("(project_id = ? OR (project_id IS NULL AND user_id IN (?)))", t.projectID, members)
+	// The project's own events, and its members' sign-ins from the time
+	// they joined: an invitation reveals nothing of an account's past.
+	q := t.db.WithContext(ctx).Where(`(project_id = ? OR (project_id IS NULL AND EXISTS (SELECT 1 FROM project_memberships m
+		WHERE m.project_id = ? AND m.user_id = audit_events.user_id AND m.created_at <= audit_events.created_at)))`, t.projectID, t.projectID)
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
 	}
