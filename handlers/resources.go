@@ -150,9 +150,9 @@ func (h *Resources) runSearch(c echo.Context, typ string, in url.Values, vm *vie
 		return err
 	}
 	// Only the last page knows the total; the others say "next".
-	vm.Total, vm.Of = res.Total, strconv.Itoa(res.Total)
-	if !res.Counted {
-		vm.Total, vm.Of = q.Offset+len(res.Resources)+1, ""
+	vm.None = res.Counted && res.Total == 0
+	if res.Counted {
+		vm.Of = strconv.Itoa(res.Total)
 	}
 	vm.From, vm.To = q.Offset+1, q.Offset+len(res.Resources)
 	for _, r := range res.Resources {

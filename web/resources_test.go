@@ -302,6 +302,11 @@ func TestResourceSearchPage(t *testing.T) {
 			if got := p3.TestIDs("result-summary"); !slices.Equal(got, []string{"Bob Smithers"}) || p3.Has("page-next") || p3.TestID("result-range") != "5–5 of 5" {
 				t.Errorf("page 3: %q, next %v, range %q", got, p3.Has("page-next"), p3.TestID("result-range"))
 			}
+			// A page past the end says so, and is not "no results".
+			past := c.Get(base + "?_sort=family&_count=2&_offset=40").Status(http.StatusOK)
+			if past.TestID("result-range") != "This page is past the end." || past.Has("no-results") || !past.Has("page-prev") {
+				t.Errorf("past the end: range %q, no-results %v, prev %v", past.TestID("result-range"), past.Has("no-results"), past.Has("page-prev"))
+			}
 			prev, _ := p3.Doc().Find(`[data-testid="page-prev"]`).Attr("href")
 			if got := c.Get(prev).TestIDs("result-summary"); !slices.Equal(got, []string{"Carl Jones", "Anna Smith"}) {
 				t.Errorf("previous page: %q", got)
