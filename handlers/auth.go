@@ -21,13 +21,17 @@ type Sessions interface {
 	SignIn(c echo.Context, userID string) error
 	// SignOut ends the session on the server and clears the cookie.
 	SignOut(c echo.Context) error
+	// Token is the request's session token, "" when it has no session.
+	Token(c echo.Context) string
 }
 
 // Auth serves registration, sign-in and sign-out.
 type Auth struct {
 	Sys      models.System
 	Sessions Sessions
-	Log      *slog.Logger
+	// Postman delivers the verification link of a new account.
+	Postman Postman
+	Log     *slog.Logger
 }
 
 var registerFields = []string{"firstName", "lastName", "email"}
@@ -69,6 +73,9 @@ func (h *Auth) Register(c echo.Context) error {
 		return err
 	}
 	h.Log.Info("user registered", "user", u.ID)
+	if _, err := sendVerification(c, h.Sys, h.Postman, u, u.Email); err != nil {
+		return err
+	}
 	if err := h.Sessions.SignIn(c, u.ID); err != nil {
 		return err
 	}
@@ -179,10 +186,16 @@ func (h *Auth) land(c echo.Context, next string) error {
 	if err != nil {
 		return err
 	}
-	switch len(list) {
-	case 0:
+	invited, err := h.Sys.InvitationsFor(ctx(c), u)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(invited) > 0:
+		return redirect(c, "/projects") // where the invitations are
+	case len(list) == 0:
 		return redirect(c, "/projects/new")
-	case 1:
+	case len(list) == 1:
 		return redirect(c, "/projects/"+list[0].Project.ID)
 	default:
 		return redirect(c, "/projects")

@@ -15,6 +15,7 @@ const (
 	keyTenant   = "enclave.tenant"
 	keyProjects = "enclave.projects"
 	keyOrigin   = "enclave.origin"
+	keyMail     = "enclave.mail"
 	keyCSRF     = "csrf" // echo's CSRF middleware stores the token under this key
 )
 
@@ -94,6 +95,16 @@ func Origin(c echo.Context) string {
 		scheme = "https"
 	}
 	return scheme + "://" + c.Request().Host
+}
+
+// SetMailConfigured records whether the server can send email.
+func SetMailConfigured(c echo.Context, ok bool) { c.Set(keyMail, ok) }
+
+// MailConfigured reports whether the server can send email; links are
+// written to its log when it cannot.
+func MailConfigured(c echo.Context) bool {
+	ok, _ := c.Get(keyMail).(bool)
+	return ok
 }
 
 // IsHTMX reports whether htmx sent the request (and wants a fragment).

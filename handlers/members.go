@@ -1,24 +1,18 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"enclave/models"
 	"enclave/views"
 
 	"github.com/labstack/echo/v4"
 )
-
-// Mailer sends a plain-text email. The web layer provides one when a mail
-// server is configured.
-type Mailer interface {
-	Send(ctx context.Context, to, subject, body string) error
-}
 
 // Members serves a project's member list, invitations and member edits.
 type Members struct {
@@ -29,9 +23,9 @@ type Members struct {
 	Log    *slog.Logger
 }
 
-var inviteFields = []string{"email", "firstName", "lastName", "admin", "accessPolicy"}
+var inviteFields = []string{"email", "admin", "accessPolicy"}
 
-// List shows the members and the invite form.
+// List shows the members, the open invitations and the invite form.
 func (h *Members) List(c echo.Context) error {
 	vm, err := h.listVM(c, views.Form{})
 	if err != nil {
@@ -40,11 +34,12 @@ func (h *Members) List(c echo.Context) error {
 	return h.panel(c, http.StatusOK, vm)
 }
 
-// Invite adds a member or invites a new person. The invite link is in this
-// answer only: it is not stored and cannot be shown again.
+// Invite opens an invitation to an email address. Its link is in this
+// answer only: it is not stored and cannot be shown again. Nothing on the
+// page depends on whether the address has an account.
 func (h *Members) Invite(c echo.Context) error {
-	in := models.Invitation{Email: c.FormValue("email"), FirstName: c.FormValue("firstName"),
-		LastName: c.FormValue("lastName"), Admin: c.FormValue("admin") == "on", AccessPolicyID: optional(c.FormValue("accessPolicy"))}
+	in := models.InviteInput{Email: c.FormValue("email"), Admin: c.FormValue("admin") == "on",
+		AccessPolicyID: optional(c.FormValue("accessPolicy"))}
 	got, err := TenantOf(c).Invite(ctx(c), Actor(c), in)
 	if models.FieldErrors(err) != nil {
 		vm, lerr := h.listVM(c, formOf(c, err, inviteFields...))
@@ -56,33 +51,71 @@ func (h *Members) Invite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return h.invited(c, got)
+}
+
+// Resend replaces an open invitation's link with a new one, with the same
+// role, for seven more days.
+func (h *Members) Resend(c echo.Context) error {
+	t := TenantOf(c)
+	inv, err := t.Invitation(ctx(c), c.Param("invitation"))
+	if err != nil {
+		return err
+	}
+	got, err := t.Invite(ctx(c), Actor(c), models.InviteInput{Email: inv.Email, Admin: inv.Admin, AccessPolicyID: inv.AccessPolicyID})
+	if models.FieldErrors(err) != nil {
+		vm, lerr := h.listVM(c, views.Form{})
+		if lerr != nil {
+			return lerr
+		}
+		vm.Error = models.FieldErrors(err)["email"]
+		return h.panel(c, http.StatusUnprocessableEntity, vm)
+	}
+	if err != nil {
+		return err
+	}
+	return h.invited(c, got)
+}
+
+// invited shows the members page with a fresh invitation's link.
+func (h *Members) invited(c echo.Context, got models.Invited) error {
 	vm, err := h.listVM(c, views.Form{})
 	if err != nil {
 		return err
 	}
-	u := got.Member.User
-	switch {
-	case got.Token == "":
-		vm.Notice = fmt.Sprintf("%s (%s) is now a member of the project.", u.Name(), u.Email)
-		h.mail(c, u.Email, "You were added to "+AccessOf(c).Project.Name, addedMail(c, h.base(c), u))
-	default:
-		link := &views.InviteLinkVM{URL: h.base(c) + "/invite/" + got.Token, Email: u.Email,
-			Expires: got.ExpiresAt.UTC().Format("2 Jan 2006 15:04 MST")}
-		vm.Notice = "Invited " + u.Email + "."
-		if got.Reissued {
-			vm.Notice = "New invite link for " + u.Email + ". The previous link no longer works."
-		}
-		if h.Mailer != nil {
-			link.Mailed = h.mail(c, u.Email, "You are invited to "+AccessOf(c).Project.Name, inviteMail(c, link))
-			link.MailFailed = !link.Mailed
-		}
-		vm.Link = link
+	inv := got.Invitation
+	link := &views.InviteLinkVM{URL: Origin(c) + "/invite/" + got.Token, Email: inv.Email, Expires: when(inv.ExpiresAt)}
+	vm.Notice = "Invited " + inv.Email + "."
+	if got.Reissued {
+		vm.Notice = "New invitation link for " + inv.Email + ". The previous link no longer works."
 	}
+	if h.Mailer != nil {
+		link.Mailed = h.mail(c, inv.Email, "You are invited to "+AccessOf(c).Project.Name, inviteMail(c, link))
+		link.MailFailed = !link.Mailed
+	}
+	vm.Link = link
 	return h.panel(c, http.StatusOK, vm)
 }
 
+// Revoke withdraws an open invitation.
+func (h *Members) Revoke(c echo.Context) error {
+	inv, err := TenantOf(c).RevokeInvitation(ctx(c), Actor(c), c.Param("invitation"))
+	if err != nil {
+		return err
+	}
+	if !IsHTMX(c) {
+		return redirect(c, projectURL(c, "/members"))
+	}
+	vm, err := h.listVM(c, views.Form{})
+	if err != nil {
+		return err
+	}
+	vm.Notice = "Withdrew the invitation to " + inv.Email + "."
+	return render(c, http.StatusOK, views.MembersPanel(vm))
+}
+
 // mail sends a message if a mailer is configured and reports whether it was
-// sent. A failure is logged (without the message, which may hold a link) and
+// sent. A failure is logged (without the message, which holds a link) and
 // never fails the request: the admin still has the link on screen.
 func (h *Members) mail(c echo.Context, to, subject, body string) bool {
 	if h.Mailer == nil {
@@ -98,19 +131,13 @@ func (h *Members) mail(c echo.Context, to, subject, body string) bool {
 func inviteMail(c echo.Context, link *views.InviteLinkVM) string {
 	inviter, _ := CurrentUser(c)
 	return fmt.Sprintf("Hello,\n\n%s invited you to the project %q on Enclave.\n\n"+
-		"Open this link to choose your password and join:\n\n%s\n\n"+
-		"The link works once and expires on %s. If you did not expect this invitation, ignore this email.\n",
+		"Open this link, then sign in or register with this email address to accept:\n\n%s\n\n"+
+		"The invitation is open until %s. If you did not expect it, ignore this email.\n",
 		inviter.Name(), AccessOf(c).Project.Name, link.URL, link.Expires)
 }
 
-func addedMail(c echo.Context, base string, u models.User) string {
-	inviter, _ := CurrentUser(c)
-	return fmt.Sprintf("Hello %s,\n\n%s added you to the project %q on Enclave.\n\nSign in to open it:\n\n%s\n",
-		u.FirstName, inviter.Name(), AccessOf(c).Project.Name, base+"/projects/"+AccessOf(c).Project.ID)
-}
-
-// base is the console's public address for links.
-func (h *Members) base(c echo.Context) string { return Origin(c) }
+// when formats a time for the console.
+func when(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 MST") }
 
 // EditPage shows one member's role form.
 func (h *Members) EditPage(c echo.Context) error {
@@ -226,6 +253,10 @@ func (h *Members) listVM(c echo.Context, f views.Form) (views.MembersVM, error) 
 		return views.MembersVM{}, err
 	}
 	names := make(map[string]string, len(policies))
+	invitations, err := t.Invitations(ctx(c))
+	if err != nil {
+		return views.MembersVM{}, err
+	}
 	vm := views.MembersVM{Page: p, Form: f}
 	for _, pol := range policies {
 		names[pol.ID] = pol.Name
@@ -234,6 +265,18 @@ func (h *Members) listVM(c echo.Context, f views.Form) (views.MembersVM, error) 
 	for _, m := range members {
 		vm.Rows = append(vm.Rows, memberRow(c, m, names))
 	}
+	for _, o := range invitations {
+		inv := o.Invitation
+		r := views.InvitationRowVM{ID: inv.ID, Email: inv.Email, Admin: inv.Admin, Sent: inv.CreatedAt.UTC().Format("2006-01-02"),
+			Expires: when(inv.ExpiresAt), Expired: inv.Expired()}
+		if id := inv.AccessPolicyID; id != nil {
+			r.Policy = names[*id]
+		}
+		if o.Inviter.ID != "" {
+			r.InvitedBy = o.Inviter.Name()
+		}
+		vm.Invitations = append(vm.Invitations, r)
+	}
 	return vm, nil
 }
 
@@ -241,7 +284,7 @@ func (h *Members) listVM(c echo.Context, f views.Form) (views.MembersVM, error) 
 // the policy column empty).
 func memberRow(c echo.Context, m models.Member, names map[string]string) views.MemberRowVM {
 	r := views.MemberRowVM{ID: m.Membership.ID, Name: m.User.Name(), Email: m.User.Email, Admin: m.Membership.Admin,
-		Active: m.Membership.Active, Pending: m.Pending(), Self: self(c, m),
+		Active: m.Membership.Active, Self: self(c, m),
 		Joined: m.Membership.CreatedAt.UTC().Format("2006-01-02")}
 	if id := m.Membership.AccessPolicyID; id != nil {
 		r.Policy = names[*id]
@@ -291,77 +334,4 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-// Invites serves the public page where an invited person accepts: they
-// choose a password and land in the project.
-type Invites struct {
-	Sys      models.System
-	Sessions Sessions
-	Log      *slog.Logger
-}
-
-// Page shows the project and the password form, or why the link does not
-// work.
-func (h *Invites) Page(c echo.Context) error {
-	c.Response().Header().Set("Cache-Control", "no-store")
-	inv, err := h.Sys.InviteByToken(ctx(c), c.Param("token"))
-	if err != nil {
-		return h.gone(c, err)
-	}
-	return h.form(c, http.StatusOK, inv, views.Form{})
-}
-
-// Accept sets the password, uses up the link and signs the person in.
-func (h *Invites) Accept(c echo.Context) error {
-	c.Response().Header().Set("Cache-Control", "no-store")
-	inv, err := h.Sys.AcceptInvite(ctx(c), c.Param("token"),
-		models.NewPassword{Password: c.FormValue("password"), Confirm: c.FormValue("confirm")}, c.RealIP())
-	switch {
-	case models.FieldErrors(err) != nil:
-		return h.form(c, http.StatusUnprocessableEntity, inv, views.Form{Errors: models.FieldErrors(err)})
-	case errors.Is(err, models.ErrHasPassword):
-		return redirect(c, "/signin?next=/projects/"+inv.ProjectID)
-	case err != nil:
-		return h.gone(c, err)
-	}
-	if err := h.Sessions.SignIn(c, inv.User.ID); err != nil {
-		return err
-	}
-	h.Log.Info("invite accepted", "user", inv.User.ID, "project", inv.ProjectID)
-	if err := h.Sys.RecordSignIn(ctx(c), actorOf(c, inv.User), true); err != nil {
-		return err
-	}
-	return redirect(c, "/projects/"+inv.ProjectID)
-}
-
-func (h *Invites) form(c echo.Context, status int, inv models.PendingInvite, f views.Form) error {
-	p, err := pageFor(c, h.Sys, "Join "+inv.ProjectName)
-	if err != nil {
-		return err
-	}
-	vm := views.AcceptInviteVM{Action: "/invite/" + c.Param("token"), ProjectName: inv.ProjectName, Name: inv.User.Name(),
-		Email: inv.User.Email, HasPassword: inv.HasPassword(), SignInURL: "/signin?next=/projects/" + inv.ProjectID, Form: f}
-	return renderForm(c, status, views.AcceptInvitePage(p, vm), views.AcceptInviteForm(p.CSRF, vm))
-}
-
-// gone explains a link that does not work, without saying anything about
-// the project or the person it was for.
-func (h *Invites) gone(c echo.Context, err error) error {
-	vm := views.ErrorVM{Status: http.StatusNotFound,
-		Message: "This invite link is not valid. It may have been replaced by a newer invitation: ask the project's admin for a new link."}
-	switch {
-	case errors.Is(err, models.ErrInviteUsed):
-		vm.Status, vm.Message = http.StatusGone, "This invite link has already been used. Sign in with the password you chose."
-	case errors.Is(err, models.ErrInviteExpired):
-		vm.Status, vm.Message = http.StatusGone, "This invite link has expired. Ask the project's admin to invite you again."
-	case !errors.Is(err, models.ErrNotFound):
-		return err
-	}
-	vm.Title = http.StatusText(vm.Status)
-	p, perr := pageFor(c, h.Sys, vm.Title)
-	if perr != nil {
-		return perr
-	}
-	return render(c, vm.Status, views.ErrorPage(p, vm))
 }

@@ -21,6 +21,9 @@ func (h *Projects) Choose(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if p.Invitations, err = myInvitations(c, h.Sys); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.ChooseProjectPage(p))
 }
 

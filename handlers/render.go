@@ -59,7 +59,7 @@ func pageFor(c echo.Context, sys models.System, title string) (views.Page, error
 	if !ok {
 		return p, nil
 	}
-	p.User = &views.UserVM{Name: u.Name(), Email: u.Email}
+	p.User = &views.UserVM{Name: u.Name(), Email: u.Email, Unverified: !u.Verified(), NoMail: !MailConfigured(c)}
 	list, err := projectsOf(c, sys, u.ID)
 	if err != nil {
 		return p, err

@@ -3,12 +3,15 @@ package handlers
 // Set groups the feature handlers the router wires.
 type Set struct {
 	Auth      *Auth
+	Account   *Account
+	Passwords *Passwords
 	Projects  *Projects
 	Settings  *Settings
 	Policies  *Policies
 	Audit     *Audit
 	Members   *Members
 	Invites   *Invites
+	Verify    *Verify
 	Secrets   *Secrets
 	Resources *Resources
 	FHIR      *FHIR

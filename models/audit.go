@@ -24,6 +24,8 @@ const (
 	ActionMemberUpdated   = "member.updated"
 	ActionMemberRemoved   = "member.removed"
 	ActionInviteAccepted  = "invite.accepted"
+	ActionInviteDeclined  = "invite.declined"
+	ActionInviteRevoked   = "invite.revoked"
 	ActionPolicyCreated   = "policy.created"
 	ActionPolicyUpdated   = "policy.updated"
 	ActionPolicyDeleted   = "policy.deleted"
@@ -33,6 +35,7 @@ const (
 var AuditActions = []string{
 	ActionSettingsUpdated, ActionSecretCreated, ActionSecretUpdated, ActionSecretRenamed, ActionSecretDeleted,
 	ActionMemberInvited, ActionMemberAdded, ActionMemberUpdated, ActionMemberRemoved, ActionInviteAccepted,
+	ActionInviteDeclined, ActionInviteRevoked,
 	ActionPolicyCreated, ActionPolicyUpdated, ActionPolicyDeleted, ActionSignInSucceeded, ActionSignInFailed,
 }
 

@@ -38,6 +38,9 @@ type Caller struct {
 	Session []byte
 	// SessionExpires is when the session stops being valid.
 	SessionExpires time.Time
+	// SessionLastSeen is when the session was last marked as used (zero
+	// when never); see Sessions.Touch.
+	SessionLastSeen time.Time
 	// User is the session's user; its ID is empty when the session has no
 	// user (or the user is gone), which counts as signed out.
 	User User
@@ -85,8 +88,8 @@ func (c Caller) ProjectsOf() []ProjectAccess {
 // callerSQL reads a live session, its user, and the user's active
 // memberships with their projects and access policies, in one statement.
 // %s is the extra membership condition (one project, or none for all).
-const callerSQL = `SELECT s.data, s.expires_at,
-	u.id, u.project_id, u.first_name, u.last_name, u.email, u.password_hash, u.created_at, u.updated_at,
+const callerSQL = `SELECT s.data, s.expires_at, s.last_seen_at,
+	u.id, u.project_id, u.first_name, u.last_name, u.email, u.password_hash, u.email_verified_at, u.created_at, u.updated_at,
 	m.id, m.project_id, m.user_id, m.admin, m.active, m.access_policy_id, m.invited_by, m.profile_type,
 	m.profile_id, m.created_at, m.updated_at,
 	p.id, p.name, p.description, p.super_admin, p.strict_mode, p.check_references_on_write, p.features,
@@ -139,7 +142,7 @@ func (s System) ResolveCaller(ctx context.Context, token, projectID string) (Cal
 		}
 		if !found {
 			found = true
-			out.Session, out.SessionExpires = r.data, r.expires
+			out.Session, out.SessionExpires, out.SessionLastSeen = r.data, r.expires, r.lastSeen.Time
 			out.User = r.user()
 		}
 		if a, ok := r.access(); ok {
@@ -163,11 +166,12 @@ func isUUID(s string) bool {
 // callerRow is one row of callerSQL; everything after the session may be
 // NULL (outer joins).
 type callerRow struct {
-	data    []byte
-	expires time.Time
+	data     []byte
+	expires  time.Time
+	lastSeen sql.NullTime
 
 	uID, uProject, uFirst, uLast, uEmail, uHash sql.NullString
-	uCreated, uUpdated                          sql.NullTime
+	uVerified, uCreated, uUpdated               sql.NullTime
 
 	mID, mProject, mUser, mPolicy, mInvitedBy, mProfileType, mProfileID sql.NullString
 	mAdmin, mActive                                                     sql.NullBool
@@ -185,8 +189,8 @@ type callerRow struct {
 }
 
 func (r *callerRow) dest() []any {
-	return []any{&r.data, &r.expires,
-		&r.uID, &r.uProject, &r.uFirst, &r.uLast, &r.uEmail, &r.uHash, &r.uCreated, &r.uUpdated,
+	return []any{&r.data, &r.expires, &r.lastSeen,
+		&r.uID, &r.uProject, &r.uFirst, &r.uLast, &r.uEmail, &r.uHash, &r.uVerified, &r.uCreated, &r.uUpdated,
 		&r.mID, &r.mProject, &r.mUser, &r.mAdmin, &r.mActive, &r.mPolicy, &r.mInvitedBy, &r.mProfileType,
 		&r.mProfileID, &r.mCreated, &r.mUpdated,
 		&r.pID, &r.pName, &r.pDescription, &r.pSuperAdmin, &r.pStrict, &r.pCheckRefs, &r.pFeatures,
@@ -200,7 +204,15 @@ func (r *callerRow) user() User {
 	}
 	return User{ID: r.uID.String, ProjectID: nullable(r.uProject), FirstName: r.uFirst.String,
 		LastName: r.uLast.String, Email: r.uEmail.String, PasswordHash: r.uHash.String,
-		CreatedAt: r.uCreated.Time, UpdatedAt: r.uUpdated.Time}
+		EmailVerifiedAt: nullableTime(r.uVerified), CreatedAt: r.uCreated.Time, UpdatedAt: r.uUpdated.Time}
+}
+
+func nullableTime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time
+	return &v
 }
 
 func (r *callerRow) access() (CallerAccess, bool) {

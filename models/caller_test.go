@@ -16,7 +16,7 @@ import (
 // returns its token.
 func session(t *testing.T, sys models.System, token string, userID *string, data string, expires time.Time) string {
 	t.Helper()
-	if err := sys.Sessions().Save(ctx, token, userID, []byte(data), expires); err != nil {
+	if err := sys.Sessions().Save(ctx, token, userID, []byte(data), expires, models.SessionMeta{}); err != nil {
 		t.Fatal(err)
 	}
 	return token
@@ -168,7 +168,9 @@ func TestAuthEpoch(t *testing.T) {
 		name string
 		do   func() error
 	}{
-		{"session saved", func() error { return sys.Sessions().Save(ctx, "t", &ada.ID, nil, time.Now().Add(time.Hour)) }},
+		{"session saved", func() error {
+			return sys.Sessions().Save(ctx, "t", &ada.ID, nil, time.Now().Add(time.Hour), models.SessionMeta{})
+		}},
 		{"session deleted", func() error { return sys.Sessions().Delete(ctx, "t") }},
 		{"project created", func() (err error) {
 			p, err = sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
@@ -201,12 +203,20 @@ func TestAuthEpoch(t *testing.T) {
 			return err
 		}},
 		{"invite accepted", func() error {
-			inv, err := sys.Tenant(p.ID).Invite(ctx, models.Actor{}, models.Invitation{Email: "nia@example.org", FirstName: "N", LastName: "N"})
+			inv, err := sys.Tenant(p.ID).Invite(ctx, models.Actor{}, models.InviteInput{Email: "nia@example.org"})
 			if err != nil {
 				return err
 			}
+			nia := newUser(t, sys, "nia@example.org")
+			token, _, err := sys.IssueAccountToken(ctx, nia.ID, models.PurposeVerify, nia.Email)
+			if err != nil {
+				return err
+			}
+			if nia, err = sys.VerifyEmail(ctx, token); err != nil {
+				return err
+			}
 			before := models.AuthEpoch()
-			if _, err := sys.AcceptInvite(ctx, inv.Token, models.NewPassword{Password: "password-123", Confirm: "password-123"}, ""); err != nil {
+			if _, err := sys.AcceptInvitation(ctx, nia, inv.Invitation.ID, ""); err != nil {
 				return err
 			}
 			if models.AuthEpoch() == before {
@@ -215,7 +225,7 @@ func TestAuthEpoch(t *testing.T) {
 			return nil
 		}},
 		{"expired sessions swept", func() error {
-			if err := sys.Sessions().Save(ctx, "old", nil, nil, time.Now().Add(-time.Minute)); err != nil {
+			if err := sys.Sessions().Save(ctx, "old", nil, nil, time.Now().Add(-time.Minute), models.SessionMeta{}); err != nil {
 				return err
 			}
 			before := models.AuthEpoch()

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"github.com/pressly/goose/v3"
 	"strings"
 	"time"
 
@@ -155,4 +156,26 @@ func SetThrottleClock(clock func() time.Time) (restore func()) {
 	old := throttleClock
 	throttleClock = clock
 	return func() { throttleClock = old }
+}
+
+// MigrateTo applies the SQL migrations up to and including version.
+func MigrateTo(ctx context.Context, db *gorm.DB, version int64) error {
+	fsys, err := migrationFS(DialectOf(db))
+	if err != nil {
+		return err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	gd := goose.DialectSQLite3
+	if DialectOf(db) == Postgres {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, sqlDB, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
 }

@@ -1,8 +1,6 @@
 package models_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -54,87 +52,166 @@ func (f memberFixture) auditCount(t *testing.T, action string) int {
 	return len(events)
 }
 
-func TestInviteExistingAndNewUsers(t *testing.T) {
+// verified registers a user and verifies their address through a
+// verification link, as the console does.
+func verified(t *testing.T, sys models.System, email string) models.User {
+	t.Helper()
+	u := newUser(t, sys, email)
+	if u.Verified() {
+		t.Fatal("a new registration starts verified")
+	}
+	return verify(t, sys, u)
+}
+
+// verify opens a verification link for u's address.
+func verify(t *testing.T, sys models.System, u models.User) models.User {
+	t.Helper()
+	token, _, err := sys.IssueAccountToken(ctx, u.ID, models.PurposeVerify, u.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sys.VerifyEmail(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Verified() || got.Email != u.Email {
+		t.Fatalf("after verification: %+v", got)
+	}
+	return got
+}
+
+// TestInvitationIsAnOffer: inviting an unknown address creates no account;
+// its owner registers, verifies and accepts, and only then is a member, with
+// the role and policy the admin chose.
+func TestInvitationIsAnOffer(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
-			bob := newUser(t, f.sys, "bob@example.org")
+			pol, err := f.tn.CreateAccessPolicy(ctx, f.actor, models.PolicyInput{Name: "Clinic"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: " Nia@Example.org ", Admin: true, AccessPolicyID: &pol.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Invitation.Email != "nia@example.org" || len(got.Token) < 40 || got.Reissued {
+				t.Errorf("invitation: %+v", got)
+			}
+			if d := time.Until(got.Invitation.ExpiresAt); d < models.InviteTTL-time.Minute || d > models.InviteTTL {
+				t.Errorf("invitation open for %v, want about %v", d, models.InviteTTL)
+			}
+			if _, err := f.sys.UserByEmail(ctx, "nia@example.org"); !errors.Is(err, models.ErrNotFound) {
+				t.Fatalf("inviting created an account: %v", err)
+			}
+			// The policy an invitation offers cannot be deleted under it.
+			if err := f.tn.DeleteAccessPolicy(ctx, f.actor, pol.ID); !errors.Is(err, models.ErrPolicyInUse) {
+				t.Errorf("deleting the invitation's policy: %v, want ErrPolicyInUse", err)
+			}
+			// The owner of the address can still register it.
+			nia := newUser(t, f.sys, "nia@example.org")
+			if list, err := f.sys.InvitationsFor(ctx, nia); err != nil || len(list) != 0 {
+				t.Errorf("an unverified account sees invitations: %v %v", list, err)
+			}
+			if _, err := f.sys.AcceptInvitation(ctx, nia, got.Invitation.ID, ""); !errors.Is(err, models.ErrNotVerified) {
+				t.Errorf("unverified accept: %v, want ErrNotVerified", err)
+			}
+			if _, err := f.sys.Access(ctx, nia.ID, f.project.ID); !errors.Is(err, models.ErrNotFound) {
+				t.Fatalf("unverified account got access: %v", err)
+			}
+			nia = verify(t, f.sys, nia)
+			list, err := f.sys.InvitationsFor(ctx, nia)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != 1 || list[0].ProjectName != "Alpha" || list[0].InviterName != f.admin.Name() {
+				t.Fatalf("invitations of the verified owner: %+v", list)
+			}
+			byLink, err := f.sys.InvitationByToken(ctx, got.Token)
+			if err != nil || byLink.Invitation.ID != got.Invitation.ID {
+				t.Errorf("invitation by link: %+v %v", byLink, err)
+			}
+			projectID, err := f.sys.AcceptInvitation(ctx, nia, got.Invitation.ID, "192.0.2.7")
+			if err != nil || projectID != f.project.ID {
+				t.Fatalf("accept: %q %v", projectID, err)
+			}
+			a, err := f.sys.Access(ctx, nia.ID, f.project.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := a.Membership
+			if !m.Admin || !m.Active || m.AccessPolicyID == nil || *m.AccessPolicyID != pol.ID || m.InvitedBy == nil || *m.InvitedBy != f.admin.ID {
+				t.Errorf("membership from the invitation: %+v", m)
+			}
+			if open, err := f.tn.Invitations(ctx); err != nil || len(open) != 0 {
+				t.Errorf("accepted invitation still open: %v %v", open, err)
+			}
+			if _, err := f.sys.InvitationByToken(ctx, got.Token); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("used link: %v, want ErrNotFound", err)
+			}
+			if _, err := f.sys.AcceptInvitation(ctx, nia, got.Invitation.ID, ""); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("second accept: %v, want ErrNotFound", err)
+			}
+			if f.auditCount(t, models.ActionMemberInvited) != 1 || f.auditCount(t, models.ActionInviteAccepted) != 1 {
+				t.Error("want one member.invited and one invite.accepted event")
+			}
+		})
+	}
+}
 
-			// An existing account becomes an active member at once, without a link.
-			got, err := f.tn.Invite(ctx, f.actor, models.Invitation{Email: " BOB@Example.org "})
+// TestSquattedAddressGainsNothing: someone who registers another person's
+// address first is never made a member by an invitation to it; the real
+// owner takes the account back with a password-reset link, which proves the
+// address, and then accepts.
+func TestSquattedAddressGainsNothing(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			f := newMemberFixture(t, db)
+			squatter := newUser(t, f.sys, "partner@example.org")
+			if err := f.sys.Sessions().Save(ctx, "squatter-session", &squatter.ID, []byte("x"), time.Now().Add(time.Hour), models.SessionMeta{}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "partner@example.org", Admin: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.NewUser || got.Token != "" || got.Member.User.ID != bob.ID {
-				t.Errorf("existing user: new=%v token=%q user=%s", got.NewUser, got.Token, got.Member.User.ID)
+			if _, err := f.sys.Access(ctx, squatter.ID, f.project.ID); !errors.Is(err, models.ErrNotFound) {
+				t.Fatalf("the squatter became a member: %v", err)
 			}
-			m := got.Member.Membership
-			if !m.Active || m.Admin || m.InvitedBy == nil || *m.InvitedBy != f.admin.ID {
-				t.Errorf("existing user's membership: %+v", m)
+			if _, err := f.sys.AcceptInvitation(ctx, squatter, got.Invitation.ID, ""); !errors.Is(err, models.ErrNotVerified) {
+				t.Fatalf("the squatter accepted: %v", err)
 			}
-			if a, err := f.sys.Access(ctx, bob.ID, f.project.ID); err != nil || a.Membership.ID != m.ID {
-				t.Errorf("bob cannot enter the project: %v", err)
+			// Another verified account cannot answer it either.
+			other := verified(t, f.sys, "other@example.org")
+			if _, err := f.sys.AcceptInvitation(ctx, other, got.Invitation.ID, ""); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("another address accepted: %v", err)
 			}
-			if n := f.auditCount(t, models.ActionMemberAdded); n != 1 {
-				t.Errorf("%d member.added events, want 1", n)
+			if err := f.sys.DeclineInvitation(ctx, other, got.Invitation.ID, ""); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("another address declined: %v", err)
 			}
-
-			// An unknown email: a new account without a password, and a link.
-			pol, err := f.tn.CreateAccessPolicy(ctx, f.actor, models.PolicyInput{Name: "Readers"})
+			// The owner resets the password through the mailed link.
+			token, _, err := f.sys.IssueAccountToken(ctx, squatter.ID, models.PurposeReset, "partner@example.org")
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err = f.tn.Invite(ctx, f.actor, models.Invitation{Email: "New.Person@Example.org", FirstName: " Nia ",
-				LastName: "New", Admin: true, AccessPolicyID: &pol.ID})
+			owner, err := f.sys.ResetPassword(ctx, token, models.NewPassword{Password: "owner-password", Confirm: "owner-password"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			u := got.Member.User
-			if !got.NewUser || u.Email != "new.person@example.org" || u.FirstName != "Nia" || u.PasswordHash != "" {
-				t.Errorf("new user: %+v (new=%v)", u, got.NewUser)
+			if !owner.Verified() {
+				t.Error("a reset through the address did not verify it")
 			}
-			if !got.Member.Pending() {
-				t.Error("a new invitee must be pending")
+			if _, err := f.sys.Sessions().Load(ctx, "squatter-session"); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("the squatter's session survived the reset: %v", err)
 			}
-			if got.Token == "" || len(got.Token) < 40 {
-				t.Fatalf("token %q is missing or short", got.Token)
+			if _, err := f.sys.Authenticate(ctx, "partner@example.org", "correct horse"); !errors.Is(err, models.ErrBadCredentials) {
+				t.Errorf("the squatter's password still works: %v", err)
 			}
-			if d := time.Until(got.ExpiresAt); d < models.InviteTTL-time.Minute || d > models.InviteTTL {
-				t.Errorf("link expires in %v, want about %v", d, models.InviteTTL)
+			if _, err := f.sys.AcceptInvitation(ctx, owner, got.Invitation.ID, ""); err != nil {
+				t.Fatalf("the owner's accept: %v", err)
 			}
-			m = got.Member.Membership
-			if !m.Admin || m.AccessPolicyID == nil || *m.AccessPolicyID != pol.ID {
-				t.Errorf("new member's role: admin=%v policy=%v", m.Admin, m.AccessPolicyID)
-			}
-			if _, err := f.sys.Authenticate(ctx, "new.person@example.org", ""); !errors.Is(err, models.ErrBadCredentials) {
-				t.Errorf("a passwordless account signed in: %v", err)
-			}
-			// Only the hash of the token is stored.
-			var hashes []string
-			if err := db.DB.Table("invites").Pluck("token_hash", &hashes).Error; err != nil {
-				t.Fatal(err)
-			}
-			sum := sha256.Sum256([]byte(got.Token))
-			if len(hashes) != 1 || hashes[0] != hex.EncodeToString(sum[:]) {
-				t.Errorf("stored hashes %v, want the SHA-256 of the token", hashes)
-			}
-			var raw int64
-			if err := db.DB.Table("invites").Where("token_hash = ? OR id = ?", got.Token, got.Token).Count(&raw).Error; err != nil {
-				t.Fatal(err)
-			}
-			if raw != 0 {
-				t.Error("the raw token is stored")
-			}
-			if n := f.auditCount(t, models.ActionMemberInvited); n != 1 {
-				t.Errorf("%d member.invited events, want 1", n)
-			}
-
-			members, err := f.tn.Members(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(members) != 3 || members[1].Inviter.ID != f.admin.ID || members[0].Inviter.ID != "" {
-				t.Errorf("members: %d, inviters %q %q", len(members), members[0].Inviter.Email, members[1].Inviter.Email)
+			if a, err := f.sys.Access(ctx, owner.ID, f.project.ID); err != nil || !a.Membership.Admin {
+				t.Errorf("owner's access: %+v %v", a, err)
 			}
 		})
 	}
@@ -155,16 +232,15 @@ func TestInviteErrors(t *testing.T) {
 			notUUID := "not-a-uuid"
 			cases := []struct {
 				name  string
-				in    models.Invitation
+				in    models.InviteInput
 				field string
 				want  string
 			}{
-				{"invalid email", models.Invitation{Email: "not an email", FirstName: "A", LastName: "B"}, "email", "valid email"},
-				{"no email", models.Invitation{FirstName: "A", LastName: "B"}, "email", "required"},
-				{"new user without names", models.Invitation{Email: "nameless@example.org"}, "firstName", "required"},
-				{"already a member", models.Invitation{Email: "ADMIN@example.org"}, "email", "already a member"},
-				{"policy of another project", models.Invitation{Email: "p@example.org", FirstName: "A", LastName: "B", AccessPolicyID: &foreign.ID}, "accessPolicy", "this project's"},
-				{"policy id not a uuid", models.Invitation{Email: "p@example.org", FirstName: "A", LastName: "B", AccessPolicyID: &notUUID}, "accessPolicy", "this project's"},
+				{"invalid email", models.InviteInput{Email: "not an email"}, "email", "valid email"},
+				{"no email", models.InviteInput{}, "email", "required"},
+				{"already a member", models.InviteInput{Email: "ADMIN@example.org"}, "email", "already a member"},
+				{"policy of another project", models.InviteInput{Email: "p@example.org", AccessPolicyID: &foreign.ID}, "accessPolicy", "this project's"},
+				{"policy id not a uuid", models.InviteInput{Email: "p@example.org", AccessPolicyID: &notUUID}, "accessPolicy", "this project's"},
 			}
 			for _, c := range cases {
 				_, err := f.tn.Invite(ctx, f.actor, c.in)
@@ -177,10 +253,14 @@ func TestInviteErrors(t *testing.T) {
 			if err := db.DB.Table("users").Count(&users).Error; err != nil {
 				t.Fatal(err)
 			}
+			open, err := f.tn.Invitations(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if members, err := f.tn.Members(ctx); err != nil {
 				t.Fatal(err)
-			} else if len(members) != 1 || users != 1 {
-				t.Errorf("refused invitations left %d members and %d users", len(members), users)
+			} else if len(members) != 1 || users != 1 || len(open) != 0 {
+				t.Errorf("refused invitations left %d members, %d users, %d invitations", len(members), users, len(open))
 			}
 			if n := f.auditCount(t, ""); n != 0 {
 				t.Errorf("refused invitations wrote %d audit events", n)
@@ -192,178 +272,118 @@ func TestInviteErrors(t *testing.T) {
 	}
 }
 
-func TestInviteLinkWorksOnce(t *testing.T) {
+// TestInvitationLinks: inviting again replaces the link, a withdrawn or
+// declined invitation is gone, an expired one cannot be accepted but can be
+// renewed, and a deactivated member is not reactivated by an invitation.
+func TestInvitationLinks(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
-			inv, err := f.tn.Invite(ctx, f.actor, models.Invitation{Email: "nia@example.org", FirstName: "Nia", LastName: "New"})
+			nia := verified(t, f.sys, "nia@example.org")
+			first, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Re-inviting before acceptance issues a new link and voids the old one.
-			again, err := f.tn.Invite(ctx, f.actor, models.Invitation{Email: "nia@example.org"})
+			again, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org", Admin: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !again.Reissued || again.Token == "" || again.Token == inv.Token || again.Member.Membership.ID != inv.Member.Membership.ID {
-				t.Fatalf("re-invite: reissued=%v same token=%v", again.Reissued, again.Token == inv.Token)
+			if !again.Reissued {
+				t.Error("a second invitation did not say it replaced the first")
 			}
-			if _, err := f.sys.InviteByToken(ctx, inv.Token); !errors.Is(err, models.ErrNotFound) {
-				t.Errorf("old link after re-invite: %v, want ErrNotFound", err)
+			if _, err := f.sys.InvitationByToken(ctx, first.Token); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("replaced link: %v, want ErrNotFound", err)
 			}
-			for _, bad := range []string{"", "nope", strings.Repeat("x", 500), inv.Token + "x"} {
-				if _, err := f.sys.InviteByToken(ctx, bad); !errors.Is(err, models.ErrNotFound) {
+			for _, bad := range []string{"", "nope", strings.Repeat("a", 300)} {
+				if _, err := f.sys.InvitationByToken(ctx, bad); !errors.Is(err, models.ErrNotFound) {
 					t.Errorf("token %q: %v, want ErrNotFound", bad, err)
 				}
 			}
-
-			p, err := f.sys.InviteByToken(ctx, again.Token)
-			if err != nil {
+			// Expired: refused, shown as expired, renewed by a new link.
+			if err := db.DB.Exec("UPDATE invitations SET expires_at = ?", time.Now().Add(-time.Second).UTC()).Error; err != nil {
 				t.Fatal(err)
 			}
-			if p.ProjectName != "Alpha" || p.ProjectID != f.project.ID || p.User.Email != "nia@example.org" || p.HasPassword() {
-				t.Errorf("pending invite %+v", p)
-			}
-			for _, pw := range []models.NewPassword{{"short", "short"}, {"long enough", "different!"}} {
-				if _, err := f.sys.AcceptInvite(ctx, again.Token, pw, ""); models.FieldErrors(err) == nil {
-					t.Errorf("password %+v accepted: %v", pw, err)
-				}
-			}
-			acc, err := f.sys.AcceptInvite(ctx, again.Token, models.NewPassword{"nia-password", "nia-password"}, "127.0.0.1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if acc.ProjectID != f.project.ID {
-				t.Errorf("accepted into %s", acc.ProjectID)
-			}
-			if u, err := f.sys.Authenticate(ctx, "nia@example.org", "nia-password"); err != nil || u.ID != inv.Member.User.ID {
-				t.Errorf("sign in after accepting: %v", err)
-			}
-			if _, err := f.sys.AcceptInvite(ctx, again.Token, models.NewPassword{"other-password", "other-password"}, ""); !errors.Is(err, models.ErrInviteUsed) {
-				t.Errorf("second use: %v, want ErrInviteUsed", err)
-			}
-			if _, err := f.sys.InviteByToken(ctx, again.Token); !errors.Is(err, models.ErrInviteUsed) {
-				t.Errorf("used link: %v, want ErrInviteUsed", err)
-			}
-			if _, err := f.sys.Authenticate(ctx, "nia@example.org", "other-password"); err == nil {
-				t.Error("a used link changed the password")
-			}
-			events, _, err := f.tn.AuditLog(ctx, models.AuditFilter{Action: models.ActionInviteAccepted})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(events) != 1 || events[0].UserID == nil || *events[0].UserID != inv.Member.User.ID || events[0].IP != "127.0.0.1" {
-				t.Errorf("invite.accepted events: %+v", events)
-			}
-			// Once accepted, inviting again is a duplicate, not a new link.
-			if _, err := f.tn.Invite(ctx, f.actor, models.Invitation{Email: "nia@example.org"}); models.FieldErrors(err)["email"] == "" {
-				t.Errorf("re-invite after acceptance: %v", err)
-			}
-		})
-	}
-}
-
-func TestInviteLinkExpires(t *testing.T) {
-	for _, db := range testdb.All(t) {
-		t.Run(db.Name, func(t *testing.T) {
-			f := newMemberFixture(t, db)
-			inv, err := f.tn.Invite(ctx, f.actor, models.Invitation{Email: "late@example.org", FirstName: "Lee", LastName: "Late"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := db.DB.Exec("UPDATE invites SET expires_at = ?", time.Now().Add(-time.Second).UTC()).Error; err != nil {
-				t.Fatal(err)
-			}
-			if _, err := f.sys.InviteByToken(ctx, inv.Token); !errors.Is(err, models.ErrInviteExpired) {
+			if _, err := f.sys.InvitationByToken(ctx, again.Token); !errors.Is(err, models.ErrInviteExpired) {
 				t.Errorf("expired link: %v, want ErrInviteExpired", err)
 			}
-			if _, err := f.sys.AcceptInvite(ctx, inv.Token, models.NewPassword{"late-password", "late-password"}, ""); !errors.Is(err, models.ErrInviteExpired) {
-				t.Errorf("accepting an expired link: %v", err)
+			if _, err := f.sys.AcceptInvitation(ctx, nia, again.Invitation.ID, ""); !errors.Is(err, models.ErrInviteExpired) {
+				t.Errorf("accepting an expired invitation: %v", err)
 			}
-			if _, err := f.sys.Authenticate(ctx, "late@example.org", "late-password"); err == nil {
-				t.Error("an expired link set the password")
+			if list, err := f.sys.InvitationsFor(ctx, nia); err != nil || len(list) != 0 {
+				t.Errorf("expired invitations listed to the invitee: %v %v", list, err)
 			}
-			// A new invitation gives a working link.
-			again, err := f.tn.Invite(ctx, f.actor, models.Invitation{Email: "late@example.org"})
+			renewed, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.sys.InviteByToken(ctx, again.Token); err != nil {
-				t.Errorf("fresh link after expiry: %v", err)
+			// Withdrawn: the link and the invitee's list lose it.
+			if _, err := f.tn.RevokeInvitation(ctx, f.actor, renewed.Invitation.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.sys.InvitationByToken(ctx, renewed.Token); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("withdrawn link: %v", err)
+			}
+			if _, err := f.sys.AcceptInvitation(ctx, nia, renewed.Invitation.ID, ""); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("accepting a withdrawn invitation: %v", err)
+			}
+			// Declined: closed without a membership.
+			declined, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.sys.DeclineInvitation(ctx, nia, declined.Invitation.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.sys.Access(ctx, nia.ID, f.project.ID); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("declining made a member: %v", err)
+			}
+			if f.auditCount(t, models.ActionInviteRevoked) != 1 || f.auditCount(t, models.ActionInviteDeclined) != 1 {
+				t.Error("want one invite.revoked and one invite.declined event")
+			}
+			// A deactivated member stays deactivated.
+			ok, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.sys.AcceptInvitation(ctx, nia, ok.Invitation.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			m, err := f.tn.Membership(ctx, nia.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.tn.UpdateMember(ctx, f.actor, m.ID, models.MemberUpdate{Active: false}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}); !strings.Contains(models.FieldErrors(err)["email"], "already a member") {
+				t.Errorf("inviting an inactive member: %v", err)
 			}
 		})
 	}
 }
 
-func TestInviteLinkOfRemovedOrDeactivatedMember(t *testing.T) {
+// TestInvitationsStayInTheirProject: another project's admin cannot see,
+// renew or withdraw this project's invitations.
+func TestInvitationsStayInTheirProject(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
-			inv, err := f.tn.Invite(ctx, f.actor, models.Invitation{Email: "gone@example.org", FirstName: "Gus", LastName: "Gone"})
+			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			id := inv.Member.Membership.ID
-			if _, err := f.tn.UpdateMember(ctx, f.actor, id, models.MemberUpdate{Active: false}); err != nil {
-				t.Fatal(err)
+			other := projectStore(t, f.sys, "eve@example.org")
+			if list, err := other.Invitations(ctx); err != nil || len(list) != 0 {
+				t.Errorf("other project lists %v (%v)", list, err)
 			}
-			if _, err := f.sys.InviteByToken(ctx, inv.Token); !errors.Is(err, models.ErrNotFound) {
-				t.Errorf("link of a deactivated member: %v, want ErrNotFound", err)
+			if _, err := other.Invitation(ctx, got.Invitation.ID); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("other project reads the invitation: %v", err)
 			}
-			if _, err := f.tn.RemoveMember(ctx, f.actor, id); err != nil {
-				t.Fatal(err)
+			if _, err := other.RevokeInvitation(ctx, models.Actor{}, got.Invitation.ID); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("other project withdraws the invitation: %v", err)
 			}
-			if _, err := f.sys.InviteByToken(ctx, inv.Token); !errors.Is(err, models.ErrNotFound) {
-				t.Errorf("link of a removed member: %v, want ErrNotFound", err)
-			}
-			var n int64
-			if err := db.DB.Table("invites").Count(&n).Error; err != nil {
-				t.Fatal(err)
-			}
-			if n != 0 {
-				t.Errorf("%d invites left after removal", n)
-			}
-		})
-	}
-}
-
-func TestInviteIntoSecondProjectAfterAccepting(t *testing.T) {
-	for _, db := range testdb.All(t) {
-		t.Run(db.Name, func(t *testing.T) {
-			f := newMemberFixture(t, db)
-			beta, err := f.sys.CreateProject(ctx, f.admin.ID, models.NewProject{Name: "Beta"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			one, err := f.tn.Invite(ctx, f.actor, models.Invitation{Email: "two@example.org", FirstName: "Tess", LastName: "Two"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Still passwordless, so the second project's invitation also gets a link.
-			two, err := f.sys.Tenant(beta.ID).Invite(ctx, f.actor, models.Invitation{Email: "two@example.org"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if two.NewUser || two.Token == "" {
-				t.Fatalf("second project: new=%v token=%q", two.NewUser, two.Token)
-			}
-			if _, err := f.sys.AcceptInvite(ctx, one.Token, models.NewPassword{"tess-password", "tess-password"}, ""); err != nil {
-				t.Fatal(err)
-			}
-			p, err := f.sys.InviteByToken(ctx, two.Token)
-			if err != nil || !p.HasPassword() || p.ProjectID != beta.ID {
-				t.Errorf("second link after a password was set: %+v, %v", p, err)
-			}
-			if _, err := f.sys.AcceptInvite(ctx, two.Token, models.NewPassword{"hijack-password", "hijack-password"}, ""); !errors.Is(err, models.ErrHasPassword) {
-				t.Errorf("a link replaced an existing password: %v", err)
-			}
-			if _, err := f.sys.Authenticate(ctx, "two@example.org", "tess-password"); err != nil {
-				t.Errorf("the first password no longer works: %v", err)
-			}
-			// An existing account with a password gets no link.
-			three, err := f.sys.Tenant(beta.ID).Invite(ctx, f.actor, models.Invitation{Email: "admin@example.org"})
-			if models.FieldErrors(err)["email"] == "" || three.Token != "" {
-				t.Errorf("inviting the owner: %v", err)
+			if _, err := f.sys.InvitationByToken(ctx, got.Token); err != nil {
+				t.Errorf("the invitation did not survive: %v", err)
 			}
 		})
 	}
@@ -387,13 +407,12 @@ func TestLastAdminRules(t *testing.T) {
 			_, err = f.tn.RemoveMember(ctx, f.actor, own)
 			refused("remove the only admin", err)
 
-			// An invited admin who cannot sign in yet does not count.
-			pending, err := f.tn.Invite(ctx, f.actor, models.Invitation{Email: "p@example.org", FirstName: "P", LastName: "Q", Admin: true})
-			if err != nil {
+			// An invitation to an admin who has not accepted does not count.
+			if _, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "p@example.org", Admin: true}); err != nil {
 				t.Fatal(err)
 			}
 			_, err = f.tn.RemoveMember(ctx, f.actor, own)
-			refused("remove the only admin who can sign in", err)
+			refused("remove the only admin while an admin is invited", err)
 			if m := f.adminMembership(t); !m.Admin || !m.Active {
 				t.Errorf("refused changes took effect: %+v", m)
 			}
@@ -414,10 +433,6 @@ func TestLastAdminRules(t *testing.T) {
 			}
 			_, err = f.tn.RemoveMember(ctx, f.actor, bm.ID)
 			refused("remove the new last admin", err)
-			// The pending admin may be removed: they were never counted.
-			if _, err := f.tn.RemoveMember(ctx, f.actor, pending.Member.Membership.ID); err != nil {
-				t.Errorf("remove a pending admin: %v", err)
-			}
 			// Plain members are removed freely.
 			if _, err := f.tn.RemoveMember(ctx, f.actor, own); err != nil {
 				t.Errorf("remove a plain member: %v", err)

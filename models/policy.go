@@ -102,11 +102,14 @@ func (t Tenant) AccessPolicy(ctx context.Context, id string) (AccessPolicy, erro
 	return p, notFound(err)
 }
 
-// PolicyUsage counts the members that have the policy.
+// PolicyUsage counts the members and open invitations that have the policy.
 func (t Tenant) PolicyUsage(ctx context.Context, id string) (int64, error) {
-	var n int64
-	err := t.scoped(ctx).Model(&ProjectMembership{}).Where("access_policy_id = ?", id).Count(&n).Error
-	return n, err
+	var members, invited int64
+	if err := t.scoped(ctx).Model(&ProjectMembership{}).Where("access_policy_id = ?", id).Count(&members).Error; err != nil {
+		return 0, err
+	}
+	err := t.scoped(ctx).Model(&Invitation{}).Where("access_policy_id = ?", id).Count(&invited).Error
+	return members + invited, err
 }
 
 const policyNameTaken = "Another access policy of this project has this name."

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -17,9 +18,25 @@ type Session struct {
 	UserID    *string
 	Data      []byte
 	ExpiresAt time.Time
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// IP and UserAgent describe where the session was last used from.
+	IP        string
+	UserAgent string
+	// LastSeenAt is when the session was last used, to about a minute
+	// (see Touch); nil until then.
+	LastSeenAt *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
+
+// SessionMeta is where a session is used from: the client's address and
+// browser.
+type SessionMeta struct {
+	IP        string
+	UserAgent string
+}
+
+// maxUserAgent bounds the stored User-Agent.
+const maxUserAgent = 300
 
 func sessionKey(token string) string {
 	sum := sha256.Sum256([]byte(token))
@@ -43,15 +60,56 @@ func (s Sessions) Load(ctx context.Context, token string) ([]byte, error) {
 	return row.Data, nil
 }
 
-// Save writes a session's data, creating the row if needed.
-func (s Sessions) Save(ctx context.Context, token string, userID *string, data []byte, expires time.Time) error {
+// Save writes a session's data, creating the row if needed; meta is where
+// it is used from, and the time counts as its last use.
+func (s Sessions) Save(ctx context.Context, token string, userID *string, data []byte, expires time.Time, meta SessionMeta) error {
 	t := now()
-	row := Session{ID: sessionKey(token), UserID: userID, Data: data, ExpiresAt: expires.UTC(), CreatedAt: t, UpdatedAt: t}
+	row := Session{ID: sessionKey(token), UserID: userID, Data: data, ExpiresAt: expires.UTC(), IP: meta.IP,
+		UserAgent: storedUserAgent(meta.UserAgent), LastSeenAt: &t, CreatedAt: t, UpdatedAt: t}
 	defer bumpAuthEpoch()
 	return s.sys.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"user_id", "data", "expires_at", "updated_at"}),
+		DoUpdates: clause.AssignmentColumns([]string{"user_id", "data", "expires_at", "ip", "user_agent", "last_seen_at", "updated_at"}),
 	}).Create(&row).Error
+}
+
+// Update writes the data of a session that exists. A session ended while
+// a request was using it (signed out elsewhere, or by a password change) is
+// ErrNotFound and stays ended, where Save would bring it back.
+func (s Sessions) Update(ctx context.Context, token string, userID *string, data []byte, expires time.Time, meta SessionMeta) error {
+	t := now()
+	defer bumpAuthEpoch()
+	res := s.sys.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).Updates(map[string]any{
+		"user_id": userID, "data": data, "expires_at": expires.UTC(), "ip": meta.IP,
+		"user_agent": storedUserAgent(meta.UserAgent), "last_seen_at": t, "updated_at": t})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// storedUserAgent is a User-Agent as sessions keep it: valid UTF-8, at most
+// maxUserAgent bytes.
+func storedUserAgent(ua string) string {
+	ua = strings.ToValidUTF8(ua, "")
+	if len(ua) > maxUserAgent {
+		ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
+	}
+	return ua
+}
+
+// TouchEvery is how stale a session's last use may get before a request
+// records it again.
+const TouchEvery = time.Minute
+
+// Touch records that the session is in use now, from meta's address. It
+// does not move AuthEpoch: nothing a caller may do depends on it.
+func (s Sessions) Touch(ctx context.Context, token string, meta SessionMeta) error {
+	return s.sys.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).
+		Updates(map[string]any{"last_seen_at": now(), "ip": meta.IP}).Error
 }
 
 // Delete ends a session.

@@ -129,10 +129,10 @@ func TestSessions(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			u := newUser(t, sys, "ada@example.org")
 			s := sys.Sessions()
-			if err := s.Save(ctx, "tok-1", &u.ID, []byte("payload"), time.Now().Add(time.Hour)); err != nil {
+			if err := s.Save(ctx, "tok-1", &u.ID, []byte("payload"), time.Now().Add(time.Hour), models.SessionMeta{}); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Save(ctx, "tok-1", &u.ID, []byte("payload 2"), time.Now().Add(time.Hour)); err != nil {
+			if err := s.Save(ctx, "tok-1", &u.ID, []byte("payload 2"), time.Now().Add(time.Hour), models.SessionMeta{}); err != nil {
 				t.Fatal(err)
 			}
 			if b, err := s.Load(ctx, "tok-1"); err != nil || string(b) != "payload 2" {
@@ -145,7 +145,7 @@ func TestSessions(t *testing.T) {
 			if n != 0 {
 				t.Error("the session token is stored in clear; want only its hash")
 			}
-			if err := s.Save(ctx, "old", nil, []byte("x"), time.Now().Add(-time.Minute)); err != nil {
+			if err := s.Save(ctx, "old", nil, []byte("x"), time.Now().Add(-time.Minute), models.SessionMeta{}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.Load(ctx, "old"); !errors.Is(err, models.ErrNotFound) {

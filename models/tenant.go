@@ -74,10 +74,6 @@ type Member struct {
 	Inviter User
 }
 
-// Pending reports whether the member has not accepted their invite yet (their
-// account has no password, so they cannot sign in).
-func (m Member) Pending() bool { return m.User.PasswordHash == "" }
-
 // Members lists the project's memberships with their users and inviters, in
 // the order they joined.
 func (t Tenant) Members(ctx context.Context) ([]Member, error) {

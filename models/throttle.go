@@ -29,6 +29,14 @@ var (
 	SignInPerAddress = ThrottleRule{Free: 30, Max: 15 * time.Minute, Window: 15 * time.Minute}
 	// Registrations from one client address.
 	RegisterPerAddress = ThrottleRule{Free: 10, Max: time.Hour, Window: time.Hour}
+	// New email-verification links asked for by one account.
+	VerifyLinksPerAccount = ThrottleRule{Free: 5, Max: time.Hour, Window: time.Hour}
+	// Password-reset links asked for one email address, from anywhere:
+	// nobody can fill someone's inbox with them.
+	ResetPerEmail = ThrottleRule{Free: 5, Max: time.Hour, Window: time.Hour}
+	// Password-reset links asked for from one client address, across
+	// email addresses.
+	ResetPerAddress = ThrottleRule{Free: 20, Max: time.Hour, Window: time.Hour}
 )
 
 // delay is how long the attempt after the n-th must wait.

@@ -26,9 +26,16 @@ type User struct {
 	LastName     string
 	Email        string
 	PasswordHash string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// EmailVerifiedAt is when the person proved they receive mail at Email
+	// (a verification or password-reset link); nil until then. Invitations
+	// attach only to verified accounts.
+	EmailVerifiedAt *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
+
+// Verified reports whether the account's email address is verified.
+func (u User) Verified() bool { return u.EmailVerifiedAt != nil }
 
 // Name is the user's display name.
 func (u User) Name() string { return strings.TrimSpace(u.FirstName + " " + u.LastName) }

@@ -11,12 +11,20 @@ type Page struct {
 	Projects []ProjectLink
 	// Current is the project being viewed, if any.
 	Current *ProjectLink
+	// Invitations are the signed-in user's open invitations (on the pages
+	// that list them).
+	Invitations []InvitationVM
 }
 
 // UserVM is the signed-in user as the layout shows them.
 type UserVM struct {
 	Name  string
 	Email string
+	// Unverified is true until the user opens a verification link sent to
+	// Email; NoMail says the server has no mail server, so such links go to
+	// its log.
+	Unverified bool
+	NoMail     bool
 }
 
 // ProjectLink is one entry of the project switcher or chooser.

@@ -136,6 +136,18 @@ func (s *fakeSMTP) received() ([]receivedMail, []string) {
 	return append([]receivedMail(nil), s.msgs...), append([]string(nil), s.auth...)
 }
 
+// mailsTo returns the mails received for one address.
+func mailsTo(smtp *fakeSMTP, to string) []receivedMail {
+	msgs, _ := smtp.received()
+	var out []receivedMail
+	for _, m := range msgs {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 func TestInviteMailedWhenSMTPIsConfigured(t *testing.T) {
 	smtp := startFakeSMTP(t)
 	const base = "https://enclave.example.org"
@@ -146,32 +158,42 @@ func TestInviteMailedWhenSMTPIsConfigured(t *testing.T) {
 	admin, project := app.SignUp("admin@example.org", "Alpha")
 	members := "/projects/" + project + "/members"
 
-	r := admin.PostForm(members+"/invite", url.Values{"email": {"nia@example.org"}, "firstName": {"Nia"}, "lastName": {"New"}}).
-		Status(http.StatusOK)
+	// Registration mails the verification link instead of logging it.
+	sent := mailsTo(smtp, "admin@example.org")
+	if len(sent) != 1 || sent[0].Subject != "Confirm your email address" || !strings.Contains(sent[0].Body, base+"/verify/") {
+		t.Fatalf("verification mail: %+v", sent)
+	}
+	if app.LoggedLink("email-verification", "admin@example.org") != "" {
+		t.Error("with a mail server the verification link must not be logged")
+	}
+	if r := admin.Get("/projects/" + project).Shows("verify-banner"); !strings.Contains(r.TestID("verify-banner"), "Open the link we emailed you") {
+		t.Errorf("banner %q", r.TestID("verify-banner"))
+	}
+
+	r := admin.PostForm(members+"/invite", url.Values{"email": {"nia@example.org"}}).Status(http.StatusOK)
 	link := inviteLink(r)
 	if !strings.HasPrefix(link, base+"/invite/") || !r.Has("invite-mailed") || r.Has("invite-mail-failed") {
 		t.Fatalf("link %q, mailed %v", link, r.Has("invite-mailed"))
 	}
-	msgs, auth := smtp.received()
+	msgs := mailsTo(smtp, "nia@example.org")
 	if len(msgs) != 1 {
-		t.Fatalf("%d mails received, want 1", len(msgs))
+		t.Fatalf("%d mails to the invitee, want 1", len(msgs))
 	}
 	m := msgs[0]
-	if m.To != "nia@example.org" || m.Subject != "You are invited to Alpha" || !strings.Contains(m.Body, link+"\r\n") {
-		t.Errorf("mail to %q, subject %q, body:\n%s", m.To, m.Subject, m.Body)
+	if m.Subject != "You are invited to Alpha" || !strings.Contains(m.Body, link+"\r\n") {
+		t.Errorf("mail subject %q, body:\n%s", m.Subject, m.Body)
 	}
-	if len(auth) != 1 || auth[0] != "\x00mailer\x00smtp-secret-pw" {
+	if _, auth := smtp.received(); len(auth) != 2 || auth[0] != "\x00mailer\x00smtp-secret-pw" {
 		t.Errorf("SMTP authentication %q", auth)
 	}
 	// The mailed link is the one that works.
 	app.Client().Get(strings.TrimPrefix(link, base)).Status(http.StatusOK)
 
-	// An existing account is told it was added, with a link to the project.
+	// An address with an account gets the same invitation, not a membership.
 	app.SignUp("bob@example.org", "Bob's")
 	admin.PostForm(members+"/invite", url.Values{"email": {"bob@example.org"}}).Status(http.StatusOK)
-	msgs, _ = smtp.received()
-	if len(msgs) != 2 || msgs[1].To != "bob@example.org" || !strings.Contains(msgs[1].Body, base+"/projects/"+project) {
-		t.Errorf("mail to an existing user: %+v", msgs)
+	if bob := mailsTo(smtp, "bob@example.org"); len(bob) != 2 || bob[1].Subject != "You are invited to Alpha" {
+		t.Errorf("mails to an existing user: %+v", bob)
 	}
 	logs := app.Logs()
 	if strings.Contains(logs, "smtp-secret-pw") || strings.Contains(logs, strings.TrimPrefix(link, base+"/invite/")) {
@@ -179,7 +201,11 @@ func TestInviteMailedWhenSMTPIsConfigured(t *testing.T) {
 	}
 }
 
-func TestInviteWhenMailFails(t *testing.T) {
+// newAppWithDeadMail starts a server whose mail server cannot be reached
+// (a port that was just closed); withBase sets ENCLAVE_BASE_URL to
+// https://enclave.example.org.
+func newAppWithDeadMail(t *testing.T, withBase bool) *webtest.App {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -188,14 +214,21 @@ func TestInviteWhenMailFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln.Close()
-	app := webtest.NewWith(t, testdb.SQLite(t), func(c *web.Config) {
-		c.BaseURL = "https://enclave.example.org"
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return webtest.NewWith(t, testdb.SQLite(t), func(c *web.Config) {
+		if withBase {
+			c.BaseURL = "https://enclave.example.org"
+		}
 		c.SMTP = web.SMTPConfig{Host: "127.0.0.1", Port: closedPort, From: "enclave@example.org"}
 	})
+}
+
+func TestInviteWhenMailFails(t *testing.T) {
+	app := newAppWithDeadMail(t, true)
 	admin, project := app.SignUp("admin@example.org", "Alpha")
-	r := admin.PostForm("/projects/"+project+"/members/invite", url.Values{"email": {"nia@example.org"},
-		"firstName": {"Nia"}, "lastName": {"New"}}).Status(http.StatusOK)
+	r := admin.PostForm("/projects/"+project+"/members/invite", url.Values{"email": {"nia@example.org"}}).Status(http.StatusOK)
 	link := inviteLink(r)
 	if link == "" || !r.Has("invite-mail-failed") || r.Has("invite-mailed") {
 		t.Fatalf("link %q, failure shown %v", link, r.Has("invite-mail-failed"))

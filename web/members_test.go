@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,6 +42,29 @@ func memberRow(t *testing.T, r *webtest.Response, email string) map[string]strin
 	return row
 }
 
+// invitationRow returns the texts of the open invitation to email, keyed
+// by column.
+func invitationRow(r *webtest.Response, email string) map[string]string {
+	row := map[string]string{}
+	r.Doc().Find(`[data-testid="invitation-row"]`).Each(func(_ int, s *goquery.Selection) {
+		if strings.TrimSpace(s.Find(`[data-testid="invitation-email"]`).Text()) != email {
+			return
+		}
+		row["id"], _ = s.Attr("data-invitation")
+		for _, col := range []string{"role", "policy", "expires"} {
+			row[col] = strings.Join(strings.Fields(s.Find(`[data-testid="invitation-`+col+`"]`).Text()), " ")
+		}
+	})
+	return row
+}
+
+// myInvitation returns the id of the first invitation the client's user sees
+// after sign-in, or "".
+func myInvitation(c *webtest.Client) string {
+	id, _ := c.Get("/projects").Status(http.StatusOK).Doc().Find(`[data-testid="my-invitation"]`).First().Attr("data-invitation")
+	return id
+}
+
 func TestInviteMembers(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
@@ -58,22 +82,53 @@ func TestInviteMembers(t *testing.T) {
 				t.Errorf("admin's row: %v", row)
 			}
 
-			// An existing account joins at once; no link is shown.
+			// Inviting an address with an account says nothing about it and
+			// makes nobody a member: it opens an invitation.
 			r := admin.PostForm(members+"/invite", url.Values{"email": {"BOB@example.org"}, "accessPolicy": {pol}}).Status(http.StatusOK)
-			if !strings.Contains(r.TestID("notice"), "Bob Builder (bob@example.org) is now a member") || r.Has("invite-link") {
-				t.Errorf("existing user: notice %q, link shown %v", r.TestID("notice"), r.Has("invite-link"))
+			if r.TestID("notice") != "Invited bob@example.org." || !r.Has("invite-link") {
+				t.Errorf("notice %q, link shown %v", r.TestID("notice"), r.Has("invite-link"))
 			}
-			if row := memberRow(t, r, "bob@example.org"); row["role"] != "Member" || row["policy"] != "Readers" ||
+			r.NotContains("Bob").NotContains("Builder")
+			if row := memberRow(t, r, "bob@example.org"); len(row) != 0 {
+				t.Errorf("bob is listed as a member before accepting: %v", row)
+			}
+			if row := invitationRow(r, "bob@example.org"); row["role"] != "Member" || row["policy"] != "Readers" {
+				t.Errorf("bob's invitation: %v", row)
+			}
+			bob.Get("/projects/" + project).Status(http.StatusNotFound)
+
+			// Bob accepts once his address is verified.
+			id := invitationRow(r, "bob@example.org")["id"]
+			if myInvitation(bob) != "" {
+				t.Error("an unverified account sees invitations")
+			}
+			bob.Get("/projects").Shows("verify-banner")
+			bob.PostForm("/invitations/"+id+"/accept", url.Values{}).Status(http.StatusForbidden)
+			bob.Get("/projects/" + project).Status(http.StatusNotFound)
+			bob.VerifyEmail("bob@example.org")
+			if got := myInvitation(bob); got != id {
+				t.Fatalf("bob's invitations after verifying: %q, want %q", got, id)
+			}
+			if bob.Get("/projects").Has("verify-banner") {
+				t.Error("the banner stays after verifying")
+			}
+			bob.PostForm("/invitations/"+id+"/accept", url.Values{}).RedirectsTo("/projects/" + project)
+			if role := bob.Get("/projects/" + project).Status(http.StatusOK).TestID("project-role"); role != "Member" {
+				t.Errorf("bob's role %q", role)
+			}
+			r = admin.Get(members).Status(http.StatusOK)
+			if row := memberRow(t, r, "bob@example.org"); !strings.HasPrefix(row["name"], "Bob Builder") || row["policy"] != "Readers" ||
 				row["status"] != "Active" || row["invited-by"] != "Test admin" {
 				t.Errorf("bob's row: %v", row)
 			}
-			bob.Get("/projects/" + project).Status(http.StatusOK)
+			if r.Has("invitation-row") {
+				t.Error("the accepted invitation is still listed")
+			}
 
-			// A new email: an account without a password and a link, shown once
-			// (htmx gets the panel fragment).
+			// A new address: a link, shown once (htmx gets the panel), and no
+			// account.
 			admin.HTMX = true
-			r = admin.PostForm(members+"/invite", url.Values{"email": {"Nia@Example.org"}, "firstName": {"Nia"},
-				"lastName": {"New"}, "admin": {"on"}}).Status(http.StatusOK)
+			r = admin.PostForm(members+"/invite", url.Values{"email": {"Nia@Example.org"}, "admin": {"on"}}).Status(http.StatusOK)
 			admin.HTMX = false
 			if strings.Contains(r.Body, "<html") || !r.Has("members-panel") {
 				t.Error("htmx invite must answer with the panel fragment")
@@ -85,8 +140,11 @@ func TestInviteMembers(t *testing.T) {
 			if r.Has("invite-mailed") || r.Has("invite-mail-failed") {
 				t.Error("without a mail server nothing is sent and nothing fails")
 			}
-			if row := memberRow(t, r, "nia@example.org"); row["status"] != "Invited" || row["role"] != "Admin" {
-				t.Errorf("nia's row: %v", row)
+			if row := invitationRow(r, "nia@example.org"); row["role"] != "Admin" {
+				t.Errorf("nia's invitation: %v", row)
+			}
+			if _, err := app.Sys.UserByEmail(t.Context(), "nia@example.org"); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("inviting created an account: %v", err)
 			}
 			token := strings.TrimPrefix(link, app.HTTP.URL+"/invite/")
 			admin.Get(members).Status(http.StatusOK).NotContains(token)
@@ -94,7 +152,7 @@ func TestInviteMembers(t *testing.T) {
 				t.Error("the invite token was logged")
 			}
 
-			// Re-inviting before acceptance replaces the link.
+			// Inviting again replaces the link; "New link" does the same.
 			r = admin.PostForm(members+"/invite", url.Values{"email": {"nia@example.org"}}).Status(http.StatusOK)
 			if !strings.Contains(r.TestID("notice"), "previous link no longer works") {
 				t.Errorf("re-invite notice %q", r.TestID("notice"))
@@ -105,6 +163,21 @@ func TestInviteMembers(t *testing.T) {
 			}
 			app.Client().Get(linkPath(app, link)).Status(http.StatusNotFound)
 			app.Client().Get(linkPath(app, fresh)).Status(http.StatusOK)
+			nid := invitationRow(r, "nia@example.org")["id"]
+			renewed := inviteLink(admin.PostForm(members+"/invitations/"+nid+"/resend", url.Values{}).Status(http.StatusOK))
+			if renewed == "" || renewed == fresh {
+				t.Fatalf("new link %q", renewed)
+			}
+			app.Client().Get(linkPath(app, fresh)).Status(http.StatusNotFound)
+
+			// Withdrawing ends the link.
+			nid = invitationRow(admin.Get(members), "nia@example.org")["id"]
+			admin.PostForm(members+"/invitations/"+nid+"/revoke", url.Values{}).RedirectsTo(members)
+			app.Client().Get(linkPath(app, renewed)).Status(http.StatusNotFound)
+			if admin.Get(members).Has("invitation-row") {
+				t.Error("a withdrawn invitation is still listed")
+			}
+			admin.PostForm(members+"/invitations/"+nid+"/revoke", url.Values{}).Status(http.StatusNotFound)
 
 			// Errors come back inline with 422, the input kept, nothing created.
 			_, other := app.SignUp("other@example.org", "Other")
@@ -113,10 +186,9 @@ func TestInviteMembers(t *testing.T) {
 				name, field, want string
 				form              url.Values
 			}{
-				{"invalid email", "email", "valid email", url.Values{"email": {"not-an-email"}, "firstName": {"X"}, "lastName": {"Y"}}},
+				{"invalid email", "email", "valid email", url.Values{"email": {"not-an-email"}}},
 				{"duplicate", "email", "already a member", url.Values{"email": {"bob@example.org"}}},
-				{"new user without names", "firstName", "required", url.Values{"email": {"anon@example.org"}}},
-				{"policy of another project", "accessPolicy", "this project's", url.Values{"email": {"z@example.org"}, "firstName": {"Z"}, "lastName": {"Z"}, "accessPolicy": {foreign}}},
+				{"policy of another project", "accessPolicy", "this project's", url.Values{"email": {"z@example.org"}, "accessPolicy": {foreign}}},
 			}
 			for _, c := range cases {
 				for _, htmx := range []bool{false, true} {
@@ -134,14 +206,12 @@ func TestInviteMembers(t *testing.T) {
 				}
 			}
 			admin.HTMX = false
-			if n := len(admin.Get(members).TestIDs("member-row")); n != 3 {
-				t.Errorf("%d members after refused invitations, want 3", n)
-			}
-			if _, err := app.Sys.UserByEmail(t.Context(), "z@example.org"); err == nil {
-				t.Error("a refused invitation created an account")
+			r = admin.Get(members)
+			if n, m := len(r.TestIDs("member-row")), len(r.TestIDs("invitation-row")); n != 2 || m != 0 {
+				t.Errorf("%d members and %d invitations after refused invitations, want 2 and 0", n, m)
 			}
 			audit := admin.Get("/projects/" + project + "/audit").Status(http.StatusOK).Body
-			for _, action := range []string{models.ActionMemberAdded, models.ActionMemberInvited} {
+			for _, action := range []string{models.ActionMemberInvited, models.ActionInviteAccepted, models.ActionInviteRevoked} {
 				if !strings.Contains(audit, action) {
 					t.Errorf("audit log lacks %s", action)
 				}
@@ -160,57 +230,57 @@ func mustPolicy(t *testing.T, app *webtest.App, project string) string {
 	return p.ID
 }
 
-func TestAcceptInvite(t *testing.T) {
+// TestInviteLinkPage: the page an invite link opens tells each visitor what
+// they can do, and only the verified owner of the address can answer.
+func TestInviteLinkPage(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			app := webtest.New(t, db)
 			admin, project := app.SignUp("admin@example.org", "Alpha")
 			members := "/projects/" + project + "/members"
-			link := inviteLink(admin.PostForm(members+"/invite", url.Values{"email": {"nia@example.org"},
-				"firstName": {"Nia"}, "lastName": {"New"}}).Status(http.StatusOK))
-			path := linkPath(app, link)
-
+			path := linkPath(app, inviteLink(admin.PostForm(members+"/invite", url.Values{"email": {"nia@example.org"}}).Status(http.StatusOK)))
+			state := func(c *webtest.Client) string {
+				r := c.Get(path).Status(http.StatusOK)
+				if r.Resp.Header.Get("Cache-Control") != "no-store" || r.Resp.Header.Get("Referrer-Policy") != "no-referrer" {
+					t.Error("the invite page must not be cached nor leak its address")
+				}
+				if r.TestID("invite-project") != "Alpha" || r.TestID("invite-email") != "nia@example.org" {
+					t.Errorf("invite page: %q %q", r.TestID("invite-project"), r.TestID("invite-email"))
+				}
+				v, _ := r.Doc().Find(`[data-testid="invite-landing"]`).Attr("data-state")
+				return v
+			}
 			nia := app.Client()
-			page := nia.Get(path).Status(http.StatusOK)
-			if page.TestID("invite-project") != "Alpha" || !strings.Contains(page.Body, "nia@example.org") {
-				t.Errorf("accept page: project %q", page.TestID("invite-project"))
+			if s := state(nia); s != "signed-out" {
+				t.Errorf("signed out: %q", s)
 			}
-			if page.Resp.Header.Get("Cache-Control") != "no-store" {
-				t.Error("the accept page must not be cached")
+			nia.PostForm("/register", url.Values{"firstName": {"Nia"}, "lastName": {"New"}, "email": {"nia@example.org"},
+				"password": {"password-123"}}).RedirectsTo("/register/project")
+			if s := state(nia); s != "unverified" {
+				t.Errorf("unverified: %q", s)
 			}
-			// The passwordless account cannot sign in meanwhile.
-			app.Client().PostForm("/signin", url.Values{"email": {"nia@example.org"}, "password": {""}}).Status(http.StatusUnauthorized)
+			other, _ := app.SignUp("other@example.org", "Other")
+			other.VerifyEmail("other@example.org")
+			if s := state(other); s != "other-address" {
+				t.Errorf("another account: %q", s)
+			}
+			nia.VerifyEmail("nia@example.org")
+			if s := state(nia); s != "ready" {
+				t.Errorf("verified owner: %q", s)
+			}
+			id := myInvitation(nia)
+			other.PostForm("/invitations/"+id+"/accept", url.Values{}).Status(http.StatusNotFound)
+			other.PostForm("/invitations/"+id+"/decline", url.Values{}).Status(http.StatusNotFound)
+			app.Client().PostForm("/invitations/"+id+"/accept", url.Values{}).RedirectsTo("/signin")
+			nia.PostFormNoCSRF("/invitations/"+id+"/accept", url.Values{}).Status(http.StatusForbidden)
 
-			r := nia.PostForm(path, url.Values{"password": {"short"}, "confirm": {"short"}}).Status(http.StatusUnprocessableEntity)
-			if !strings.Contains(r.TestID("error-password"), "at least 8") {
-				t.Errorf("short password: %q", r.TestID("error-password"))
+			// Declining closes it without joining.
+			nia.PostForm("/invitations/"+id+"/decline", url.Values{}).RedirectsTo("/projects")
+			nia.Get("/projects/" + project).Status(http.StatusNotFound)
+			app.Client().Get(path).Status(http.StatusNotFound)
+			if myInvitation(nia) != "" {
+				t.Error("a declined invitation is still offered")
 			}
-			nia.HTMX = true
-			r = nia.PostForm(path, url.Values{"password": {"nia-password"}, "confirm": {"nia-passwort"}}).Status(http.StatusUnprocessableEntity)
-			nia.HTMX = false
-			if !strings.Contains(r.TestID("error-confirm"), "do not match") || strings.Contains(r.Body, "<html") {
-				t.Errorf("mismatch: %q", r.TestID("error-confirm"))
-			}
-			r.NotContains("nia-password")
-
-			nia.PostForm(path, url.Values{"password": {"nia-password"}, "confirm": {"nia-password"}}).
-				Status(http.StatusSeeOther).RedirectsTo("/projects/" + project)
-			home := nia.Get("/projects/" + project).Status(http.StatusOK)
-			if home.TestID("project-role") != "Member" || home.Has("tab-members") {
-				t.Errorf("after accepting: role %q, members tab %v", home.TestID("project-role"), home.Has("tab-members"))
-			}
-			nia.Get(members).Status(http.StatusForbidden)
-			app.Client().PostForm("/signin", url.Values{"email": {"nia@example.org"}, "password": {"nia-password"}}).
-				Status(http.StatusSeeOther).RedirectsTo("/projects/" + project)
-
-			// The link works once.
-			used := app.Client()
-			r = used.Get(path).Status(http.StatusGone)
-			if !strings.Contains(r.TestID("error-message"), "already been used") {
-				t.Errorf("used link: %q", r.TestID("error-message"))
-			}
-			used.PostForm(path, url.Values{"password": {"taken-over"}, "confirm": {"taken-over"}}).Status(http.StatusGone)
-			app.Client().PostForm("/signin", url.Values{"email": {"nia@example.org"}, "password": {"taken-over"}}).Status(http.StatusUnauthorized)
 
 			// Unknown tokens say nothing about anyone.
 			for _, bad := range []string{"/invite/nope", path + "x", "/invite/" + strings.Repeat("a", 300)} {
@@ -220,23 +290,20 @@ func TestAcceptInvite(t *testing.T) {
 					t.Errorf("%s: %q", bad, r.TestID("error-message"))
 				}
 			}
-
-			// An expired link.
-			late := linkPath(app, inviteLink(admin.PostForm(members+"/invite", url.Values{"email": {"late@example.org"},
-				"firstName": {"Lee"}, "lastName": {"Late"}}).Status(http.StatusOK)))
-			if err := db.DB.Exec("UPDATE invites SET expires_at = ? WHERE used_at IS NULL", time.Now().Add(-time.Minute).UTC()).Error; err != nil {
+			// An expired one cannot be accepted.
+			late := linkPath(app, inviteLink(admin.PostForm(members+"/invite", url.Values{"email": {"nia@example.org"}}).Status(http.StatusOK)))
+			lateID := myInvitation(nia)
+			if err := db.DB.Exec("UPDATE invitations SET expires_at = ?", time.Now().Add(-time.Minute).UTC()).Error; err != nil {
 				t.Fatal(err)
 			}
-			r = app.Client().Get(late).Status(http.StatusGone)
+			r := app.Client().Get(late).Status(http.StatusGone)
 			if !strings.Contains(r.TestID("error-message"), "expired") {
 				t.Errorf("expired link: %q", r.TestID("error-message"))
 			}
 			r.NotContains("Alpha")
-			app.Client().PostForm(late, url.Values{"password": {"late-password"}, "confirm": {"late-password"}}).Status(http.StatusGone)
-
-			audit := admin.Get("/projects/" + project + "/audit?action=" + models.ActionInviteAccepted).Status(http.StatusOK)
-			if n := len(audit.TestIDs("audit-details")); n != 1 {
-				t.Errorf("%d invite.accepted events, want 1", n)
+			nia.PostForm("/invitations/"+lateID+"/accept", url.Values{}).Status(http.StatusGone)
+			if row := invitationRow(admin.Get(members), "nia@example.org"); row["expires"] != "Expired" {
+				t.Errorf("expired invitation row: %v", row)
 			}
 			if logs := app.Logs(); strings.Contains(logs, strings.TrimPrefix(path, "/invite/")) || !strings.Contains(logs, "path=/invite/[token]") {
 				t.Error("invite requests must be logged with the token replaced")
@@ -245,29 +312,50 @@ func TestAcceptInvite(t *testing.T) {
 	}
 }
 
-// A person invited to two projects before choosing a password uses one link;
-// the other then asks them to sign in instead of replacing the password.
-func TestSecondInviteAfterAccepting(t *testing.T) {
-	app := webtest.New(t, testdb.SQLite(t))
-	admin, alpha := app.SignUp("admin@example.org", "Alpha")
-	beta := admin.NewProject("Beta")
-	first := linkPath(app, inviteLink(admin.PostForm("/projects/"+alpha+"/members/invite", url.Values{"email": {"two@example.org"},
-		"firstName": {"Tess"}, "lastName": {"Two"}}).Status(http.StatusOK)))
-	second := linkPath(app, inviteLink(admin.PostForm("/projects/"+beta+"/members/invite", url.Values{"email": {"two@example.org"}}).Status(http.StatusOK)))
-	if first == "" || second == "" {
-		t.Fatal("both invitations must give a link")
-	}
-	app.Client().PostForm(first, url.Values{"password": {"tess-password"}, "confirm": {"tess-password"}}).Status(http.StatusSeeOther)
+// TestSquatterGainsNothing is the attack of issue 8: someone registers a
+// partner's address before the admin invites it. The invitation makes them
+// nothing, and the real owner takes the address back by resetting the
+// password through a link sent to it.
+func TestSquatterGainsNothing(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			app := webtest.New(t, db)
+			admin, project := app.SignUp("admin@example.org", "Alpha")
+			squatter := app.Client()
+			squatter.PostForm("/register", url.Values{"firstName": {"Eve"}, "lastName": {"Squat"}, "email": {"partner@example.org"},
+				"password": {"squatter-pw"}}).RedirectsTo("/register/project")
+			r := admin.PostForm("/projects/"+project+"/members/invite", url.Values{"email": {"partner@example.org"}, "admin": {"on"}}).Status(http.StatusOK)
+			r.NotContains("Eve").NotContains("Squat")
+			id := invitationRow(r, "partner@example.org")["id"]
+			squatter.Get("/projects/" + project).Status(http.StatusNotFound)
+			squatter.PostForm("/invitations/"+id+"/accept", url.Values{}).Status(http.StatusForbidden)
+			squatter.Get("/projects/" + project).Status(http.StatusNotFound)
+			// The verification link went to the server log, not to the
+			// squatter: they cannot verify the address.
+			if app.LoggedLink("email-verification", "partner@example.org") == "" {
+				t.Fatal("the registration's verification link is not in the server log")
+			}
 
-	c := app.Client()
-	r := c.Get(second).Status(http.StatusOK)
-	if !r.Has("invite-has-account") || r.Has("accept-invite-form") {
-		t.Fatal("the second link must ask to sign in")
+			u, err := app.Sys.UserByEmail(t.Context(), "partner@example.org")
+			if err != nil {
+				t.Fatal(err)
+			}
+			token, _, err := app.Sys.IssueAccountToken(t.Context(), u.ID, models.PurposeReset, u.Email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := app.Sys.ResetPassword(t.Context(), token, models.NewPassword{Password: "owner-password", Confirm: "owner-password"}); err != nil {
+				t.Fatal(err)
+			}
+			squatter.Get("/projects").RedirectsTo("/signin")
+			owner := app.Client()
+			owner.PostForm("/signin", url.Values{"email": {"partner@example.org"}, "password": {"owner-password"}}).RedirectsTo("/projects")
+			owner.PostForm("/invitations/"+myInvitation(owner)+"/accept", url.Values{}).RedirectsTo("/projects/" + project)
+			if role := owner.Get("/projects/" + project).Status(http.StatusOK).TestID("project-role"); role != "Admin" {
+				t.Errorf("owner's role %q", role)
+			}
+		})
 	}
-	c.PostForm(second, url.Values{"password": {"new-password"}, "confirm": {"new-password"}}).RedirectsTo("/signin?next=/projects/" + beta)
-	c.PostForm("/signin", url.Values{"email": {"two@example.org"}, "password": {"tess-password"}, "next": {"/projects/" + beta}}).
-		RedirectsTo("/projects/" + beta)
-	c.Get("/projects/" + beta).Status(http.StatusOK)
 }
 
 func TestEditAndRemoveMembers(t *testing.T) {
@@ -415,6 +503,11 @@ func TestMembersRoutesPermissions(t *testing.T) {
 			list := admin.Get("/projects/" + project + "/members")
 			adminID := memberRow(t, list, "admin@example.org")["id"]
 			memberID := memberRow(t, list, "member@example.org")["id"]
+			invited, err := app.Sys.Tenant(project).Invite(t.Context(), models.Actor{}, models.InviteInput{Email: "pending@example.org"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			invitationID, invitationToken := invited.Invitation.ID, invited.Token
 
 			mallory, own := app.SignUp("mallory@example.org", "Mallory's")
 			routes := 0
@@ -424,7 +517,7 @@ func TestMembersRoutesPermissions(t *testing.T) {
 				}
 				routes++
 				for _, target := range []string{adminID, memberID} {
-					path := fillParams(r.Path, map[string]string{":member": target})
+					path := fillParams(r.Path, map[string]string{":member": target, ":invitation": invitationID})
 					form := url.Values{"email": {"evil@example.org"}, "firstName": {"E"}, "lastName": {"V"}, "admin": {"on"}}
 					var resp *webtest.Response
 					if r.Method == http.MethodGet {
@@ -435,7 +528,7 @@ func TestMembersRoutesPermissions(t *testing.T) {
 					resp.Status(http.StatusForbidden)
 
 					foreign := strings.Replace(path, "/projects/"+project, "/projects/"+own, 1)
-					if !strings.Contains(r.Key, ":member") {
+					if !strings.Contains(r.Key, ":member") && !strings.Contains(r.Key, ":invitation") {
 						continue
 					}
 					if r.Method == http.MethodGet {
@@ -446,8 +539,11 @@ func TestMembersRoutesPermissions(t *testing.T) {
 					resp.Status(http.StatusNotFound).NotContains("admin@example.org").NotContains("member@example.org")
 				}
 			}
-			if routes != 6 {
-				t.Errorf("%d members routes found, want 6", routes)
+			if routes != 8 {
+				t.Errorf("%d members routes found, want 8", routes)
+			}
+			if _, err := app.Sys.InvitationByToken(t.Context(), invitationToken); err != nil {
+				t.Errorf("the invitation did not survive the attempts: %v", err)
 			}
 			after := admin.Get("/projects/" + project + "/members")
 			if n := len(after.TestIDs("member-row")); n != 2 {

@@ -136,18 +136,25 @@ var errCSRF = echo.NewHTTPError(http.StatusForbidden, "This form has expired or 
 // FormValue), so a state-changing request with `_csrf` in its query string
 // is refused before echo looks, and only the body or the header can pass.
 func (s *Server) csrf() echo.MiddlewareFunc {
-	check := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "header:" + echo.HeaderXCSRFToken + ",form:" + csrfField,
-		CookieName:     "enclave_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSameSite: http.SameSiteStrictMode,
-		CookieSecure:   s.cfg.SecureCookies,
-		ErrorHandler:   func(error, echo.Context) error { return errCSRF },
-	})
+	check := func(secure bool) echo.MiddlewareFunc {
+		return middleware.CSRFWithConfig(middleware.CSRFConfig{
+			TokenLookup:    "header:" + echo.HeaderXCSRFToken + ",form:" + csrfField,
+			CookieName:     "enclave_csrf",
+			CookiePath:     "/",
+			CookieHTTPOnly: true,
+			CookieSameSite: http.SameSiteStrictMode,
+			CookieSecure:   secure,
+			ErrorHandler:   func(error, echo.Context) error { return errCSRF },
+		})
+	}
+	plain, secure := check(s.cfg.SecureCookies), check(true)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		checked := check(next)
+		plainNext, secureNext := plain(next), secure(next)
 		return func(c echo.Context) error {
+			checked := plainNext
+			if isHTTPS(c) {
+				checked = secureNext
+			}
 			switch c.Request().Method {
 			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 			default:
@@ -178,6 +185,8 @@ func consoleProjects(echo.Context) string { return models.AllProjects }
 func (s *Server) loadCaller(asked func(echo.Context) string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			meta := models.SessionMeta{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+			c.SetRequest(withSessionMeta(c.Request(), meta))
 			token, ok := s.sessions.store.token(c.Request(), sessionCookie)
 			if !ok {
 				return next(c)
@@ -185,6 +194,11 @@ func (s *Server) loadCaller(asked func(echo.Context) string) echo.MiddlewareFunc
 			caller, epoch, err := s.resolveCaller(c.Request().Context(), token, asked(c))
 			if err != nil && !errors.Is(err, models.ErrNotFound) {
 				return err
+			}
+			if err == nil && caller.SignedIn() && time.Since(caller.SessionLastSeen) > models.TouchEvery {
+				if err := s.sys.Sessions().Touch(c.Request().Context(), token, meta); err != nil {
+					return err
+				}
 			}
 			c.SetRequest(withResolvedSession(c.Request(), resolvedSession{token: token, data: caller.Session, found: err == nil}))
 			if caller.SignedIn() {

@@ -31,6 +31,11 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 func (s *Server) publicOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		handlers.SetOrigin(c, s.origin(c.Request()))
+		handlers.SetMailConfigured(c, s.cfg.SMTP.Host != "")
+		if s.viaHTTPS(c.Request()) {
+			c.Set(keyHTTPS, true)
+			c.Response().Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		return next(c)
 	}
 }
@@ -57,6 +62,26 @@ func (s *Server) origin(r *http.Request) string {
 		}
 	}
 	return scheme + "://" + host
+}
+
+// keyHTTPS marks, in the echo context, a request that reached Enclave over
+// HTTPS, directly or through a trusted proxy.
+const keyHTTPS = "enclave.https"
+
+// viaHTTPS reports whether the browser's connection is HTTPS: Enclave's own
+// TLS, or a trusted proxy's X-Forwarded-Proto saying so. Cookies are then
+// marked Secure and HSTS is sent.
+func (s *Server) viaHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return s.trustedPeer(r) && strings.EqualFold(firstValue(r.Header.Get("X-Forwarded-Proto")), "https")
+}
+
+// isHTTPS reports what viaHTTPS said of this request.
+func isHTTPS(c echo.Context) bool {
+	ok, _ := c.Get(keyHTTPS).(bool)
+	return ok
 }
 
 // trustedPeer reports whether the connection comes from a trusted proxy.

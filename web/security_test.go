@@ -16,7 +16,8 @@ import (
 var publicRoutes = map[string]bool{
 	"GET /": true, "GET /register": true, "POST /register": true, "GET /signin": true, "POST /signin": true,
 	"POST /signout": true, "GET /healthz": true, "GET /readyz": true, "GET /static/*": true,
-	"GET /invite/:token": true, "POST /invite/:token": true,
+	"GET /invite/:token": true, "GET /verify/:token": true, "POST /verify/:token": true,
+	"GET /forgot": true, "POST /forgot": true, "GET /reset/:token": true, "POST /reset/:token": true,
 }
 
 // consoleRoutes returns every console route with :project filled in, so new

@@ -50,14 +50,18 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 	}
 	s.apiAuth = []apiAuthenticator{sessionAuth{sessions: s.sessions}}
 	e.HTTPErrorHandler = s.handleError
+	postman := handlers.Postman{Mailer: mailerFor(cfg), Log: log}
 	s.routes(&handlers.Set{
-		Auth:      &handlers.Auth{Sys: sys, Sessions: s.sessions, Log: log},
+		Auth:      &handlers.Auth{Sys: sys, Sessions: s.sessions, Postman: postman, Log: log},
+		Account:   &handlers.Account{Sys: sys, Sessions: s.sessions, Postman: postman, Log: log},
 		Projects:  &handlers.Projects{Sys: sys},
 		Settings:  &handlers.Settings{Sys: sys},
 		Policies:  &handlers.Policies{Sys: sys},
 		Audit:     &handlers.Audit{Sys: sys},
 		Members:   &handlers.Members{Sys: sys, Mailer: mailerFor(cfg), Log: log},
-		Invites:   &handlers.Invites{Sys: sys, Sessions: s.sessions, Log: log},
+		Invites:   &handlers.Invites{Sys: sys},
+		Verify:    &handlers.Verify{Sys: sys, Postman: postman},
+		Passwords: &handlers.Passwords{Sys: sys, Sessions: s.sessions, Postman: postman, Log: log},
 		Secrets:   &handlers.Secrets{Sys: sys, Box: box},
 		Resources: &handlers.Resources{Sys: sys},
 		FHIR:      &handlers.FHIR{Log: log},

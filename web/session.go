@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/gob"
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -77,6 +78,28 @@ type resolvedSession struct {
 	found bool
 }
 
+// metaKey is the request context key of the request's models.SessionMeta.
+type metaKey struct{}
+
+// withSessionMeta records where the request comes from, for the session
+// rows it saves.
+func withSessionMeta(r *http.Request, m models.SessionMeta) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), metaKey{}, m))
+}
+
+// sessionMetaOf is the request's SessionMeta: as loadCaller recorded it, or
+// the connection's own address.
+func sessionMetaOf(r *http.Request) models.SessionMeta {
+	if m, ok := r.Context().Value(metaKey{}).(models.SessionMeta); ok {
+		return m
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return models.SessionMeta{IP: ip, UserAgent: r.UserAgent()}
+}
+
 // withResolvedSession hands the session data that loadCaller resolved to
 // the store, so that loading the session costs no query of its own.
 func withResolvedSession(r *http.Request, rs resolvedSession) *http.Request {
@@ -131,7 +154,8 @@ func (s *dbStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Se
 		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
 		return nil
 	}
-	if sess.ID == "" {
+	existing := sess.ID != ""
+	if !existing {
 		sess.ID = newToken()
 	}
 	var buf bytes.Buffer
@@ -143,7 +167,19 @@ func (s *dbStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Se
 		userID = &id
 	}
 	expires := time.Now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
-	if err := s.rows.Save(r.Context(), sess.ID, userID, buf.Bytes(), expires); err != nil {
+	if existing {
+		err := s.rows.Update(r.Context(), sess.ID, userID, buf.Bytes(), expires, sessionMetaOf(r))
+		if errors.Is(err, models.ErrNotFound) {
+			// Ended while this request used it: it stays ended.
+			gone := *sess.Options
+			gone.MaxAge = -1
+			http.SetCookie(w, sessions.NewCookie(sess.Name(), "", &gone))
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	} else if err := s.rows.Save(r.Context(), sess.ID, userID, buf.Bytes(), expires, sessionMetaOf(r)); err != nil {
 		return err
 	}
 	encoded, err := securecookie.EncodeMulti(sess.Name(), sess.ID, s.codecs...)
@@ -173,7 +209,7 @@ var _ handlers.Sessions = (*sessionManager)(nil)
 func (m *sessionManager) session(c echo.Context) (*sessions.Session, error) {
 	sess, err := m.store.Get(c.Request(), sessionCookie)
 	if sess != nil {
-		sess.Options.Secure = m.secure || c.Request().TLS != nil
+		sess.Options.Secure = m.secure || c.Request().TLS != nil || isHTTPS(c)
 	}
 	return sess, err
 }
@@ -203,6 +239,16 @@ func (m *sessionManager) SignOut(c echo.Context) error {
 	}
 	sess.Options.MaxAge = -1
 	return sess.Save(c.Request(), c.Response())
+}
+
+// Token returns the token of the request's session, "" when it has none
+// (or it cannot be loaded, which leaves nobody signed in either).
+func (m *sessionManager) Token(c echo.Context) string {
+	sess, err := m.session(c)
+	if err != nil {
+		return ""
+	}
+	return sess.ID
 }
 
 // rememberProject records the project the user opened, saving the session

@@ -3,6 +3,7 @@
 //	enclave            start the server (same as "enclave serve")
 //	enclave migrate    apply database migrations and exit
 //	enclave super-admin grant|revoke ID   make a project's admins server operators
+//	enclave users set-password EMAIL      give an account a new password, read from stdin
 //	enclave secrets rotate-key [--new-key KEY]
 //	                   re-encrypt every project secret under a new key
 //	enclave -h         list the commands and flags
@@ -40,6 +41,9 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "super-admin" {
 		return runSuperAdmin(args[1:], os.Stdout)
 	}
+	if len(args) > 0 && args[0] == "users" {
+		return runUsers(args[1:], os.Stdin, os.Stdout)
+	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate") {
 		cmd, args = args[0], args[1:]
@@ -61,6 +65,7 @@ Commands:
   migrate                     apply the database migrations and exit
   secrets rotate-key          re-encrypt every project secret under a new key (-h for its flags)
   super-admin grant|revoke ID make or unmake a project's admins server operators
+  users set-password EMAIL    give an account a new password, read from standard input (-h explains)
 
 Flags of serve and migrate:
 `)
@@ -83,7 +88,7 @@ Flags of serve and migrate:
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown command %q (want serve, migrate, secrets or super-admin)", fs.Arg(0))
+		return fmt.Errorf("unknown command %q (want serve, migrate, secrets, super-admin or users)", fs.Arg(0))
 	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))

@@ -51,8 +51,24 @@ func All(t testing.TB) []DB {
 	return out
 }
 
+// AllEmpty is All without migrations: empty databases, for tests of the
+// migrations themselves.
+func AllEmpty(t testing.TB) []DB {
+	t.Helper()
+	out := []DB{sqliteDB(t, false)}
+	if pg, ok := postgresDB(t, false); ok {
+		out = append(out, pg)
+	}
+	return out
+}
+
 // SQLite returns a fresh migrated SQLite database in a temporary folder.
 func SQLite(t testing.TB) DB {
+	t.Helper()
+	return sqliteDB(t, true)
+}
+
+func sqliteDB(t testing.TB, migrated bool) DB {
 	t.Helper()
 	db, err := models.OpenSQLite(filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -63,7 +79,9 @@ func SQLite(t testing.TB) DB {
 			s.Close()
 		}
 	})
-	migrate(t, db)
+	if migrated {
+		migrate(t, db)
+	}
 	return DB{Name: "sqlite", DB: db}
 }
 
@@ -71,6 +89,11 @@ func SQLite(t testing.TB) DB {
 // the test loudly when no server is configured, or fails it under
 // ENCLAVE_TEST_REQUIRE_ALL=1.
 func Postgres(t testing.TB) (DB, bool) {
+	t.Helper()
+	return postgresDB(t, true)
+}
+
+func postgresDB(t testing.TB, migrated bool) (DB, bool) {
 	t.Helper()
 	dsn := os.Getenv(EnvURL)
 	if dsn == "" {
@@ -108,7 +131,9 @@ func Postgres(t testing.TB) (DB, bool) {
 			s.Close()
 		}
 	})
-	migrate(t, db)
+	if migrated {
+		migrate(t, db)
+	}
 	return DB{Name: "postgres", DB: db, DSN: u.String()}, true
 }
 

@@ -354,3 +354,62 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// LoggedLink returns the newest link of this purpose (as handlers.Postman
+// names it, e.g. "email-verification") that the server wrote to its log for
+// the address, as it does when no mail server is configured; "" when none.
+func (a *App) LoggedLink(purpose, email string) string {
+	link := ""
+	for _, line := range strings.Split(a.Logs(), "\n") {
+		if !strings.Contains(line, "purpose="+purpose) || !strings.Contains(line, "to="+email+" ") {
+			continue
+		}
+		if _, after, ok := strings.Cut(line, " link="); ok {
+			link, _, _ = strings.Cut(after, " ")
+		}
+	}
+	return link
+}
+
+// VerifyEmail opens the newest verification link logged for email and
+// confirms it, as the owner of the address would.
+func (c *Client) VerifyEmail(email string) {
+	c.app.T.Helper()
+	link := c.app.LoggedLink("email-verification", email)
+	if link == "" {
+		c.app.T.Fatalf("no verification link for %s in the server log", email)
+	}
+	path := strings.TrimPrefix(link, c.app.HTTP.URL)
+	c.Get(path).Status(http.StatusOK)
+	c.PostForm(path, url.Values{}).Status(http.StatusOK).Shows("message")
+}
+
+// Join makes the owner of email a member of project: admin invites the
+// address, the person registers (if new), verifies it and accepts. It
+// returns the new member's signed-in browser.
+func (a *App) Join(admin *Client, project, email string, asAdmin bool) *Client {
+	a.T.Helper()
+	form := url.Values{"email": {email}}
+	if asAdmin {
+		form.Set("admin", "on")
+	}
+	admin.PostForm("/projects/"+project+"/members/invite", form).Status(http.StatusOK)
+	c := a.Client()
+	if _, err := a.Sys.UserByEmail(context.Background(), email); err == nil {
+		c.SignIn(email)
+	} else {
+		c.PostForm("/register", url.Values{"firstName": {"Test"}, "lastName": {strings.Split(email, "@")[0]},
+			"email": {email}, "password": {"password-123"}}).RedirectsTo("/register/project")
+	}
+	c.VerifyEmail(email)
+	page := c.Get("/projects").Status(http.StatusOK)
+	id := ""
+	page.Doc().Find(`[data-testid="my-invitation"]`).Each(func(_ int, s *goquery.Selection) {
+		id, _ = s.Attr("data-invitation")
+	})
+	if id == "" {
+		a.T.Fatalf("%s sees no invitation after verifying", email)
+	}
+	c.PostForm("/invitations/"+id+"/accept", url.Values{}).RedirectsTo("/projects/" + project)
+	return c
+}

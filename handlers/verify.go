@@ -1,0 +1,118 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"enclave/models"
+	"enclave/views"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Verify serves email verification: the page a verification link opens,
+// its confirmation, and sending a new link.
+type Verify struct {
+	Sys     models.System
+	Postman Postman
+}
+
+// Page asks to confirm the address; opening the link alone changes
+// nothing, so a mail scanner that follows links does not use it up.
+func (h *Verify) Page(c echo.Context) error {
+	c.Response().Header().Set("Referrer-Policy", "no-referrer")
+	_, email, err := h.Sys.PeekAccountToken(ctx(c), c.Param("token"), models.PurposeVerify)
+	if err != nil {
+		return h.invalid(c, err)
+	}
+	p, err := pageFor(c, h.Sys, "Verify your email")
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.VerifyEmailPage(p, views.VerifyEmailVM{Email: email, Action: "/verify/" + c.Param("token")}))
+}
+
+// Confirm uses the link: the account's email becomes the address, verified.
+func (h *Verify) Confirm(c echo.Context) error {
+	c.Response().Header().Set("Referrer-Policy", "no-referrer")
+	u, err := h.Sys.VerifyEmail(ctx(c), c.Param("token"))
+	if fe := models.FieldErrors(err); fe != nil {
+		return h.message(c, http.StatusConflict, "Not verified", fe["email"]+" Ask for a link to another address on your account page.")
+	}
+	if err != nil {
+		return h.invalid(c, err)
+	}
+	return h.message(c, http.StatusOK, "Email verified",
+		fmt.Sprintf("%s is now the verified email address of your account. Invitations to it appear after you sign in.", u.Email))
+}
+
+// Resend sends the signed-in user a new verification link for their
+// address (the previous one stops working).
+func (h *Verify) Resend(c echo.Context) error {
+	u, _ := CurrentUser(c)
+	if u.Verified() {
+		return redirect(c, "/projects")
+	}
+	wait, err := h.Sys.Attempt(ctx(c), "verify:"+u.ID, models.VerifyLinksPerAccount)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		c.Response().Header().Set("Retry-After", retryAfter(wait))
+		return h.message(c, http.StatusTooManyRequests, "Too many links", "You asked for several links already. Try again in "+humanWait(wait)+".")
+	}
+	d, err := sendVerification(c, h.Sys, h.Postman, u, u.Email)
+	if err != nil {
+		return err
+	}
+	return h.message(c, http.StatusOK, "Verification link sent", deliveryMessage(d, u.Email))
+}
+
+// sendVerification issues a verification link for email and delivers it.
+func sendVerification(c echo.Context, sys models.System, p Postman, u models.User, email string) (Delivery, error) {
+	token, _, err := sys.IssueAccountToken(ctx(c), u.ID, models.PurposeVerify, email)
+	if err != nil {
+		return 0, err
+	}
+	return deliverVerification(c, p, u, email, token), nil
+}
+
+// deliverVerification sends a verification link that was already issued.
+func deliverVerification(c echo.Context, p Postman, u models.User, email, token string) Delivery {
+	link := Origin(c) + "/verify/" + token
+	body := fmt.Sprintf("Hello %s,\n\nOpen this link to confirm %s as the email address of your Enclave account:\n\n%s\n\n"+
+		"The link works once, for %d hours. If you did not ask for it, ignore this email.\n",
+		u.FirstName, email, link, int(models.VerifyTTL.Hours()))
+	return p.Deliver(c, email, "Confirm your email address", body, link, "email-verification")
+}
+
+// deliveryMessage tells the person where their link went.
+func deliveryMessage(d Delivery, email string) string {
+	switch d {
+	case Mailed:
+		return "We sent a link to " + email + ". Open it to verify the address."
+	case Logged:
+		return "This server has no mail server configured, so the link for " + email +
+			" was written to the server's log: ask the server's operator for it."
+	default:
+		return "The email to " + email + " could not be sent. Try again in a moment."
+	}
+}
+
+// invalid explains a verification link that does not work.
+func (h *Verify) invalid(c echo.Context, err error) error {
+	if !errors.Is(err, models.ErrLinkInvalid) {
+		return err
+	}
+	return h.message(c, http.StatusNotFound, "Link not valid",
+		"This verification link is not valid any more: it was used, replaced by a newer one, or it expired. Sign in and ask for a new one.")
+}
+
+func (h *Verify) message(c echo.Context, status int, title, msg string) error {
+	p, err := pageFor(c, h.Sys, title)
+	if err != nil {
+		return err
+	}
+	return render(c, status, views.MessagePage(p, views.ErrorVM{Status: status, Title: title, Message: msg}))
+}
