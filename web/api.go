@@ -24,13 +24,9 @@ type apiCaller struct {
 	// Resolved is the caller's resolution: the user and their access to the
 	// project named by ProjectID or, when Resolved.All, to every project.
 	Resolved models.Caller
-	// ProjectID is the project the credential names; empty when it names
-	// none (a session that never opened a project and sent no header).
+	// ProjectID is the project the request names (the X-Enclave-Project
+	// header, later a project-bound token); empty when it names none.
 	ProjectID string
-	// Chosen is true when the caller named the project explicitly for this
-	// request, so a project they cannot enter is a 404 rather than a prompt
-	// to choose.
-	Chosen bool
 }
 
 // apiAuthenticator recognises one kind of API credential. ok is false when
@@ -41,9 +37,10 @@ type apiAuthenticator interface {
 }
 
 // sessionAuth accepts the console's session cookie. The project is the
-// X-Enclave-Project header when sent, else the project last opened in the
-// console, else the user's only project.
-type sessionAuth struct{ sessions *sessionManager }
+// X-Enclave-Project header when sent, else the user's only project: never
+// the project the console happened to open last, which another tab may
+// change between two calls.
+type sessionAuth struct{}
 
 // headerProject is the project the request's X-Enclave-Project header names.
 func headerProject(c echo.Context) string {
@@ -51,8 +48,7 @@ func headerProject(c echo.Context) string {
 }
 
 // apiProjects says which projects loadCaller resolves for an API request:
-// the one the header names, or all of them, for the session's remembered
-// project or the user's only one.
+// the one the header names, or all of them, to find the user's only one.
 func apiProjects(c echo.Context) string {
 	if p := headerProject(c); p != "" {
 		return p
@@ -65,14 +61,11 @@ func (a sessionAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
 	if !ok {
 		return apiCaller{}, false, nil
 	}
-	if p := headerProject(c); p != "" {
-		return apiCaller{Resolved: caller, ProjectID: p, Chosen: true}, true, nil
-	}
-	p, err := a.sessions.lastProject(c)
-	return apiCaller{Resolved: caller, ProjectID: p}, true, err
+	return apiCaller{Resolved: caller, ProjectID: headerProject(c)}, true, nil
 }
 
-const chooseProject = "No project chosen: send the " + ProjectHeader + " header with a project id, or open the project in the Enclave console first."
+const chooseProject = "No project named: you are a member of several projects, so send the " + ProjectHeader +
+	" header with the id of the one this request is for."
 
 // requireAPICaller authenticates an API request and puts the store of the
 // caller's project in the context, from the access loadCaller resolved (no
@@ -99,23 +92,22 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return echo.NewHTTPError(http.StatusUnauthorized, msg)
 		}
-		a, err := caller.Resolved.Access(caller.ProjectID)
-		switch {
-		case errors.Is(err, models.ErrNotFound) && caller.Chosen:
-			return echo.NewHTTPError(http.StatusNotFound, "Project "+caller.ProjectID+" not found, or you are not an active member")
-		case errors.Is(err, models.ErrNotFound) && caller.ProjectID == "":
-			// Nothing remembered: a member of exactly one project needs no
-			// choice.
+		var a models.CallerAccess
+		if caller.ProjectID == "" {
+			// Only a member of exactly one project may leave it unnamed.
 			if !caller.Resolved.All || len(caller.Resolved.Projects) != 1 {
 				return echo.NewHTTPError(http.StatusBadRequest, chooseProject)
 			}
 			a = caller.Resolved.Projects[0]
-		case errors.Is(err, models.ErrNotFound):
-			// The remembered project is out of reach now; never fall back
-			// silently to another, where writes would land unnoticed.
-			return echo.NewHTTPError(http.StatusBadRequest, chooseProject)
-		case err != nil:
-			return err
+		} else {
+			var err error
+			a, err = caller.Resolved.Access(caller.ProjectID)
+			if errors.Is(err, models.ErrNotFound) {
+				return echo.NewHTTPError(http.StatusNotFound, "Project "+caller.ProjectID+" not found, or you are not an active member")
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if err := s.enterProject(c, a); err != nil {
 			return err

@@ -78,8 +78,8 @@ func TestWarmRequestsRunNoCallerQuery(t *testing.T) {
 			ada, project := app.SignUp("ada@example.org", "Alpha")
 			ada.Header(web.ProjectHeader, project)
 			id := create(t, ada, "Patient", `{"resourceType":"Patient","name":[{"family":"Lovelace"}]}`)
-			// A second browser that names no project: the API takes the one
-			// it last opened in the console.
+			// A second browser that names no project: the API takes the
+			// user's only one.
 			console := app.Client()
 			console.SignIn("ada@example.org")
 			console.Get("/projects/" + project).Status(http.StatusOK)
@@ -92,13 +92,13 @@ func TestWarmRequestsRunNoCallerQuery(t *testing.T) {
 				{"resource page", func() *webtest.Response { return ada.Get("/projects/" + project + "/resources/Patient/" + id) }},
 				{"project chooser", func() *webtest.Response { return ada.Get("/projects") }},
 				{"API read", func() *webtest.Response { return ada.API(http.MethodGet, "/fhir/R4/Patient/"+id, "") }},
-				{"API read, remembered project", func() *webtest.Response {
+				{"API read, only project", func() *webtest.Response {
 					return console.API(http.MethodGet, "/fhir/R4/Patient/"+id, "")
 				}},
 			}
 			for _, r := range requests {
-				// The first visit to a project remembers it in the session,
-				// a write that voids the cache; the second is warm.
+				// The first visits may write (a session's last-seen time);
+				// the third is warm.
 				r.do().Status(http.StatusOK)
 				r.do().Status(http.StatusOK)
 				log.take()

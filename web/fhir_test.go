@@ -365,14 +365,14 @@ func TestFHIRProjectChoice(t *testing.T) {
 			if txt := outcomeText(t, r); !strings.Contains(txt, "X-Enclave-Project") {
 				t.Errorf("400 does not explain how to choose: %q", txt)
 			}
-			// Opening a project in the console makes it the API's project.
+			// Opening a project in the console does not choose it for the API:
+			// another tab may open another one between two calls.
 			e.adaConsole.Get("/projects/" + e.pA).Status(http.StatusOK)
-			e.adaConsole.API(http.MethodGet, "/fhir/R4/Patient/"+id, "").Status(http.StatusOK).Contains(e.pA)
-			// Opening the second project switches it.
-			e.adaConsole.Get("/projects/" + pA2).Status(http.StatusOK)
-			e.adaConsole.API(http.MethodGet, "/fhir/R4/Patient/"+id, "").Status(http.StatusNotFound)
-			// The header wins over the remembered project.
+			e.adaConsole.API(http.MethodGet, "/fhir/R4/Patient/"+id, "").Status(http.StatusBadRequest)
+			e.adaConsole.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient"}`).Status(http.StatusBadRequest)
+			// The header names it.
 			e.adaConsole.API(http.MethodGet, "/fhir/R4/Patient/"+id, "", "X-Enclave-Project", e.pA).Status(http.StatusOK)
+			e.adaConsole.API(http.MethodGet, "/fhir/R4/Patient/"+id, "", "X-Enclave-Project", pA2).Status(http.StatusNotFound)
 			// A project the caller is not a member of, or that does not exist, is 404.
 			for _, p := range []string{e.pB, "00000000-0000-4000-8000-000000000000", "not-a-uuid"} {
 				r := e.adaConsole.API(http.MethodGet, "/fhir/R4/Patient", "", "X-Enclave-Project", p).Status(http.StatusNotFound)
@@ -459,9 +459,10 @@ func TestFHIRAccessPolicies(t *testing.T) {
 	}
 }
 
-// TestFHIRLostProjectIsNotReplaced: when the project a session remembered is
-// out of reach, the API asks to choose instead of using another project.
-func TestFHIRLostProjectIsNotReplaced(t *testing.T) {
+// TestFHIRProjectIsNeverRemembered: what a session opened in the console
+// never decides where an API write lands. A member of two projects must
+// name one; once they are back to exactly one, that one is used.
+func TestFHIRProjectIsNeverRemembered(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			app := webtest.New(t, db)
@@ -476,18 +477,32 @@ func TestFHIRLostProjectIsNotReplaced(t *testing.T) {
 				t.Fatal(err)
 			}
 			guest.Get("/projects/" + shared).Status(http.StatusOK)
-			if _, err := app.Sys.Tenant(shared).RemoveMember(t.Context(), models.Actor{}, m.ID); err != nil {
-				t.Fatal(err)
-			}
-			// Guest now has exactly one project, but it is not the one they chose.
 			r := guest.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient"}`).Status(http.StatusBadRequest)
 			if txt := outcomeText(t, r); !strings.Contains(txt, "X-Enclave-Project") {
 				t.Errorf("400 says %q", txt)
 			}
-			guest.Get("/projects/" + own).Status(http.StatusOK)
+			if n := countResources(t, app, shared) + countResources(t, app, own); n != 0 {
+				t.Fatalf("a write without a named project landed somewhere: %d resources", n)
+			}
+			if _, err := app.Sys.Tenant(shared).RemoveMember(t.Context(), models.Actor{}, m.ID); err != nil {
+				t.Fatal(err)
+			}
 			guest.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient"}`).Status(http.StatusCreated)
+			if countResources(t, app, own) != 1 || countResources(t, app, shared) != 0 {
+				t.Error("the write did not land in the guest's only project")
+			}
 		})
 	}
+}
+
+// countResources counts the live resources of a project.
+func countResources(t *testing.T, app *webtest.App, project string) int {
+	t.Helper()
+	res, err := app.Sys.Tenant(project).Search(t.Context(), models.SearchQuery{Type: "Patient", Total: models.TotalAccurate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Total
 }
 
 func TestFHIRPatchIsNotSupported(t *testing.T) {

@@ -252,9 +252,6 @@ func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := s.sessions.rememberProject(c, a.Project.ID); err != nil {
-			return err
-		}
 		if err := s.enterProject(c, a); err != nil {
 			return err
 		}

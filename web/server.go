@@ -48,7 +48,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		callers:  newCallerCache(CallerCacheTTL, callerCacheSize),
 		log:      log,
 	}
-	s.apiAuth = []apiAuthenticator{sessionAuth{sessions: s.sessions}}
+	s.apiAuth = []apiAuthenticator{sessionAuth{}}
 	e.HTTPErrorHandler = s.handleError
 	postman := handlers.Postman{Mailer: mailerFor(cfg), Log: log}
 	s.routes(&handlers.Set{

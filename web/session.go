@@ -23,9 +23,6 @@ const (
 	sessionCookie = "enclave_session"
 	sessionMaxAge = 7 * 24 * time.Hour
 	keyUserID     = "user_id"
-	// keyProject is the project the user last opened in the console; the
-	// FHIR API uses it when a request does not name one.
-	keyProject = "project_id"
 )
 
 // dbStore is a gorilla/sessions store that keeps session values in the
@@ -249,28 +246,4 @@ func (m *sessionManager) Token(c echo.Context) string {
 		return ""
 	}
 	return sess.ID
-}
-
-// rememberProject records the project the user opened, saving the session
-// only when it changes.
-func (m *sessionManager) rememberProject(c echo.Context, projectID string) error {
-	sess, err := m.session(c)
-	if err != nil {
-		return err
-	}
-	if sess.IsNew || sess.Values[keyProject] == projectID {
-		return nil
-	}
-	sess.Values[keyProject] = projectID
-	return sess.Save(c.Request(), c.Response())
-}
-
-// lastProject returns the project the user last opened in the console.
-func (m *sessionManager) lastProject(c echo.Context) (string, error) {
-	sess, err := m.session(c)
-	if err != nil {
-		return "", err
-	}
-	id, _ := sess.Values[keyProject].(string)
-	return id, nil
 }

@@ -55,7 +55,7 @@ func TestEndedSessionStaysEnded(t *testing.T) {
 				t.Fatal(err)
 			}
 			// ...and the request saves what it changed.
-			loaded.Values[keyProject] = "p"
+			loaded.Values["p_test"] = "p"
 			rec = httptest.NewRecorder()
 			if err := loaded.Save(later, rec); err != nil {
 				t.Fatal(err)
@@ -82,7 +82,7 @@ func TestEndedSessionStaysEnded(t *testing.T) {
 			if err := fresh.Save(again, httptest.NewRecorder()); err != nil {
 				t.Fatal(err)
 			}
-			fresh.Values[keyProject] = "q"
+			fresh.Values["p_test"] = "q"
 			if err := fresh.Save(again, httptest.NewRecorder()); err != nil {
 				t.Fatal(err)
 			}
