@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -28,7 +26,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // securityHeaders sets the headers every answer carries. Cache-Control:
 // no-store is the default, because console pages, htmx fragments and API
 // answers hold patient or admin data that no browser or proxy may keep;
-// only the static assets (staticFiles) replace it with a cache lifetime.
+// only the static assets (assets.go) replace it with a cache lifetime.
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
@@ -302,19 +300,4 @@ func (s *Server) readyz(c echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "database unreachable\n")
 	}
 	return c.String(http.StatusOK, "ok\n")
-}
-
-// staticFiles serves the embedded assets under /static/ with a short cache
-// lifetime. Folders are not listed: anything but a file is the 404 page.
-func staticFiles(files fs.FS) echo.HandlerFunc {
-	fsrv := http.StripPrefix("/static/", http.FileServer(http.FS(files)))
-	return func(c echo.Context) error {
-		name := strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(c.Request().URL.Path, "/static/")), "/")
-		if st, err := fs.Stat(files, name); err != nil || st.IsDir() {
-			return echo.ErrNotFound
-		}
-		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
-		fsrv.ServeHTTP(c.Response(), c.Request())
-		return nil
-	}
 }

@@ -23,7 +23,9 @@ func (s *Server) routes(h *handlers.Set) {
 	// Probes and assets: no session, no CSRF.
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/static/*", staticFiles(static.Files))
+	files := static.Embedded()
+	e.GET("/static/*", assets(files))
+	e.GET("/favicon.ico", favicon(files))
 
 	// The console: sessions and CSRF on every route.
 	app := e.Group("", s.csrf(), s.loadCaller(consoleProjects))

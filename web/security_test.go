@@ -15,7 +15,7 @@ import (
 // publicRoutes may be reached without a session.
 var publicRoutes = map[string]bool{
 	"GET /": true, "GET /register": true, "POST /register": true, "GET /signin": true, "POST /signin": true,
-	"POST /signout": true, "GET /healthz": true, "GET /readyz": true, "GET /static/*": true,
+	"POST /signout": true, "GET /healthz": true, "GET /readyz": true, "GET /static/*": true, "GET /favicon.ico": true,
 	"GET /invite/:token": true, "GET /verify/:token": true, "POST /verify/:token": true,
 	"GET /forgot": true, "POST /forgot": true, "GET /reset/:token": true, "POST /reset/:token": true,
 }

@@ -87,10 +87,15 @@ type Client struct {
 	headers http.Header
 }
 
-// Header adds a header to every later request of this client.
+// Header adds a header to every later request of this client; an empty
+// value removes it.
 func (c *Client) Header(name, value string) {
 	if c.headers == nil {
 		c.headers = http.Header{}
+	}
+	if value == "" {
+		c.headers.Del(name)
+		return
 	}
 	c.headers.Set(name, value)
 }
