@@ -50,7 +50,16 @@ type Config struct {
 	// (ENCLAVE_REQUEST_TIMEOUT, read by ParseRequestTimeout); zero means
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// MetricsAddr is a listener that serves only /metrics
+	// (ENCLAVE_METRICS_ADDR); empty: none.
+	MetricsAddr string
+	// MetricsToken opens /metrics on the public listener to requests that
+	// send it as a bearer token (ENCLAVE_METRICS_TOKEN); empty: closed.
+	MetricsToken string
 }
+
+// minMetricsToken is the shortest ENCLAVE_METRICS_TOKEN accepted.
+const minMetricsToken = 16
 
 // DefaultRequestTimeout is how long a request may run when
 // ENCLAVE_REQUEST_TIMEOUT is not set.
@@ -123,6 +132,8 @@ func ConfigFromEnv(lookup func(string) string) Config {
 		SecureCookies: lookup("ENCLAVE_SECURE_COOKIES") == "1",
 	}
 	c.BaseURL = strings.TrimRight(lookup("ENCLAVE_BASE_URL"), "/")
+	c.MetricsAddr = strings.TrimSpace(lookup("ENCLAVE_METRICS_ADDR"))
+	c.MetricsToken = lookup("ENCLAVE_METRICS_TOKEN")
 	c.SMTP = SMTPConfig{Host: lookup("ENCLAVE_SMTP_HOST"), Port: lookup("ENCLAVE_SMTP_PORT"),
 		Username: lookup("ENCLAVE_SMTP_USERNAME"), Password: lookup("ENCLAVE_SMTP_PASSWORD"), From: lookup("ENCLAVE_SMTP_FROM")}
 	if c.SMTP.Port == "" {
@@ -245,6 +256,24 @@ func (c Config) CheckMail() error {
 	}
 	if n, err := strconv.Atoi(c.SMTP.Port); err != nil || n < 1 || n > 65535 {
 		return errors.New("ENCLAVE_SMTP_PORT must be a port number")
+	}
+	return nil
+}
+
+// CheckMetrics validates the metrics settings, so that a typo fails at
+// start-up rather than at the first scrape.
+func (c Config) CheckMetrics() error {
+	if c.MetricsToken != "" && (len(c.MetricsToken) < minMetricsToken || strings.ContainsAny(c.MetricsToken, " \t\r\n")) {
+		return fmt.Errorf("ENCLAVE_METRICS_TOKEN must be at least %d characters without spaces", minMetricsToken)
+	}
+	if c.MetricsAddr == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		return fmt.Errorf("ENCLAVE_METRICS_ADDR must be a listen address like 127.0.0.1:9090, not %q", c.MetricsAddr)
+	}
+	if c.MetricsAddr == c.Addr {
+		return errors.New("ENCLAVE_METRICS_ADDR must differ from ENCLAVE_ADDR: the metrics listener is a second one")
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	err = unavailable(c, err)
 	if isAPI(c) {
-		handlers.FHIRError(c, err, s.log)
+		handlers.FHIRError(c, err, s.loggerFor(c.Request().Context()))
 		return
 	}
 	vm := views.ErrorVM{Status: http.StatusInternalServerError, Title: "500",
@@ -51,10 +51,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 			}
 		}
 		if he.Code >= 500 {
-			s.log.Error("request failed", "path", loggedPath(c), "err", err)
+			s.log.ErrorContext(c.Request().Context(), "request failed", "path", loggedPath(c), "err", err)
 		}
 	} else {
-		s.log.Error("request failed", "path", loggedPath(c), "err", err)
+		s.log.ErrorContext(c.Request().Context(), "request failed", "path", loggedPath(c), "err", err)
 	}
 	vm.Title = http.StatusText(vm.Status)
 	if c.Request().Method == http.MethodHead {

@@ -43,11 +43,15 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requestLog writes one structured line per request. It logs the path, never
-// the query string or body, which may carry secrets.
+// requestLog names each request (see requestID), writes one structured line
+// per request and counts it in the metrics. It logs the path, never the
+// query string or body, which may carry secrets.
 func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		id := s.requestID(c.Request())
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.SetRequest(c.Request().WithContext(withRequestID(c.Request().Context(), id)))
 		err := next(c)
 		if err != nil {
 			c.Error(err)
@@ -57,12 +61,14 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Response().Status >= 500 {
 			level = slog.LevelError
 		}
+		elapsed := time.Since(start)
+		s.metrics.observe(c, elapsed)
 		s.log.LogAttrs(req.Context(), level, "request",
 			slog.String("method", req.Method),
 			slog.String("path", loggedPath(c)),
 			slog.Int("status", c.Response().Status),
 			slog.Int64("bytes", c.Response().Size),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", elapsed),
 			slog.String("ip", c.RealIP()),
 		)
 		return nil
@@ -88,7 +94,7 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				s.log.Error("panic", "method", c.Request().Method, "path", loggedPath(c),
+				s.log.ErrorContext(c.Request().Context(), "panic", "method", c.Request().Method, "path", loggedPath(c),
 					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 				err = fmt.Errorf("panic: %v", r)
 			}
@@ -296,7 +302,7 @@ func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := models.Ping(ctx, s.sys.DB()); err != nil {
-		s.log.Warn("readiness check failed", "err", err)
+		s.log.WarnContext(ctx, "readiness check failed", "err", err)
 		return c.String(http.StatusServiceUnavailable, "database unreachable\n")
 	}
 	return c.String(http.StatusOK, "ok\n")

@@ -27,6 +27,12 @@ func (s *Server) routes(h *handlers.Set) {
 	e.GET("/static/*", assets(files))
 	e.GET("/favicon.ico", favicon(files))
 
+	// Metrics on the public listener only for ENCLAVE_METRICS_TOKEN's bearer;
+	// ENCLAVE_METRICS_ADDR serves them on a listener of their own (Run).
+	if s.cfg.MetricsToken != "" {
+		e.GET("/metrics", s.metricsWithToken)
+	}
+
 	// The console: sessions and CSRF on every route.
 	app := e.Group("", s.csrf(), s.loadCaller(consoleProjects))
 

@@ -24,10 +24,12 @@ type Server struct {
 	// callers caches resolved callers for CallerCacheTTL.
 	callers *callerCache
 	log     *slog.Logger
+	metrics *metrics
 }
 
 // New builds the server on an open, migrated database.
 func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
+	log = withRequestIDs(log)
 	sys := models.NewSystem(db)
 	box, err := models.NewSecretBox(cfg.SecretsKey)
 	if err != nil {
@@ -47,6 +49,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		sessions: &sessionManager{store: newDBStore(sys.Sessions(), cfg.SessionKey), secure: cfg.SecureCookies},
 		callers:  newCallerCache(CallerCacheTTL, callerCacheSize),
 		log:      log,
+		metrics:  newMetrics(db, log),
 	}
 	s.apiAuth = []apiAuthenticator{sessionAuth{}}
 	e.HTTPErrorHandler = s.handleError
@@ -66,14 +69,16 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Resources: &handlers.Resources{Sys: sys},
 		FHIR:      &handlers.FHIR{Log: log},
 	})
+	s.metrics.learnRoutes(e.Routes())
 	return s
 }
 
 // ServeHTTP lets tests drive the server without a listener.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
-// Run serves on cfg.Addr until ctx is cancelled, then shuts down gracefully,
-// letting requests in flight finish for up to ten seconds.
+// Run serves on cfg.Addr, and the metrics on cfg.MetricsAddr when set, until
+// ctx is cancelled, then shuts down gracefully, letting requests in flight
+// finish for up to ten seconds.
 func (s *Server) Run(ctx context.Context) error {
 	srv := &http.Server{
 		Addr:              s.cfg.Addr,
@@ -84,21 +89,30 @@ func (s *Server) Run(ctx context.Context) error {
 		WriteTimeout: max(60*time.Second, s.cfg.RequestTimeout+10*time.Second),
 		IdleTimeout:  120 * time.Second,
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	go s.sweepSessions(ctx)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	servers := []*http.Server{srv}
+	if s.cfg.MetricsAddr != "" {
+		servers = append(servers, s.metricsServer())
 	}
-	s.log.Info("shutting down")
+	errc := make(chan error, len(servers))
+	for _, hs := range servers {
+		go func() { errc <- hs.ListenAndServe() }()
+	}
+	go s.sweepSessions(ctx)
+	var err error
+	select {
+	case err = <-errc:
+		// A listener failed (its address taken, say): stop the others too.
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for _, hs := range servers {
+		if serr := hs.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
 	}
-	return nil
+	return err
 }
 
 // sweepSessions deletes expired session rows every hour.

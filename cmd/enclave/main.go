@@ -53,6 +53,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (ENCLAVE_ADDR)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (ENCLAVE_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "postgres:// URL; empty for embedded SQLite (DATABASE_URL)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "listen address of a second listener that serves only /metrics, e.g. 127.0.0.1:9090; empty for none (ENCLAVE_METRICS_ADDR)")
 	poolText := os.Getenv("ENCLAVE_DB_MAX_CONNS")
 	fs.StringVar(&poolText, "db-max-conns", poolText, fmt.Sprintf("PostgreSQL connections in the pool, all kept open once made (ENCLAVE_DB_MAX_CONNS; default %d)", models.DefaultPoolSize))
 	timeoutText := os.Getenv("ENCLAVE_REQUEST_TIMEOUT")
@@ -101,6 +102,9 @@ Flags of serve and migrate:
 	if err := cfg.CheckMail(); err != nil {
 		return err
 	}
+	if err := cfg.CheckMetrics(); err != nil {
+		return err
+	}
 	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return err
@@ -128,5 +132,8 @@ Flags of serve and migrate:
 	}
 	fmt.Printf("Enclave listening on http://%s\nData: %s (data directory %s)\n", cfg.Addr, where, abs)
 	log.Info("starting", "addr", cfg.Addr, "data_dir", abs, "database", where)
+	if cfg.MetricsAddr != "" {
+		fmt.Printf("Metrics on http://%s/metrics\n", cfg.MetricsAddr)
+	}
 	return web.New(cfg, db, log).Run(ctx)
 }
