@@ -32,6 +32,7 @@ func TestBrowserProjectsJourney(t *testing.T) {
 			base := app.HTTP.URL
 
 			b.Do("open register", chromedp.Navigate(base+"/register"), chromedp.WaitVisible(chromedp.CSS(byID("register-form"))))
+			b.CheckA11y("register")
 			// A too-short password is refused inline by htmx, without a page load:
 			// a marker set on the window survives the round trip.
 			b.Do("mark page", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
@@ -46,6 +47,7 @@ func TestBrowserProjectsJourney(t *testing.T) {
 			if got := b.Text(byID("error-password")); !strings.Contains(got, "at least 8") {
 				t.Fatalf("password error %q", got)
 			}
+			b.CheckA11y("register, password refused")
 			if same, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool]("window.stillSamePage === true")); err != nil || !same {
 				t.Fatalf("the inline error reloaded the page (marker %v, %v)", same, err)
 			}
@@ -54,6 +56,7 @@ func TestBrowserProjectsJourney(t *testing.T) {
 				click(`[data-testid="register-form"] button[type=submit]`),
 				chromedp.WaitVisible(chromedp.CSS(byID("project-form"))))
 			b.WaitPath(base, "/register/project")
+			b.CheckA11y("first project")
 
 			b.Do("first project", fill("#f-projectName", "Navy Prod"), click(`[data-testid="project-form"] button[type=submit]`),
 				chromedp.WaitVisible(chromedp.CSS(byID("project-home"))))
@@ -64,11 +67,14 @@ func TestBrowserProjectsJourney(t *testing.T) {
 			if got := b.Text(byID("project-role")); got != "Admin" {
 				t.Fatalf("role %q", got)
 			}
+			b.CheckA11y("project home")
 
 			// A second project, through the switcher's "New project".
-			b.Do("new project", click(byID("project-switcher")+" summary"), click(byID("new-project")),
-				chromedp.WaitVisible(chromedp.CSS(byID("project-form"))),
-				fill("#f-projectName", "Navy Dev"), click(`[data-testid="project-form"] button[type=submit]`),
+			b.Do("project switcher", click(byID("project-switcher")+" summary"), chromedp.WaitVisible(chromedp.CSS(byID("new-project"))))
+			b.CheckA11y("project switcher, open")
+			b.Do("new project", click(byID("new-project")), chromedp.WaitVisible(chromedp.CSS(byID("project-form"))))
+			b.CheckA11y("new project")
+			b.Do("second project", fill("#f-projectName", "Navy Dev"), click(`[data-testid="project-form"] button[type=submit]`),
 				chromedp.WaitVisible(chromedp.CSS(byID("project-home"))))
 			b.WaitPath(base, "/projects/[0-9a-f-]{36}")
 			if got := b.Text(byID("project-title")); got != "Navy Dev" {
@@ -86,6 +92,7 @@ func TestBrowserProjectsJourney(t *testing.T) {
 
 			b.Do("sign out", click(byID("signout")), chromedp.WaitVisible(chromedp.CSS(byID("signin-form"))))
 			b.WaitPath(base, "/signin")
+			b.CheckA11y("sign in")
 
 			// Wrong password: the generic message, inline.
 			b.Do("bad sign in", fill("#f-email", "grace@example.org"), fill("#f-password", "wrong-password"),
@@ -94,6 +101,7 @@ func TestBrowserProjectsJourney(t *testing.T) {
 			if got := b.Text(byID("form-error")); got != "Email or password is incorrect." {
 				t.Fatalf("sign-in error %q", got)
 			}
+			b.CheckA11y("sign in, refused")
 			b.Do("sign in", fill("#f-password", "cobol-1959"),
 				click(`[data-testid="signin-form"] button[type=submit]`),
 				chromedp.WaitVisible(chromedp.CSS(byID("project-list"))))
@@ -101,6 +109,7 @@ func TestBrowserProjectsJourney(t *testing.T) {
 			if got := b.Text(byID("project-list")); !strings.Contains(got, "Navy Dev") || !strings.Contains(got, "Navy Prod") {
 				t.Fatalf("chooser lists %q", got)
 			}
+			b.CheckA11y("project chooser")
 			b.Do("choose", click(byID("choose-project")+`[href="`+strings.TrimPrefix(first, base)+`"]`),
 				chromedp.WaitVisible(chromedp.CSS(byID("project-home"))))
 			if got := b.Text(byID("project-title")); got != "Navy Prod" {
@@ -129,6 +138,7 @@ func TestBrowserRegisterWithoutJavaScript(t *testing.T) {
 	if got := b.Text(byID("error-email")); !strings.Contains(got, "already exists") {
 		t.Fatalf("email error %q", got)
 	}
+	b.CheckA11y("register without JavaScript, email refused")
 	b.Do("other email",
 		chromedp.Clear(chromedp.CSS("#f-email")), fill("#f-email", "alan@example.org"),
 		fill("#f-password", "enigma-1939"),
@@ -139,6 +149,7 @@ func TestBrowserRegisterWithoutJavaScript(t *testing.T) {
 	if got := b.Text(byID("error-projectName")); !strings.Contains(got, "required") {
 		t.Fatalf("project name error %q", got)
 	}
+	b.CheckA11y("first project without JavaScript, name refused")
 	b.Do("project", fill("#f-projectName", "Bletchley"), click(`[data-testid="project-form"] button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(byID("project-home"))))
 	if got := b.Text(byID("project-title")); got != "Bletchley" {

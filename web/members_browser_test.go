@@ -22,17 +22,23 @@ func acceptInBrowser(t *testing.T, app *webtest.App, b *webtest.Browser, link, e
 	if got := b.Text(byID("invite-email")); got != email {
 		t.Fatalf("invite page names %q", got)
 	}
-	b.Do("register", click(byID("invite-register")), chromedp.WaitVisible(chromedp.CSS(byID("register-form"))),
-		fill("#f-firstName", first), fill("#f-lastName", last), fill("#f-email", email), fill("#f-password", "password-123"),
+	b.CheckA11y("invite landing")
+	b.Do("open register", click(byID("invite-register")), chromedp.WaitVisible(chromedp.CSS(byID("register-form"))))
+	b.CheckA11y("register from an invitation")
+	b.Do("register", fill("#f-firstName", first), fill("#f-lastName", last), fill("#f-email", email), fill("#f-password", "password-123"),
 		click(`[data-testid="register-form"] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(byID("verify-banner"))))
+	b.CheckA11y("registered, not verified")
 	verify := app.LoggedLink("email-verification", email)
 	if verify == "" {
 		t.Fatal("no verification link in the server log")
 	}
-	b.Do("verify", chromedp.Navigate(verify), chromedp.WaitVisible(chromedp.CSS(byID("verify-form"))),
-		click(`[data-testid="verify-form"] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(byID("message"))))
-	b.Do("accept", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(byID("accept-invitation"))),
-		click(byID("accept-invitation")), chromedp.WaitVisible(chromedp.CSS(byID("project-home"))))
+	b.Do("open verify", chromedp.Navigate(verify), chromedp.WaitVisible(chromedp.CSS(byID("verify-form"))))
+	b.CheckA11y("verify email")
+	b.Do("verify", click(`[data-testid="verify-form"] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(byID("message"))))
+	b.CheckA11y("email verified")
+	b.Do("open invitation", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(byID("accept-invitation"))))
+	b.CheckA11y("invitation to accept")
+	b.Do("accept", click(byID("accept-invitation")), chromedp.WaitVisible(chromedp.CSS(byID("project-home"))))
 }
 
 // TestBrowserInviteJourney: an admin invites a new person in place (htmx),
@@ -52,6 +58,7 @@ func TestBrowserInviteJourney(t *testing.T) {
 				click(`[data-testid="signin-form"] button[type=submit]`),
 				chromedp.WaitVisible(chromedp.CSS(byID("project-home"))))
 			admin.Do("members page", click(byID("tab-members")), chromedp.WaitVisible(chromedp.CSS(byID("invite-form"))))
+			admin.CheckA11y("members")
 			admin.Do("mark page", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 				_, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.stillSamePage = true"))
 				return err
@@ -69,6 +76,7 @@ func TestBrowserInviteJourney(t *testing.T) {
 			if got := admin.Text(byID("invitation-email")); got != "nia@example.org" {
 				t.Fatalf("open invitation after inviting: %q", got)
 			}
+			admin.CheckA11y("members, invited")
 
 			nia := webtest.NewBrowser(t)
 			acceptInBrowser(t, app, nia, link, "nia@example.org", "Nia", "New")
@@ -85,6 +93,7 @@ func TestBrowserInviteJourney(t *testing.T) {
 				if got := nia.Text(byID("error-message")); !strings.Contains(got, "Only admins") {
 					t.Fatalf("%s: %q", page, got)
 				}
+				nia.CheckA11y(page + " refused")
 			}
 
 			// The admin sees Nia as an active member now, and the link is gone.
@@ -93,6 +102,7 @@ func TestBrowserInviteJourney(t *testing.T) {
 			if got := admin.Text(niaStatus); got != "Active" || strings.Contains(admin.Text("body"), link) {
 				t.Fatalf("after acceptance Nia's status is %q", got)
 			}
+			admin.CheckA11y("members, two active")
 
 			// Removing her asks first (hx-confirm), then updates the list in
 			// place; her very next request is refused.
@@ -117,10 +127,12 @@ func TestBrowserInviteJourney(t *testing.T) {
 			if got := admin.Text(byID("notice")); !strings.Contains(got, "Removed Nia New") {
 				t.Fatalf("notice %q", got)
 			}
+			admin.CheckA11y("members, one removed")
 			nia.Do("reload", chromedp.Navigate(base+"/projects/"+project), chromedp.WaitVisible(chromedp.CSS(byID("error-page"))))
 			if got := nia.Text(byID("error-message")); !strings.Contains(got, "does not exist") {
 				t.Fatalf("removed member sees %q", got)
 			}
+			nia.CheckA11y("project not found")
 		})
 	}
 }

@@ -33,12 +33,15 @@ func TestBrowserResources(t *testing.T) {
 			b.Do("sign in", chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS(byID("signin-form"))),
 				fill("#f-email", "ada@example.org"), fill("#f-password", "password-123"),
 				click(`[data-testid="signin-form"] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(byID("project-home"))))
-			b.Do("open the browser", click(byID("tab-resources")), chromedp.WaitVisible(chromedp.CSS(byID("common-types"))),
-				click(byID("type-Patient")), chromedp.WaitVisible(chromedp.CSS(byID("search-form"))))
+			b.Do("open the browser", click(byID("tab-resources")), chromedp.WaitVisible(chromedp.CSS(byID("common-types"))))
+			b.CheckA11y("resource types")
+			b.Do("open Patient", click(byID("type-Patient")), chromedp.WaitVisible(chromedp.CSS(byID("search-form"))))
 			b.WaitTrue("the listing", rows(1))
+			b.CheckA11y("resource search")
 
 			// Create: a refused resource shows its issues in place, then a good one is saved.
 			b.Do("new", click(byID("new-resource")), chromedp.WaitVisible(chromedp.CSS(byID("resource-form"))))
+			b.CheckA11y("new resource")
 			b.Eval("window.stillSamePage = true")
 			b.WaitHTMXReady(byID("resource-form"))
 			b.Do("refused", chromedp.SetValue(chromedp.CSS("#f-json"), `{"resourceType":"Patient","gender":"robot"}`),
@@ -46,6 +49,7 @@ func TestBrowserResources(t *testing.T) {
 			if got := b.Text(byID("issue-expression")); got != "Patient.gender" {
 				t.Errorf("issue at %q", got)
 			}
+			b.CheckA11y("new resource, refused")
 			if !b.Eval("window.stillSamePage === true") || !b.Eval(`document.querySelector("#f-json").value.includes("robot")`) {
 				t.Fatal("the refusal reloaded the page or lost the JSON")
 			}
@@ -58,6 +62,7 @@ func TestBrowserResources(t *testing.T) {
 			if got := b.Text(byID("resource-summary")); got != "Grace Hopper" {
 				t.Errorf("summary %q", got)
 			}
+			b.CheckA11y("resource")
 
 			// Find it by name.
 			b.Do("back to the search", chromedp.Navigate(base+patients), chromedp.WaitVisible(chromedp.CSS(byID("search-form"))))
@@ -71,6 +76,7 @@ func TestBrowserResources(t *testing.T) {
 			if loc := b.Location(); !strings.Contains(loc, "name=hop") {
 				t.Errorf("the search is not in the address bar: %s", loc)
 			}
+			b.CheckA11y("resource search, one match")
 			b.Do("open", click(byID("result-id")), chromedp.WaitVisible(chromedp.CSS(byID("resource-json"))))
 			b.WaitPath(base, patients+"/"+id)
 
@@ -81,6 +87,7 @@ func TestBrowserResources(t *testing.T) {
 			if err != nil || !strings.Contains(edited, "Hopper") {
 				t.Fatalf("editor holds %q: %v", edited, err)
 			}
+			b.CheckA11y("edit resource")
 			b.Do("save", chromedp.SetValue(chromedp.CSS("#f-json"), strings.Replace(edited, "Hopper", "Murray Hopper", 1)),
 				click(byID("save-resource")), chromedp.WaitVisible(chromedp.CSS(byID("history-version-2"))))
 			if got := b.Text(byID("resource-version")); got != "2" {
@@ -90,6 +97,7 @@ func TestBrowserResources(t *testing.T) {
 				t.Errorf("summary after edit %q", got)
 			}
 			b.WaitTrue("two versions in the history", `document.querySelectorAll('[data-testid="history-entry"]').length === 2`)
+			b.CheckA11y("resource, version 2")
 
 			// Delete through hx-confirm.
 			b.WaitHTMXReady(byID("delete-resource"))
@@ -104,12 +112,15 @@ func TestBrowserResources(t *testing.T) {
 			if got := b.Text(byID("result-summary")); got != "Alan Turing" {
 				t.Errorf("left after delete: %q", got)
 			}
+			b.CheckA11y("resource search, one deleted")
 
 			// Without JavaScript the Delete button opens a confirmation page.
 			b.DisableJavaScript()
 			b.Do("open Alan", click(byID("result-id")), chromedp.WaitVisible(chromedp.CSS(byID("delete-resource"))))
-			b.Do("no-JS delete", click(byID("delete-resource")), chromedp.WaitVisible(chromedp.CSS(byID("confirm-delete"))),
-				click(byID("confirm-delete-button")), chromedp.WaitVisible(chromedp.CSS(byID("no-results"))))
+			b.Do("no-JS delete", click(byID("delete-resource")), chromedp.WaitVisible(chromedp.CSS(byID("confirm-delete"))))
+			b.CheckA11y("delete resource without JavaScript")
+			b.Do("no-JS confirm", click(byID("confirm-delete-button")), chromedp.WaitVisible(chromedp.CSS(byID("no-results"))))
+			b.CheckA11y("resource search, none left")
 			if d := dialogs(); len(d) != 1 {
 				t.Errorf("a dialog opened without JavaScript: %q", d)
 			}

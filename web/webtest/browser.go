@@ -36,6 +36,8 @@ func chromiumPath() string {
 type Browser struct {
 	t   testing.TB
 	Ctx context.Context
+	// noScript is set by DisableJavaScript.
+	noScript bool
 }
 
 // NewBrowser starts Chromium with a fresh profile. It skips the test loudly
@@ -84,8 +86,14 @@ func NewBrowser(t testing.TB) *Browser {
 // for a visitor who blocks JavaScript.
 func (b *Browser) DisableJavaScript() {
 	b.t.Helper()
-	if _, err := chromedp.Call(b.Ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		b.t.Fatalf("disable JavaScript: %v", err)
+	b.setScriptsDisabled(true)
+	b.noScript = true
+}
+
+func (b *Browser) setScriptsDisabled(disabled bool) {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.Ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: disabled}); err != nil {
+		b.t.Fatalf("disable JavaScript (%v): %v", disabled, err)
 	}
 }
 
