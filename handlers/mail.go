@@ -1,53 +1,70 @@
 package handlers
 
 import (
-	"context"
 	"log/slog"
+	"time"
 
-	"github.com/labstack/echo/v4"
+	"enclave/models"
 )
 
-// Mailer sends a plain-text email. The web layer provides one when a mail
-// server is configured.
-type Mailer interface {
-	Send(ctx context.Context, to, subject, body string) error
-}
-
-// Delivery says how a one-time link reached (or failed to reach) its
-// address, so that the page can tell the person where to look.
+// Delivery says where a one-time link went, so that the page can tell the
+// person where to look.
 type Delivery int
 
 const (
-	// Mailed: the mail server accepted the message.
-	Mailed Delivery = iota + 1
+	// Queued: the mail that carries the link is in the outbox, queued with
+	// the link; the background sender delivers it in a moment, and tries
+	// again later when the mail server fails.
+	Queued Delivery = iota + 1
 	// Logged: no mail server is configured, so the link was written to the
 	// server's log for the operator to pass on.
 	Logged
-	// MailFailed: the mail server refused or could not be reached; the link
-	// went nowhere.
-	MailFailed
 )
 
-// Postman delivers account links (email verification, password reset): by
-// mail when a mail server is configured, else into the server log, where
-// the operator of a mail-less installation finds them. Nothing else ever
-// logs a link.
+// Postman delivers the links Enclave mails (email verification, password
+// reset, invitations). With a mail server, the mail goes into the outbox in
+// the transaction that issues the link (see Letter), and a background
+// sender delivers it, so no request waits for the mail server. Without one,
+// account links go into the server log, where the operator of a mail-less
+// installation finds them; nothing else ever logs a link.
 type Postman struct {
-	// Mailer is nil when no mail server is configured.
-	Mailer Mailer
-	Log    *slog.Logger
+	// Outbox is nil when no mail server is configured.
+	Outbox *models.Outbox
+	// Wake tells the sender that mail was queued, so that it goes at once
+	// rather than at the sender's next look; nil when there is no sender.
+	Wake func()
+	Log  *slog.Logger
 }
 
-// Deliver sends body (which holds link) to the address. purpose names the
-// link in the log.
-func (p Postman) Deliver(c echo.Context, to, subject, body, link, purpose string) Delivery {
-	if p.Mailer == nil {
-		p.Log.Info("no mail server configured: pass this link on to its owner", "purpose", purpose, "to", to, "link", link)
-		return Logged
+// Letter is the mail that write makes for a link, for the store that
+// issues the link to queue with it. Without a mail server it is the zero
+// Letter, which queues nothing.
+func (p Postman) Letter(write func(token string, expires time.Time) models.Mail) models.Letter {
+	if p.Outbox == nil {
+		return models.Letter{}
 	}
-	if err := p.Mailer.Send(ctx(c), to, subject, body); err != nil {
-		p.Log.Warn("email not sent", "purpose", purpose, "err", err)
-		return MailFailed
+	return models.Letter{Outbox: p.Outbox, Write: write}
+}
+
+// queued reports whether the Letter of a link that was just issued went to
+// the outbox, and wakes the sender if so.
+func (p Postman) queued() bool {
+	if p.Outbox == nil {
+		return false
 	}
-	return Mailed
+	if p.Wake != nil {
+		p.Wake()
+	}
+	return true
+}
+
+// Deliver says where an account link went once its store issued it: queued
+// with it, or, without a mail server, written to the server log now, for
+// the operator. purpose names the link in the log.
+func (p Postman) Deliver(to, link, purpose string) Delivery {
+	if p.queued() {
+		return Queued
+	}
+	p.Log.Info("no mail server configured: pass this link on to its owner", "purpose", purpose, "to", to, "link", link)
+	return Logged
 }

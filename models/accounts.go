@@ -65,8 +65,9 @@ func newToken() (string, error) {
 
 // IssueAccountToken creates a one-time link of this purpose for the user,
 // sent to email, and voids the user's earlier unused link of the same
-// purpose. It returns the raw token, which is not stored.
-func (s System) IssueAccountToken(ctx context.Context, userID string, purpose TokenPurpose, email string) (string, time.Time, error) {
+// purpose. It returns the raw token, which is not stored. mail, unless
+// zero, is queued with the link (see Letter).
+func (s System) IssueAccountToken(ctx context.Context, userID string, purpose TokenPurpose, email string, mail Letter) (string, time.Time, error) {
 	token, err := newToken()
 	if err != nil {
 		return "", time.Time{}, err
@@ -78,7 +79,10 @@ func (s System) IssueAccountToken(ctx context.Context, userID string, purpose To
 		if err := tx.Where("user_id = ? AND purpose = ? AND used_at IS NULL", userID, purpose).Delete(&AccountToken{}).Error; err != nil {
 			return err
 		}
-		return tx.Create(&row).Error
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return mail.post(ctx, tx, row.Email, token, row.ExpiresAt)
 	})
 	if err != nil && isUniqueViolation(err) {
 		// Another request issued a link at the same moment; that one stands.
@@ -315,8 +319,9 @@ func (s System) UpdateName(ctx context.Context, userID, first, last string) (Use
 
 // RequestEmailChange checks the current password and the new address and
 // issues a verification link for it: the account's email changes only when
-// the link is opened. It returns the raw token.
-func (s System) RequestEmailChange(ctx context.Context, userID, current, email string) (string, error) {
+// the link is opened. It returns the raw token; mail, unless zero, is
+// queued with the link (see Letter).
+func (s System) RequestEmailChange(ctx context.Context, userID, current, email string, mail Letter) (string, error) {
 	u, err := s.UserByID(ctx, userID)
 	if err != nil {
 		return "", err
@@ -338,7 +343,7 @@ func (s System) RequestEmailChange(ctx context.Context, userID, current, email s
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", err
 	}
-	token, _, err := s.IssueAccountToken(ctx, u.ID, PurposeVerify, email)
+	token, _, err := s.IssueAccountToken(ctx, u.ID, PurposeVerify, email, mail)
 	return token, err
 }
 

@@ -11,7 +11,7 @@ import (
 
 func resetLink(t *testing.T, sys models.System, u models.User) string {
 	t.Helper()
-	token, _, err := sys.IssueAccountToken(ctx, u.ID, models.PurposeReset, u.Email)
+	token, _, err := sys.IssueAccountToken(ctx, u.ID, models.PurposeReset, u.Email, models.Letter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +62,10 @@ func TestEmailChange(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			u := newUser(t, sys, "ada@example.org")
 			oldReset := resetLink(t, sys, u)
-			if _, err := sys.RequestEmailChange(ctx, u.ID, "wrong password", "new@example.org"); models.FieldErrors(err)["current"] == "" {
+			if _, err := sys.RequestEmailChange(ctx, u.ID, "wrong password", "new@example.org", models.Letter{}); models.FieldErrors(err)["current"] == "" {
 				t.Errorf("wrong password: %v", err)
 			}
-			token, err := sys.RequestEmailChange(ctx, u.ID, "correct horse", "New@Example.org")
+			token, err := sys.RequestEmailChange(ctx, u.ID, "correct horse", "New@Example.org", models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +83,7 @@ func TestEmailChange(t *testing.T) {
 				t.Errorf("a reset link to the old address still works: %v", err)
 			}
 			// A link to an address another account registered meanwhile.
-			token, err = sys.RequestEmailChange(ctx, u.ID, "correct horse", "bob@example.org")
+			token, err = sys.RequestEmailChange(ctx, u.ID, "correct horse", "bob@example.org", models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +91,7 @@ func TestEmailChange(t *testing.T) {
 			if _, err := sys.VerifyEmail(ctx, token); models.FieldErrors(err)["email"] == "" {
 				t.Errorf("verifying a taken address: %v", err)
 			}
-			if _, err := sys.RequestEmailChange(ctx, u.ID, "correct horse", "bob@example.org"); models.FieldErrors(err)["email"] == "" {
+			if _, err := sys.RequestEmailChange(ctx, u.ID, "correct horse", "bob@example.org", models.Letter{}); models.FieldErrors(err)["email"] == "" {
 				t.Errorf("asking for a taken address: %v", err)
 			}
 		})

@@ -203,12 +203,12 @@ func TestAuthEpoch(t *testing.T) {
 			return err
 		}},
 		{"invite accepted", func() error {
-			inv, err := sys.Tenant(p.ID).Invite(ctx, models.Actor{}, models.InviteInput{Email: "nia@example.org"})
+			inv, err := sys.Tenant(p.ID).Invite(ctx, models.Actor{}, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
 			if err != nil {
 				return err
 			}
 			nia := newUser(t, sys, "nia@example.org")
-			token, _, err := sys.IssueAccountToken(ctx, nia.ID, models.PurposeVerify, nia.Email)
+			token, _, err := sys.IssueAccountToken(ctx, nia.ID, models.PurposeVerify, nia.Email, models.Letter{})
 			if err != nil {
 				return err
 			}

@@ -62,8 +62,9 @@ const alreadyMember = "Someone with this email is already a member of the projec
 // address (whose link stops working). Nothing is said about whether an
 // account has that address: the invitation waits for its owner to sign in
 // with the verified address and accept. Only a current member's address is
-// refused, since the admin sees the members anyway.
-func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput) (Invited, error) {
+// refused, since the admin sees the members anyway. mail, unless zero, is
+// queued with the invitation (see Letter).
+func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter) (Invited, error) {
 	if err := in.Validate(); err != nil {
 		return Invited{}, err
 	}
@@ -103,6 +104,9 @@ func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput) (Invited, e
 			inv.CreatedBy = &by
 		}
 		if err := tx.db.WithContext(ctx).Create(&inv).Error; err != nil {
+			return err
+		}
+		if err := mail.post(ctx, tx.db, inv.Email, token, inv.ExpiresAt); err != nil {
 			return err
 		}
 		out.Invitation, out.Token = inv, token

@@ -14,7 +14,7 @@ func TestConcurrentReinvitesLeaveOneLink(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ten := projectStore(t, sys, "admin@example.org")
-			first, err := ten.Invite(ctx, models.Actor{}, models.InviteInput{Email: "pending@example.org"})
+			first, err := ten.Invite(ctx, models.Actor{}, models.InviteInput{Email: "pending@example.org"}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -23,7 +23,7 @@ func TestConcurrentReinvitesLeaveOneLink(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 8 {
 				wg.Go(func() {
-					out, err := ten.Invite(ctx, models.Actor{}, models.InviteInput{Email: "pending@example.org"})
+					out, err := ten.Invite(ctx, models.Actor{}, models.InviteInput{Email: "pending@example.org"}, models.Letter{})
 					if err != nil {
 						t.Errorf("re-invite: %v", err)
 						return

@@ -66,7 +66,7 @@ func verified(t *testing.T, sys models.System, email string) models.User {
 // verify opens a verification link for u's address.
 func verify(t *testing.T, sys models.System, u models.User) models.User {
 	t.Helper()
-	token, _, err := sys.IssueAccountToken(ctx, u.ID, models.PurposeVerify, u.Email)
+	token, _, err := sys.IssueAccountToken(ctx, u.ID, models.PurposeVerify, u.Email, models.Letter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestInvitationIsAnOffer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: " Nia@Example.org ", Admin: true, AccessPolicyID: &pol.ID})
+			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: " Nia@Example.org ", Admin: true, AccessPolicyID: &pol.ID}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,7 +171,7 @@ func TestSquattedAddressGainsNothing(t *testing.T) {
 			if err := f.sys.Sessions().Save(ctx, "squatter-session", &squatter.ID, []byte("x"), time.Now().Add(time.Hour), models.SessionMeta{}); err != nil {
 				t.Fatal(err)
 			}
-			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "partner@example.org", Admin: true})
+			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "partner@example.org", Admin: true}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestSquattedAddressGainsNothing(t *testing.T) {
 				t.Errorf("another address declined: %v", err)
 			}
 			// The owner resets the password through the mailed link.
-			token, _, err := f.sys.IssueAccountToken(ctx, squatter.ID, models.PurposeReset, "partner@example.org")
+			token, _, err := f.sys.IssueAccountToken(ctx, squatter.ID, models.PurposeReset, "partner@example.org", models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -243,7 +243,7 @@ func TestInviteErrors(t *testing.T) {
 				{"policy id not a uuid", models.InviteInput{Email: "p@example.org", AccessPolicyID: &notUUID}, "accessPolicy", "this project's"},
 			}
 			for _, c := range cases {
-				_, err := f.tn.Invite(ctx, f.actor, c.in)
+				_, err := f.tn.Invite(ctx, f.actor, c.in, models.Letter{})
 				if got := models.FieldErrors(err)[c.field]; !strings.Contains(got, c.want) {
 					t.Errorf("%s: %s error %q (err %v), want %q", c.name, c.field, got, err, c.want)
 				}
@@ -280,11 +280,11 @@ func TestInvitationLinks(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
 			nia := verified(t, f.sys, "nia@example.org")
-			first, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"})
+			first, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org", Admin: true})
+			again, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org", Admin: true}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -312,7 +312,7 @@ func TestInvitationLinks(t *testing.T) {
 			if list, err := f.sys.InvitationsFor(ctx, nia); err != nil || len(list) != 0 {
 				t.Errorf("expired invitations listed to the invitee: %v %v", list, err)
 			}
-			renewed, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"})
+			renewed, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -327,7 +327,7 @@ func TestInvitationLinks(t *testing.T) {
 				t.Errorf("accepting a withdrawn invitation: %v", err)
 			}
 			// Declined: closed without a membership.
-			declined, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"})
+			declined, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -341,7 +341,7 @@ func TestInvitationLinks(t *testing.T) {
 				t.Error("want one invite.revoked and one invite.declined event")
 			}
 			// A deactivated member stays deactivated.
-			ok, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"})
+			ok, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -355,7 +355,7 @@ func TestInvitationLinks(t *testing.T) {
 			if _, err := f.tn.UpdateMember(ctx, f.actor, m.ID, models.MemberUpdate{Active: false}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}); !strings.Contains(models.FieldErrors(err)["email"], "already a member") {
+			if _, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{}); !strings.Contains(models.FieldErrors(err)["email"], "already a member") {
 				t.Errorf("inviting an inactive member: %v", err)
 			}
 		})
@@ -368,7 +368,7 @@ func TestInvitationsStayInTheirProject(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
-			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"})
+			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -408,7 +408,7 @@ func TestLastAdminRules(t *testing.T) {
 			refused("remove the only admin", err)
 
 			// An invitation to an admin who has not accepted does not count.
-			if _, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "p@example.org", Admin: true}); err != nil {
+			if _, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "p@example.org", Admin: true}, models.Letter{}); err != nil {
 				t.Fatal(err)
 			}
 			_, err = f.tn.RemoveMember(ctx, f.actor, own)

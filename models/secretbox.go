@@ -99,11 +99,28 @@ func secretAAD(projectID, secretID string) []byte {
 
 // seal encrypts value for one secret of one project: nonce || ciphertext.
 func (b *SecretBox) seal(projectID, secretID string, value []byte) ([]byte, error) {
+	return b.sealWith(secretAAD(projectID, secretID), value)
+}
+
+// sealWith encrypts value bound to the additional data aad, which says
+// what the value is and where it belongs: nonce || ciphertext.
+func (b *SecretBox) sealWith(aad, value []byte) ([]byte, error) {
 	nonce := make([]byte, b.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return b.aead.Seal(nonce, nonce, value, secretAAD(projectID, secretID)), nil
+	return b.aead.Seal(nonce, nonce, value, aad), nil
+}
+
+// openWith decrypts what sealWith sealed with the same aad; false when it
+// does not decrypt.
+func (b *SecretBox) openWith(aad, sealed []byte) ([]byte, bool) {
+	n := b.aead.NonceSize()
+	if len(sealed) < n+b.aead.Overhead() {
+		return nil, false
+	}
+	plain, err := b.aead.Open(nil, sealed[:n], sealed[n:], aad)
+	return plain, err == nil
 }
 
 // open decrypts a stored row, refusing a row sealed with another key.
@@ -111,12 +128,8 @@ func (b *SecretBox) open(r secretRow) ([]byte, error) {
 	if r.KeyID != b.id {
 		return nil, &SecretKeyError{Name: r.Name, StoredKey: r.KeyID, CurrentKey: b.id}
 	}
-	n := b.aead.NonceSize()
-	if len(r.Ciphertext) < n+b.aead.Overhead() {
-		return nil, fmt.Errorf("secret %q: %w", r.Name, ErrSecretTampered)
-	}
-	plain, err := b.aead.Open(nil, r.Ciphertext[:n], r.Ciphertext[n:], secretAAD(r.ProjectID, r.ID))
-	if err != nil {
+	plain, ok := b.openWith(secretAAD(r.ProjectID, r.ID), r.Ciphertext)
+	if !ok {
 		return nil, fmt.Errorf("secret %q: %w", r.Name, ErrSecretTampered)
 	}
 	return plain, nil

@@ -11,18 +11,7 @@ import (
 	"net/smtp"
 	"strings"
 	"time"
-
-	"enclave/handlers"
 )
-
-// mailerFor returns the configured mail sender, or nil when there is none (a
-// nil interface, so handlers can tell).
-func mailerFor(cfg Config) handlers.Mailer {
-	if cfg.SMTP.Host == "" {
-		return nil
-	}
-	return newSMTPMailer(cfg.SMTP)
-}
 
 // smtpMailer sends plain-text mail through the configured server with
 // net/smtp: STARTTLS when the server offers it (TLS from the start on port
@@ -37,7 +26,8 @@ func newSMTPMailer(cfg SMTPConfig) *smtpMailer {
 	return &smtpMailer{cfg: cfg, timeout: 15 * time.Second}
 }
 
-// Send delivers one message to one address.
+// Send delivers one message to one address. Cancelling ctx stops it at
+// once, even in the middle of the conversation.
 func (m *smtpMailer) Send(ctx context.Context, to, subject, body string) error {
 	addr := net.JoinHostPort(m.cfg.Host, m.cfg.Port)
 	dialer := &net.Dialer{Timeout: m.timeout}
@@ -56,6 +46,8 @@ func (m *smtpMailer) Send(ctx context.Context, to, subject, body string) error {
 		conn.Close()
 		return err
 	}
+	hangUp := context.AfterFunc(ctx, func() { conn.Close() })
+	defer hangUp()
 	c, err := smtp.NewClient(conn, m.cfg.Host)
 	if err != nil {
 		conn.Close()

@@ -25,6 +25,10 @@ type Server struct {
 	callers *callerCache
 	log     *slog.Logger
 	metrics *metrics
+	// outbox queues mail (nil without the secrets key); sender sends it
+	// (nil without a mail server). See setUpMail.
+	outbox *models.Outbox
+	sender *mailSender
 }
 
 // New builds the server on an open, migrated database.
@@ -53,7 +57,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 	}
 	s.apiAuth = []apiAuthenticator{sessionAuth{}}
 	e.HTTPErrorHandler = s.handleError
-	postman := handlers.Postman{Mailer: mailerFor(cfg), Log: log}
+	postman := s.setUpMail(box)
 	s.routes(&handlers.Set{
 		Auth:      &handlers.Auth{Sys: sys, Sessions: s.sessions, Postman: postman, Log: log},
 		Account:   &handlers.Account{Sys: sys, Sessions: s.sessions, Postman: postman, Log: log},
@@ -61,7 +65,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Settings:  &handlers.Settings{Sys: sys},
 		Policies:  &handlers.Policies{Sys: sys},
 		Audit:     &handlers.Audit{Sys: sys},
-		Members:   &handlers.Members{Sys: sys, Mailer: mailerFor(cfg), Log: log},
+		Members:   &handlers.Members{Sys: sys, Postman: postman},
 		Invites:   &handlers.Invites{Sys: sys},
 		Verify:    &handlers.Verify{Sys: sys, Postman: postman},
 		Passwords: &handlers.Passwords{Sys: sys, Sessions: s.sessions, Postman: postman, Log: log},
@@ -98,6 +102,9 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { errc <- hs.ListenAndServe() }()
 	}
 	go s.sweepSessions(ctx)
+	mailCtx, stopMail := context.WithCancel(ctx)
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); s.RunMail(mailCtx) }()
 	var err error
 	select {
 	case err = <-errc:
@@ -112,6 +119,8 @@ func (s *Server) Run(ctx context.Context) error {
 			err = serr
 		}
 	}
+	stopMail()
+	<-mailDone
 	return err
 }
 

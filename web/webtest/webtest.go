@@ -68,6 +68,12 @@ func start(t testing.TB, db testdb.DB, tls bool, configure ...func(*web.Config))
 		hs = httptest.NewServer(srv)
 	}
 	t.Cleanup(hs.Close)
+	// The mail sender runs as under Run, and stops before the database
+	// closes.
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); srv.RunMail(mailCtx) }()
+	t.Cleanup(func() { stopMail(); <-mailDone })
 	box, err := models.NewSecretBox(cfg.SecretsKey)
 	if err != nil {
 		t.Fatal(err)
