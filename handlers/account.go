@@ -18,7 +18,7 @@ import (
 // address, password and sessions. Every change is to the caller's own
 // account; nothing here takes a user id from the request.
 type Account struct {
-	Sys      models.System
+	Sys      Accounts
 	Sessions Sessions
 	Postman  Postman
 	Log      *slog.Logger
@@ -100,7 +100,7 @@ func (h *Account) ChangeEmail(c echo.Context) error {
 		return h.page(c, http.StatusTooManyRequests, views.AccountVM{EmailForm: f})
 	}
 	to := models.NormalizeEmail(c.FormValue("email"))
-	token, err := h.Sys.RequestEmailChange(ctx(c), u.ID, c.FormValue(emailPasswordField), to)
+	token, err := h.Sys.RequestEmailChange(ctx(c), u.ID, c.FormValue(emailPasswordField), to, verificationLetter(c, h.Postman, u, to))
 	if fields := models.FieldErrors(err); fields != nil {
 		if err := h.Sys.RefundAttempt(ctx(c), linksKey); err != nil {
 			return err
@@ -118,19 +118,16 @@ func (h *Account) ChangeEmail(c echo.Context) error {
 	if err := h.passwordChecked(c, u, nil); err != nil {
 		return err
 	}
-	h.Log.Info("email change requested", "user", u.ID)
+	h.Log.InfoContext(ctx(c), "email change requested", "user", u.ID)
 	var vm views.AccountVM
-	switch deliverVerification(c, h.Postman, u, to, token) {
-	case Mailed:
-		vm.EmailSent = views.Delivery{Kind: views.DeliveryMailed,
-			Text: "We sent a link to " + to + "; your address changes when you open it."}
+	switch h.Postman.Deliver(to, verifyLink(c, token), purposeVerification) {
+	case Queued:
+		vm.EmailSent = views.Delivery{Kind: views.DeliveryQueued,
+			Text: "We are sending a link to " + to + "; your address changes when you open it."}
 	case Logged:
 		vm.EmailSent = views.Delivery{Kind: views.DeliveryLogged,
 			Text: "No mail server is configured: the server's operator finds the link for " + to +
 				" in the server log. Your address changes when you open it."}
-	default:
-		vm.EmailSent = views.Delivery{Kind: views.DeliveryFailed, Text: "The email to " + to + " could not be sent; try again."}
-		vm.EmailForm = formOf(c, nil, "email")
 	}
 	return h.page(c, http.StatusOK, vm)
 }
@@ -160,7 +157,7 @@ func (h *Account) ChangePassword(c echo.Context) error {
 	if err := h.passwordChecked(c, u, nil); err != nil {
 		return err
 	}
-	h.Log.Info("password changed; other sessions ended", "user", u.ID)
+	h.Log.InfoContext(ctx(c), "password changed; other sessions ended", "user", u.ID)
 	return h.page(c, http.StatusOK, views.AccountVM{PasswordNotice: "Password changed. Every other session of your account was signed out."})
 }
 
@@ -191,7 +188,7 @@ func (h *Account) EndSession(c echo.Context) error {
 	if err := h.Sys.EndUserSession(ctx(c), u.ID, id); err != nil {
 		return err
 	}
-	h.Log.Info("session signed out from the account page", "user", u.ID)
+	h.Log.InfoContext(ctx(c), "session signed out from the account page", "user", u.ID)
 	if IsHTMX(c) {
 		return h.page(c, http.StatusOK, views.AccountVM{SessionsNotice: "Signed out " + describeDevice(ended.UserAgent) + "."})
 	}
@@ -212,7 +209,7 @@ func (h *Account) passwordAttempt(c echo.Context, u models.User) (time.Duration,
 // tooSoon is the form of a change refused for coming too soon after wrong
 // passwords, keeping the named fields' values.
 func (h *Account) tooSoon(c echo.Context, u models.User, wait time.Duration, keep ...string) views.Form {
-	h.Log.Warn("account change refused: too many wrong passwords", "user", u.ID, "ip", c.RealIP())
+	h.Log.WarnContext(ctx(c), "account change refused: too many wrong passwords", "user", u.ID, "ip", c.RealIP())
 	c.Response().Header().Set("Retry-After", retryAfter(wait))
 	f := formOf(c, nil, keep...)
 	f.Error = "Too many wrong passwords. Try again in " + humanWait(wait) + "."

@@ -13,18 +13,18 @@ import (
 
 // Audit serves a project's audit log.
 type Audit struct {
-	Sys models.System
+	Sys Directory
 }
 
 // Page shows one page of events, newest first, optionally one action only.
-func (h *Audit) Page(c echo.Context) error {
+func (h *Audit) Page(c echo.Context, sc models.Scope) error {
 	f := models.AuditFilter{Action: c.QueryParam("action")}
 	if !slices.Contains(models.AuditActions, f.Action) {
 		f.Action = ""
 	}
 	f.Page, _ = strconv.Atoi(c.QueryParam("page"))
 	f.Page = max(f.Page, 1)
-	events, more, err := TenantOf(c).AuditLog(ctx(c), f)
+	events, more, err := sc.Store().AuditLog(ctx(c), f)
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (h *Audit) Page(c echo.Context) error {
 		vm.Rows = append(vm.Rows, views.AuditRowVM{When: e.CreatedAt.UTC().Format("2006-01-02 15:04:05"), Who: e.ActorEmail,
 			Action: e.Action, Target: e.Target, Details: e.Details, IP: e.IP})
 	}
-	p, err := pageFor(c, h.Sys, "Audit log")
+	p, err := projectPage(c, h.Sys, sc, "Audit log")
 	if err != nil {
 		return err
 	}

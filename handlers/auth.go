@@ -27,7 +27,7 @@ type Sessions interface {
 
 // Auth serves registration, sign-in and sign-out.
 type Auth struct {
-	Sys      models.System
+	Sys      Accounts
 	Sessions Sessions
 	// Postman delivers the verification link of a new account.
 	Postman Postman
@@ -72,7 +72,7 @@ func (h *Auth) Register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.Log.Info("user registered", "user", u.ID)
+	h.Log.InfoContext(ctx(c), "user registered", "user", u.ID)
 	if _, err := sendVerification(c, h.Sys, h.Postman, u, u.Email); err != nil {
 		return err
 	}
@@ -127,13 +127,13 @@ func (h *Auth) SignIn(c echo.Context) error {
 			return err
 		}
 		if wait > 0 {
-			h.Log.Warn("sign-in refused: too many attempts", "ip", ip)
+			h.Log.WarnContext(ctx(c), "sign-in refused: too many attempts", "ip", ip)
 			return h.tooSoon(c, wait, next)
 		}
 	}
 	u, err := h.Sys.Authenticate(ctx(c), c.FormValue("email"), c.FormValue("password"))
 	if errors.Is(err, models.ErrBadCredentials) {
-		h.Log.Info("sign-in failed", "ip", c.RealIP())
+		h.Log.InfoContext(ctx(c), "sign-in failed", "ip", c.RealIP())
 		actor := models.Actor{Email: models.NormalizeEmail(c.FormValue("email")), IP: c.RealIP()}
 		if known, kerr := h.Sys.UserByEmail(ctx(c), actor.Email); kerr == nil {
 			actor.UserID = known.ID
@@ -155,7 +155,7 @@ func (h *Auth) SignIn(c echo.Context) error {
 	if err := h.Sessions.SignIn(c, u.ID); err != nil {
 		return err
 	}
-	h.Log.Info("signed in", "user", u.ID)
+	h.Log.InfoContext(ctx(c), "signed in", "user", u.ID)
 	if err := h.Sys.RecordSignIn(ctx(c), actorOf(c, u), true); err != nil {
 		return err
 	}

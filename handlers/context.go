@@ -11,8 +11,6 @@ import (
 
 const (
 	keyUser     = "enclave.user"
-	keyAccess   = "enclave.access"
-	keyTenant   = "enclave.tenant"
 	keyProjects = "enclave.projects"
 	keyOrigin   = "enclave.origin"
 	keyMail     = "enclave.mail"
@@ -45,31 +43,11 @@ func SetProjects(c echo.Context, userID string, list []models.ProjectAccess, epo
 // projectsOf lists userID's projects: the middleware's list while it is
 // about this user and nothing has changed since (a write earlier in this
 // request moves the epoch), else from the database.
-func projectsOf(c echo.Context, sys models.System, userID string) ([]models.ProjectAccess, error) {
+func projectsOf(c echo.Context, sys Directory, userID string) ([]models.ProjectAccess, error) {
 	if l, ok := c.Get(keyProjects).(projectList); ok && l.userID == userID && l.epoch == models.AuthEpoch() {
 		return l.list, nil
 	}
 	return sys.ProjectsOf(c.Request().Context(), userID)
-}
-
-// SetAccess records the project (and membership) the request is about, after
-// membership has been checked.
-func SetAccess(c echo.Context, a models.ProjectAccess) { c.Set(keyAccess, a) }
-
-// SetTenant records the store bound to the request's project.
-func SetTenant(c echo.Context, t models.Tenant) { c.Set(keyTenant, t) }
-
-// TenantOf returns the store bound to the project the middleware resolved.
-// It is the handlers' only way to that project's data.
-func TenantOf(c echo.Context) models.Tenant {
-	t, _ := c.Get(keyTenant).(models.Tenant)
-	return t
-}
-
-// AccessOf returns the project and membership resolved by the middleware.
-func AccessOf(c echo.Context) models.ProjectAccess {
-	a, _ := c.Get(keyAccess).(models.ProjectAccess)
-	return a
 }
 
 // CSRFToken returns the token to embed in forms.

@@ -35,8 +35,8 @@ func (h *FHIR) Metadata(c echo.Context) error {
 }
 
 // Read answers GET /{type}/{id}.
-func (h *FHIR) Read(c echo.Context) error {
-	r, err := TenantOf(c).ReadResource(ctx(c), c.Param("type"), c.Param("id"))
+func (h *FHIR) Read(c echo.Context, sc models.Scope) error {
+	r, err := sc.Store().ReadResource(ctx(c), c.Param("type"), c.Param("id"))
 	if err != nil {
 		return notFoundAs(err, c)
 	}
@@ -44,8 +44,8 @@ func (h *FHIR) Read(c echo.Context) error {
 }
 
 // VRead answers GET /{type}/{id}/_history/{vid}.
-func (h *FHIR) VRead(c echo.Context) error {
-	r, err := TenantOf(c).ReadResourceVersion(ctx(c), c.Param("type"), c.Param("id"), c.Param("vid"))
+func (h *FHIR) VRead(c echo.Context, sc models.Scope) error {
+	r, err := sc.Store().ReadResourceVersion(ctx(c), c.Param("type"), c.Param("id"), c.Param("vid"))
 	if err != nil {
 		return notFoundAs(err, c)
 	}
@@ -53,7 +53,7 @@ func (h *FHIR) VRead(c echo.Context) error {
 }
 
 // Create answers POST /{type}, conditionally when If-None-Exist is sent.
-func (h *FHIR) Create(c echo.Context) error {
+func (h *FHIR) Create(c echo.Context, sc models.Scope) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func (h *FHIR) Create(c echo.Context) error {
 	typ := c.Param("type")
 	cond := c.Request().Header.Get("If-None-Exist")
 	if cond == "" {
-		r, err := TenantOf(c).CreateResource(ctx(c), typ, body)
+		r, err := sc.Store().CreateResource(ctx(c), typ, body)
 		if err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (h *FHIR) Create(c echo.Context) error {
 	if err != nil {
 		return &models.QueryError{Message: "If-None-Exist is not a valid search query"}
 	}
-	r, created, err := TenantOf(c).CreateResourceIfNoneExist(ctx(c), typ, body, criteria)
+	r, created, err := sc.Store().CreateResourceIfNoneExist(ctx(c), typ, body, criteria)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (h *FHIR) Create(c echo.Context) error {
 }
 
 // Update answers PUT /{type}/{id}, version-aware when If-Match is sent.
-func (h *FHIR) Update(c echo.Context) error {
+func (h *FHIR) Update(c echo.Context, sc models.Scope) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func (h *FHIR) Update(c echo.Context) error {
 				`If-Match must be a version ETag such as W/"3"`))
 		}
 	}
-	r, err := TenantOf(c).UpdateResource(ctx(c), c.Param("type"), c.Param("id"), body, ifMatch)
+	r, err := sc.Store().UpdateResource(ctx(c), c.Param("type"), c.Param("id"), body, ifMatch)
 	if err != nil {
 		return notFoundAs(err, c)
 	}
@@ -114,21 +114,21 @@ func etagVersion(tag string) string {
 }
 
 // Delete answers DELETE /{type}/{id}.
-func (h *FHIR) Delete(c echo.Context) error {
-	if err := TenantOf(c).DeleteResource(ctx(c), c.Param("type"), c.Param("id")); err != nil {
+func (h *FHIR) Delete(c echo.Context, sc models.Scope) error {
+	if err := sc.Store().DeleteResource(ctx(c), c.Param("type"), c.Param("id")); err != nil {
 		return notFoundAs(err, c)
 	}
 	return writeOutcome(c, http.StatusOK, outcome("information", "informational", "", "Deleted "+c.Param("type")+"/"+c.Param("id")))
 }
 
 // Search answers GET /{type}?params with a searchset Bundle.
-func (h *FHIR) Search(c echo.Context) error {
+func (h *FHIR) Search(c echo.Context, sc models.Scope) error {
 	typ := c.Param("type")
 	q, err := models.ParseSearch(typ, c.QueryParams(), lenient(c))
 	if err != nil {
 		return err
 	}
-	res, err := TenantOf(c).Search(ctx(c), q)
+	res, err := sc.Store().Search(ctx(c), q)
 	if err != nil {
 		return err
 	}
@@ -145,18 +145,18 @@ func (h *FHIR) Search(c echo.Context) error {
 }
 
 // History answers GET /{type}/{id}/_history.
-func (h *FHIR) History(c echo.Context) error { return h.history(c, c.Param("id")) }
+func (h *FHIR) History(c echo.Context, sc models.Scope) error { return h.history(c, sc, c.Param("id")) }
 
 // TypeHistory answers GET /{type}/_history.
-func (h *FHIR) TypeHistory(c echo.Context) error { return h.history(c, "") }
+func (h *FHIR) TypeHistory(c echo.Context, sc models.Scope) error { return h.history(c, sc, "") }
 
-func (h *FHIR) history(c echo.Context, id string) error {
+func (h *FHIR) history(c echo.Context, sc models.Scope, id string) error {
 	typ := c.Param("type")
 	page, params, err := historyPage(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	res, err := TenantOf(c).ResourceHistory(ctx(c), typ, id, page)
+	res, err := sc.Store().ResourceHistory(ctx(c), typ, id, page)
 	if err != nil {
 		return notFoundAs(err, c)
 	}

@@ -15,7 +15,7 @@ import (
 // opens, and accepting or declining. Only a signed-in account whose email
 // address is verified and is the invited one can answer an invitation.
 type Invites struct {
-	Sys models.System
+	Sys Accounts
 }
 
 // Page says what the invitation offers and what the visitor must do to
@@ -117,7 +117,7 @@ func invitationVM(inv models.PendingInvitation) views.InvitationVM {
 }
 
 // myInvitations lists the invitations the signed-in user can answer.
-func myInvitations(c echo.Context, sys models.System) ([]views.InvitationVM, error) {
+func myInvitations(c echo.Context, sys Accounts) ([]views.InvitationVM, error) {
 	u, ok := CurrentUser(c)
 	if !ok {
 		return nil, nil

@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -16,18 +15,17 @@ import (
 
 // Members serves a project's member list, invitations and member edits.
 type Members struct {
-	Sys models.System
-	// Mailer is nil when no mail server is configured: links are then only
-	// shown to the admin.
-	Mailer Mailer
-	Log    *slog.Logger
+	Sys Directory
+	// Postman queues the invitation mail when a mail server is configured;
+	// without one the link is only shown to the admin.
+	Postman Postman
 }
 
 var inviteFields = []string{"email", "admin", "accessPolicy"}
 
 // List shows the members, the open invitations and the invite form.
-func (h *Members) List(c echo.Context) error {
-	vm, err := h.listVM(c, views.Form{})
+func (h *Members) List(c echo.Context, sc models.Scope) error {
+	vm, err := h.listVM(c, sc, views.Form{})
 	if err != nil {
 		return err
 	}
@@ -37,12 +35,12 @@ func (h *Members) List(c echo.Context) error {
 // Invite opens an invitation to an email address. Its link is in this
 // answer only: it is not stored and cannot be shown again. Nothing on the
 // page depends on whether the address has an account.
-func (h *Members) Invite(c echo.Context) error {
+func (h *Members) Invite(c echo.Context, sc models.Scope) error {
 	in := models.InviteInput{Email: c.FormValue("email"), Admin: c.FormValue("admin") == "on",
 		AccessPolicyID: optional(c.FormValue("accessPolicy"))}
-	got, err := TenantOf(c).Invite(ctx(c), Actor(c), in)
+	got, err := sc.Store().Invite(ctx(c), sc.Actor(c.RealIP()), in, h.inviteLetter(c, sc))
 	if models.FieldErrors(err) != nil {
-		vm, lerr := h.listVM(c, formOf(c, err, inviteFields...))
+		vm, lerr := h.listVM(c, sc, formOf(c, err, inviteFields...))
 		if lerr != nil {
 			return lerr
 		}
@@ -51,20 +49,21 @@ func (h *Members) Invite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.invited(c, got)
+	return h.invited(c, sc, got)
 }
 
 // Resend replaces an open invitation's link with a new one, with the same
 // role, for seven more days.
-func (h *Members) Resend(c echo.Context) error {
-	t := TenantOf(c)
+func (h *Members) Resend(c echo.Context, sc models.Scope) error {
+	t := sc.Store()
 	inv, err := t.Invitation(ctx(c), c.Param("invitation"))
 	if err != nil {
 		return err
 	}
-	got, err := t.Invite(ctx(c), Actor(c), models.InviteInput{Email: inv.Email, Admin: inv.Admin, AccessPolicyID: inv.AccessPolicyID})
+	got, err := t.Invite(ctx(c), sc.Actor(c.RealIP()), models.InviteInput{Email: inv.Email, Admin: inv.Admin, AccessPolicyID: inv.AccessPolicyID},
+		h.inviteLetter(c, sc))
 	if models.FieldErrors(err) != nil {
-		vm, lerr := h.listVM(c, views.Form{})
+		vm, lerr := h.listVM(c, sc, views.Form{})
 		if lerr != nil {
 			return lerr
 		}
@@ -74,39 +73,36 @@ func (h *Members) Resend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.invited(c, got)
+	return h.invited(c, sc, got)
 }
 
 // invited shows the members page with a fresh invitation's link.
-func (h *Members) invited(c echo.Context, got models.Invited) error {
-	vm, err := h.listVM(c, views.Form{})
+func (h *Members) invited(c echo.Context, sc models.Scope, got models.Invited) error {
+	vm, err := h.listVM(c, sc, views.Form{})
 	if err != nil {
 		return err
 	}
 	inv := got.Invitation
-	link := &views.InviteLinkVM{URL: Origin(c) + "/invite/" + got.Token, Email: inv.Email, Expires: when(inv.ExpiresAt)}
+	link := &views.InviteLinkVM{URL: inviteURL(c, got.Token), Email: inv.Email, Expires: when(inv.ExpiresAt),
+		Queued: h.Postman.queued()}
 	vm.Notice = "Invited " + inv.Email + "."
 	if got.Reissued {
 		vm.Notice = "New invitation link for " + inv.Email + ". The previous link no longer works."
-	}
-	if h.Mailer != nil {
-		link.Mailed = h.mail(c, inv.Email, "You are invited to "+AccessOf(c).Project.Name, inviteMail(c, link))
-		link.MailFailed = !link.Mailed
 	}
 	vm.Link = link
 	return h.panel(c, http.StatusOK, vm)
 }
 
 // Revoke withdraws an open invitation.
-func (h *Members) Revoke(c echo.Context) error {
-	inv, err := TenantOf(c).RevokeInvitation(ctx(c), Actor(c), c.Param("invitation"))
+func (h *Members) Revoke(c echo.Context, sc models.Scope) error {
+	inv, err := sc.Store().RevokeInvitation(ctx(c), sc.Actor(c.RealIP()), c.Param("invitation"))
 	if err != nil {
 		return err
 	}
 	if !IsHTMX(c) {
-		return redirect(c, projectURL(c, "/members"))
+		return redirect(c, projectURL(sc, "/members"))
 	}
-	vm, err := h.listVM(c, views.Form{})
+	vm, err := h.listVM(c, sc, views.Form{})
 	if err != nil {
 		return err
 	}
@@ -114,59 +110,54 @@ func (h *Members) Revoke(c echo.Context) error {
 	return render(c, http.StatusOK, views.MembersPanel(vm))
 }
 
-// mail sends a message if a mailer is configured and reports whether it was
-// sent. A failure is logged (without the message, which holds a link) and
-// never fails the request: the admin still has the link on screen.
-func (h *Members) mail(c echo.Context, to, subject, body string) bool {
-	if h.Mailer == nil {
-		return false
-	}
-	if err := h.Mailer.Send(ctx(c), to, subject, body); err != nil {
-		h.Log.Warn("invite email not sent", "project", AccessOf(c).Project.ID, "err", err)
-		return false
-	}
-	return true
-}
+func inviteURL(c echo.Context, token string) string { return Origin(c) + "/invite/" + token }
 
-func inviteMail(c echo.Context, link *views.InviteLinkVM) string {
+// inviteLetter is the invitation's mail, queued with the invitation when a
+// mail server is configured. A sending failure never reaches the admin,
+// who has the link on screen anyway: the sender retries and logs it.
+func (h *Members) inviteLetter(c echo.Context, sc models.Scope) models.Letter {
 	inviter, _ := CurrentUser(c)
-	return fmt.Sprintf("Hello,\n\n%s invited you to the project %q on Enclave.\n\n"+
-		"Open this link, then sign in or register with this email address to accept:\n\n%s\n\n"+
-		"The invitation is open until %s. If you did not expect it, ignore this email.\n",
-		inviter.Name(), AccessOf(c).Project.Name, link.URL, link.Expires)
+	project := sc.Access().Project.Name
+	return h.Postman.Letter(func(token string, expires time.Time) models.Mail {
+		body := fmt.Sprintf("Hello,\n\n%s invited you to the project %q on Enclave.\n\n"+
+			"Open this link, then sign in or register with this email address to accept:\n\n%s\n\n"+
+			"The invitation is open until %s. If you did not expect it, ignore this email.\n",
+			inviter.Name(), project, inviteURL(c, token), when(expires))
+		return models.Mail{Subject: "You are invited to " + project, Body: body, Purpose: "invitation"}
+	})
 }
 
 // when formats a time for the console.
 func when(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 MST") }
 
 // EditPage shows one member's role form.
-func (h *Members) EditPage(c echo.Context) error {
-	m, err := TenantOf(c).Member(ctx(c), c.Param("member"))
+func (h *Members) EditPage(c echo.Context, sc models.Scope) error {
+	m, err := sc.Store().Member(ctx(c), c.Param("member"))
 	if err != nil {
 		return err
 	}
-	vm := views.MemberEditVM{Member: memberRow(c, m, nil), Admin: m.Membership.Admin, Active: m.Membership.Active,
+	vm := views.MemberEditVM{Member: memberRow(c, sc, m, nil), Admin: m.Membership.Admin, Active: m.Membership.Active,
 		Policy: derefString(m.Membership.AccessPolicyID)}
-	return h.editForm(c, http.StatusOK, vm)
+	return h.editForm(c, sc, http.StatusOK, vm)
 }
 
 // Update saves a member's admin flag, active flag and access policy.
-func (h *Members) Update(c echo.Context) error {
-	t := TenantOf(c)
+func (h *Members) Update(c echo.Context, sc models.Scope) error {
+	t := sc.Store()
 	m, err := t.Member(ctx(c), c.Param("member"))
 	if err != nil {
 		return err
 	}
 	u := models.MemberUpdate{Admin: c.FormValue("admin") == "on", Active: c.FormValue("active") == "on",
 		AccessPolicyID: optional(c.FormValue("accessPolicy"))}
-	_, err = t.UpdateMember(ctx(c), Actor(c), m.Membership.ID, u)
+	_, err = t.UpdateMember(ctx(c), sc.Actor(c.RealIP()), m.Membership.ID, u)
 	if errors.Is(err, models.ErrLastAdmin) || models.FieldErrors(err) != nil {
-		vm := views.MemberEditVM{Member: memberRow(c, m, nil), Admin: u.Admin, Active: u.Active,
+		vm := views.MemberEditVM{Member: memberRow(c, sc, m, nil), Admin: u.Admin, Active: u.Active,
 			Policy: derefString(u.AccessPolicyID), Form: views.Form{Errors: models.FieldErrors(err)}}
 		if errors.Is(err, models.ErrLastAdmin) {
 			vm.Form.Error = lastAdminMessage(m)
 		}
-		return h.editForm(c, http.StatusUnprocessableEntity, vm)
+		return h.editForm(c, sc, http.StatusUnprocessableEntity, vm)
 	}
 	if err != nil {
 		return err
@@ -176,40 +167,40 @@ func (h *Members) Update(c echo.Context) error {
 			return redirect(c, "/projects")
 		}
 		if !u.Admin {
-			return redirect(c, projectURL(c, ""))
+			return redirect(c, projectURL(sc, ""))
 		}
 	}
-	return redirect(c, projectURL(c, "/members"))
+	return redirect(c, projectURL(sc, "/members"))
 }
 
 // RemovePage asks for confirmation (the no-JavaScript path; htmx asks with
 // hx-confirm and posts directly).
-func (h *Members) RemovePage(c echo.Context) error {
-	m, err := TenantOf(c).Member(ctx(c), c.Param("member"))
+func (h *Members) RemovePage(c echo.Context, sc models.Scope) error {
+	m, err := sc.Store().Member(ctx(c), c.Param("member"))
 	if err != nil {
 		return err
 	}
-	return h.removePage(c, http.StatusOK, views.MemberRemoveVM{Member: memberRow(c, m, nil)})
+	return h.removePage(c, sc, http.StatusOK, views.MemberRemoveVM{Member: memberRow(c, sc, m, nil)})
 }
 
 // Remove deletes a membership.
-func (h *Members) Remove(c echo.Context) error {
-	t := TenantOf(c)
-	m, err := t.RemoveMember(ctx(c), Actor(c), c.Param("member"))
+func (h *Members) Remove(c echo.Context, sc models.Scope) error {
+	t := sc.Store()
+	m, err := t.RemoveMember(ctx(c), sc.Actor(c.RealIP()), c.Param("member"))
 	if errors.Is(err, models.ErrLastAdmin) {
 		m, merr := t.Member(ctx(c), c.Param("member"))
 		if merr != nil {
 			return merr
 		}
 		if IsHTMX(c) {
-			vm, lerr := h.listVM(c, views.Form{})
+			vm, lerr := h.listVM(c, sc, views.Form{})
 			if lerr != nil {
 				return lerr
 			}
 			vm.Error = lastAdminMessage(m)
 			return render(c, http.StatusUnprocessableEntity, views.MembersPanel(vm))
 		}
-		return h.removePage(c, http.StatusUnprocessableEntity, views.MemberRemoveVM{Member: memberRow(c, m, nil), Error: lastAdminMessage(m)})
+		return h.removePage(c, sc, http.StatusUnprocessableEntity, views.MemberRemoveVM{Member: memberRow(c, sc, m, nil), Error: lastAdminMessage(m)})
 	}
 	if err != nil {
 		return err
@@ -218,9 +209,9 @@ func (h *Members) Remove(c echo.Context) error {
 		return redirect(c, "/projects")
 	}
 	if !IsHTMX(c) {
-		return redirect(c, projectURL(c, "/members"))
+		return redirect(c, projectURL(sc, "/members"))
 	}
-	vm, err := h.listVM(c, views.Form{})
+	vm, err := h.listVM(c, sc, views.Form{})
 	if err != nil {
 		return err
 	}
@@ -238,9 +229,9 @@ func self(c echo.Context, m models.Member) bool {
 }
 
 // listVM builds the members page with the invite form in state f.
-func (h *Members) listVM(c echo.Context, f views.Form) (views.MembersVM, error) {
-	t := TenantOf(c)
-	p, err := pageFor(c, h.Sys, "Members")
+func (h *Members) listVM(c echo.Context, sc models.Scope, f views.Form) (views.MembersVM, error) {
+	t := sc.Store()
+	p, err := projectPage(c, h.Sys, sc, "Members")
 	if err != nil {
 		return views.MembersVM{}, err
 	}
@@ -263,7 +254,7 @@ func (h *Members) listVM(c echo.Context, f views.Form) (views.MembersVM, error) 
 		vm.Policies = append(vm.Policies, views.Option{Value: pol.ID, Label: pol.Name})
 	}
 	for _, m := range members {
-		vm.Rows = append(vm.Rows, memberRow(c, m, names))
+		vm.Rows = append(vm.Rows, memberRow(c, sc, m, names))
 	}
 	for _, o := range invitations {
 		inv := o.Invitation
@@ -282,7 +273,7 @@ func (h *Members) listVM(c echo.Context, f views.Form) (views.MembersVM, error) 
 
 // memberRow describes a member; names maps policy ids to names (nil leaves
 // the policy column empty).
-func memberRow(c echo.Context, m models.Member, names map[string]string) views.MemberRowVM {
+func memberRow(c echo.Context, sc models.Scope, m models.Member, names map[string]string) views.MemberRowVM {
 	r := views.MemberRowVM{ID: m.Membership.ID, Name: m.User.Name(), Email: m.User.Email, Admin: m.Membership.Admin,
 		Active: m.Membership.Active, Self: self(c, m),
 		Joined: m.Membership.CreatedAt.UTC().Format("2006-01-02")}
@@ -294,7 +285,7 @@ func memberRow(c echo.Context, m models.Member, names map[string]string) views.M
 	}
 	if id := m.Membership.ProfileID; id != nil {
 		r.Profile = m.Membership.ProfileType + "/" + *id
-		r.ProfileURL = projectURL(c, "/resources/"+r.Profile)
+		r.ProfileURL = projectURL(sc, "/resources/"+r.Profile)
 	}
 	return r
 }
@@ -303,12 +294,12 @@ func (h *Members) panel(c echo.Context, status int, vm views.MembersVM) error {
 	return renderForm(c, status, views.MembersPage(vm), views.MembersPanel(vm))
 }
 
-func (h *Members) editForm(c echo.Context, status int, vm views.MemberEditVM) error {
-	p, err := pageFor(c, h.Sys, "Edit member")
+func (h *Members) editForm(c echo.Context, sc models.Scope, status int, vm views.MemberEditVM) error {
+	p, err := projectPage(c, h.Sys, sc, "Edit member")
 	if err != nil {
 		return err
 	}
-	policies, err := TenantOf(c).AccessPolicies(ctx(c))
+	policies, err := sc.Store().AccessPolicies(ctx(c))
 	if err != nil {
 		return err
 	}
@@ -319,8 +310,8 @@ func (h *Members) editForm(c echo.Context, status int, vm views.MemberEditVM) er
 	return renderForm(c, status, views.MemberEditPage(vm), views.MemberForm(vm))
 }
 
-func (h *Members) removePage(c echo.Context, status int, vm views.MemberRemoveVM) error {
-	p, err := pageFor(c, h.Sys, "Remove member")
+func (h *Members) removePage(c echo.Context, sc models.Scope, status int, vm views.MemberRemoveVM) error {
+	p, err := projectPage(c, h.Sys, sc, "Remove member")
 	if err != nil {
 		return err
 	}

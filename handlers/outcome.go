@@ -89,20 +89,11 @@ func outcomeFor(err error) (int, operationOutcome) {
 		return http.StatusBadRequest, oo
 	case errors.As(err, &qerr):
 		return simple(http.StatusBadRequest, qerr.Message)
-	case errors.Is(err, models.ErrNotFound):
-		var nf *fhirNotFound
-		if errors.As(err, &nf) {
-			return simple(http.StatusNotFound, nf.Error())
-		}
-		return simple(http.StatusNotFound, "Not found")
-	case errors.Is(err, models.ErrGone):
-		return simple(http.StatusGone, "The resource has been deleted")
-	case errors.Is(err, models.ErrPreconditionFailed):
-		return simple(http.StatusPreconditionFailed, "Precondition failed: "+trimSentinel(err, models.ErrPreconditionFailed))
-	case errors.Is(err, models.ErrConflict):
-		return simple(http.StatusConflict, "Conflict: "+trimSentinel(err, models.ErrConflict))
-	case errors.Is(err, models.ErrForbidden):
-		return simple(http.StatusForbidden, "Forbidden: "+trimSentinel(err, models.ErrForbidden))
+	}
+	if r, ok := classify(err); ok {
+		return simple(r.status, r.api(err))
+	}
+	switch {
 	case errors.As(err, &he):
 		msg, _ := he.Message.(string)
 		switch {
@@ -121,16 +112,6 @@ func outcomeFor(err error) (int, operationOutcome) {
 		return simple(he.Code, msg)
 	}
 	return simple(http.StatusInternalServerError, "Something went wrong on our side. It has been logged; please try again.")
-}
-
-// trimSentinel returns the detail a wrapped sentinel error carries.
-func trimSentinel(err, sentinel error) string {
-	msg := err.Error()
-	prefix := sentinel.Error() + ": "
-	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-		return msg[len(prefix):]
-	}
-	return msg
 }
 
 func issueOf(is fhir.Issue) outcomeIssue {

@@ -21,13 +21,13 @@ import (
 // address (or written to the server log when no mail server is configured)
 // and the page it opens, where the person chooses a new password.
 type Passwords struct {
-	Sys      models.System
+	Sys      Accounts
 	Sessions Sessions
 	Postman  Postman
 	Log      *slog.Logger
 }
 
-// linkWorkTimeout bounds issuing and delivering a reset link, which goes on
+// linkWorkTimeout bounds issuing and queuing a reset link, which goes on
 // after the answer has been sent (see Forgot).
 const linkWorkTimeout = time.Minute
 
@@ -42,9 +42,10 @@ func (h *Passwords) ForgotPage(c echo.Context) error {
 
 // Forgot takes a request for a reset link. The answer is the same whether
 // or not an account uses the address, and it goes out before the address is
-// even looked up: neither its words nor its timing (a mail server may take
-// seconds) tell who has an account. The link is issued and delivered after
-// that, and what becomes of it only reaches the log.
+// even looked up: neither its words nor its timing (issuing and queuing a
+// link writes to the database, an unknown address only reads) tell who has
+// an account. The link is issued and queued after that (the outbox's sender
+// mails it), and what becomes of it only reaches the log.
 func (h *Passwords) Forgot(c echo.Context) error {
 	email := models.NormalizeEmail(c.FormValue("email"))
 	if msg := models.EmailProblem(email); msg != "" {
@@ -71,7 +72,7 @@ func (h *Passwords) Forgot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	vm := views.ForgotVM{Sent: true, Email: email, NoMail: h.Postman.Mailer == nil}
+	vm := views.ForgotVM{Sent: true, Email: email, NoMail: h.Postman.Outbox == nil}
 	answer := views.ForgotPage(p, vm)
 	if IsHTMX(c) {
 		answer = views.ForgotPanel(p.CSRF, vm)
@@ -85,13 +86,13 @@ func (h *Passwords) Forgot(c echo.Context) error {
 	defer cancel()
 	c.SetRequest(c.Request().WithContext(work))
 	if err := h.sendLink(c, email); err != nil {
-		h.Log.Error("password-reset link not sent", "err", err)
+		h.Log.ErrorContext(ctx(c), "password-reset link not sent", "err", err)
 	}
 	return nil
 }
 
 // sendLink issues a reset link for the account that uses email, if one
-// does, and delivers it.
+// does, and delivers it (queued with the link when there is a mail server).
 func (h *Passwords) sendLink(c echo.Context, email string) error {
 	u, err := h.Sys.UserByEmail(ctx(c), email)
 	if errors.Is(err, models.ErrNotFound) {
@@ -100,7 +101,13 @@ func (h *Passwords) sendLink(c echo.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	token, expires, err := h.Sys.IssueAccountToken(ctx(c), u.ID, models.PurposeReset, u.Email)
+	token, _, err := h.Sys.IssueAccountToken(ctx(c), u.ID, models.PurposeReset, u.Email, h.Postman.Letter(func(token string, expires time.Time) models.Mail {
+		body := fmt.Sprintf("Hello %s,\n\nSomeone, hopefully you, asked to reset the password of your Enclave account %s. "+
+			"Open this link to choose a new one:\n\n%s\n\n"+
+			"The link works once, until %s. If you did not ask for it, ignore this email: your password stays as it is.\n",
+			u.FirstName, u.Email, resetLink(c, token), when(expires))
+		return models.Mail{Subject: "Reset your Enclave password", Body: body, Purpose: purposeReset}
+	}))
 	if models.FieldErrors(err) != nil {
 		// Another request issued a link at the same moment; that one goes.
 		return nil
@@ -108,14 +115,14 @@ func (h *Passwords) sendLink(c echo.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	link := Origin(c) + "/reset/" + token
-	body := fmt.Sprintf("Hello %s,\n\nSomeone, hopefully you, asked to reset the password of your Enclave account %s. "+
-		"Open this link to choose a new one:\n\n%s\n\n"+
-		"The link works once, until %s. If you did not ask for it, ignore this email: your password stays as it is.\n",
-		u.FirstName, u.Email, link, expires.UTC().Format("2 Jan 2006 15:04 MST"))
-	h.Postman.Deliver(c, u.Email, "Reset your Enclave password", body, link, "password-reset")
+	h.Postman.Deliver(u.Email, resetLink(c, token), purposeReset)
 	return nil
 }
+
+// purposeReset names password-reset links in the logs.
+const purposeReset = "password-reset"
+
+func resetLink(c echo.Context, token string) string { return Origin(c) + "/reset/" + token }
 
 // ResetPage shows the new-password form a reset link opens, or why the
 // link does not work.
@@ -144,7 +151,7 @@ func (h *Passwords) Reset(c echo.Context) error {
 	if err != nil {
 		return h.gone(c, err)
 	}
-	h.Log.Info("password reset by link", "user", u.ID)
+	h.Log.InfoContext(ctx(c), "password reset by link", "user", u.ID)
 	if err := h.Sessions.SignIn(c, u.ID); err != nil {
 		return err
 	}

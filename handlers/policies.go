@@ -16,16 +16,16 @@ import (
 
 // Policies serves the access-policy editor.
 type Policies struct {
-	Sys models.System
+	Sys Directory
 }
 
 // List shows the project's policies.
-func (h *Policies) List(c echo.Context) error {
-	return h.list(c, "")
+func (h *Policies) List(c echo.Context, sc models.Scope) error {
+	return h.list(c, sc, "")
 }
 
-func (h *Policies) list(c echo.Context, notice string) error {
-	t := TenantOf(c)
+func (h *Policies) list(c echo.Context, sc models.Scope, notice string) error {
+	t := sc.Store()
 	pols, err := t.AccessPolicies(ctx(c))
 	if err != nil {
 		return err
@@ -38,7 +38,7 @@ func (h *Policies) list(c echo.Context, notice string) error {
 		}
 		rows[i] = views.PolicyRowVM{ID: pol.ID, Name: pol.Name, Summary: ruleSummary(pol.Rules), Members: n}
 	}
-	p, err := pageFor(c, h.Sys, "Access policies")
+	p, err := projectPage(c, h.Sys, sc, "Access policies")
 	if err != nil {
 		return err
 	}
@@ -46,29 +46,29 @@ func (h *Policies) list(c echo.Context, notice string) error {
 }
 
 // NewPage shows an empty policy form.
-func (h *Policies) NewPage(c echo.Context) error {
-	return h.form(c, http.StatusOK, h.newVM(c, views.Form{}, nil))
+func (h *Policies) NewPage(c echo.Context, sc models.Scope) error {
+	return h.form(c, sc, http.StatusOK, h.newVM(c, sc, views.Form{}, nil))
 }
 
 // Create saves a new policy, or adds a blank rule row when asked.
-func (h *Policies) Create(c echo.Context) error {
+func (h *Policies) Create(c echo.Context, sc models.Scope) error {
 	in, rows := parsePolicy(c)
 	if c.FormValue("action") == "add-rule" {
-		return h.form(c, http.StatusOK, h.newVM(c, formOf(c, nil, "name"), append(rows, views.RuleVM{})))
+		return h.form(c, sc, http.StatusOK, h.newVM(c, sc, formOf(c, nil, "name"), append(rows, views.RuleVM{})))
 	}
-	_, err := TenantOf(c).CreateAccessPolicy(ctx(c), Actor(c), in)
+	_, err := sc.Store().CreateAccessPolicy(ctx(c), sc.Actor(c.RealIP()), in)
 	if models.FieldErrors(err) != nil {
-		return h.form(c, http.StatusUnprocessableEntity, h.newVM(c, formOf(c, err, "name"), withRuleErrors(rows, err)))
+		return h.form(c, sc, http.StatusUnprocessableEntity, h.newVM(c, sc, formOf(c, err, "name"), withRuleErrors(rows, err)))
 	}
 	if err != nil {
 		return err
 	}
-	return redirect(c, projectURL(c, "/access-policies"))
+	return redirect(c, projectURL(sc, "/access-policies"))
 }
 
 // EditPage shows a saved policy in the form.
-func (h *Policies) EditPage(c echo.Context) error {
-	pol, err := TenantOf(c).AccessPolicy(ctx(c), c.Param("policy"))
+func (h *Policies) EditPage(c echo.Context, sc models.Scope) error {
+	pol, err := sc.Store().AccessPolicy(ctx(c), c.Param("policy"))
 	if err != nil {
 		return err
 	}
@@ -78,37 +78,37 @@ func (h *Policies) EditPage(c echo.Context) error {
 			HiddenFields: views.JoinFields(r.HiddenFields)})
 	}
 	f := views.Form{Values: map[string]string{"name": pol.Name}}
-	return h.form(c, http.StatusOK, h.editVM(c, pol.ID, f, append(rows, views.RuleVM{})))
+	return h.form(c, sc, http.StatusOK, h.editVM(c, sc, pol.ID, f, append(rows, views.RuleVM{})))
 }
 
 // Update saves an edited policy.
-func (h *Policies) Update(c echo.Context) error {
+func (h *Policies) Update(c echo.Context, sc models.Scope) error {
 	id := c.Param("policy")
-	t := TenantOf(c)
+	t := sc.Store()
 	if _, err := t.AccessPolicy(ctx(c), id); err != nil {
 		return err
 	}
 	in, rows := parsePolicy(c)
 	if c.FormValue("action") == "add-rule" {
-		return h.form(c, http.StatusOK, h.editVM(c, id, formOf(c, nil, "name"), append(rows, views.RuleVM{})))
+		return h.form(c, sc, http.StatusOK, h.editVM(c, sc, id, formOf(c, nil, "name"), append(rows, views.RuleVM{})))
 	}
-	_, err := t.UpdateAccessPolicy(ctx(c), Actor(c), id, in)
+	_, err := t.UpdateAccessPolicy(ctx(c), sc.Actor(c.RealIP()), id, in)
 	if models.FieldErrors(err) != nil {
-		return h.form(c, http.StatusUnprocessableEntity, h.editVM(c, id, formOf(c, err, "name"), withRuleErrors(rows, err)))
+		return h.form(c, sc, http.StatusUnprocessableEntity, h.editVM(c, sc, id, formOf(c, err, "name"), withRuleErrors(rows, err)))
 	}
 	if err != nil {
 		return err
 	}
-	return redirect(c, projectURL(c, "/access-policies"))
+	return redirect(c, projectURL(sc, "/access-policies"))
 }
 
 // DeletePage asks for confirmation, or says why the policy cannot go.
-func (h *Policies) DeletePage(c echo.Context) error {
-	return h.deletePage(c, http.StatusOK)
+func (h *Policies) DeletePage(c echo.Context, sc models.Scope) error {
+	return h.deletePage(c, sc, http.StatusOK)
 }
 
-func (h *Policies) deletePage(c echo.Context, status int) error {
-	t := TenantOf(c)
+func (h *Policies) deletePage(c echo.Context, sc models.Scope, status int) error {
+	t := sc.Store()
 	pol, err := t.AccessPolicy(ctx(c), c.Param("policy"))
 	if err != nil {
 		return err
@@ -117,7 +117,7 @@ func (h *Policies) deletePage(c echo.Context, status int) error {
 	if err != nil {
 		return err
 	}
-	p, err := pageFor(c, h.Sys, "Delete access policy")
+	p, err := projectPage(c, h.Sys, sc, "Delete access policy")
 	if err != nil {
 		return err
 	}
@@ -130,34 +130,34 @@ func (h *Policies) deletePage(c echo.Context, status int) error {
 }
 
 // Delete removes the policy.
-func (h *Policies) Delete(c echo.Context) error {
-	err := TenantOf(c).DeleteAccessPolicy(ctx(c), Actor(c), c.Param("policy"))
+func (h *Policies) Delete(c echo.Context, sc models.Scope) error {
+	err := sc.Store().DeleteAccessPolicy(ctx(c), sc.Actor(c.RealIP()), c.Param("policy"))
 	if errors.Is(err, models.ErrPolicyInUse) {
-		return h.deletePage(c, http.StatusConflict)
+		return h.deletePage(c, sc, http.StatusConflict)
 	}
 	if err != nil {
 		return err
 	}
-	return redirect(c, projectURL(c, "/access-policies"))
+	return redirect(c, projectURL(sc, "/access-policies"))
 }
 
-func (h *Policies) newVM(c echo.Context, f views.Form, rows []views.RuleVM) views.PolicyFormVM {
+func (h *Policies) newVM(c echo.Context, sc models.Scope, f views.Form, rows []views.RuleVM) views.PolicyFormVM {
 	if len(rows) == 0 {
 		rows = []views.RuleVM{{}}
 	}
-	return views.PolicyFormVM{Action: projectURL(c, "/access-policies/new"),
+	return views.PolicyFormVM{Action: projectURL(sc, "/access-policies/new"),
 		Title: "New access policy", Form: f, Rules: rows, ResourceTypes: fhir.ResourceTypes()}
 }
 
-func (h *Policies) editVM(c echo.Context, id string, f views.Form, rows []views.RuleVM) views.PolicyFormVM {
-	vm := h.newVM(c, f, rows)
-	vm.Action = projectURL(c, "/access-policies/"+id)
+func (h *Policies) editVM(c echo.Context, sc models.Scope, id string, f views.Form, rows []views.RuleVM) views.PolicyFormVM {
+	vm := h.newVM(c, sc, f, rows)
+	vm.Action = projectURL(sc, "/access-policies/"+id)
 	vm.Title = "Edit access policy"
 	return vm
 }
 
-func (h *Policies) form(c echo.Context, status int, vm views.PolicyFormVM) error {
-	p, err := pageFor(c, h.Sys, vm.Title)
+func (h *Policies) form(c echo.Context, sc models.Scope, status int, vm views.PolicyFormVM) error {
+	p, err := projectPage(c, h.Sys, sc, vm.Title)
 	if err != nil {
 		return err
 	}

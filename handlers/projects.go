@@ -12,7 +12,7 @@ import (
 
 // Projects serves project creation, the chooser and project home pages.
 type Projects struct {
-	Sys models.System
+	Sys Accounts
 }
 
 // Choose lists the user's projects.
@@ -45,7 +45,7 @@ func (h *Projects) Create(c echo.Context) error {
 
 // createProject is shared by registration step 2 and /projects/new, which
 // differ only in the page around the form.
-func createProject(c echo.Context, sys models.System, pages func(views.Page, views.Form) (page, fragment templ.Component)) error {
+func createProject(c echo.Context, sys ProjectMaker, pages func(views.Page, views.Form) (page, fragment templ.Component)) error {
 	u, _ := CurrentUser(c)
 	pr, err := sys.CreateProject(ctx(c), u.ID, models.NewProject{Name: c.FormValue("projectName"), Description: c.FormValue("description")})
 	if models.FieldErrors(err) != nil {
@@ -63,13 +63,13 @@ func createProject(c echo.Context, sys models.System, pages func(views.Page, vie
 }
 
 // Home is a project's overview page.
-func (h *Projects) Home(c echo.Context) error {
-	a := AccessOf(c)
-	n, err := TenantOf(c).MemberCount(ctx(c))
+func (h *Projects) Home(c echo.Context, sc models.Scope) error {
+	a := sc.Access()
+	n, err := sc.Store().MemberCount(ctx(c))
 	if err != nil {
 		return err
 	}
-	p, err := pageFor(c, h.Sys, a.Project.Name)
+	p, err := projectPage(c, h.Sys, sc, a.Project.Name)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func formOf(c echo.Context, err error, names ...string) views.Form {
 
 // pageFor builds the layout's view model: the user, their projects for the
 // switcher and the current project, if the request is about one.
-func pageFor(c echo.Context, sys models.System, title string) (views.Page, error) {
+func pageFor(c echo.Context, sys Directory, title string) (views.Page, error) {
 	p := views.Page{Title: title, CSRF: CSRFToken(c)}
 	u, ok := CurrentUser(c)
 	if !ok {
@@ -67,10 +67,18 @@ func pageFor(c echo.Context, sys models.System, title string) (views.Page, error
 	for _, a := range list {
 		p.Projects = append(p.Projects, projectLink(a))
 	}
-	if a := AccessOf(c); a.Project.ID != "" {
-		l := projectLink(a)
-		p.Current = &l
+	return p, nil
+}
+
+// projectPage is pageFor on a page of the scope's project: the switcher
+// marks it as the current one.
+func projectPage(c echo.Context, dir Directory, sc models.Scope, title string) (views.Page, error) {
+	p, err := pageFor(c, dir, title)
+	if err != nil {
+		return p, err
 	}
+	l := projectLink(sc.Access())
+	p.Current = &l
 	return p, nil
 }
 
@@ -108,7 +116,7 @@ func safeNext(next string) string {
 // ctx is the request's context.
 func ctx(c echo.Context) context.Context { return c.Request().Context() }
 
-// projectURL is the address of a page of the request's project.
-func projectURL(c echo.Context, path string) string {
-	return "/projects/" + AccessOf(c).Project.ID + path
+// projectURL is the address of a page of the scope's project.
+func projectURL(sc models.Scope, path string) string {
+	return "/projects/" + sc.Project().ID + path
 }

@@ -8,7 +8,7 @@ import (
 	"enclave/models/fhir"
 	"enclave/views"
 
-	"github.com/labstack/echo/v4"
+	"enclave/models"
 )
 
 // decodeJSON reads a stored resource; a broken one reads as empty.
@@ -157,7 +157,7 @@ var keyElements = []string{"status", "active", "gender", "birthDate", "deceasedB
 
 // keyFields lists a resource's key elements; references link to the
 // referenced resource in the browser.
-func keyFields(c echo.Context, b []byte) []views.KeyFieldVM {
+func keyFields(sc models.Scope, b []byte) []views.KeyFieldVM {
 	res := decodeJSON(b)
 	var out []views.KeyFieldVM
 	for _, k := range keyElements {
@@ -181,7 +181,7 @@ func keyFields(c echo.Context, b []byte) []views.KeyFieldVM {
 			f.Value = element(x)
 			if ref, ok := x["reference"].(string); ok {
 				if typ, id, ok := strings.Cut(ref, "/"); ok && fhir.IsResourceType(typ) && fhirID.MatchString(id) {
-					f.URL = projectURL(c, "/resources/"+typ+"/"+id)
+					f.URL = projectURL(sc, "/resources/"+typ+"/"+id)
 				}
 			}
 		}

@@ -23,7 +23,7 @@ import (
 // Resources serves the console's FHIR resource browser: pick a type, search,
 // read, create, edit and delete, all through the request's tenant store.
 type Resources struct {
-	Sys models.System
+	Sys Directory
 }
 
 // commonTypes come first on the type picker, in this order.
@@ -31,17 +31,17 @@ var commonTypes = []string{"Patient", "Practitioner", "Organization", "Observati
 	"Condition", "Procedure", "MedicationRequest", "DiagnosticReport", "AllergyIntolerance"}
 
 // Types lets the member pick a type; ?type=X jumps to X's search.
-func (h *Resources) Types(c echo.Context) error {
+func (h *Resources) Types(c echo.Context, sc models.Scope) error {
 	vm := views.ResourceTypesVM{Typed: strings.TrimSpace(c.QueryParam("type"))}
 	status := http.StatusOK
 	if vm.Typed != "" {
 		if typ, ok := knownType(vm.Typed); ok {
-			return c.Redirect(http.StatusSeeOther, projectURL(c, "/resources/"+typ))
+			return c.Redirect(http.StatusSeeOther, projectURL(sc, "/resources/"+typ))
 		}
 		vm.Error = fmt.Sprintf("%q is not a FHIR R4 resource type.", vm.Typed)
 		status = http.StatusUnprocessableEntity
 	}
-	t := TenantOf(c)
+	t := sc.Store()
 	for _, typ := range commonTypes {
 		if !t.CanRead(typ) {
 			continue // the member's access policy leaves this type out
@@ -59,7 +59,7 @@ func (h *Resources) Types(c echo.Context) error {
 	for _, typ := range fhir.ResourceTypes() {
 		vm.All = append(vm.All, views.TypeLinkVM{Name: typ, Shared: fhir.IsSystemType(typ)})
 	}
-	p, err := pageFor(c, h.Sys, "Resources")
+	p, err := projectPage(c, h.Sys, sc, "Resources")
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 // Search shows the search form of a type and one page of matches. The query
 // string is FHIR's (name=smith&_count=20), plus q, a free query typed in the
 // form, so result pages can be bookmarked and shared.
-func (h *Resources) Search(c echo.Context) error {
+func (h *Resources) Search(c echo.Context, sc models.Scope) error {
 	typ, err := typeParam(c)
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func (h *Resources) Search(c echo.Context) error {
 		vm.Notice = typ + "/" + id + " deleted."
 	}
 	status := http.StatusOK
-	if err := h.runSearch(c, typ, in, &vm); err != nil {
+	if err := h.runSearch(c, sc, typ, in, &vm); err != nil {
 		var qe *models.QueryError
 		if !errors.As(err, &qe) {
 			return err
@@ -129,14 +129,14 @@ func (h *Resources) Search(c echo.Context) error {
 		vm.Error = qe.Message
 		status = http.StatusUnprocessableEntity
 	}
-	p, err := pageFor(c, h.Sys, typ)
+	p, err := projectPage(c, h.Sys, sc, typ)
 	if err != nil {
 		return err
 	}
 	return renderForm(c, status, views.ResourceSearchPage(p, vm), views.ResourceSearchPanel(p, vm))
 }
 
-func (h *Resources) runSearch(c echo.Context, typ string, in url.Values, vm *views.ResourceSearchVM) error {
+func (h *Resources) runSearch(c echo.Context, sc models.Scope, typ string, in url.Values, vm *views.ResourceSearchVM) error {
 	params, err := searchParams(typ, in)
 	if err != nil {
 		return err
@@ -145,7 +145,7 @@ func (h *Resources) runSearch(c echo.Context, typ string, in url.Values, vm *vie
 	if err != nil {
 		return err
 	}
-	res, err := TenantOf(c).Search(ctx(c), q)
+	res, err := sc.Store().Search(ctx(c), q)
 	if err != nil {
 		return err
 	}
@@ -157,13 +157,13 @@ func (h *Resources) runSearch(c echo.Context, typ string, in url.Values, vm *vie
 	vm.From, vm.To = q.Offset+1, q.Offset+len(res.Resources)
 	for _, r := range res.Resources {
 		vm.Rows = append(vm.Rows, views.ResourceRowVM{ID: r.ID, Summary: summarize(r.JSON), LastUpdated: timestamp(r),
-			URL: projectURL(c, "/resources/"+typ+"/"+r.ID)})
+			URL: projectURL(sc, "/resources/"+typ+"/"+r.ID)})
 	}
 	if q.Count > 0 && q.Offset > 0 {
-		vm.PrevURL = pageURL(c, typ, in, max(q.Offset-q.Count, 0))
+		vm.PrevURL = pageURL(c, sc, typ, in, max(q.Offset-q.Count, 0))
 	}
 	if res.More {
-		vm.NextURL = pageURL(c, typ, in, q.Offset+q.Count)
+		vm.NextURL = pageURL(c, sc, typ, in, q.Offset+q.Count)
 	}
 	return nil
 }
@@ -205,7 +205,7 @@ func searchParams(typ string, in url.Values) (url.Values, error) {
 }
 
 // pageURL is the current search with another _offset.
-func pageURL(c echo.Context, typ string, in url.Values, offset int) string {
+func pageURL(c echo.Context, sc models.Scope, typ string, in url.Values, offset int) string {
 	q := url.Values{}
 	for k, vs := range in {
 		if k != "_offset" && k != "deleted" {
@@ -213,7 +213,7 @@ func pageURL(c echo.Context, typ string, in url.Values, offset int) string {
 		}
 	}
 	q.Set("_offset", strconv.Itoa(offset))
-	return projectURL(c, "/resources/"+typ+"?"+q.Encode())
+	return projectURL(sc, "/resources/"+typ+"?"+q.Encode())
 }
 
 // formParams are the search parameters the form offers as fields, in this
@@ -290,27 +290,24 @@ func searchField(code string, typ fhir.ParamType, value string) views.SearchFiel
 // deleted resource is 410, a bad type or version 404.
 func resourceErr(err error) error {
 	var qe *models.QueryError
-	switch {
-	case errors.Is(err, models.ErrGone):
-		return echo.NewHTTPError(http.StatusGone, "This resource has been deleted. Its history is kept, but it can no longer be read or changed.")
-	case errors.As(err, &qe):
+	if errors.As(err, &qe) {
 		return echo.ErrNotFound
 	}
 	return err
 }
 
 // Show displays a resource: key fields, JSON and history.
-func (h *Resources) Show(c echo.Context) error {
+func (h *Resources) Show(c echo.Context, sc models.Scope) error {
 	typ, err := typeParam(c)
 	if err != nil {
 		return err
 	}
-	t := TenantOf(c)
+	t := sc.Store()
 	r, err := t.ReadResource(ctx(c), typ, c.Param("id"))
 	if err != nil {
 		return resourceErr(err)
 	}
-	vm := resourceVM(c, r)
+	vm := resourceVM(sc, r)
 	if !vm.Shared {
 		hist, err := t.ResourceHistory(ctx(c), typ, r.ID, models.Page{Count: 50})
 		switch {
@@ -323,10 +320,10 @@ func (h *Resources) Show(c echo.Context) error {
 		vm.HistoryTotal = hist.Total
 		for _, v := range hist.Versions {
 			vm.History = append(vm.History, views.VersionVM{Version: v.VersionID, LastUpdated: timestamp(v), Deleted: v.Deleted,
-				Current: v.VersionID == r.VersionID, URL: projectURL(c, "/resources/"+typ+"/"+r.ID+"/_history/"+v.VersionID)})
+				Current: v.VersionID == r.VersionID, URL: projectURL(sc, "/resources/"+typ+"/"+r.ID+"/_history/"+v.VersionID)})
 		}
 	}
-	p, err := pageFor(c, h.Sys, typ+"/"+r.ID)
+	p, err := projectPage(c, h.Sys, sc, typ+"/"+r.ID)
 	if err != nil {
 		return err
 	}
@@ -334,27 +331,27 @@ func (h *Resources) Show(c echo.Context) error {
 }
 
 // Version displays one past version of a resource.
-func (h *Resources) Version(c echo.Context) error {
+func (h *Resources) Version(c echo.Context, sc models.Scope) error {
 	typ, err := typeParam(c)
 	if err != nil {
 		return err
 	}
-	r, err := TenantOf(c).ReadResourceVersion(ctx(c), typ, c.Param("id"), c.Param("vid"))
+	r, err := sc.Store().ReadResourceVersion(ctx(c), typ, c.Param("id"), c.Param("vid"))
 	if err != nil {
 		return resourceErr(err)
 	}
-	vm := resourceVM(c, r)
+	vm := resourceVM(sc, r)
 	vm.Past = true
-	p, err := pageFor(c, h.Sys, typ+"/"+r.ID+" version "+r.VersionID)
+	p, err := projectPage(c, h.Sys, sc, typ+"/"+r.ID+" version "+r.VersionID)
 	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.ResourcePage(p, vm))
 }
 
-func resourceVM(c echo.Context, r models.Resource) views.ResourceVM {
+func resourceVM(sc models.Scope, r models.Resource) views.ResourceVM {
 	return views.ResourceVM{Type: r.Type, ID: r.ID, Version: r.VersionID, LastUpdated: timestamp(r), Summary: summarize(r.JSON),
-		Fields: keyFields(c, r.JSON), JSON: prettyJSON(r.JSON), Shared: fhir.IsSystemType(r.Type)}
+		Fields: keyFields(sc, r.JSON), JSON: prettyJSON(r.JSON), Shared: fhir.IsSystemType(r.Type)}
 }
 
 // timestamp shows when a version was written; shared resources have none.
@@ -399,83 +396,83 @@ func prettyJSON(b []byte) string {
 }
 
 // NewPage shows the editor with an empty resource of the type.
-func (h *Resources) NewPage(c echo.Context) error {
+func (h *Resources) NewPage(c echo.Context, sc models.Scope) error {
 	typ, err := writableType(c)
 	if err != nil {
 		return err
 	}
-	return h.editor(c, http.StatusOK, views.ResourceEditVM{Type: typ, JSON: "{\n  \"resourceType\": \"" + typ + "\"\n}"})
+	return h.editor(c, sc, http.StatusOK, views.ResourceEditVM{Type: typ, JSON: "{\n  \"resourceType\": \"" + typ + "\"\n}"})
 }
 
 // Create stores the submitted JSON as a new resource.
-func (h *Resources) Create(c echo.Context) error {
+func (h *Resources) Create(c echo.Context, sc models.Scope) error {
 	typ, err := writableType(c)
 	if err != nil {
 		return err
 	}
 	vm := views.ResourceEditVM{Type: typ, JSON: c.FormValue("json")}
-	r, err := TenantOf(c).CreateResource(ctx(c), typ, []byte(vm.JSON))
+	r, err := sc.Store().CreateResource(ctx(c), typ, []byte(vm.JSON))
 	if err != nil {
-		return h.refused(c, vm, err)
+		return h.refused(c, sc, vm, err)
 	}
-	return redirect(c, projectURL(c, "/resources/"+typ+"/"+r.ID))
+	return redirect(c, projectURL(sc, "/resources/"+typ+"/"+r.ID))
 }
 
 // EditPage loads the current version into the editor.
-func (h *Resources) EditPage(c echo.Context) error {
+func (h *Resources) EditPage(c echo.Context, sc models.Scope) error {
 	typ, err := writableType(c)
 	if err != nil {
 		return err
 	}
-	r, err := TenantOf(c).ReadResource(ctx(c), typ, c.Param("id"))
+	r, err := sc.Store().ReadResource(ctx(c), typ, c.Param("id"))
 	if err != nil {
 		return resourceErr(err)
 	}
-	return h.editor(c, http.StatusOK, views.ResourceEditVM{Type: typ, ID: r.ID, Version: r.VersionID, JSON: prettyJSON(r.JSON)})
+	return h.editor(c, sc, http.StatusOK, views.ResourceEditVM{Type: typ, ID: r.ID, Version: r.VersionID, JSON: prettyJSON(r.JSON)})
 }
 
 // Update saves the edited JSON as a new version, unless the resource changed
 // since the editor loaded it (the loaded version goes back as If-Match).
-func (h *Resources) Update(c echo.Context) error {
+func (h *Resources) Update(c echo.Context, sc models.Scope) error {
 	typ, err := writableType(c)
 	if err != nil {
 		return err
 	}
 	id := c.Param("id")
 	vm := views.ResourceEditVM{Type: typ, ID: id, Version: c.FormValue("version"), JSON: c.FormValue("json")}
-	if _, err := TenantOf(c).UpdateResource(ctx(c), typ, id, []byte(vm.JSON), vm.Version); err != nil {
-		return h.refused(c, vm, err)
+	if _, err := sc.Store().UpdateResource(ctx(c), typ, id, []byte(vm.JSON), vm.Version); err != nil {
+		return h.refused(c, sc, vm, err)
 	}
-	return redirect(c, projectURL(c, "/resources/"+typ+"/"+id))
+	return redirect(c, projectURL(sc, "/resources/"+typ+"/"+id))
 }
 
 // refused shows the editor again, with the submitted JSON, after the store
 // refused it: every validation issue (422) or the conflict (409).
-func (h *Resources) refused(c echo.Context, vm views.ResourceEditVM, err error) error {
+func (h *Resources) refused(c echo.Context, sc models.Scope, vm views.ResourceEditVM, err error) error {
 	var re *models.ResourceError
 	switch {
 	case errors.As(err, &re):
 		for _, is := range re.Issues {
 			vm.Issues = append(vm.Issues, views.IssueVM{Expression: is.Expression, Message: is.Message})
 		}
-		return h.editor(c, http.StatusUnprocessableEntity, vm)
+		return h.editor(c, sc, http.StatusUnprocessableEntity, vm)
 	case errors.Is(err, models.ErrPreconditionFailed) || errors.Is(err, models.ErrConflict):
 		vm.Conflict = "Someone changed " + vm.Type + "/" + vm.ID + " after you opened it"
-		if cur, err := TenantOf(c).ReadResource(ctx(c), vm.Type, vm.ID); err == nil {
+		if cur, err := sc.Store().ReadResource(ctx(c), vm.Type, vm.ID); err == nil {
 			vm.Conflict += " (you edited version " + vm.Version + "; it is now at version " + cur.VersionID + ")"
 		}
 		vm.Conflict += ". Your changes were not saved; they are still below. Copy what you need, then load the current version."
-		return h.editor(c, http.StatusConflict, vm)
+		return h.editor(c, sc, http.StatusConflict, vm)
 	}
 	return resourceErr(err)
 }
 
-func (h *Resources) editor(c echo.Context, status int, vm views.ResourceEditVM) error {
+func (h *Resources) editor(c echo.Context, sc models.Scope, status int, vm views.ResourceEditVM) error {
 	title := "New " + vm.Type
 	if vm.ID != "" {
 		title = "Edit " + vm.Type + "/" + vm.ID
 	}
-	p, err := pageFor(c, h.Sys, title)
+	p, err := projectPage(c, h.Sys, sc, title)
 	if err != nil {
 		return err
 	}
@@ -483,31 +480,31 @@ func (h *Resources) editor(c echo.Context, status int, vm views.ResourceEditVM) 
 }
 
 // DeletePage asks for confirmation (htmx asks with hx-confirm instead).
-func (h *Resources) DeletePage(c echo.Context) error {
+func (h *Resources) DeletePage(c echo.Context, sc models.Scope) error {
 	typ, err := writableType(c)
 	if err != nil {
 		return err
 	}
-	r, err := TenantOf(c).ReadResource(ctx(c), typ, c.Param("id"))
+	r, err := sc.Store().ReadResource(ctx(c), typ, c.Param("id"))
 	if err != nil {
 		return resourceErr(err)
 	}
-	p, err := pageFor(c, h.Sys, "Delete "+typ+"/"+r.ID)
+	p, err := projectPage(c, h.Sys, sc, "Delete "+typ+"/"+r.ID)
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.ResourceDeletePage(p, resourceVM(c, r)))
+	return render(c, http.StatusOK, views.ResourceDeletePage(p, resourceVM(sc, r)))
 }
 
 // Delete deletes the resource and goes back to the type's search.
-func (h *Resources) Delete(c echo.Context) error {
+func (h *Resources) Delete(c echo.Context, sc models.Scope) error {
 	typ, err := writableType(c)
 	if err != nil {
 		return err
 	}
 	id := c.Param("id")
-	if err := TenantOf(c).DeleteResource(ctx(c), typ, id); err != nil {
+	if err := sc.Store().DeleteResource(ctx(c), typ, id); err != nil {
 		return resourceErr(err)
 	}
-	return redirect(c, projectURL(c, "/resources/"+typ+"?deleted="+url.QueryEscape(id)))
+	return redirect(c, projectURL(sc, "/resources/"+typ+"?deleted="+url.QueryEscape(id)))
 }

@@ -12,26 +12,26 @@ import (
 // Secrets serves a project's secrets editor. Values go in and are never
 // sent back: not in the list, not in a form after an error.
 type Secrets struct {
-	Sys models.System
+	Sys Directory
 	// Box seals the values; nil when the server has no valid key.
 	Box *models.SecretBox
 }
 
-func (h *Secrets) store(c echo.Context) (models.Secrets, error) {
+func (h *Secrets) store(c echo.Context, sc models.Scope) (models.Secrets, error) {
 	if h.Box == nil {
 		return models.Secrets{}, echo.NewHTTPError(http.StatusServiceUnavailable,
 			"Secrets are unavailable: the server has no valid secrets key. Ask the server operator.")
 	}
-	return TenantOf(c).Secrets(h.Box), nil
+	return sc.Store().Secrets(h.Box), nil
 }
 
 // List shows the secrets and the form that adds one.
-func (h *Secrets) List(c echo.Context) error {
-	return h.list(c, http.StatusOK, views.SecretsVM{})
+func (h *Secrets) List(c echo.Context, sc models.Scope) error {
+	return h.list(c, sc, http.StatusOK, views.SecretsVM{})
 }
 
-func (h *Secrets) list(c echo.Context, status int, vm views.SecretsVM) error {
-	st, err := h.store(c)
+func (h *Secrets) list(c echo.Context, sc models.Scope, status int, vm views.SecretsVM) error {
+	st, err := h.store(c, sc)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func (h *Secrets) list(c echo.Context, status int, vm views.SecretsVM) error {
 	for _, s := range secrets {
 		vm.Rows = append(vm.Rows, secretRowVM(s))
 	}
-	p, err := pageFor(c, h.Sys, "Secrets")
+	p, err := projectPage(c, h.Sys, sc, "Secrets")
 	if err != nil {
 		return err
 	}
@@ -50,30 +50,30 @@ func (h *Secrets) list(c echo.Context, status int, vm views.SecretsVM) error {
 }
 
 // Create adds a secret.
-func (h *Secrets) Create(c echo.Context) error {
-	st, err := h.store(c)
+func (h *Secrets) Create(c echo.Context, sc models.Scope) error {
+	st, err := h.store(c, sc)
 	if err != nil {
 		return err
 	}
-	s, err := st.Create(ctx(c), Actor(c), c.FormValue("name"), c.FormValue("value"))
+	s, err := st.Create(ctx(c), sc.Actor(c.RealIP()), c.FormValue("name"), c.FormValue("value"))
 	if models.FieldErrors(err) != nil {
 		f := formOf(c, err, "name")
-		return h.list(c, http.StatusUnprocessableEntity, views.SecretsVM{Form: f, Retype: retype(c, f)})
+		return h.list(c, sc, http.StatusUnprocessableEntity, views.SecretsVM{Form: f, Retype: retype(c, f)})
 	}
 	if err != nil {
 		return err
 	}
-	return h.list(c, http.StatusOK, views.SecretsVM{Notice: "Secret " + s.Name + " added."})
+	return h.list(c, sc, http.StatusOK, views.SecretsVM{Notice: "Secret " + s.Name + " added."})
 }
 
 // EditPage shows the forms that replace a value and rename.
-func (h *Secrets) EditPage(c echo.Context) error {
-	return h.edit(c, http.StatusOK, views.SecretEditVM{})
+func (h *Secrets) EditPage(c echo.Context, sc models.Scope) error {
+	return h.edit(c, sc, http.StatusOK, views.SecretEditVM{})
 }
 
 // secret loads the secret named in the URL; another project's is ErrNotFound.
-func (h *Secrets) secret(c echo.Context) (models.Secrets, models.Secret, error) {
-	st, err := h.store(c)
+func (h *Secrets) secret(c echo.Context, sc models.Scope) (models.Secrets, models.Secret, error) {
+	st, err := h.store(c, sc)
 	if err != nil {
 		return st, models.Secret{}, err
 	}
@@ -81,8 +81,8 @@ func (h *Secrets) secret(c echo.Context) (models.Secrets, models.Secret, error) 
 	return st, s, err
 }
 
-func (h *Secrets) edit(c echo.Context, status int, vm views.SecretEditVM) error {
-	_, s, err := h.secret(c)
+func (h *Secrets) edit(c echo.Context, sc models.Scope, status int, vm views.SecretEditVM) error {
+	_, s, err := h.secret(c, sc)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (h *Secrets) edit(c echo.Context, status int, vm views.SecretEditVM) error 
 	if vm.Rename.Values == nil {
 		vm.Rename = views.Form{Values: map[string]string{"name": s.Name}}
 	}
-	p, err := pageFor(c, h.Sys, "Secret "+s.Name)
+	p, err := projectPage(c, h.Sys, sc, "Secret "+s.Name)
 	if err != nil {
 		return err
 	}
@@ -98,30 +98,30 @@ func (h *Secrets) edit(c echo.Context, status int, vm views.SecretEditVM) error 
 }
 
 // Replace gives the secret a new value.
-func (h *Secrets) Replace(c echo.Context) error {
-	st, err := h.store(c)
+func (h *Secrets) Replace(c echo.Context, sc models.Scope) error {
+	st, err := h.store(c, sc)
 	if err != nil {
 		return err
 	}
-	_, err = st.Replace(ctx(c), Actor(c), c.Param("secret"), c.FormValue("value"))
+	_, err = st.Replace(ctx(c), sc.Actor(c.RealIP()), c.Param("secret"), c.FormValue("value"))
 	if models.FieldErrors(err) != nil {
-		return h.edit(c, http.StatusUnprocessableEntity, views.SecretEditVM{Replace: formOf(c, err)})
+		return h.edit(c, sc, http.StatusUnprocessableEntity, views.SecretEditVM{Replace: formOf(c, err)})
 	}
 	if err != nil {
 		return err
 	}
-	return h.edit(c, http.StatusOK, views.SecretEditVM{Notice: "Value replaced."})
+	return h.edit(c, sc, http.StatusOK, views.SecretEditVM{Notice: "Value replaced."})
 }
 
 // Rename changes the secret's name.
-func (h *Secrets) Rename(c echo.Context) error {
-	st, before, err := h.secret(c)
+func (h *Secrets) Rename(c echo.Context, sc models.Scope) error {
+	st, before, err := h.secret(c, sc)
 	if err != nil {
 		return err
 	}
-	s, err := st.Rename(ctx(c), Actor(c), before.ID, c.FormValue("name"))
+	s, err := st.Rename(ctx(c), sc.Actor(c.RealIP()), before.ID, c.FormValue("name"))
 	if models.FieldErrors(err) != nil {
-		return h.edit(c, http.StatusUnprocessableEntity, views.SecretEditVM{Rename: formOf(c, err, "name")})
+		return h.edit(c, sc, http.StatusUnprocessableEntity, views.SecretEditVM{Rename: formOf(c, err, "name")})
 	}
 	if err != nil {
 		return err
@@ -130,16 +130,16 @@ func (h *Secrets) Rename(c echo.Context) error {
 	if s.Name == before.Name {
 		notice = "Nothing changed: the secret already has this name."
 	}
-	return h.edit(c, http.StatusOK, views.SecretEditVM{Notice: notice})
+	return h.edit(c, sc, http.StatusOK, views.SecretEditVM{Notice: notice})
 }
 
 // DeletePage asks for confirmation (htmx asks with hx-confirm instead).
-func (h *Secrets) DeletePage(c echo.Context) error {
-	_, s, err := h.secret(c)
+func (h *Secrets) DeletePage(c echo.Context, sc models.Scope) error {
+	_, s, err := h.secret(c, sc)
 	if err != nil {
 		return err
 	}
-	p, err := pageFor(c, h.Sys, "Delete secret")
+	p, err := projectPage(c, h.Sys, sc, "Delete secret")
 	if err != nil {
 		return err
 	}
@@ -148,18 +148,18 @@ func (h *Secrets) DeletePage(c echo.Context) error {
 
 // Delete removes the secret: htmx gets the list back in place, plain
 // browsers a redirect to it.
-func (h *Secrets) Delete(c echo.Context) error {
-	st, s, err := h.secret(c)
+func (h *Secrets) Delete(c echo.Context, sc models.Scope) error {
+	st, s, err := h.secret(c, sc)
 	if err != nil {
 		return err
 	}
-	if err := st.Delete(ctx(c), Actor(c), s.ID); err != nil {
+	if err := st.Delete(ctx(c), sc.Actor(c.RealIP()), s.ID); err != nil {
 		return err
 	}
 	if IsHTMX(c) {
-		return h.list(c, http.StatusOK, views.SecretsVM{Notice: "Secret " + s.Name + " deleted."})
+		return h.list(c, sc, http.StatusOK, views.SecretsVM{Notice: "Secret " + s.Name + " deleted."})
 	}
-	return redirect(c, projectURL(c, "/secrets"))
+	return redirect(c, projectURL(sc, "/secrets"))
 }
 
 // retype is true when a value was typed but the form failed on something

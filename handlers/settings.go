@@ -14,12 +14,12 @@ import (
 
 // Settings serves a project's settings editor.
 type Settings struct {
-	Sys models.System
+	Sys Operators
 }
 
 // Page shows the editor with the saved settings.
-func (h *Settings) Page(c echo.Context) error {
-	p, vm, err := h.load(c)
+func (h *Settings) Page(c echo.Context, sc models.Scope) error {
+	p, vm, err := h.load(c, sc)
 	if err != nil {
 		return err
 	}
@@ -27,26 +27,26 @@ func (h *Settings) Page(c echo.Context) error {
 }
 
 // load builds the editor's view model from the saved project.
-func (h *Settings) load(c echo.Context) (views.Page, views.SettingsVM, error) {
-	pr, err := TenantOf(c).Project(ctx(c))
+func (h *Settings) load(c echo.Context, sc models.Scope) (views.Page, views.SettingsVM, error) {
+	pr, err := sc.Store().Project(ctx(c))
 	if err != nil {
 		return views.Page{}, views.SettingsVM{}, err
 	}
-	p, err := pageFor(c, h.Sys, "Settings")
+	p, err := projectPage(c, h.Sys, sc, "Settings")
 	if err != nil {
 		return p, views.SettingsVM{}, err
 	}
-	vm, err := h.viewModel(c, pr)
+	vm, err := h.viewModel(c, sc, pr)
 	return p, vm, err
 }
 
-func (h *Settings) viewModel(c echo.Context, pr models.Project) (views.SettingsVM, error) {
+func (h *Settings) viewModel(c echo.Context, sc models.Scope, pr models.Project) (views.SettingsVM, error) {
 	u, _ := CurrentUser(c)
 	operator, err := h.Sys.IsSuperAdmin(ctx(c), u.ID)
 	if err != nil {
 		return views.SettingsVM{}, err
 	}
-	policies, err := TenantOf(c).AccessPolicies(ctx(c))
+	policies, err := sc.Store().AccessPolicies(ctx(c))
 	if err != nil {
 		return views.SettingsVM{}, err
 	}
@@ -70,27 +70,27 @@ func (h *Settings) viewModel(c echo.Context, pr models.Project) (views.SettingsV
 // Save applies the form. Validation errors and a concurrent save come back
 // in the form with the user's input kept; features or superAdmin from
 // anyone but a super admin are refused with 403.
-func (h *Settings) Save(c echo.Context) error {
+func (h *Settings) Save(c echo.Context, sc models.Scope) error {
 	u := parseSettings(c)
 	user, _ := CurrentUser(c)
 	operator, err := h.Sys.IsSuperAdmin(ctx(c), user.ID)
 	if err != nil {
 		return err
 	}
-	saved, changes, err := TenantOf(c).UpdateSettings(ctx(c), Actor(c), u, operator)
+	saved, changes, err := sc.Store().UpdateSettings(ctx(c), sc.Actor(c.RealIP()), u, operator)
 	switch {
 	case errors.Is(err, models.ErrForbidden):
 		return echo.NewHTTPError(http.StatusForbidden, "Only a super admin can change a project's features or super-admin flag.")
 	case errors.Is(err, models.ErrStale), models.FieldErrors(err) != nil:
-		return h.rejected(c, u, err)
+		return h.rejected(c, sc, u, err)
 	case err != nil:
 		return err
 	}
-	p, err := pageFor(c, h.Sys, "Settings")
+	p, err := projectPage(c, h.Sys, sc, "Settings")
 	if err != nil {
 		return err
 	}
-	vm, err := h.viewModel(c, saved)
+	vm, err := h.viewModel(c, sc, saved)
 	if err != nil {
 		return err
 	}
@@ -100,8 +100,8 @@ func (h *Settings) Save(c echo.Context) error {
 
 // rejected re-renders the form with what the user submitted and why it was
 // not saved.
-func (h *Settings) rejected(c echo.Context, u models.SettingsUpdate, err error) error {
-	p, vm, lerr := h.load(c)
+func (h *Settings) rejected(c echo.Context, sc models.Scope, u models.SettingsUpdate, err error) error {
+	p, vm, lerr := h.load(c, sc)
 	if lerr != nil {
 		return lerr
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"enclave/models"
 	"enclave/views"
@@ -14,7 +15,7 @@ import (
 // Verify serves email verification: the page a verification link opens,
 // its confirmation, and sending a new link.
 type Verify struct {
-	Sys     models.System
+	Sys     Accounts
 	Postman Postman
 }
 
@@ -70,34 +71,37 @@ func (h *Verify) Resend(c echo.Context) error {
 }
 
 // sendVerification issues a verification link for email and delivers it.
-func sendVerification(c echo.Context, sys models.System, p Postman, u models.User, email string) (Delivery, error) {
-	token, _, err := sys.IssueAccountToken(ctx(c), u.ID, models.PurposeVerify, email)
+func sendVerification(c echo.Context, sys Accounts, p Postman, u models.User, email string) (Delivery, error) {
+	token, _, err := sys.IssueAccountToken(ctx(c), u.ID, models.PurposeVerify, email, verificationLetter(c, p, u, email))
 	if err != nil {
 		return 0, err
 	}
-	return deliverVerification(c, p, u, email, token), nil
+	return p.Deliver(email, verifyLink(c, token), purposeVerification), nil
 }
 
-// deliverVerification sends a verification link that was already issued.
-func deliverVerification(c echo.Context, p Postman, u models.User, email, token string) Delivery {
-	link := Origin(c) + "/verify/" + token
-	body := fmt.Sprintf("Hello %s,\n\nOpen this link to confirm %s as the email address of your Enclave account:\n\n%s\n\n"+
-		"The link works once, for %d hours. If you did not ask for it, ignore this email.\n",
-		u.FirstName, email, link, int(models.VerifyTTL.Hours()))
-	return p.Deliver(c, email, "Confirm your email address", body, link, "email-verification")
+// purposeVerification names verification links in the logs.
+const purposeVerification = "email-verification"
+
+func verifyLink(c echo.Context, token string) string { return Origin(c) + "/verify/" + token }
+
+// verificationLetter is the mail that carries u's verification link for
+// email, queued with the link.
+func verificationLetter(c echo.Context, p Postman, u models.User, email string) models.Letter {
+	return p.Letter(func(token string, _ time.Time) models.Mail {
+		body := fmt.Sprintf("Hello %s,\n\nOpen this link to confirm %s as the email address of your Enclave account:\n\n%s\n\n"+
+			"The link works once, for %d hours. If you did not ask for it, ignore this email.\n",
+			u.FirstName, email, verifyLink(c, token), int(models.VerifyTTL.Hours()))
+		return models.Mail{Subject: "Confirm your email address", Body: body, Purpose: purposeVerification}
+	})
 }
 
 // deliveryMessage tells the person where their link went.
 func deliveryMessage(d Delivery, email string) string {
-	switch d {
-	case Mailed:
-		return "We sent a link to " + email + ". Open it to verify the address."
-	case Logged:
+	if d == Logged {
 		return "This server has no mail server configured, so the link for " + email +
 			" was written to the server's log: ask the server's operator for it."
-	default:
-		return "The email to " + email + " could not be sent. Try again in a moment."
 	}
+	return "We are sending a link to " + email + ". Open it to verify the address."
 }
 
 // invalid explains a verification link that does not work.

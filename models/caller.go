@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 )
 
 // authEpoch counts the committed writes that can change who a caller is or
@@ -51,6 +52,11 @@ type Caller struct {
 	// All is true when Projects lists every active membership (AllProjects
 	// was asked).
 	All bool
+
+	// resolved and db are set by ResolveCaller: only such a Caller can
+	// Enter a project.
+	resolved bool
+	db       *gorm.DB
 }
 
 // CallerAccess is a caller's way into one project: the project, the active
@@ -133,7 +139,7 @@ func (s System) ResolveCaller(ctx context.Context, token, projectID string) (Cal
 		return Caller{}, err
 	}
 	defer rows.Close()
-	out := Caller{All: projectID == AllProjects}
+	out := Caller{All: projectID == AllProjects, resolved: true, db: s.db}
 	found := false
 	for rows.Next() {
 		var r callerRow

@@ -92,26 +92,22 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return echo.NewHTTPError(http.StatusUnauthorized, msg)
 		}
-		var a models.CallerAccess
-		if caller.ProjectID == "" {
+		project := caller.ProjectID
+		if project == "" {
 			// Only a member of exactly one project may leave it unnamed.
 			if !caller.Resolved.All || len(caller.Resolved.Projects) != 1 {
 				return echo.NewHTTPError(http.StatusBadRequest, chooseProject)
 			}
-			a = caller.Resolved.Projects[0]
-		} else {
-			var err error
-			a, err = caller.Resolved.Access(caller.ProjectID)
-			if errors.Is(err, models.ErrNotFound) {
-				return echo.NewHTTPError(http.StatusNotFound, "Project "+caller.ProjectID+" not found, or you are not an active member")
-			}
-			if err != nil {
-				return err
-			}
+			project = caller.Resolved.Projects[0].Project.ID
 		}
-		if err := s.enterProject(c, a); err != nil {
+		sc, err := caller.Resolved.Enter(project)
+		if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
+			return echo.NewHTTPError(http.StatusNotFound, "Project "+project+" not found, or you are not an active member")
+		}
+		if err != nil {
 			return err
 		}
+		c.Set(keyScope, sc)
 		return next(c)
 	}
 }

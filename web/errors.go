@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"enclave/handlers"
-	"enclave/models"
 	"enclave/views"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -160,16 +159,16 @@ func databaseUnreachable(err error) bool {
 	return false
 }
 
-// httpError maps the stores' typed errors to HTTP errors; anything else is
-// left for the 500 path.
+// httpError maps the stores' typed errors to HTTP errors through the one
+// table the API shares (handlers.PageError); anything else is left for the
+// 500 path.
 func httpError(err error) error {
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return echo.ErrNotFound
-	case errors.Is(err, models.ErrForbidden):
-		return echo.NewHTTPError(http.StatusForbidden, "You are not allowed to do that.")
-	case errors.Is(err, models.ErrStale):
-		return echo.NewHTTPError(http.StatusConflict, "Someone else changed this while you were editing. Reload the page and try again.")
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return err
+	}
+	if status, msg, ok := handlers.PageError(err); ok {
+		return echo.NewHTTPError(status, msg).SetInternal(err)
 	}
 	return err
 }

@@ -242,52 +242,50 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requireMember is the tenant boundary: it finds :project among the user's
-// active memberships, as loadCaller resolved them for this request, and hands
-// the handlers a store bound to that project. Outsiders get the same 404 as
-// for a project that does not exist.
+// requireMember is the tenant boundary: it enters :project with the caller
+// that loadCaller resolved for this request, which checks the active
+// membership and binds a store to the project under the member's access
+// policy (models.Caller.Enter), and keeps that scope for the route's handler
+// (see scoped). Outsiders get the same 404 as for a project that does not
+// exist.
 func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		caller, _ := callerOf(c)
-		a, err := caller.Access(c.Param("project"))
-		if errors.Is(err, models.ErrNotFound) {
+		sc, err := caller.Enter(c.Param("project"))
+		if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
 			return echo.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if err := s.enterProject(c, a); err != nil {
-			return err
-		}
+		c.Set(keyScope, sc)
 		return next(c)
 	}
 }
 
-// enterProject puts the checked membership and the store of its project,
-// restricted by the member's access policy when they have one, into the
-// request context. The store carries the project row and the policy as the
-// caller's resolution loaded them, so nothing is read again.
-func (s *Server) enterProject(c echo.Context, a models.CallerAccess) error {
-	t := s.sys.Tenant(a.Project.ID).WithProject(a.Project).WithMember(a.Membership)
-	if id := a.Membership.AccessPolicyID; id != nil {
-		if a.Policy == nil || a.Policy.ID != *id {
-			// The membership names a policy the project does not have:
-			// refuse rather than grant full access.
-			return models.ErrNotFound
+// keyScope is the echo context key of the request's models.Scope, set by
+// requireMember or requireAPICaller and read only by scoped.
+const keyScope = "enclave.scope"
+
+// scoped adapts a project route's handler, which takes the request's scope
+// as a parameter. A route registered without the membership middleware in
+// front has no scope: it answers 500 and logs why, instead of running
+// unscoped.
+func scoped(h func(echo.Context, models.Scope) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		sc, ok := c.Get(keyScope).(models.Scope)
+		if !ok {
+			return errors.New("web: a project route ran without requireMember or requireAPICaller")
 		}
-		pol := *a.Policy
-		t = t.WithPolicy(&pol)
+		return h(c, sc)
 	}
-	handlers.SetAccess(c, a.ProjectAccess)
-	handlers.SetTenant(c, t)
-	return nil
 }
 
 // requireAdmin lets only the project's admins through; other members get a
 // 403 page that says why.
 func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !handlers.AccessOf(c).Membership.Admin {
+		if sc, ok := c.Get(keyScope).(models.Scope); !ok || !sc.Admin() {
 			return echo.NewHTTPError(http.StatusForbidden, "Only admins of this project can open this page. Ask an admin to change your role if you need it.")
 		}
 		return next(c)

@@ -70,48 +70,49 @@ func (s *Server) routes(h *handlers.Set) {
 	projects.GET("/new", h.Projects.NewPage)
 	projects.POST("/new", h.Projects.Create)
 
-	// Below here the tenant boundary holds: requireMember has checked the
-	// membership and put a store bound to the project in the context.
+	// Below here the tenant boundary holds: requireMember has entered the
+	// project (checked the membership, bound the store under the member's
+	// access policy), and each handler receives that scope as a parameter.
 	member := projects.Group("/:project", s.requireMember)
-	member.GET("", h.Projects.Home)
-	member.GET("/resources", h.Resources.Types)
-	member.GET("/resources/:type", h.Resources.Search)
-	member.GET("/resources/:type/new", h.Resources.NewPage)
-	member.POST("/resources/:type/new", h.Resources.Create, resourceBodyLimit)
-	member.GET("/resources/:type/:id", h.Resources.Show)
-	member.GET("/resources/:type/:id/_history/:vid", h.Resources.Version)
-	member.GET("/resources/:type/:id/edit", h.Resources.EditPage)
-	member.POST("/resources/:type/:id/edit", h.Resources.Update, resourceBodyLimit)
-	member.GET("/resources/:type/:id/delete", h.Resources.DeletePage)
-	member.POST("/resources/:type/:id/delete", h.Resources.Delete)
+	member.GET("", scoped(h.Projects.Home))
+	member.GET("/resources", scoped(h.Resources.Types))
+	member.GET("/resources/:type", scoped(h.Resources.Search))
+	member.GET("/resources/:type/new", scoped(h.Resources.NewPage))
+	member.POST("/resources/:type/new", scoped(h.Resources.Create), resourceBodyLimit)
+	member.GET("/resources/:type/:id", scoped(h.Resources.Show))
+	member.GET("/resources/:type/:id/_history/:vid", scoped(h.Resources.Version))
+	member.GET("/resources/:type/:id/edit", scoped(h.Resources.EditPage))
+	member.POST("/resources/:type/:id/edit", scoped(h.Resources.Update), resourceBodyLimit)
+	member.GET("/resources/:type/:id/delete", scoped(h.Resources.DeletePage))
+	member.POST("/resources/:type/:id/delete", scoped(h.Resources.Delete))
 
 	// Project administration: admins only; other members get 403.
 	admin := member.Group("", s.requireAdmin)
-	admin.GET("/settings", h.Settings.Page)
-	admin.POST("/settings", h.Settings.Save)
-	admin.GET("/access-policies", h.Policies.List)
-	admin.GET("/access-policies/new", h.Policies.NewPage)
-	admin.POST("/access-policies/new", h.Policies.Create)
-	admin.GET("/access-policies/:policy", h.Policies.EditPage)
-	admin.POST("/access-policies/:policy", h.Policies.Update)
-	admin.GET("/access-policies/:policy/delete", h.Policies.DeletePage)
-	admin.POST("/access-policies/:policy/delete", h.Policies.Delete)
-	admin.GET("/audit", h.Audit.Page)
-	admin.GET("/members", h.Members.List)
-	admin.POST("/members/invite", h.Members.Invite)
-	admin.POST("/members/invitations/:invitation/resend", h.Members.Resend)
-	admin.POST("/members/invitations/:invitation/revoke", h.Members.Revoke)
-	admin.GET("/members/:member", h.Members.EditPage)
-	admin.POST("/members/:member", h.Members.Update)
-	admin.GET("/members/:member/remove", h.Members.RemovePage)
-	admin.POST("/members/:member/remove", h.Members.Remove)
-	admin.GET("/secrets", h.Secrets.List)
-	admin.POST("/secrets", h.Secrets.Create)
-	admin.GET("/secrets/:secret", h.Secrets.EditPage)
-	admin.POST("/secrets/:secret/value", h.Secrets.Replace)
-	admin.POST("/secrets/:secret/name", h.Secrets.Rename)
-	admin.GET("/secrets/:secret/delete", h.Secrets.DeletePage)
-	admin.POST("/secrets/:secret/delete", h.Secrets.Delete)
+	admin.GET("/settings", scoped(h.Settings.Page))
+	admin.POST("/settings", scoped(h.Settings.Save))
+	admin.GET("/access-policies", scoped(h.Policies.List))
+	admin.GET("/access-policies/new", scoped(h.Policies.NewPage))
+	admin.POST("/access-policies/new", scoped(h.Policies.Create))
+	admin.GET("/access-policies/:policy", scoped(h.Policies.EditPage))
+	admin.POST("/access-policies/:policy", scoped(h.Policies.Update))
+	admin.GET("/access-policies/:policy/delete", scoped(h.Policies.DeletePage))
+	admin.POST("/access-policies/:policy/delete", scoped(h.Policies.Delete))
+	admin.GET("/audit", scoped(h.Audit.Page))
+	admin.GET("/members", scoped(h.Members.List))
+	admin.POST("/members/invite", scoped(h.Members.Invite))
+	admin.POST("/members/invitations/:invitation/resend", scoped(h.Members.Resend))
+	admin.POST("/members/invitations/:invitation/revoke", scoped(h.Members.Revoke))
+	admin.GET("/members/:member", scoped(h.Members.EditPage))
+	admin.POST("/members/:member", scoped(h.Members.Update))
+	admin.GET("/members/:member/remove", scoped(h.Members.RemovePage))
+	admin.POST("/members/:member/remove", scoped(h.Members.Remove))
+	admin.GET("/secrets", scoped(h.Secrets.List))
+	admin.POST("/secrets", scoped(h.Secrets.Create))
+	admin.GET("/secrets/:secret", scoped(h.Secrets.EditPage))
+	admin.POST("/secrets/:secret/value", scoped(h.Secrets.Replace))
+	admin.POST("/secrets/:secret/name", scoped(h.Secrets.Rename))
+	admin.GET("/secrets/:secret/delete", scoped(h.Secrets.DeletePage))
+	admin.POST("/secrets/:secret/delete", scoped(h.Secrets.Delete))
 
 	// The FHIR R4 API: no CSRF token, because writes must be JSON (see
 	// jsonWritesOnly); every request but metadata needs a caller and works
@@ -119,11 +120,11 @@ func (s *Server) routes(h *handlers.Set) {
 	e.GET(handlers.FHIRBase+"/metadata", h.FHIR.Metadata)
 	api := e.Group(handlers.FHIRBase, apiBodyLimit, s.loadCaller(apiProjects), s.requireAPICaller, jsonWritesOnly, utf8Bodies)
 	fhirRoutes(api, map[string]map[string]echo.HandlerFunc{
-		"/:type":                   {http.MethodGet: h.FHIR.Search, http.MethodPost: h.FHIR.Create},
-		"/:type/_history":          {http.MethodGet: h.FHIR.TypeHistory},
-		"/:type/:id":               {http.MethodGet: h.FHIR.Read, http.MethodPut: h.FHIR.Update, http.MethodDelete: h.FHIR.Delete},
-		"/:type/:id/_history":      {http.MethodGet: h.FHIR.History},
-		"/:type/:id/_history/:vid": {http.MethodGet: h.FHIR.VRead},
+		"/:type":                   {http.MethodGet: scoped(h.FHIR.Search), http.MethodPost: scoped(h.FHIR.Create)},
+		"/:type/_history":          {http.MethodGet: scoped(h.FHIR.TypeHistory)},
+		"/:type/:id":               {http.MethodGet: scoped(h.FHIR.Read), http.MethodPut: scoped(h.FHIR.Update), http.MethodDelete: scoped(h.FHIR.Delete)},
+		"/:type/:id/_history":      {http.MethodGet: scoped(h.FHIR.History)},
+		"/:type/:id/_history/:vid": {http.MethodGet: scoped(h.FHIR.VRead)},
 	})
 }
 

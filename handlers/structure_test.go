@@ -1,0 +1,82 @@
+package handlers_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"enclave/handlers"
+	"enclave/models"
+)
+
+// The server-wide store serves every narrow interface the handlers hold.
+var (
+	_ handlers.Accounts  = models.System{}
+	_ handlers.Operators = models.System{}
+)
+
+// TestHandlersStayInTheirScope reads the source of handlers/ and views/ and
+// fails if any of it could reach project data around the scope a project
+// route receives: by importing a database package, or by naming the
+// server-wide store or a way to open a project's store by id.
+func TestHandlersStayInTheirScope(t *testing.T) {
+	banned := map[string]string{
+		"models.System":     "the server-wide store (use a narrow interface from stores.go)",
+		"models.NewSystem":  "the server-wide store",
+		"models.ForProject": "a project's store opened by id",
+		"models.Tenant":     "a project's store outside the scope (use sc.Store())",
+		"models.Open":       "a database handle",
+	}
+	checked := 0
+	for _, dir := range []string{".", "../views"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			fset := token.NewFileSet()
+			f, err := parser.ParseFile(fset, name, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked++
+			for _, imp := range f.Imports {
+				path, err := strconv.Unquote(imp.Path.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.HasPrefix(path, "gorm.io/") || path == "database/sql" || strings.HasPrefix(path, "github.com/jackc/") {
+					t.Errorf("%s imports %s: handlers and views reach data only through models", name, path)
+				}
+				if filepath.Base(dir) == "views" && path == "enclave/models" {
+					t.Errorf("%s imports models: views take view models, never stores", name)
+				}
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if pkg, ok := sel.X.(*ast.Ident); ok {
+					if why, bad := banned[pkg.Name+"."+sel.Sel.Name]; bad {
+						t.Errorf("%s: %s names %s.%s, %s", name, fset.Position(sel.Pos()), pkg.Name, sel.Sel.Name, why)
+					}
+				}
+				if sel.Sel.Name == "Tenant" || sel.Sel.Name == "ResolveCaller" {
+					t.Errorf("%s: %s calls .%s: project stores come only from the route's scope", name, fset.Position(sel.Pos()), sel.Sel.Name)
+				}
+				return true
+			})
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d files checked: the test is not looking where it should", checked)
+	}
+}

@@ -1,0 +1,71 @@
+package models
+
+import "errors"
+
+// Scope is one request's way into one project: the signed-in user, their
+// active membership, the project, and the project's store bound to it and
+// restricted by the member's access policy. It is the only way web handlers
+// reach project data, and it can be made only from a resolved Caller
+// (Caller.Enter), so holding one proves the membership was checked. Its zero
+// value has no store: every method that needs one panics rather than reach
+// the database unscoped.
+type Scope struct {
+	user   User
+	access ProjectAccess
+	store  *Tenant
+}
+
+// ErrPolicyMissing refuses a membership that names an access policy its
+// project does not have: entering would grant full access instead.
+var ErrPolicyMissing = errors.New("the membership's access policy is missing")
+
+// Enter builds the scope of projectID for a caller that ResolveCaller
+// returned. A project that was not resolved, or where the user is not an
+// active member, is ErrNotFound; a Caller not made by ResolveCaller enters
+// nothing.
+func (c Caller) Enter(projectID string) (Scope, error) {
+	if !c.resolved || !c.SignedIn() {
+		return Scope{}, ErrNotFound
+	}
+	a, err := c.Access(projectID)
+	if err != nil {
+		return Scope{}, err
+	}
+	t := ForProject(c.db, a.Project.ID).WithProject(a.Project).WithMember(a.Membership)
+	if id := a.Membership.AccessPolicyID; id != nil {
+		if a.Policy == nil || a.Policy.ID != *id {
+			return Scope{}, ErrPolicyMissing
+		}
+		pol := *a.Policy
+		t = t.WithPolicy(&pol)
+	}
+	return Scope{user: c.User, access: a.ProjectAccess, store: &t}, nil
+}
+
+// Store is the project's store, restricted by the member's access policy.
+func (s Scope) Store() Tenant {
+	if s.store == nil {
+		panic("models: use of a Scope that Caller.Enter did not make")
+	}
+	return *s.store
+}
+
+// User is the signed-in user.
+func (s Scope) User() User { return s.user }
+
+// Project is the project, as the caller's resolution loaded it.
+func (s Scope) Project() Project { return s.access.Project }
+
+// Membership is the user's active membership of the project.
+func (s Scope) Membership() ProjectMembership { return s.access.Membership }
+
+// Access is the project with the membership.
+func (s Scope) Access() ProjectAccess { return s.access }
+
+// Admin reports whether the member is one of the project's admins.
+func (s Scope) Admin() bool { return s.access.Membership.Admin }
+
+// Actor is the member acting in this scope, from ip, for the audit log.
+func (s Scope) Actor(ip string) Actor {
+	return Actor{UserID: s.user.ID, Email: s.user.Email, IP: ip}
+}
