@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -128,7 +129,13 @@ const AuditPageSize = 50
 // AuditFilter selects a page of the audit log.
 type AuditFilter struct {
 	Action string // empty for all
-	Page   int    // 1-based
+	// Actor is the email address of who acted, in any letter case; empty
+	// for everyone.
+	Actor string
+	// From and To bound when the events happened: From included, To
+	// excluded. A zero time leaves that side open.
+	From, To time.Time
+	Page     int // 1-based
 }
 
 // AuditLog returns one page of the project's audit log, newest first, and
@@ -145,6 +152,15 @@ func (t Tenant) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEvent, bool
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
 	}
+	if actor := strings.ToLower(strings.TrimSpace(f.Actor)); actor != "" {
+		q = q.Where("LOWER(actor_email) = ?", actor)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("created_at >= ?", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		q = q.Where("created_at < ?", f.To.UTC())
+	}
 	var out []AuditEvent
 	err := q.Order("created_at DESC, id DESC").Offset((f.Page - 1) * AuditPageSize).Limit(AuditPageSize + 1).Find(&out).Error
 	if err != nil {
@@ -155,4 +171,48 @@ func (t Tenant) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEvent, bool
 		out = out[:AuditPageSize]
 	}
 	return out, more, nil
+}
+
+// AuditNames are what the ids in audit events stand for, as far as the
+// project still knows them: a deleted policy or a removed member has no
+// entry.
+type AuditNames struct {
+	Policies map[string]string // access policy id → name
+	// Memberships and Users find a current member by membership id and by
+	// account id.
+	Memberships map[string]User
+	Users       map[string]User
+}
+
+// AuditNames looks up the project's policies, memberships and members
+// (by account id) among the given ids, in one query.
+func (t Tenant) AuditNames(ctx context.Context, policyIDs, membershipIDs, userIDs []string) (AuditNames, error) {
+	out := AuditNames{Policies: map[string]string{}, Memberships: map[string]User{}, Users: map[string]User{}}
+	if len(policyIDs)+len(membershipIDs)+len(userIDs) == 0 {
+		return out, nil
+	}
+	// GORM writes an empty list as IN (NULL), which matches nothing.
+	var rows []struct {
+		Kind, ID, UserID, FirstName, LastName, Email string
+	}
+	err := t.db.WithContext(ctx).Raw(`SELECT 'policy' AS kind, id, '' AS user_id, name AS first_name, '' AS last_name, '' AS email
+		FROM access_policies WHERE project_id = ? AND id IN ?
+		UNION ALL
+		SELECT 'member', m.id, u.id, u.first_name, u.last_name, u.email
+		FROM project_memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.project_id = ? AND (m.id IN ? OR m.user_id IN ?)`,
+		t.projectID, policyIDs, t.projectID, membershipIDs, userIDs).Scan(&rows).Error
+	if err != nil {
+		return out, err
+	}
+	for _, r := range rows {
+		if r.Kind == "policy" {
+			out.Policies[r.ID] = r.FirstName
+			continue
+		}
+		u := User{ID: r.UserID, FirstName: r.FirstName, LastName: r.LastName, Email: r.Email}
+		out.Memberships[r.ID] = u
+		out.Users[r.UserID] = u
+	}
+	return out, nil
 }

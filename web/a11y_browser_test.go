@@ -81,6 +81,8 @@ func TestBrowserAccessibilityTour(t *testing.T) {
 		{"edit access policy", pp + "/access-policies/" + policy},
 		{"delete access policy", pp + "/access-policies/" + policy + "/delete"},
 		{"audit", pp + "/audit"},
+		{"audit, filtered", pp + "/audit?actor=ada%40example.org&from=2020-01-01&to=2099-12-31"},
+		{"audit, no match", pp + "/audit?actor=nobody%40example.org"},
 		{"resource types", pp + "/resources"},
 		{"resource search", pp + "/resources/Patient"},
 		{"resource search, no match", pp + "/resources/Patient?name=nobody"},

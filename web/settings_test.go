@@ -160,7 +160,7 @@ func TestSettingsEditor(t *testing.T) {
 			// The audit log has before and after of each change.
 			audit := c.Get("/projects/" + project + "/audit?action=settings.updated").Status(http.StatusOK)
 			details := strings.Join(audit.TestIDs("audit-details"), "\n")
-			if !strings.Contains(details, `"name":{"before":"Alpha","after":"Alpha Prod"}`) {
+			if !strings.Contains(details, "name: “Alpha” → “Alpha Prod”") {
 				t.Errorf("audit details:\n%s", details)
 			}
 		})

@@ -1,0 +1,92 @@
+package handlers
+
+import (
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"enclave/models"
+)
+
+// The audit log tells details as text, with names for the ids it knows.
+func TestAuditDetails(t *testing.T) {
+	nia := models.User{ID: "u-nia", FirstName: "Nia", LastName: "New", Email: "nia@example.org"}
+	names := models.AuditNames{Policies: map[string]string{"p-read": "Readers"},
+		Memberships: map[string]models.User{"m-nia": nia}, Users: map[string]models.User{"u-nia": nia}}
+	for _, c := range []struct {
+		action, target, details string
+		wantTarget, wantDetails string
+	}{
+		{models.ActionMemberUpdated, "nia@example.org",
+			`{"membership":"m-nia","admin":{"before":false,"after":true},"accessPolicy":{"before":null,"after":"p-read"}}`,
+			"Nia New (nia@example.org)", "admin: no → yes; access policy: none → “Readers”"},
+		{models.ActionMemberUpdated, "gone@example.org",
+			`{"membership":"m-gone","active":{"before":true,"after":false},"accessPolicy":{"before":"p-deleted","after":null}}`,
+			"gone@example.org", "active: yes → no; access policy: a deleted policy → none"},
+		{models.ActionMemberAdded, "u-nia", `{"membership":"m-nia","admin":false}`, "Nia New (nia@example.org)", "role: member"},
+		{models.ActionMemberRemoved, "old@example.org", `{"membership":"m-old","admin":true}`, "old@example.org", "role: admin"},
+		{models.ActionMemberInvited, "new@example.org", `{"invitation":"i-1","admin":false,"reissued":true,"expiresAt":"2026-03-08T10:00:00Z"}`,
+			"new@example.org", "role: member; a new link replaced the previous one; expires: 8 Mar 2026 10:00 UTC"},
+		{models.ActionSettingsUpdated, "project-id",
+			`{"name":{"before":"Alpha","after":"Alpha Prod"},"strictMode":{"before":false,"after":true},"defaultPatientAccessPolicy":{"before":"","after":"p-read"},"features":{"before":[],"after":["bots","email"]}}`,
+			"Project settings", "name: “Alpha” → “Alpha Prod”; strict validation: no → yes; default patient access policy: none → “Readers”; features: none → bots, email"},
+		{models.ActionPolicyCreated, "Readers", `{"id":"p-read","rules":[{"resourceType":"Patient","readonly":true},{"resourceType":"Observation"}]}`,
+			"Readers", "rules: Patient (read-only), Observation"},
+		{models.ActionPolicyUpdated, "Readers",
+			`{"id":"p-read","name":{"before":"Readers","after":"Readers"},"rules":{"before":[{"resourceType":"Patient"}],"after":[]}}`,
+			"Readers", "rules: Patient → No access"},
+		{models.ActionSecretRenamed, "NEW_KEY", `{"id":"s-1","name":{"before":"OLD_KEY","after":"NEW_KEY"}}`, "NEW_KEY", "name: “OLD_KEY” → “NEW_KEY”"},
+		{models.ActionSecretDeleted, "API_KEY", `{"id":"s-1"}`, "API_KEY", ""},
+		{models.ActionSignInFailed, "ada@example.org", `{}`, "ada@example.org", ""},
+		{"some.future", "x", `{"zeta":1,"alpha":"a"}`, "x", "alpha: “a”; zeta: 1"},
+		{"some.future", "x", `not json`, "x", "not json"},
+	} {
+		e := models.AuditEvent{Action: c.action, Target: c.target, Details: c.details}
+		if got := auditTarget(e, names); got != c.wantTarget {
+			t.Errorf("%s %s: target %q, want %q", c.action, c.details, got, c.wantTarget)
+		}
+		if got := auditDetails(e, names); got != c.wantDetails {
+			t.Errorf("%s %s:\n details %q\n want    %q", c.action, c.details, got, c.wantDetails)
+		}
+	}
+}
+
+func TestAuditRefs(t *testing.T) {
+	ada := "u-ada"
+	events := []models.AuditEvent{
+		{Action: models.ActionMemberUpdated, UserID: &ada, Details: `{"membership":"m-1","accessPolicy":{"before":"p-1","after":null}}`},
+		{Action: models.ActionMemberAdded, UserID: &ada, Target: "u-bob", Details: `{"membership":"m-2","admin":false}`},
+		{Action: models.ActionPolicyDeleted, Details: `{"id":"p-2"}`},
+		{Action: models.ActionSecretDeleted, Details: `{"id":"s-1"}`},
+		{Action: models.ActionSettingsUpdated, Details: `{"defaultPatientAccessPolicy":{"before":"","after":"p-1"}}`},
+	}
+	policies, memberships, users := auditRefs(events)
+	if want := []string{"p-1", "p-2"}; !slices.Equal(policies, want) {
+		t.Errorf("policies %q, want %q", policies, want)
+	}
+	if want := []string{"m-1", "m-2"}; !slices.Equal(memberships, want) {
+		t.Errorf("memberships %q, want %q", memberships, want)
+	}
+	if want := []string{"u-ada", "u-bob"}; !slices.Equal(users, want) {
+		t.Errorf("users %q, want %q", users, want)
+	}
+}
+
+// The filter reads days as whole UTC days, both included, and drops what it
+// cannot read.
+func TestAuditFilterQuery(t *testing.T) {
+	f, vm := auditFilter(url.Values{"action": {"policy.created"}, "actor": {" Ada@Example.org "},
+		"from": {"2026-03-02"}, "to": {"2026-03-04"}, "page": {"2"}})
+	if f.Action != "policy.created" || f.Actor != "Ada@Example.org" || f.Page != 2 ||
+		!f.From.Equal(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)) || !f.To.Equal(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("filter %+v", f)
+	}
+	if vm.From != "2026-03-02" || vm.To != "2026-03-04" || vm.Actor != "Ada@Example.org" {
+		t.Errorf("view %+v", vm)
+	}
+	f, vm = auditFilter(url.Values{"action": {"<script>"}, "from": {"yesterday"}, "to": {"2026-02-30"}, "page": {"-3"}})
+	if f.Action != "" || !f.From.IsZero() || !f.To.IsZero() || f.Page != 1 || vm.Filtered() {
+		t.Errorf("bad input kept: %+v %+v", f, vm)
+	}
+}
