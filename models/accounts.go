@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -298,10 +297,9 @@ func (s System) ChangePassword(ctx context.Context, userID, current string, pw N
 
 // UpdateName changes the user's first and last name.
 func (s System) UpdateName(ctx context.Context, userID, first, last string) (User, error) {
-	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
 	v := &ValidationError{}
-	checkName(v, "firstName", "First name", first)
-	checkName(v, "lastName", "Last name", last)
+	first = checkFreeName(v, "firstName", "First name", first, maxPersonName)
+	last = checkFreeName(v, "lastName", "Last name", last, maxPersonName)
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"enclave/models/fhir"
 
@@ -34,19 +33,16 @@ type PolicyInput struct {
 // MaxPolicyRules bounds the rules of one policy.
 const MaxPolicyRules = 100
 
+// maxPolicyName bounds a policy's name, in characters.
+const maxPolicyName = 200
+
 var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$`)
 
 // Validate trims the input and checks every rule; errors are keyed "name"
 // and "rules.N" (N counts from 0).
 func (in *PolicyInput) Validate() error {
 	v := &ValidationError{}
-	in.Name = strings.TrimSpace(in.Name)
-	switch {
-	case in.Name == "":
-		v.Add("name", "Policy name is required.")
-	case utf8.RuneCountInString(in.Name) > 200:
-		v.Add("name", "Policy name must be at most 200 characters.")
-	}
+	in.Name = checkFreeName(v, "name", "Policy name", in.Name, maxPolicyName)
 	if len(in.Rules) > MaxPolicyRules {
 		v.Add("rules", fmt.Sprintf("A policy can have at most %d rules.", MaxPolicyRules))
 	}

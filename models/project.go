@@ -45,16 +45,12 @@ func (n *NewProject) Validate() error {
 	return v.Err()
 }
 
-// checkNameAndDescription trims a project's name and description and
-// records what is wrong with them, the name under nameField.
+// checkNameAndDescription normalises a project's name (see NormalizeName),
+// trims its description and records what is wrong with them, the name
+// under nameField.
 func checkNameAndDescription(v *ValidationError, nameField, name, description string) (string, string) {
-	name, description = strings.TrimSpace(name), strings.TrimSpace(description)
-	switch {
-	case name == "":
-		v.Add(nameField, "Project name is required.")
-	case utf8.RuneCountInString(name) > MaxProjectNameLength:
-		v.Add(nameField, "Project name must be at most 200 characters.")
-	}
+	name = checkFreeName(v, nameField, "Project name", name, MaxProjectNameLength)
+	description = strings.TrimSpace(description)
 	if utf8.RuneCountInString(description) > 2000 {
 		v.Add("description", "Description must be at most 2000 characters.")
 	}

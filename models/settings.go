@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 )
 
 // ProjectFeatures are the feature codes of Medplum's Project resource (the
@@ -136,7 +135,7 @@ func (t Tenant) applySettings(ctx context.Context, cur Project, u SettingsUpdate
 	if !superAdmin && (!sameSet(cur.Features, next.Features) || cur.SuperAdmin != next.SuperAdmin) {
 		return cur, ErrForbidden
 	}
-	if cur.SuperAdmin != next.SuperAdmin && strings.TrimSpace(u.ConfirmName) != cur.Name {
+	if cur.SuperAdmin != next.SuperAdmin && NormalizeName(u.ConfirmName) != cur.Name {
 		v.Add("superAdmin", "Changing who runs this server is serious: type this project's name, "+quote(cur.Name)+", to confirm.")
 	}
 	return next, v.Err()

@@ -54,11 +54,9 @@ func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(
 // Validate checks the fields and reports every problem at once.
 func (n *NewUser) Validate() error {
 	v := &ValidationError{}
-	n.FirstName = strings.TrimSpace(n.FirstName)
-	n.LastName = strings.TrimSpace(n.LastName)
+	n.FirstName = checkFreeName(v, "firstName", "First name", n.FirstName, maxPersonName)
+	n.LastName = checkFreeName(v, "lastName", "Last name", n.LastName, maxPersonName)
 	n.Email = NormalizeEmail(n.Email)
-	checkName(v, "firstName", "First name", n.FirstName)
-	checkName(v, "lastName", "Last name", n.LastName)
 	if n.Email == "" {
 		v.Add("email", "Email is required.")
 	} else if a, err := mail.ParseAddress(n.Email); err != nil || a.Address != n.Email || len(n.Email) > 254 {
@@ -70,14 +68,8 @@ func (n *NewUser) Validate() error {
 	return v.Err()
 }
 
-func checkName(v *ValidationError, field, label, s string) {
-	switch {
-	case s == "":
-		v.Add(field, label+" is required.")
-	case utf8.RuneCountInString(s) > 100:
-		v.Add(field, label+" must be at most 100 characters.")
-	}
-}
+// maxPersonName bounds a first or last name, in characters.
+const maxPersonName = 100
 
 // PasswordProblem returns why a password is refused, or "" when it is fine.
 func PasswordProblem(p string) string {
