@@ -91,6 +91,7 @@ func TestBrowserAccessibilityTour(t *testing.T) {
 		{"resource version", pp + "/resources/Patient/" + patient + "/_history/1"},
 		{"edit resource", pp + "/resources/Patient/" + patient + "/edit"},
 		{"delete resource", pp + "/resources/Patient/" + patient + "/delete"},
+		{"not found, in a project", pp + "/resources/Patient/no-such-id"},
 	} {
 		visit(p.name, p.path)
 		if keyboard[p.name] {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"enclave/handlers"
+	"enclave/models"
 	"enclave/views"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -60,15 +61,18 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(vm.Status)
 		return
 	}
-	p := views.Page{Title: vm.Title, CSRF: handlers.CSRFToken(c)}
-	if u, ok := handlers.CurrentUser(c); ok {
-		p.User = &views.UserVM{Name: u.Name(), Email: u.Email}
+	// On a project route the membership middleware has entered the
+	// project: a member's error page keeps the project's tabs.
+	var sc *models.Scope
+	if entered, ok := c.Get(keyScope).(models.Scope); ok {
+		sc = &entered
 	}
+	page := handlers.ErrorPage(c, s.sys, sc, vm)
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(vm.Status)
 	// The request's own context may be past its deadline; the page is
 	// rendered all the same.
-	_ = views.ErrorPage(p, vm).Render(context.WithoutCancel(c.Request().Context()), c.Response())
+	_ = page.Render(context.WithoutCancel(c.Request().Context()), c.Response())
 }
 
 // RetryAfter is what a 503 for an unreachable database tells clients to wait
