@@ -40,14 +40,29 @@ func SetProjects(c echo.Context, userID string, list []models.ProjectAccess, epo
 	c.Set(keyProjects, projectList{userID: userID, list: list, epoch: epoch})
 }
 
-// projectsOf lists userID's projects: the middleware's list while it is
-// about this user and nothing has changed since (a write earlier in this
-// request moves the epoch), else from the database.
+// projectsOf lists userID's projects: the list this request already has
+// while it is about this user and nothing has changed since (a write earlier
+// in this request moves the epoch), else from the database, kept for the
+// rest of the request.
 func projectsOf(c echo.Context, sys Directory, userID string) ([]models.ProjectAccess, error) {
-	if l, ok := c.Get(keyProjects).(projectList); ok && l.userID == userID && l.epoch == models.AuthEpoch() {
+	epoch := models.AuthEpoch() // before the query: a write committed during it voids the answer
+	if l, ok := c.Get(keyProjects).(projectList); ok && l.userID == userID && l.epoch == epoch {
 		return l.list, nil
 	}
-	return sys.ProjectsOf(c.Request().Context(), userID)
+	list, err := sys.ProjectsOf(c.Request().Context(), userID)
+	if err != nil {
+		return nil, err
+	}
+	SetProjects(c, userID, list, epoch)
+	return list, nil
+}
+
+// superAdmin reports whether userID is a server operator (see
+// models.System.IsSuperAdmin), from their list of projects: no query of its
+// own.
+func superAdmin(c echo.Context, sys Directory, userID string) (bool, error) {
+	list, err := projectsOf(c, sys, userID)
+	return models.SuperAdminAmong(list), err
 }
 
 // CSRFToken returns the token to embed in forms.

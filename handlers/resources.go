@@ -42,19 +42,18 @@ func (h *Resources) Types(c echo.Context, sc models.Scope) error {
 		status = http.StatusUnprocessableEntity
 	}
 	t := sc.Store()
+	var readable []string
 	for _, typ := range commonTypes {
-		if !t.CanRead(typ) {
-			continue // the member's access policy leaves this type out
+		if t.CanRead(typ) { // the member's access policy may leave a type out
+			readable = append(readable, typ)
 		}
-		q, err := models.ParseSearch(typ, url.Values{"_count": {"0"}, "_total": {models.TotalAccurate}}, false)
-		if err != nil {
-			return err
-		}
-		res, err := t.Search(ctx(c), q)
-		if err != nil {
-			return err
-		}
-		vm.Common = append(vm.Common, views.TypeLinkVM{Name: typ, Count: res.Total, Counted: true})
+	}
+	counts, err := t.CountByType(ctx(c), readable)
+	if err != nil {
+		return err
+	}
+	for _, typ := range readable {
+		vm.Common = append(vm.Common, views.TypeLinkVM{Name: typ, Count: counts[typ], Counted: true})
 	}
 	for _, typ := range fhir.ResourceTypes() {
 		vm.All = append(vm.All, views.TypeLinkVM{Name: typ, Shared: fhir.IsSystemType(typ)})

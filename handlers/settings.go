@@ -14,7 +14,7 @@ import (
 
 // Settings serves a project's settings editor.
 type Settings struct {
-	Sys Operators
+	Sys Directory
 }
 
 // Page shows the editor with the saved settings.
@@ -42,7 +42,7 @@ func (h *Settings) load(c echo.Context, sc models.Scope) (views.Page, views.Sett
 
 func (h *Settings) viewModel(c echo.Context, sc models.Scope, pr models.Project) (views.SettingsVM, error) {
 	u, _ := CurrentUser(c)
-	operator, err := h.Sys.IsSuperAdmin(ctx(c), u.ID)
+	operator, err := superAdmin(c, h.Sys, u.ID)
 	if err != nil {
 		return views.SettingsVM{}, err
 	}
@@ -73,7 +73,7 @@ func (h *Settings) viewModel(c echo.Context, sc models.Scope, pr models.Project)
 func (h *Settings) Save(c echo.Context, sc models.Scope) error {
 	u := parseSettings(c)
 	user, _ := CurrentUser(c)
-	operator, err := h.Sys.IsSuperAdmin(ctx(c), user.ID)
+	operator, err := superAdmin(c, h.Sys, user.ID)
 	if err != nil {
 		return err
 	}

@@ -18,12 +18,6 @@ type Directory interface {
 	ProjectsOf(ctx context.Context, userID string) ([]models.ProjectAccess, error)
 }
 
-// Operators says whether a user is a super admin.
-type Operators interface {
-	Directory
-	IsSuperAdmin(ctx context.Context, userID string) (bool, error)
-}
-
 // ProjectMaker creates projects for the signed-in user.
 type ProjectMaker interface {
 	Directory

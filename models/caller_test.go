@@ -248,3 +248,71 @@ func TestAuthEpoch(t *testing.T) {
 		}
 	}
 }
+
+// SuperAdminAmong, given a user's projects as ProjectsOf or a caller
+// resolved for every project lists them, says what IsSuperAdmin says.
+func TestSuperAdminAmongAgreesWithIsSuperAdmin(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sys := models.NewSystem(db.DB)
+			op := newUser(t, sys, "op@example.org")
+			ops, err := sys.CreateProject(ctx, op.ID, models.NewProject{Name: "Operators"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sys.CreateProject(ctx, op.ID, models.NewProject{Name: "Own"}); err != nil {
+				t.Fatal(err)
+			}
+			tn := sys.Tenant(ops.ID)
+			pol, err := tn.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "Readers",
+				Rules: []models.PolicyRule{{ResourceType: "Patient"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			member := func(email string, admin bool, policy *string, active bool) models.User {
+				u := newUser(t, sys, email)
+				m, err := tn.AddMember(ctx, models.Actor{}, u.ID, admin, policy)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !active {
+					if _, err := tn.UpdateMember(ctx, models.Actor{}, m.ID, models.MemberUpdate{Admin: admin, AccessPolicyID: policy}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return u
+			}
+			users := []models.User{op,
+				member("plain@example.org", false, nil, true),
+				member("limited@example.org", true, &pol.ID, true),
+				member("former@example.org", true, nil, false),
+			}
+			later := time.Now().Add(time.Hour)
+			check := func(flag bool) {
+				t.Helper()
+				for _, u := range users {
+					want, err := sys.IsSuperAdmin(ctx, u.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					list, err := sys.ProjectsOf(ctx, u.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					caller := resolve(t, sys, session(t, sys, uuid.NewString(), &u.ID, "", later), models.AllProjects)
+					if models.SuperAdminAmong(list) != want || models.SuperAdminAmong(caller.ProjectsOf()) != want {
+						t.Errorf("flag %v, %s: IsSuperAdmin %v, SuperAdminAmong disagrees", flag, u.Email, want)
+					}
+					if want != (flag && u.ID == op.ID) {
+						t.Errorf("flag %v, %s: super admin %v", flag, u.Email, want)
+					}
+				}
+			}
+			check(false)
+			if err := sys.SetSuperAdmin(ctx, ops.ID, true); err != nil {
+				t.Fatal(err)
+			}
+			check(true)
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -78,6 +79,11 @@ func (t Tenant) tenantPipeline(ctx context.Context, enter string, stmts []sqlTex
 		for _, s := range stmts {
 			b.Queue(s.sql, s.args...)
 		}
+		if w := pipelineWatcher.Load(); w != nil {
+			for _, q := range b.QueuedQueries {
+				(*w)(ctx, q.SQL)
+			}
+		}
 		br := c.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -89,6 +95,20 @@ func (t Tenant) tenantPipeline(ctx context.Context, enter string, stmts []sqlTex
 		}
 		return br.Close()
 	})
+}
+
+// pipelineWatcher, when set, hears of every statement a pipeline sends.
+var pipelineWatcher atomic.Pointer[func(context.Context, string)]
+
+// WatchPipelines makes fn hear of every statement the pipelined hot paths
+// send to PostgreSQL, with the context of the work that sends it, until stop
+// is called. GORM's own statements reach its logger and callbacks, these do
+// not: a test that counts what a request costs watches both. Unwatched, a
+// pipeline pays one atomic load.
+func WatchPipelines(fn func(ctx context.Context, sql string)) (stop func()) {
+	w := &fn
+	pipelineWatcher.Store(w)
+	return func() { pipelineWatcher.CompareAndSwap(w, nil) }
 }
 
 // sqlText is one statement with its arguments.

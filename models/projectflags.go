@@ -2,12 +2,14 @@ package models
 
 import "context"
 
-// SetProjectFlags sets a project's strictMode and checkReferencesOnWrite.
+// SetProjectFlags sets a project's strictMode and checkReferencesOnWrite,
+// and moves its version as every change of a project does.
 // It exists for tests and tools until the settings page owns these flags.
 func (s System) SetProjectFlags(ctx context.Context, projectID string, strictMode, checkReferencesOnWrite bool) error {
 	defer bumpAuthEpoch()
 	res := s.db.WithContext(ctx).Model(&Project{}).Where("id = ?", projectID).
-		Updates(map[string]any{"strict_mode": strictMode, "check_references_on_write": checkReferencesOnWrite, "updated_at": now()})
+		Updates(map[string]any{"strict_mode": strictMode, "check_references_on_write": checkReferencesOnWrite,
+			"version": gormExpr("version + 1"), "updated_at": now()})
 	if res.Error != nil {
 		return res.Error
 	}

@@ -303,6 +303,76 @@ func (t Tenant) Search(ctx context.Context, q SearchQuery) (SearchResult, error)
 	return out, err
 }
 
+// CountByType counts the live resources of each of types, as a search with
+// _total=accurate would, in one grouped statement: the type picker's counts.
+// A type whose rule in the member's access policy has criteria, or a shared
+// system type, is counted by its own search instead, since its matches are
+// not simply its rows. A type the store may not read is an error, as its
+// search would be.
+func (t Tenant) CountByType(ctx context.Context, types []string) (map[string]int, error) {
+	out := make(map[string]int, len(types))
+	var grouped []string
+	for _, typ := range types {
+		if err := checkType(typ); err != nil {
+			return nil, err
+		}
+		if err := t.checkRead(typ); err != nil {
+			return nil, err
+		}
+		if !fhir.IsSystemType(typ) && !t.hasCriteria(typ) {
+			grouped = append(grouped, typ)
+			out[typ] = 0
+			continue
+		}
+		q, err := ParseSearch(typ, url.Values{"_count": {"0"}, "_total": {TotalAccurate}}, false)
+		if err != nil {
+			return nil, err
+		}
+		res, err := t.Search(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[typ] = res.Total
+	}
+	if len(grouped) == 0 {
+		return out, nil
+	}
+	pipelined := t.pipelined()
+	s := &sqlBuf{dollar: pipelined, pg: DialectOf(t.db) == Postgres}
+	s.w("SELECT r.resource_type, COUNT(*) FROM resources r WHERE r.project_id = ", s.arg(t.projectID),
+		" AND r.resource_type", s.in(grouped), " AND NOT r.deleted GROUP BY r.resource_type")
+	count := s.text()
+	collect := func(rows resourceRows) error {
+		for rows.Next() {
+			var typ string
+			var n int64
+			if err := rows.Scan(&typ, &n); err != nil {
+				return err
+			}
+			out[typ] = int(n)
+		}
+		return rows.Err()
+	}
+	if pipelined {
+		return out, t.tenantPipeline(ctx, enterSearchSQL, []sqlText{count}, func(br pgx.BatchResults) error {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			return collect(rows)
+		})
+	}
+	return out, t.tenantTx(ctx, false, func(tx *gorm.DB) error {
+		rows, err := tx.Raw(count.sql, count.args...).Rows()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return collect(rows)
+	})
+}
+
 // search runs q through GORM: on SQLite, or inside a transaction.
 func (t Tenant) search(tx *gorm.DB, q SearchQuery) (SearchResult, error) {
 	if err := t.chooseDriver(tx, &q); err != nil {

@@ -56,7 +56,7 @@ func (t Tenant) UpdateSettings(ctx context.Context, a Actor, u SettingsUpdate, s
 	var saved Project
 	var changes []SettingsChange
 	err := t.inTx(ctx, func(tx Tenant) error {
-		cur, err := tx.Project(ctx)
+		cur, err := tx.projectAt(ctx, u.Version)
 		if err != nil {
 			return err
 		}
@@ -92,6 +92,17 @@ func (t Tenant) UpdateSettings(ctx context.Context, a Actor, u SettingsUpdate, s
 		return nil
 	})
 	return saved, changes, err
+}
+
+// projectAt is the project as of version: the row the store carries from
+// the caller's resolution when it is that version (every write to a project
+// moves its version, so the two are the same), else the row read now. A
+// save checks the version again as it writes.
+func (t Tenant) projectAt(ctx context.Context, version int) (Project, error) {
+	if t.project != nil && t.project.Version == version {
+		return *t.project, nil
+	}
+	return t.Project(ctx)
 }
 
 // applySettings validates u against the current project and returns the
@@ -186,6 +197,20 @@ func (s System) IsSuperAdmin(ctx context.Context, userID string) (bool, error) {
 		Where("m.user_id = ? AND m.active = ? AND m.admin = ? AND m.access_policy_id IS NULL AND p.super_admin = ?", userID, true, true, true).
 		Count(&n).Error
 	return n > 0, err
+}
+
+// SuperAdminAmong reports whether the user whose active memberships these
+// are (all of them: ProjectsOf's list, or a Caller resolved for
+// AllProjects) is a server operator, by IsSuperAdmin's rule, without asking
+// the database again.
+func SuperAdminAmong(projects []ProjectAccess) bool {
+	for _, a := range projects {
+		m := a.Membership
+		if a.Project.SuperAdmin && m.Active && m.Admin && m.AccessPolicyID == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // SetSuperAdmin marks a project as the super-admin project (or not). It is a

@@ -19,30 +19,50 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// sqlLog is a GORM logger that records every statement run through it.
+// sqlLog is a GORM logger that records every statement run through it, and
+// the request each belongs to.
 type sqlLog struct {
 	mu    sync.Mutex
-	stmts []string
+	stmts []loggedSQL
+}
+
+// loggedSQL is one statement and the id of the request that sent it ("" for
+// none: a background job, or the test itself).
+type loggedSQL struct {
+	sql, request string
 }
 
 func (l *sqlLog) LogMode(logger.LogLevel) logger.Interface { return l }
 func (l *sqlLog) Info(context.Context, string, ...any)     {}
 func (l *sqlLog) Warn(context.Context, string, ...any)     {}
 func (l *sqlLog) Error(context.Context, string, ...any)    {}
-func (l *sqlLog) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
+func (l *sqlLog) Trace(ctx context.Context, _ time.Time, fc func() (string, int64), _ error) {
 	sql, _ := fc()
+	l.add(ctx, sql)
+}
+
+func (l *sqlLog) add(ctx context.Context, sql string) {
 	l.mu.Lock()
-	l.stmts = append(l.stmts, sql)
+	l.stmts = append(l.stmts, loggedSQL{sql: sql, request: web.RequestIDOf(ctx)})
 	l.mu.Unlock()
 }
 
-// take returns the statements recorded since the last take.
-func (l *sqlLog) take() []string {
+// takeAll returns the statements recorded since the last take.
+func (l *sqlLog) takeAll() []loggedSQL {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.stmts
 	l.stmts = nil
 	return s
+}
+
+// take returns the text of the statements recorded since the last take.
+func (l *sqlLog) take() []string {
+	var out []string
+	for _, s := range l.takeAll() {
+		out = append(out, s.sql)
+	}
+	return out
 }
 
 // callerQuery matches a statement that reads what resolving a caller reads:
@@ -60,10 +80,12 @@ func callerStatements(stmts []string) []string {
 	return out
 }
 
-// countingApp starts a server whose every statement lands in the log.
+// countingApp starts a server whose every statement lands in the log: GORM's
+// and, on PostgreSQL, those of the pgx pipelines.
 func countingApp(t *testing.T, db testdb.DB) (*webtest.App, *sqlLog) {
 	t.Helper()
 	log := &sqlLog{}
+	t.Cleanup(models.WatchPipelines(log.add))
 	counted := db
 	counted.DB = db.DB.Session(&gorm.Session{Logger: log})
 	return webtest.New(t, counted), log

@@ -1,6 +1,9 @@
 package web
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetCallerClock makes the caller cache read the time from now.
 func (s *Server) SetCallerClock(now func() time.Time) {
@@ -15,3 +18,6 @@ func (c *callerCache) len() int {
 	defer c.mu.Unlock()
 	return len(c.entries)
 }
+
+// RequestIDOf returns the id of the request whose context ctx is, or "".
+func RequestIDOf(ctx context.Context) string { return requestIDOf(ctx) }
