@@ -73,7 +73,17 @@ func (h *Projects) Home(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
+	has, err := sc.Store().HasResources(ctx(c))
+	if err != nil {
+		return err
+	}
 	vm := views.ProjectHomeVM{Project: projectLink(a), MemberCount: n, StrictMode: a.Project.StrictMode,
-		CreatedAt: a.Project.CreatedAt.Format("2 Jan 2006")}
+		CreatedAt: a.Project.CreatedAt.Format("2 Jan 2006"),
+		// Next steps, each shown until it is done.
+		InviteStep: sc.Admin() && n <= 1, ResourceStep: !has,
+		FHIRBase: baseURL(c), ProjectHeader: projectHeader + ": " + a.Project.ID}
 	return render(c, http.StatusOK, views.ProjectHomePage(p, vm))
 }
+
+// projectHeader names the project an API request is for (web.ProjectHeader).
+const projectHeader = "X-Enclave-Project"

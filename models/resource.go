@@ -849,3 +849,31 @@ func scanResourceRows(rows resourceRows) ([]Resource, error) {
 	}
 	return out, rows.Err()
 }
+
+// HasResources reports whether the project holds a live resource besides
+// its members' profiles (of any type, whatever the member's access policy),
+// e.g. for the project home's next steps. The profile of a member who has
+// left counts as a resource.
+func (t Tenant) HasResources(ctx context.Context) (bool, error) {
+	var n int64
+	count := func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM resources r WHERE r.project_id = ? AND NOT r.deleted
+			AND NOT EXISTS (SELECT 1 FROM project_memberships m
+				WHERE m.project_id = r.project_id AND m.profile_type = r.resource_type AND m.profile_id = r.id)
+			LIMIT 1) AS one`, t.projectID).Scan(&n).Error
+	}
+	db := t.db.WithContext(ctx)
+	if DialectOf(t.db) != Postgres {
+		return n > 0, count(db)
+	}
+	// The memberships are outside what enclave_tenant may read, so this
+	// runs as the application, with the project set for row-level security
+	// (as insertProfile writes).
+	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT set_config('enclave.project_id', ?, true)", t.projectID).Error; err != nil {
+			return err
+		}
+		return count(tx)
+	})
+	return n > 0, err
+}

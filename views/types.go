@@ -89,6 +89,14 @@ type ProjectHomeVM struct {
 	Owner       string
 	StrictMode  bool
 	CreatedAt   string
+	// InviteStep and ResourceStep are next steps not done yet: inviting a
+	// member (for admins) and creating a first resource.
+	InviteStep   bool
+	ResourceStep bool
+	// FHIRBase is the API's absolute base URL, and ProjectHeader the header
+	// line that names this project to it.
+	FHIRBase      string
+	ProjectHeader string
 }
 
 // ErrorVM is an error page.

@@ -50,7 +50,7 @@ func TestBrowserAccessibilityTour(t *testing.T) {
 		b.CheckA11y(name)
 	}
 	// Pages that hold every button style and link of the UI kit between them.
-	keyboard := map[string]bool{"project home": true, "secrets": true, "edit secret": true,
+	keyboard := map[string]bool{"project home": true, "project home, new project": true, "secrets": true, "edit secret": true,
 		"members": true, "edit access policy": true, "resource": true}
 	visit("sign in", "/signin")
 	b.CheckFocusRings("sign in")
@@ -63,8 +63,10 @@ func TestBrowserAccessibilityTour(t *testing.T) {
 	b.Do("sign in", chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS(byID("signin-form"))),
 		fill("#f-email", "ada@example.org"), fill("#f-password", "password-123"),
 		click(`[data-testid="signin-form"] button[type=submit]`), chromedp.WaitVisible(chromedp.CSS(byID("project-home"))))
+	fresh := admin.NewProject("Fresh") // every next step still to do
 	for _, p := range []struct{ name, path string }{
 		{"project home", pp},
+		{"project home, new project", "/projects/" + fresh},
 		{"projects", "/projects"},
 		{"new project", "/projects/new"},
 		{"account", "/account"},

@@ -55,7 +55,7 @@ func TestAuditLogReadsAsText(t *testing.T) {
 			if !strings.Contains(link, "actor=bob%40example.org") {
 				t.Errorf("the actor's link %q", link)
 			}
-			ada.Get(pp+"/audit?actor="+url.QueryEscape("' OR 1=1 --")).Status(http.StatusOK).Shows("audit-empty").
+			ada.Get(pp + "/audit?actor=" + url.QueryEscape("' OR 1=1 --")).Status(http.StatusOK).Shows("audit-empty").
 				Contains("No events match these filters.")
 
 			// By days: move the policy's creation back to 1 March.
