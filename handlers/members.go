@@ -23,14 +23,60 @@ type Members struct {
 
 var inviteFields = []string{"email", "admin", "accessPolicy"}
 
-// List shows the members, the open invitations and the invite form.
+// List shows the members, the open invitations and the invite form, and
+// what the last change did when a save sent the browser here (see
+// savedNotice).
 func (h *Members) List(c echo.Context, sc models.Scope) error {
 	vm, err := h.listVM(c, sc, views.Form{})
 	if err != nil {
 		return err
 	}
+	vm.Notice = memberNotice(c.QueryParam(savedParam), vm.Rows)
 	return h.panel(c, http.StatusOK, vm)
 }
+
+// memberNotice says what a save did: saved names a membership just saved,
+// or is removedMember or withdrawnInvite. Any other value says nothing.
+func memberNotice(saved string, rows []views.MemberRowVM) string {
+	switch saved {
+	case "":
+		return ""
+	case removedMember:
+		return "Removed the member from the project."
+	case withdrawnInvite:
+		return "Withdrew the invitation."
+	}
+	for _, r := range rows {
+		if r.ID == saved {
+			return "Saved " + r.Name + ": " + memberSummary(r) + "."
+		}
+	}
+	return ""
+}
+
+// memberSummary is a member's role, status and policy, e.g. "admin, policy
+// Readers".
+func memberSummary(r views.MemberRowVM) string {
+	parts := []string{"member"}
+	if r.Admin {
+		parts[0] = "admin"
+	}
+	if !r.Active {
+		parts = append(parts, "inactive")
+	}
+	if r.Policy != "" {
+		parts = append(parts, "policy "+r.Policy)
+	} else {
+		parts = append(parts, "no access policy (full access)")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Values of savedParam on the members page that name no membership.
+const (
+	removedMember   = "removed"
+	withdrawnInvite = "withdrawn"
+)
 
 // Invite opens an invitation to an email address. Its link is in this
 // answer only: it is not stored and cannot be shown again. Nothing on the
@@ -100,7 +146,7 @@ func (h *Members) Revoke(c echo.Context, sc models.Scope) error {
 		return err
 	}
 	if !IsHTMX(c) {
-		return redirect(c, projectURL(sc, "/members"))
+		return redirect(c, savedURL(projectURL(sc, "/members"), withdrawnInvite))
 	}
 	vm, err := h.listVM(c, sc, views.Form{})
 	if err != nil {
@@ -167,10 +213,10 @@ func (h *Members) Update(c echo.Context, sc models.Scope) error {
 			return redirect(c, "/projects")
 		}
 		if !u.Admin {
-			return redirect(c, projectURL(sc, ""))
+			return redirect(c, savedURL(projectURL(sc, ""), selfDemoted))
 		}
 	}
-	return redirect(c, projectURL(sc, "/members"))
+	return redirect(c, savedURL(projectURL(sc, "/members"), m.Membership.ID))
 }
 
 // RemovePage asks for confirmation (the no-JavaScript path; htmx asks with
@@ -209,7 +255,7 @@ func (h *Members) Remove(c echo.Context, sc models.Scope) error {
 		return redirect(c, "/projects")
 	}
 	if !IsHTMX(c) {
-		return redirect(c, projectURL(sc, "/members"))
+		return redirect(c, savedURL(projectURL(sc, "/members"), removedMember))
 	}
 	vm, err := h.listVM(c, sc, views.Form{})
 	if err != nil {

@@ -19,19 +19,31 @@ type Policies struct {
 	Sys Directory
 }
 
-// List shows the project's policies.
+// List shows the project's policies, and what the last change did when a
+// save sent the browser here (see savedParam): a policy saved, by its id, or
+// one deleted.
 func (h *Policies) List(c echo.Context, sc models.Scope) error {
-	return h.list(c, sc, "")
+	return h.list(c, sc, c.QueryParam(savedParam))
 }
 
-func (h *Policies) list(c echo.Context, sc models.Scope, notice string) error {
+// deletedPolicy is savedParam on the policy list after a deletion.
+const deletedPolicy = "deleted"
+
+func (h *Policies) list(c echo.Context, sc models.Scope, saved string) error {
 	t := sc.Store()
 	pols, err := t.AccessPolicies(ctx(c))
 	if err != nil {
 		return err
 	}
+	notice := ""
+	if saved == deletedPolicy {
+		notice = "Deleted the access policy."
+	}
 	rows := make([]views.PolicyRowVM, len(pols))
 	for i, pol := range pols {
+		if pol.ID == saved {
+			notice = "Saved policy " + pol.Name + ": " + ruleSummary(pol.Rules) + "."
+		}
 		n, err := t.PolicyUsage(ctx(c), pol.ID)
 		if err != nil {
 			return err
@@ -56,14 +68,14 @@ func (h *Policies) Create(c echo.Context, sc models.Scope) error {
 	if c.FormValue("action") == "add-rule" {
 		return h.form(c, sc, http.StatusOK, h.newVM(c, sc, formOf(c, nil, "name"), append(rows, views.RuleVM{})))
 	}
-	_, err := sc.Store().CreateAccessPolicy(ctx(c), sc.Actor(c.RealIP()), in)
+	pol, err := sc.Store().CreateAccessPolicy(ctx(c), sc.Actor(c.RealIP()), in)
 	if models.FieldErrors(err) != nil {
 		return h.form(c, sc, http.StatusUnprocessableEntity, h.newVM(c, sc, formOf(c, err, "name"), withRuleErrors(rows, err)))
 	}
 	if err != nil {
 		return err
 	}
-	return redirect(c, projectURL(sc, "/access-policies"))
+	return redirect(c, savedURL(projectURL(sc, "/access-policies"), pol.ID))
 }
 
 // EditPage shows a saved policy in the form.
@@ -99,7 +111,7 @@ func (h *Policies) Update(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	return redirect(c, projectURL(sc, "/access-policies"))
+	return redirect(c, savedURL(projectURL(sc, "/access-policies"), id))
 }
 
 // DeletePage asks for confirmation, or says why the policy cannot go.
@@ -138,7 +150,7 @@ func (h *Policies) Delete(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	return redirect(c, projectURL(sc, "/access-policies"))
+	return redirect(c, savedURL(projectURL(sc, "/access-policies"), deletedPolicy))
 }
 
 func (h *Policies) newVM(c echo.Context, sc models.Scope, f views.Form, rows []views.RuleVM) views.PolicyFormVM {

@@ -82,6 +82,9 @@ func (h *Projects) Home(c echo.Context, sc models.Scope) error {
 		// Next steps, each shown until it is done.
 		InviteStep: sc.Admin() && n <= 1, ResourceStep: !has,
 		FHIRBase: baseURL(c), ProjectHeader: projectHeader + ": " + a.Project.ID}
+	if c.QueryParam(savedParam) == selfDemoted && !sc.Admin() {
+		vm.Notice = "Saved: you are now a member of this project, no longer one of its admins."
+	}
 	return render(c, http.StatusOK, views.ProjectHomePage(p, vm))
 }
 

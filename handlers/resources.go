@@ -295,7 +295,14 @@ func resourceErr(err error) error {
 	return err
 }
 
-// Show displays a resource: key fields, JSON and history.
+// Values of savedParam on a resource's page after the editor saved it.
+const (
+	createdResource = "created"
+	updatedResource = "updated"
+)
+
+// Show displays a resource: key fields, JSON and history, and what the
+// editor did when it sent the browser here (see savedParam).
 func (h *Resources) Show(c echo.Context, sc models.Scope) error {
 	typ, err := typeParam(c)
 	if err != nil {
@@ -307,6 +314,12 @@ func (h *Resources) Show(c echo.Context, sc models.Scope) error {
 		return resourceErr(err)
 	}
 	vm := resourceVM(sc, r)
+	switch c.QueryParam(savedParam) {
+	case createdResource:
+		vm.Notice = "Created " + typ + "/" + r.ID + "."
+	case updatedResource:
+		vm.Notice = "Saved " + typ + "/" + r.ID + " as version " + r.VersionID + "."
+	}
 	if !vm.Shared {
 		hist, err := t.ResourceHistory(ctx(c), typ, r.ID, models.Page{Count: 50})
 		switch {
@@ -414,7 +427,7 @@ func (h *Resources) Create(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return h.refused(c, sc, vm, err)
 	}
-	return redirect(c, projectURL(sc, "/resources/"+typ+"/"+r.ID))
+	return redirect(c, savedURL(projectURL(sc, "/resources/"+typ+"/"+r.ID), createdResource))
 }
 
 // EditPage loads the current version into the editor.
@@ -442,7 +455,7 @@ func (h *Resources) Update(c echo.Context, sc models.Scope) error {
 	if _, err := sc.Store().UpdateResource(ctx(c), typ, id, []byte(vm.JSON), vm.Version); err != nil {
 		return h.refused(c, sc, vm, err)
 	}
-	return redirect(c, projectURL(sc, "/resources/"+typ+"/"+id))
+	return redirect(c, savedURL(projectURL(sc, "/resources/"+typ+"/"+id), updatedResource))
 }
 
 // refused shows the editor again, with the submitted JSON, after the store

@@ -97,6 +97,7 @@ type ProjectHomeVM struct {
 	// line that names this project to it.
 	FHIRBase      string
 	ProjectHeader string
+	Notice        string
 }
 
 // ErrorVM is an error page.

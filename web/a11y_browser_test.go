@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"testing"
 	"time"
 
@@ -79,6 +80,9 @@ func TestBrowserAccessibilityTour(t *testing.T) {
 		{"edit secret", secret},
 		{"delete secret", secret + "/delete"},
 		{"access policies", pp + "/access-policies"},
+		{"access policies, saved", pp + "/access-policies?saved=" + policy},
+		{"members, saved", pp + "/members?saved=" + path.Base(member)},
+		{"resource, created", pp + "/resources/Patient/" + patient + "?saved=created"},
 		{"new access policy", pp + "/access-policies/new"},
 		{"edit access policy", pp + "/access-policies/" + policy},
 		{"delete access policy", pp + "/access-policies/" + policy + "/delete"},
@@ -100,4 +104,7 @@ func TestBrowserAccessibilityTour(t *testing.T) {
 			b.CheckFocusRings(p.name)
 		}
 	}
+	// A save's notice shows once: the address drops ?saved=.
+	b.Do("saved notice", chromedp.Navigate(base+pp+"/access-policies?saved="+policy), chromedp.WaitVisible(chromedp.CSS(byID("notice"))))
+	b.WaitTrue("the address to drop ?saved=", `location.search === ""`)
 }

@@ -97,11 +97,14 @@ func TestBrowserResources(t *testing.T) {
 				t.Errorf("summary after edit %q", got)
 			}
 			b.WaitTrue("two versions in the history", `document.querySelectorAll('[data-testid="history-entry"]').length === 2`)
+			if got := b.Text(byID("notice")); got != "Saved Patient/"+id+" as version 2." {
+				t.Errorf("notice after saving %q", got)
+			}
 			b.CheckA11y("resource, version 2")
 
 			// Delete through hx-confirm.
 			b.WaitHTMXReady(byID("delete-resource"))
-			b.Do("delete", click(byID("delete-resource")), chromedp.WaitVisible(chromedp.CSS(byID("notice"))))
+			b.Do("delete", click(byID("delete-resource")), chromedp.WaitVisible(chromedp.CSS(byID("search-results"))))
 			if got := b.Text(byID("notice")); got != "Patient/"+id+" deleted." {
 				t.Errorf("notice %q", got)
 			}

@@ -142,9 +142,13 @@ func TestResourceCreateReadEditDelete(t *testing.T) {
 			}
 
 			// Create.
-			loc := c.PostForm(base+"/new", url.Values{"json": {adaJSON}}).Status(http.StatusSeeOther).RedirectsTo(base + "/")
+			created := c.PostForm(base+"/new", url.Values{"json": {adaJSON}}).Status(http.StatusSeeOther).RedirectsTo(base + "/")
+			loc, _, _ := strings.Cut(created, "?")
 			id := strings.TrimPrefix(loc, base+"/")
-			show := c.Get(loc).Status(http.StatusOK)
+			show := c.Get(created).Status(http.StatusOK)
+			if got := show.TestID("notice"); got != "Created Patient/"+id+"." {
+				t.Errorf("notice after create %q", got)
+			}
 			if got := show.TestID("resource-summary"); got != "Ada Lovelace" {
 				t.Errorf("summary %q", got)
 			}
@@ -167,8 +171,14 @@ func TestResourceCreateReadEditDelete(t *testing.T) {
 				t.Fatalf("editor: version %q, JSON %q", hiddenVersion(edit), editorJSON(edit))
 			}
 			edited := strings.Replace(editorJSON(edit), "Lovelace", "King", 1)
-			c.PostForm(loc+"/edit", url.Values{"json": {edited}, "version": {"1"}}).Status(http.StatusSeeOther).RedirectsTo(loc)
+			saved := c.PostForm(loc+"/edit", url.Values{"json": {edited}, "version": {"1"}}).Status(http.StatusSeeOther).RedirectsTo(loc)
+			if got := c.Get(saved).Status(http.StatusOK).TestID("notice"); got != "Saved Patient/"+id+" as version 2." {
+				t.Errorf("notice after edit %q", got)
+			}
 			show = c.Get(loc).Status(http.StatusOK)
+			if show.Has("notice") {
+				t.Error("the resource's own address shows the save notice")
+			}
 			if show.TestID("resource-summary") != "Ada King" || show.TestID("resource-version") != "2" {
 				t.Errorf("after edit: %q version %q", show.TestID("resource-summary"), show.TestID("resource-version"))
 			}
@@ -228,7 +238,7 @@ func TestResourceCreateReadEditDelete(t *testing.T) {
 
 			// htmx: a created resource is reached by HX-Redirect, delete likewise.
 			c.HTMX = true
-			loc = c.PostForm(base+"/new", url.Values{"json": {adaJSON}}).Status(http.StatusOK).RedirectsTo(base + "/")
+			loc, _, _ = strings.Cut(c.PostForm(base+"/new", url.Values{"json": {adaJSON}}).Status(http.StatusOK).RedirectsTo(base+"/"), "?")
 			c.PostForm(loc+"/delete", nil).Status(http.StatusOK).RedirectsTo(base + "?deleted=")
 		})
 	}
@@ -444,7 +454,7 @@ func TestMembersUseTheResourceBrowser(t *testing.T) {
 		t.Error("a member does not see the Resources tab")
 	}
 	member.Get(base).Status(http.StatusOK)
-	loc := member.PostForm(base+"/Patient/new", url.Values{"json": {adaJSON}}).Status(http.StatusSeeOther).RedirectsTo(base + "/Patient/")
+	loc, _, _ := strings.Cut(member.PostForm(base+"/Patient/new", url.Values{"json": {adaJSON}}).Status(http.StatusSeeOther).RedirectsTo(base+"/Patient/"), "?")
 	member.Get(loc).Status(http.StatusOK)
 	member.PostForm(loc+"/delete", nil).Status(http.StatusSeeOther)
 }

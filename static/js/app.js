@@ -37,6 +37,14 @@
     }
   });
 
+  // A save's notice (?saved=…, see handlers/saved.go) shows once: the
+  // address drops the parameter, so a reload or a bookmark does not repeat it.
+  var here = new URL(window.location.href);
+  if (here.searchParams.has("saved")) {
+    here.searchParams.delete("saved");
+    history.replaceState(history.state, "", here.pathname + here.search + here.hash);
+  }
+
   // A failed htmx request (403, 404, 500...) is reported in the page banner
   // instead of being dropped silently.
   document.addEventListener("htmx:responseError", function (e) {
