@@ -88,7 +88,7 @@ func (h *Auth) FirstProjectPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.NewProjectStepPage(p, views.Form{}))
+	return render(c, http.StatusOK, views.NewProjectStepPage(p, views.Form{Token: models.NewFormToken()}))
 }
 
 // FirstProject creates the registering user's first project.

@@ -33,7 +33,7 @@ func (h *Projects) NewPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.NewProjectPage(p, views.Form{}))
+	return render(c, http.StatusOK, views.NewProjectPage(p, views.Form{Token: models.NewFormToken()}))
 }
 
 // Create makes a project with the user as its admin.
@@ -44,22 +44,32 @@ func (h *Projects) Create(c echo.Context) error {
 }
 
 // createProject is shared by registration step 2 and /projects/new, which
-// differ only in the page around the form.
+// differ only in the page around the form. The form's one-time token makes
+// a second submission of it (a double click) land on the project the first
+// one made.
 func createProject(c echo.Context, sys ProjectMaker, pages func(views.Page, views.Form) (page, fragment templ.Component)) error {
 	u, _ := CurrentUser(c)
-	pr, err := sys.CreateProject(ctx(c), u.ID, models.NewProject{Name: c.FormValue("projectName"), Description: c.FormValue("description")})
-	if models.FieldErrors(err) != nil {
+	id, err := submitOnce(c, sys, "project", func() (string, error) {
+		pr, err := sys.CreateProject(ctx(c), u.ID, models.NewProject{Name: c.FormValue("projectName"), Description: c.FormValue("description")})
+		return pr.ID, err
+	})
+	if models.FieldErrors(err) != nil || isPendingSubmission(err) {
 		p, perr := pageFor(c, sys, "New project")
 		if perr != nil {
 			return perr
 		}
-		page, fragment := pages(p, formOf(c, err, "projectName", "description"))
-		return renderForm(c, http.StatusUnprocessableEntity, page, fragment)
+		f, status := formOf(c, err, "projectName", "description"), http.StatusUnprocessableEntity
+		f.Token = resentToken(c)
+		if isPendingSubmission(err) {
+			f.Error, status = pendingSubmission, http.StatusConflict
+		}
+		page, fragment := pages(p, f)
+		return renderForm(c, status, page, fragment)
 	}
 	if err != nil {
 		return err
 	}
-	return redirect(c, "/projects/"+pr.ID)
+	return redirect(c, "/projects/"+id)
 }
 
 // Home is a project's overview page.

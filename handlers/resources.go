@@ -23,7 +23,7 @@ import (
 // Resources serves the console's FHIR resource browser: pick a type, search,
 // read, create, edit and delete, all through the request's tenant store.
 type Resources struct {
-	Sys Directory
+	Sys FormDirectory
 }
 
 // commonTypes come first on the type picker, in this order.
@@ -413,21 +413,27 @@ func (h *Resources) NewPage(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	return h.editor(c, sc, http.StatusOK, views.ResourceEditVM{Type: typ, JSON: "{\n  \"resourceType\": \"" + typ + "\"\n}"})
+	return h.editor(c, sc, http.StatusOK, views.ResourceEditVM{Type: typ, JSON: "{\n  \"resourceType\": \"" + typ + "\"\n}",
+		Token: models.NewFormToken()})
 }
 
-// Create stores the submitted JSON as a new resource.
+// Create stores the submitted JSON as a new resource, once per form: the
+// form's one-time token makes a second submission of it (a double click)
+// land on the resource the first one made.
 func (h *Resources) Create(c echo.Context, sc models.Scope) error {
 	typ, err := writableType(c)
 	if err != nil {
 		return err
 	}
-	vm := views.ResourceEditVM{Type: typ, JSON: c.FormValue("json")}
-	r, err := sc.Store().CreateResource(ctx(c), typ, []byte(vm.JSON))
+	vm := views.ResourceEditVM{Type: typ, JSON: c.FormValue("json"), Token: resentToken(c)}
+	id, err := submitOnce(c, h.Sys, "resource:"+sc.Project().ID+"/"+typ, func() (string, error) {
+		r, err := sc.Store().CreateResource(ctx(c), typ, []byte(vm.JSON))
+		return r.ID, err
+	})
 	if err != nil {
 		return h.refused(c, sc, vm, err)
 	}
-	return redirect(c, savedURL(projectURL(sc, "/resources/"+typ+"/"+r.ID), createdResource))
+	return redirect(c, savedURL(projectURL(sc, "/resources/"+typ+"/"+id), createdResource))
 }
 
 // EditPage loads the current version into the editor.
@@ -463,6 +469,9 @@ func (h *Resources) Update(c echo.Context, sc models.Scope) error {
 func (h *Resources) refused(c echo.Context, sc models.Scope, vm views.ResourceEditVM, err error) error {
 	var re *models.ResourceError
 	switch {
+	case isPendingSubmission(err):
+		vm.Issues = []views.IssueVM{{Message: pendingSubmission}}
+		return h.editor(c, sc, http.StatusConflict, vm)
 	case errors.As(err, &re):
 		for _, is := range re.Issues {
 			vm.Issues = append(vm.Issues, views.IssueVM{Expression: is.Expression, Message: is.Message})

@@ -18,9 +18,9 @@ type Directory interface {
 	ProjectsOf(ctx context.Context, userID string) ([]models.ProjectAccess, error)
 }
 
-// ProjectMaker creates projects for the signed-in user.
+// ProjectMaker creates projects for the signed-in user, once per form.
 type ProjectMaker interface {
-	Directory
+	FormDirectory
 	CreateProject(ctx context.Context, userID string, n models.NewProject) (models.Project, error)
 }
 

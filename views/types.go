@@ -52,6 +52,8 @@ type Form struct {
 	Errors map[string]string
 	// Error is a message for the whole form (e.g. wrong credentials).
 	Error string
+	// Token is a create form's one-time token (see FormTokenField).
+	Token string
 }
 
 // Value returns the submitted value of a field.

@@ -1,0 +1,55 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+
+	"enclave/models"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Submissions remembers the one-time tokens of create forms, so that a form
+// sent twice (a double click, a retried request) creates one thing; see
+// models.System.SubmitOnce.
+type Submissions interface {
+	SubmitOnce(ctx context.Context, userID, purpose, token string, create func() (string, error)) (result string, replayed bool, err error)
+}
+
+// FormDirectory is what a feature with create forms needs besides its
+// scope: the directory for its pages and the record of submitted forms.
+type FormDirectory interface {
+	Directory
+	Submissions
+}
+
+// formTokenField is the hidden field that carries a create form's one-time
+// token.
+const formTokenField = "formToken"
+
+// submitOnce runs create once for the create form of the request, named by
+// purpose (see Submissions); create returns the id of what it made, which
+// submitOnce returns, also to a repeated submission of the same form.
+func submitOnce(c echo.Context, subs Submissions, purpose string, create func() (string, error)) (string, error) {
+	u, _ := CurrentUser(c)
+	id, _, err := subs.SubmitOnce(ctx(c), u.ID, purpose, c.FormValue(formTokenField), create)
+	return id, err
+}
+
+// resentToken is the one-time token to put in a create form shown again
+// after a refusal: the one it was sent with (the refused submission let it
+// go), or a fresh one when it carried none.
+func resentToken(c echo.Context) string {
+	if tok := c.FormValue(formTokenField); tok != "" && len(tok) <= 64 {
+		return tok
+	}
+	return models.NewFormToken()
+}
+
+// pendingSubmission is what the user reads when the same form was sent
+// twice and the first copy is still being saved (a 409).
+const pendingSubmission = "This form was sent twice and the first copy is still being saved. Wait a moment, then reload the page to see what it made before you send the form again."
+
+// isPendingSubmission reports whether err says that another request is still
+// acting on the same form.
+func isPendingSubmission(err error) bool { return errors.Is(err, models.ErrSubmissionPending) }
