@@ -56,7 +56,9 @@ func (h *Resources) Types(c echo.Context, sc models.Scope) error {
 		vm.Common = append(vm.Common, views.TypeLinkVM{Name: typ, Count: counts[typ], Counted: true})
 	}
 	for _, typ := range fhir.ResourceTypes() {
-		vm.All = append(vm.All, views.TypeLinkVM{Name: typ, Shared: fhir.IsSystemType(typ)})
+		if read, write := t.Can(typ); read { // a policy lists only what the member may read
+			vm.All = append(vm.All, views.TypeLinkVM{Name: typ, Shared: fhir.IsSystemType(typ), ReadOnly: !write && !fhir.IsSystemType(typ)})
+		}
 	}
 	p, err := projectPage(c, h.Sys, sc, "Resources")
 	if err != nil {
@@ -87,8 +89,11 @@ func typeParam(c echo.Context) (string, error) {
 	return typ, nil
 }
 
-// writableType refuses the shared system types, which no project may write.
-func writableType(c echo.Context) (string, error) {
+// writableType is the resource type in the URL when the member may change
+// resources of it, and otherwise a 403 that says why: the shared system
+// types are read-only for everyone, and a member's access policy can make
+// a type read-only or leave it out.
+func writableType(c echo.Context, sc models.Scope) (string, error) {
 	typ, err := typeParam(c)
 	if err != nil {
 		return "", err
@@ -96,7 +101,35 @@ func writableType(c echo.Context) (string, error) {
 	if fhir.IsSystemType(typ) {
 		return "", echo.NewHTTPError(http.StatusForbidden, typ+" resources are shared FHIR definitions and are read-only.")
 	}
+	switch read, write := sc.Store().Can(typ); {
+	case !read:
+		return "", echo.NewHTTPError(http.StatusForbidden, cannotSee(typ))
+	case !write:
+		return "", echo.NewHTTPError(http.StatusForbidden, readOnlyType(typ))
+	}
 	return typ, nil
+}
+
+// cannotSee says why a member cannot open a type's pages.
+func cannotSee(typ string) string {
+	return "Your access policy does not let you see " + typ + " resources."
+}
+
+// readOnlyType says why a member cannot create, edit or delete a type's
+// resources.
+func readOnlyType(typ string) string {
+	return "Your access policy lets you read " + typ + " but not change it."
+}
+
+// refusal is the store's reason for refusing a read or write (its
+// ErrForbidden detail, such as "your access policy only allows Patient
+// resources matching …"), as a sentence to show.
+func refusal(err error) string {
+	msg := strings.TrimSpace(detail(err, models.ErrForbidden))
+	if msg == "" || msg == models.ErrForbidden.Error() {
+		return "You are not allowed to do that."
+	}
+	return strings.ToUpper(msg[:1]) + strings.TrimSuffix(msg[1:], ".") + "."
 }
 
 // consoleKeys are query keys of the search page that are not FHIR search
@@ -114,18 +147,29 @@ func (h *Resources) Search(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
+	read, write := sc.Store().Can(typ)
+	if !read {
+		return echo.NewHTTPError(http.StatusForbidden, cannotSee(typ))
+	}
 	in := c.QueryParams()
 	vm := searchForm(typ, in)
+	vm.ReadOnly = !write && !vm.Shared
 	if id := in.Get("deleted"); fhirID.MatchString(id) {
 		vm.Notice = typ + "/" + id + " deleted."
 	}
 	status := http.StatusOK
 	if err := h.runSearch(c, sc, typ, in, &vm); err != nil {
 		var qe *models.QueryError
-		if !errors.As(err, &qe) {
+		switch {
+		case errors.As(err, &qe):
+			vm.Error = qe.Message
+		case errors.Is(err, models.ErrForbidden):
+			// A search by a field the member's policy hides: said next to
+			// the query, which they can change.
+			vm.Error = refusal(err)
+		default:
 			return err
 		}
-		vm.Error = qe.Message
 		status = http.StatusUnprocessableEntity
 	}
 	p, err := projectPage(c, h.Sys, sc, typ)
@@ -286,11 +330,15 @@ func searchField(code string, typ fhir.ParamType, value string) views.SearchFiel
 }
 
 // resourceErr turns the store's errors about one resource into pages: a
-// deleted resource is 410, a bad type or version 404.
+// deleted resource is 410, a bad type or version 404, and a refusal by the
+// member's access policy a 403 that says why.
 func resourceErr(err error) error {
 	var qe *models.QueryError
 	if errors.As(err, &qe) {
 		return echo.ErrNotFound
+	}
+	if errors.Is(err, models.ErrForbidden) {
+		return echo.NewHTTPError(http.StatusForbidden, refusal(err)).SetInternal(err)
 	}
 	return err
 }
@@ -362,8 +410,10 @@ func (h *Resources) Version(c echo.Context, sc models.Scope) error {
 }
 
 func resourceVM(sc models.Scope, r models.Resource) views.ResourceVM {
+	_, write := sc.Store().Can(r.Type)
+	shared := fhir.IsSystemType(r.Type)
 	return views.ResourceVM{Type: r.Type, ID: r.ID, Version: r.VersionID, LastUpdated: timestamp(r), Summary: summarize(r.JSON),
-		Fields: keyFields(sc, r.JSON), JSON: prettyJSON(r.JSON), Shared: fhir.IsSystemType(r.Type)}
+		Fields: keyFields(sc, r.JSON), JSON: prettyJSON(r.JSON), Shared: shared, ReadOnly: !write && !shared}
 }
 
 // timestamp shows when a version was written; shared resources have none.
@@ -409,7 +459,7 @@ func prettyJSON(b []byte) string {
 
 // NewPage shows the editor with an empty resource of the type.
 func (h *Resources) NewPage(c echo.Context, sc models.Scope) error {
-	typ, err := writableType(c)
+	typ, err := writableType(c, sc)
 	if err != nil {
 		return err
 	}
@@ -421,7 +471,7 @@ func (h *Resources) NewPage(c echo.Context, sc models.Scope) error {
 // form's one-time token makes a second submission of it (a double click)
 // land on the resource the first one made.
 func (h *Resources) Create(c echo.Context, sc models.Scope) error {
-	typ, err := writableType(c)
+	typ, err := writableType(c, sc)
 	if err != nil {
 		return err
 	}
@@ -438,7 +488,7 @@ func (h *Resources) Create(c echo.Context, sc models.Scope) error {
 
 // EditPage loads the current version into the editor.
 func (h *Resources) EditPage(c echo.Context, sc models.Scope) error {
-	typ, err := writableType(c)
+	typ, err := writableType(c, sc)
 	if err != nil {
 		return err
 	}
@@ -452,7 +502,7 @@ func (h *Resources) EditPage(c echo.Context, sc models.Scope) error {
 // Update saves the edited JSON as a new version, unless the resource changed
 // since the editor loaded it (the loaded version goes back as If-Match).
 func (h *Resources) Update(c echo.Context, sc models.Scope) error {
-	typ, err := writableType(c)
+	typ, err := writableType(c, sc)
 	if err != nil {
 		return err
 	}
@@ -502,7 +552,7 @@ func (h *Resources) editor(c echo.Context, sc models.Scope, status int, vm views
 
 // DeletePage asks for confirmation (htmx asks with hx-confirm instead).
 func (h *Resources) DeletePage(c echo.Context, sc models.Scope) error {
-	typ, err := writableType(c)
+	typ, err := writableType(c, sc)
 	if err != nil {
 		return err
 	}
@@ -519,7 +569,7 @@ func (h *Resources) DeletePage(c echo.Context, sc models.Scope) error {
 
 // Delete deletes the resource and goes back to the type's search.
 func (h *Resources) Delete(c echo.Context, sc models.Scope) error {
-	typ, err := writableType(c)
+	typ, err := writableType(c, sc)
 	if err != nil {
 		return err
 	}

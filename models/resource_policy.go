@@ -50,6 +50,15 @@ func (t Tenant) CanRead(resourceType string) bool { return t.checkRead(resourceT
 // CanWrite reports whether the store may create, update or delete them.
 func (t Tenant) CanWrite(resourceType string) bool { return t.checkPolicyWrite(resourceType) == nil }
 
+// Can reports what the store may do with resources of the type, for pages
+// that offer only what is allowed: read them, and write them (create,
+// update, delete). The shared system definitions are readable and never
+// writable. A rule's criteria still limit which resources are, one by one.
+func (t Tenant) Can(resourceType string) (read, write bool) {
+	read = t.CanRead(resourceType)
+	return read, read && !fhir.IsSystemType(resourceType) && t.CanWrite(resourceType)
+}
+
 func (t Tenant) checkRead(resourceType string) error {
 	if fhir.IsSystemType(resourceType) {
 		return nil

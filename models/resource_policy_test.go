@@ -155,3 +155,34 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 		})
 	}
 }
+
+// TestCanFollowsThePolicy: what a store says it may do per type, for the
+// console to offer only that, is what its policy's rules allow, and what
+// the store then does.
+func TestCanFollowsThePolicy(t *testing.T) {
+	full := models.Tenant{}
+	pol := &models.AccessPolicy{Rules: []models.PolicyRule{
+		{ResourceType: "Patient", Criteria: "Patient?gender=female"},
+		{ResourceType: "Organization", ReadOnly: true},
+	}}
+	wildcard := &models.AccessPolicy{Rules: []models.PolicyRule{{ResourceType: "*", ReadOnly: true}, {ResourceType: "Observation"}}}
+	for _, c := range []struct {
+		what        string
+		store       models.Tenant
+		typ         string
+		read, write bool
+	}{
+		{"no policy", full, "Patient", true, true},
+		{"no policy, shared definitions", full, "StructureDefinition", true, false},
+		{"a rule with criteria", full.WithPolicy(pol), "Patient", true, true},
+		{"a read-only rule", full.WithPolicy(pol), "Organization", true, false},
+		{"a type no rule names", full.WithPolicy(pol), "Observation", false, false},
+		{"shared definitions under a policy", full.WithPolicy(pol), "ValueSet", true, false},
+		{"a read-only wildcard", full.WithPolicy(wildcard), "Encounter", true, false},
+		{"a rule beside the wildcard", full.WithPolicy(wildcard), "Observation", true, true},
+	} {
+		if read, write := c.store.Can(c.typ); read != c.read || write != c.write {
+			t.Errorf("%s: Can(%s) = %v, %v; want %v, %v", c.what, c.typ, read, write, c.read, c.write)
+		}
+	}
+}
