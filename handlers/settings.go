@@ -90,12 +90,20 @@ func (h *Settings) Save(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
+	// The scope holds the project as it was before the save.
+	renamed := saved.Name != p.Current.Name
+	p.Current.Name, p.Current.Description = saved.Name, saved.Description
+	for i := range p.Projects {
+		if p.Projects[i].ID == saved.ID {
+			p.Projects[i].Name, p.Projects[i].Description = saved.Name, saved.Description
+		}
+	}
 	vm, err := h.viewModel(c, sc, saved)
 	if err != nil {
 		return err
 	}
 	vm.Notice = changeNotice(changes)
-	return renderForm(c, http.StatusOK, views.SettingsPage(p, vm), views.SettingsForm(p, vm))
+	return renderForm(c, http.StatusOK, views.SettingsPage(p, vm), views.SettingsSaved(p, vm, renamed))
 }
 
 // rejected re-renders the form with what the user submitted and why it was
