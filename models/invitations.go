@@ -223,6 +223,9 @@ func (s System) InvitationByToken(ctx context.Context, token string) (PendingInv
 	if err != nil {
 		return PendingInvitation{}, err
 	}
+	if len(list) == 0 {
+		return PendingInvitation{}, ErrNotFound
+	}
 	return list[0], nil
 }
 
@@ -243,19 +246,42 @@ func (s System) InvitationsFor(ctx context.Context, u User) ([]PendingInvitation
 
 // describeInvitations adds project and inviter names.
 func (s System) describeInvitations(ctx context.Context, rows []Invitation) ([]PendingInvitation, error) {
+	var projectIDs, userIDs []string
+	for _, inv := range rows {
+		projectIDs = append(projectIDs, inv.ProjectID)
+		if inv.CreatedBy != nil {
+			userIDs = append(userIDs, *inv.CreatedBy)
+		}
+	}
+	names := map[string]string{}
+	if len(projectIDs) > 0 {
+		var ps []Project
+		if err := s.db.WithContext(ctx).Select("id, name").Where("id IN ?", projectIDs).Find(&ps).Error; err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			names[p.ID] = p.Name
+		}
+	}
+	inviters := map[string]string{}
+	if len(userIDs) > 0 {
+		var us []User
+		if err := s.db.WithContext(ctx).Where("id IN ?", userIDs).Find(&us).Error; err != nil {
+			return nil, err
+		}
+		for _, u := range us {
+			inviters[u.ID] = u.Name()
+		}
+	}
 	out := make([]PendingInvitation, 0, len(rows))
 	for _, inv := range rows {
-		var p Project
-		if err := s.db.WithContext(ctx).Select("id, name").Where("id = ?", inv.ProjectID).Take(&p).Error; err != nil {
-			return nil, notFound(err)
+		name, ok := names[inv.ProjectID]
+		if !ok {
+			continue // the project went while we read
 		}
-		pi := PendingInvitation{Invitation: inv, ProjectName: p.Name}
+		pi := PendingInvitation{Invitation: inv, ProjectName: name}
 		if inv.CreatedBy != nil {
-			if by, err := s.UserByID(ctx, *inv.CreatedBy); err == nil {
-				pi.InviterName = by.Name()
-			} else if !errors.Is(err, ErrNotFound) {
-				return nil, err
-			}
+			pi.InviterName = inviters[*inv.CreatedBy]
 		}
 		out = append(out, pi)
 	}
@@ -263,7 +289,8 @@ func (s System) describeInvitations(ctx context.Context, rows []Invitation) ([]P
 }
 
 // invitationFor loads an open invitation by id and checks that u may answer
-// it: a verified account of the invited address.
+// it: a verified account of the invited address. An expired one comes back
+// with ErrInviteExpired, so that it can still be declined.
 func invitationFor(ctx context.Context, db *gorm.DB, u User, id string) (Invitation, error) {
 	if !isUUID(id) {
 		return Invitation{}, ErrNotFound
@@ -279,7 +306,7 @@ func invitationFor(ctx context.Context, db *gorm.DB, u User, id string) (Invitat
 	case !u.Verified():
 		return Invitation{}, ErrNotVerified
 	case inv.Expired():
-		return Invitation{}, ErrInviteExpired
+		return inv, ErrInviteExpired
 	}
 	return inv, nil
 }
@@ -342,15 +369,7 @@ func (s System) AcceptInvitation(ctx context.Context, u User, id, ip string) (st
 func (s System) DeclineInvitation(ctx context.Context, u User, id, ip string) error {
 	return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		inv, err := invitationFor(ctx, db, u, id)
-		if errors.Is(err, ErrInviteExpired) {
-			err = nil // an expired invitation can still be declined
-			var row Invitation
-			if e := db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; e != nil {
-				return notFound(e)
-			}
-			inv = row
-		}
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrInviteExpired) {
 			return err
 		}
 		tx := ForProject(db, inv.ProjectID)

@@ -312,6 +312,13 @@ func TestInvitationLinks(t *testing.T) {
 			if list, err := f.sys.InvitationsFor(ctx, nia); err != nil || len(list) != 0 {
 				t.Errorf("expired invitations listed to the invitee: %v %v", list, err)
 			}
+			// An expired invitation can still be declined, which closes it.
+			if err := f.sys.DeclineInvitation(ctx, nia, again.Invitation.ID, ""); err != nil {
+				t.Errorf("declining an expired invitation: %v", err)
+			}
+			if _, err := f.sys.InvitationByToken(ctx, again.Token); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("a declined expired invitation is still there: %v", err)
+			}
 			renewed, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)
@@ -337,8 +344,8 @@ func TestInvitationLinks(t *testing.T) {
 			if _, err := f.sys.Access(ctx, nia.ID, f.project.ID); !errors.Is(err, models.ErrNotFound) {
 				t.Errorf("declining made a member: %v", err)
 			}
-			if f.auditCount(t, models.ActionInviteRevoked) != 1 || f.auditCount(t, models.ActionInviteDeclined) != 1 {
-				t.Error("want one invite.revoked and one invite.declined event")
+			if f.auditCount(t, models.ActionInviteRevoked) != 1 || f.auditCount(t, models.ActionInviteDeclined) != 2 {
+				t.Error("want one invite.revoked and two invite.declined events")
 			}
 			// A deactivated member stays deactivated.
 			ok, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})

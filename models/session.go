@@ -2,8 +2,6 @@ package models
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -38,10 +36,9 @@ type SessionMeta struct {
 // maxUserAgent bounds the stored User-Agent.
 const maxUserAgent = 300
 
-func sessionKey(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+// sessionKey is a session row's key: its token's SHA-256, like every
+// stored token (hashToken).
+func sessionKey(token string) string { return hashToken(token) }
 
 // Sessions persists sessions for the web layer's session store. Every write
 // moves AuthEpoch once done.

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -57,11 +56,7 @@ func (n *NewUser) Validate() error {
 	n.FirstName = checkFreeName(v, "firstName", "First name", n.FirstName, maxPersonName)
 	n.LastName = checkFreeName(v, "lastName", "Last name", n.LastName, maxPersonName)
 	n.Email = NormalizeEmail(n.Email)
-	if n.Email == "" {
-		v.Add("email", "Email is required.")
-	} else if a, err := mail.ParseAddress(n.Email); err != nil || a.Address != n.Email || len(n.Email) > 254 {
-		v.Add("email", "Enter a valid email address, like name@example.org.")
-	}
+	checkEmail(v, n.Email)
 	if msg := PasswordProblem(n.Password); msg != "" {
 		v.Add("password", msg)
 	}

@@ -392,7 +392,10 @@ func (c *Client) VerifyEmail(email string) {
 	}
 	path := strings.TrimPrefix(link, c.app.HTTP.URL)
 	c.Get(path).Status(http.StatusOK)
-	c.PostForm(path, url.Values{}).Status(http.StatusOK).Shows("message")
+	r := c.PostForm(path, url.Values{}).Status(http.StatusOK)
+	if msg := r.TestID("message"); !strings.Contains(msg, email+" is now the verified email address") {
+		c.app.T.Fatalf("verifying %s: the page says %q", email, msg)
+	}
 }
 
 // Join makes the owner of email a member of project: admin invites the
