@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/audit"
 	"enclave/views"
 
 	"github.com/labstack/echo/v4"
@@ -132,7 +133,7 @@ func auditTarget(e models.AuditEvent, names models.AuditNames) string {
 }
 
 // person is a member as the audit log names them.
-func person(u models.User) string {
+func person(u audit.Person) string {
 	if n := u.Name(); n != "" {
 		return n + " (" + u.Email + ")"
 	}

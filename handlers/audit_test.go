@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/audit"
 )
 
 // The audit log tells details as text, with names for the ids it knows.
 func TestAuditDetails(t *testing.T) {
-	nia := models.User{ID: "u-nia", FirstName: "Nia", LastName: "New", Email: "nia@example.org"}
+	nia := audit.Person{ID: "u-nia", FirstName: "Nia", LastName: "New", Email: "nia@example.org"}
 	names := models.AuditNames{Policies: map[string]string{"p-read": "Readers"},
-		Memberships: map[string]models.User{"m-nia": nia}, Users: map[string]models.User{"u-nia": nia}}
+		Memberships: map[string]audit.Person{"m-nia": nia}, Users: map[string]audit.Person{"u-nia": nia}}
 	for _, c := range []struct {
 		action, target, details string
 		wantTarget, wantDetails string

@@ -2,8 +2,7 @@ package models
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
+	"enclave/models/kit"
 	"errors"
 	"time"
 
@@ -53,27 +52,18 @@ type AccountToken struct {
 // one, or expired: the person asks for a new one.
 var ErrLinkInvalid = errors.New("link not valid")
 
-// newToken returns a random URL-safe token of 256 bits.
-func newToken() (string, error) {
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(raw), nil
-}
-
 // IssueAccountToken creates a one-time link of this purpose for the user,
 // sent to email, and voids the user's earlier unused link of the same
 // purpose. It returns the raw token, which is not stored. mail, unless
 // zero, is queued with the link (see Letter).
 func (s System) IssueAccountToken(ctx context.Context, userID string, purpose TokenPurpose, email string, mail Letter) (string, time.Time, error) {
-	token, err := newToken()
+	token, err := kit.NewToken()
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	ts := now()
+	ts := kit.Now()
 	row := AccountToken{ID: uuid.NewString(), UserID: userID, Purpose: purpose, Email: NormalizeEmail(email),
-		TokenHash: hashToken(token), ExpiresAt: ts.Add(purpose.ttl()), CreatedAt: ts}
+		TokenHash: kit.HashToken(token), ExpiresAt: ts.Add(purpose.ttl()), CreatedAt: ts}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("user_id = ? AND purpose = ? AND used_at IS NULL", userID, purpose).Delete(&AccountToken{}).Error; err != nil {
 			return err
@@ -83,7 +73,7 @@ func (s System) IssueAccountToken(ctx context.Context, userID string, purpose To
 		}
 		return mail.post(ctx, tx, row.Email, token, row.ExpiresAt)
 	})
-	if err != nil && isUniqueViolation(err) {
+	if err != nil && kit.IsUniqueViolation(err) {
 		// Another request issued a link at the same moment; that one stands.
 		return "", time.Time{}, &ValidationError{Fields: map[string]string{"email": "A link was just sent. Check your email."}}
 	}
@@ -96,14 +86,14 @@ func lookupToken(ctx context.Context, db *gorm.DB, token string, purpose TokenPu
 		return AccountToken{}, ErrLinkInvalid
 	}
 	var row AccountToken
-	err := db.WithContext(ctx).Where("token_hash = ? AND purpose = ?", hashToken(token), purpose).Take(&row).Error
-	if errors.Is(notFound(err), ErrNotFound) {
+	err := db.WithContext(ctx).Where("token_hash = ? AND purpose = ?", kit.HashToken(token), purpose).Take(&row).Error
+	if errors.Is(kit.NotFound(err), ErrNotFound) {
 		return AccountToken{}, ErrLinkInvalid
 	}
 	if err != nil {
 		return AccountToken{}, err
 	}
-	if row.UsedAt != nil || !now().Before(row.ExpiresAt) {
+	if row.UsedAt != nil || !kit.Now().Before(row.ExpiresAt) {
 		return AccountToken{}, ErrLinkInvalid
 	}
 	return row, nil
@@ -112,7 +102,7 @@ func lookupToken(ctx context.Context, db *gorm.DB, token string, purpose TokenPu
 // useToken marks a link used inside tx; of two concurrent uses one gets
 // ErrLinkInvalid.
 func useToken(tx *gorm.DB, row AccountToken) error {
-	ts := now()
+	ts := kit.Now()
 	res := tx.Model(&AccountToken{}).Where("id = ? AND used_at IS NULL AND expires_at > ?", row.ID, ts).Update("used_at", ts)
 	if res.Error != nil {
 		return res.Error
@@ -145,7 +135,7 @@ const emailTakenOther = "Another account uses this email address."
 // account took in the meantime is refused with a ValidationError.
 func (s System) VerifyEmail(ctx context.Context, token string) (User, error) {
 	var u User
-	defer bumpAuthEpoch()
+	defer kit.BumpAuthEpoch()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row, err := lookupToken(ctx, tx, token, PurposeVerify)
 		if err != nil {
@@ -154,11 +144,11 @@ func (s System) VerifyEmail(ctx context.Context, token string) (User, error) {
 		if err := useToken(tx, row); err != nil {
 			return err
 		}
-		ts := now()
+		ts := kit.Now()
 		res := tx.Model(&User{}).Where("id = ?", row.UserID).
 			Updates(map[string]any{"email": row.Email, "email_verified_at": ts, "updated_at": ts})
 		if res.Error != nil {
-			if isUniqueViolation(res.Error) {
+			if kit.IsUniqueViolation(res.Error) {
 				return &ValidationError{Fields: map[string]string{"email": emailTakenOther}}
 			}
 			return res.Error
@@ -195,7 +185,7 @@ func (s System) ResetPassword(ctx context.Context, token string, pw NewPassword)
 		return User{}, err
 	}
 	var u User
-	defer bumpAuthEpoch()
+	defer kit.BumpAuthEpoch()
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row, err := lookupToken(ctx, tx, token, PurposeReset)
 		if err != nil {
@@ -205,14 +195,14 @@ func (s System) ResetPassword(ctx context.Context, token string, pw NewPassword)
 			return err
 		}
 		if err := tx.Where("id = ?", row.UserID).Take(&u).Error; err != nil {
-			return notFound(err)
+			return kit.NotFound(err)
 		}
 		if u.Email != row.Email {
 			// The account moved to another address since: the old one no
 			// longer speaks for it.
 			return ErrLinkInvalid
 		}
-		ts := now()
+		ts := kit.Now()
 		set := map[string]any{"password_hash": hash, "updated_at": ts}
 		if u.EmailVerifiedAt == nil {
 			set["email_verified_at"] = ts
@@ -251,10 +241,10 @@ func (s System) SetPassword(ctx context.Context, email, password string) (User, 
 	if err != nil {
 		return User{}, err
 	}
-	defer bumpAuthEpoch()
+	defer kit.BumpAuthEpoch()
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).
-			Updates(map[string]any{"password_hash": hash, "updated_at": now()}).Error; err != nil {
+			Updates(map[string]any{"password_hash": hash, "updated_at": kit.Now()}).Error; err != nil {
 			return err
 		}
 		return endSessionsAndResets(tx, u.ID, "")
@@ -285,10 +275,10 @@ func (s System) ChangePassword(ctx context.Context, userID, current string, pw N
 	if err != nil {
 		return err
 	}
-	defer bumpAuthEpoch()
+	defer kit.BumpAuthEpoch()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).
-			Updates(map[string]any{"password_hash": hash, "updated_at": now()}).Error; err != nil {
+			Updates(map[string]any{"password_hash": hash, "updated_at": kit.Now()}).Error; err != nil {
 			return err
 		}
 		return endSessionsAndResets(tx, u.ID, sessionKey(keepToken))
@@ -298,14 +288,14 @@ func (s System) ChangePassword(ctx context.Context, userID, current string, pw N
 // UpdateName changes the user's first and last name.
 func (s System) UpdateName(ctx context.Context, userID, first, last string) (User, error) {
 	v := &ValidationError{}
-	first = checkFreeName(v, "firstName", "First name", first, maxPersonName)
-	last = checkFreeName(v, "lastName", "Last name", last, maxPersonName)
+	first = kit.CheckName(v, "firstName", "First name", first, maxPersonName)
+	last = kit.CheckName(v, "lastName", "Last name", last, maxPersonName)
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}
-	defer bumpAuthEpoch()
+	defer kit.BumpAuthEpoch()
 	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
-		Updates(map[string]any{"first_name": first, "last_name": last, "updated_at": now()})
+		Updates(map[string]any{"first_name": first, "last_name": last, "updated_at": kit.Now()})
 	if res.Error != nil {
 		return User{}, res.Error
 	}
@@ -362,7 +352,7 @@ type SessionInfo struct {
 // currentToken marks the asking one.
 func (s System) UserSessions(ctx context.Context, userID, currentToken string) ([]SessionInfo, error) {
 	var rows []Session
-	err := s.db.WithContext(ctx).Where("user_id = ? AND expires_at > ?", userID, now()).
+	err := s.db.WithContext(ctx).Where("user_id = ? AND expires_at > ?", userID, kit.Now()).
 		Order("COALESCE(last_seen_at, created_at) DESC, id").Find(&rows).Error
 	if err != nil {
 		return nil, err
@@ -382,7 +372,7 @@ func (s System) UserSessions(ctx context.Context, userID, currentToken string) (
 // EndUserSession ends one of the user's sessions by its ID; another user's
 // session, or one that is gone, is ErrNotFound.
 func (s System) EndUserSession(ctx context.Context, userID, sessionID string) error {
-	defer bumpAuthEpoch()
+	defer kit.BumpAuthEpoch()
 	res := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", sessionID, userID).Delete(&Session{})
 	if res.Error != nil {
 		return res.Error

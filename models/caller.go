@@ -3,30 +3,12 @@ package models
 import (
 	"context"
 	"database/sql"
-	"sync/atomic"
+	"enclave/models/kit"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
-
-// authEpoch counts the committed writes that can change who a caller is or
-// what they may do; see AuthEpoch.
-var authEpoch atomic.Uint64
-
-// AuthEpoch is a process-wide counter that moves after every write that can
-// change an answer of ResolveCaller: sessions saved or deleted, users,
-// projects and their settings, memberships, access policies (every audited
-// change, through Tenant.record and Tenant.inTx). A cache of resolved callers
-// stays correct on this process by dropping what it filled under an older
-// epoch; other processes sharing the database do not see this counter.
-//
-// Writers bump it after their change is committed, so that a resolution that
-// read the epoch before the bump, and so may have seen the old rows, is never
-// taken for a fresh one. Read the epoch before resolving, not after.
-func AuthEpoch() uint64 { return authEpoch.Load() }
-
-func bumpAuthEpoch() { authEpoch.Add(1) }
 
 // AllProjects asks ResolveCaller for every project the caller is an active
 // member of, instead of one.
@@ -133,7 +115,7 @@ func (s System) ResolveCaller(ctx context.Context, token, projectID string) (Cal
 		q += " AND 1 = 0" // no project asked: join no membership
 	}
 	q += callerSQLFrom
-	args = append(args, sessionKey(token), now())
+	args = append(args, sessionKey(token), kit.Now())
 	rows, err := s.db.WithContext(ctx).Raw(q, args...).Rows()
 	if err != nil {
 		return Caller{}, err

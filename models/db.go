@@ -25,22 +25,6 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// Dialect names the database engine behind a *gorm.DB.
-type Dialect string
-
-const (
-	SQLite   Dialect = "sqlite"
-	Postgres Dialect = "postgres"
-)
-
-// DialectOf tells which engine db talks to.
-func DialectOf(db *gorm.DB) Dialect {
-	if db.Dialector.Name() == "postgres" {
-		return Postgres
-	}
-	return SQLite
-}
-
 // Open connects to PostgreSQL when databaseURL is a postgres:// URL, and to an
 // embedded SQLite file in dataDir otherwise. It checks that the database
 // answers before returning, so a bad setting fails at start-up.

@@ -3,9 +3,10 @@ package models
 import (
 	"context"
 	"fmt"
-	"github.com/pressly/goose/v3"
 	"strings"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"

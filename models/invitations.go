@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"enclave/models/audit"
+	"enclave/models/kit"
 	"errors"
 	"time"
 
@@ -28,7 +30,7 @@ type Invitation struct {
 }
 
 // Expired reports whether the invitation can no longer be accepted.
-func (i Invitation) Expired() bool { return !now().Before(i.ExpiresAt) }
+func (i Invitation) Expired() bool { return !kit.Now().Before(i.ExpiresAt) }
 
 // InviteInput is what an admin submits to invite someone.
 type InviteInput struct {
@@ -68,7 +70,7 @@ func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter
 	if err := in.Validate(); err != nil {
 		return Invited{}, err
 	}
-	token, err := newToken()
+	token, err := kit.NewToken()
 	if err != nil {
 		return Invited{}, err
 	}
@@ -76,7 +78,7 @@ func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter
 	err = t.inTx(ctx, func(tx Tenant) error {
 		// Invitations and memberships of a project change one at a time:
 		// two admins inviting the same address at once leave one link.
-		if err := tx.lockProject(ctx); err != nil {
+		if err := tx.bound().LockProject(ctx); err != nil {
 			return err
 		}
 		if err := tx.checkPolicy(ctx, in.AccessPolicyID); err != nil {
@@ -96,9 +98,9 @@ func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter
 			return res.Error
 		}
 		out.Reissued = res.RowsAffected > 0
-		ts := now()
+		ts := kit.Now()
 		inv := Invitation{ID: uuid.NewString(), ProjectID: tx.projectID, Email: in.Email, Admin: in.Admin,
-			AccessPolicyID: in.AccessPolicyID, TokenHash: hashToken(token), ExpiresAt: ts.Add(InviteTTL), CreatedAt: ts}
+			AccessPolicyID: in.AccessPolicyID, TokenHash: kit.HashToken(token), ExpiresAt: ts.Add(InviteTTL), CreatedAt: ts}
 		if a.UserID != "" {
 			by := a.UserID
 			inv.CreatedBy = &by
@@ -110,7 +112,7 @@ func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter
 			return err
 		}
 		out.Invitation, out.Token = inv, token
-		return tx.record(ctx, a, ActionMemberInvited, in.Email, map[string]any{"invitation": inv.ID,
+		return audit.Record(ctx, tx.bound(), a, ActionMemberInvited, in.Email, map[string]any{"invitation": inv.ID,
 			"admin": inv.Admin, "reissued": out.Reissued, "expiresAt": inv.ExpiresAt})
 	})
 	return out, err
@@ -165,7 +167,7 @@ func (t Tenant) Invitation(ctx context.Context, id string) (Invitation, error) {
 	}
 	var inv Invitation
 	err := t.scoped(ctx).Where("id = ?", id).Take(&inv).Error
-	return inv, notFound(err)
+	return inv, kit.NotFound(err)
 }
 
 // RevokeInvitation withdraws an invitation: its link stops working.
@@ -180,7 +182,7 @@ func (t Tenant) RevokeInvitation(ctx context.Context, a Actor, id string) (Invit
 			return err
 		}
 		out = inv
-		return tx.record(ctx, a, ActionInviteRevoked, inv.Email, map[string]any{"invitation": inv.ID})
+		return audit.Record(ctx, tx.bound(), a, ActionInviteRevoked, inv.Email, map[string]any{"invitation": inv.ID})
 	})
 	return out, err
 }
@@ -213,8 +215,8 @@ func (s System) InvitationByToken(ctx context.Context, token string) (PendingInv
 		return PendingInvitation{}, ErrNotFound
 	}
 	var inv Invitation
-	if err := s.db.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Take(&inv).Error; err != nil {
-		return PendingInvitation{}, notFound(err)
+	if err := s.db.WithContext(ctx).Where("token_hash = ?", kit.HashToken(token)).Take(&inv).Error; err != nil {
+		return PendingInvitation{}, kit.NotFound(err)
 	}
 	if inv.Expired() {
 		return PendingInvitation{}, ErrInviteExpired
@@ -237,7 +239,7 @@ func (s System) InvitationsFor(ctx context.Context, u User) ([]PendingInvitation
 		return nil, nil
 	}
 	var rows []Invitation
-	err := s.db.WithContext(ctx).Where("email = ? AND expires_at > ?", u.Email, now()).Order("created_at, id").Find(&rows).Error
+	err := s.db.WithContext(ctx).Where("email = ? AND expires_at > ?", u.Email, kit.Now()).Order("created_at, id").Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +299,7 @@ func invitationFor(ctx context.Context, db *gorm.DB, u User, id string) (Invitat
 	}
 	var inv Invitation
 	if err := db.WithContext(ctx).Where("id = ?", id).Take(&inv).Error; err != nil {
-		return Invitation{}, notFound(err)
+		return Invitation{}, kit.NotFound(err)
 	}
 	switch {
 	case u.ProjectID != nil || inv.Email != u.Email:
@@ -319,14 +321,14 @@ func invitationFor(ctx context.Context, db *gorm.DB, u User, id string) (Invitat
 // invitation and changes nothing.
 func (s System) AcceptInvitation(ctx context.Context, u User, id, ip string) (string, error) {
 	var projectID string
-	defer bumpAuthEpoch()
+	defer kit.BumpAuthEpoch()
 	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		inv, err := invitationFor(ctx, db, u, id)
 		if err != nil {
 			return err
 		}
 		tx := ForProject(db, inv.ProjectID)
-		if err := tx.lockProject(ctx); err != nil {
+		if err := tx.bound().LockProject(ctx); err != nil {
 			return err
 		}
 		res := tx.scoped(ctx).Where("id = ?", inv.ID).Delete(&Invitation{})
@@ -360,7 +362,7 @@ func (s System) AcceptInvitation(ctx context.Context, u User, id, ip string) (st
 		if err != nil {
 			return err
 		}
-		return tx.record(ctx, a, ActionInviteAccepted, u.Email, map[string]any{"invitation": inv.ID, "membership": m.ID, "admin": m.Admin})
+		return audit.Record(ctx, tx.bound(), a, ActionInviteAccepted, u.Email, map[string]any{"invitation": inv.ID, "membership": m.ID, "admin": m.Admin})
 	})
 	return projectID, err
 }
@@ -376,6 +378,6 @@ func (s System) DeclineInvitation(ctx context.Context, u User, id, ip string) er
 		if err := tx.scoped(ctx).Where("id = ?", inv.ID).Delete(&Invitation{}).Error; err != nil {
 			return err
 		}
-		return tx.record(ctx, Actor{UserID: u.ID, Email: u.Email, IP: ip}, ActionInviteDeclined, u.Email, map[string]any{"invitation": inv.ID})
+		return audit.Record(ctx, tx.bound(), Actor{UserID: u.ID, Email: u.Email, IP: ip}, ActionInviteDeclined, u.Email, map[string]any{"invitation": inv.ID})
 	})
 }

@@ -2,13 +2,12 @@ package models
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"enclave/models/audit"
+	"enclave/models/kit"
 	"errors"
 	"net/mail"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 )
 
 // ErrLastAdmin refuses a change that would leave a project without an active
@@ -32,8 +31,8 @@ func (t Tenant) checkPolicy(ctx context.Context, id *string) error {
 // recording who invited it. Call it inside a transaction, and move
 // AuthEpoch again once that is committed.
 func (t Tenant) insertMembership(ctx context.Context, a Actor, userID string, admin bool, policyID *string) (ProjectMembership, error) {
-	bumpAuthEpoch()
-	ts := now()
+	kit.BumpAuthEpoch()
+	ts := kit.Now()
 	m := ProjectMembership{ID: uuid.NewString(), ProjectID: t.projectID, UserID: userID, Admin: admin, Active: true,
 		AccessPolicyID: policyID, CreatedAt: ts, UpdatedAt: ts}
 	if a.UserID != "" {
@@ -44,17 +43,12 @@ func (t Tenant) insertMembership(ctx context.Context, a Actor, userID string, ad
 		return m, err
 	}
 	if err := t.db.WithContext(ctx).Create(&m).Error; err != nil {
-		if isUniqueViolation(err) {
+		if kit.IsUniqueViolation(err) {
 			return m, &ValidationError{Fields: map[string]string{"email": "This person is already a member of the project."}}
 		}
 		return m, err
 	}
 	return m, nil
-}
-
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // Member looks up one of the project's memberships by id; another project's
@@ -65,14 +59,14 @@ func (t Tenant) Member(ctx context.Context, membershipID string) (Member, error)
 	}
 	var m ProjectMembership
 	if err := t.scoped(ctx).Where("id = ?", membershipID).Take(&m).Error; err != nil {
-		return Member{}, notFound(err)
+		return Member{}, kit.NotFound(err)
 	}
 	out := Member{Membership: m}
 	if err := t.db.WithContext(ctx).Where("id = ?", m.UserID).Take(&out.User).Error; err != nil {
 		return Member{}, err
 	}
 	if m.InvitedBy != nil {
-		if err := t.db.WithContext(ctx).Where("id = ?", *m.InvitedBy).Take(&out.Inviter).Error; notFound(err) != ErrNotFound && err != nil {
+		if err := t.db.WithContext(ctx).Where("id = ?", *m.InvitedBy).Take(&out.Inviter).Error; kit.NotFound(err) != ErrNotFound && err != nil {
 			return Member{}, err
 		}
 	}
@@ -93,7 +87,7 @@ type MemberUpdate struct {
 func (t Tenant) UpdateMember(ctx context.Context, a Actor, membershipID string, u MemberUpdate) (Member, error) {
 	var out Member
 	err := t.inTx(ctx, func(tx Tenant) error {
-		if err := tx.lockProject(ctx); err != nil {
+		if err := tx.bound().LockProject(ctx); err != nil {
 			return err
 		}
 		before, err := tx.Member(ctx, membershipID)
@@ -109,7 +103,7 @@ func (t Tenant) UpdateMember(ctx context.Context, a Actor, membershipID string, 
 			}
 		}
 		m := before.Membership
-		m.Admin, m.Active, m.AccessPolicyID, m.UpdatedAt = u.Admin, u.Active, u.AccessPolicyID, now()
+		m.Admin, m.Active, m.AccessPolicyID, m.UpdatedAt = u.Admin, u.Active, u.AccessPolicyID, kit.Now()
 		if err := tx.scoped(ctx).Model(&ProjectMembership{}).Where("id = ?", m.ID).
 			Updates(map[string]any{"admin": m.Admin, "active": m.Active, "access_policy_id": m.AccessPolicyID, "updated_at": m.UpdatedAt}).Error; err != nil {
 			return err
@@ -119,15 +113,15 @@ func (t Tenant) UpdateMember(ctx context.Context, a Actor, membershipID string, 
 		details := map[string]any{"membership": m.ID}
 		b := before.Membership
 		if b.Admin != m.Admin {
-			details["admin"] = Change{b.Admin, m.Admin}
+			details["admin"] = Change{Before: b.Admin, After: m.Admin}
 		}
 		if b.Active != m.Active {
-			details["active"] = Change{b.Active, m.Active}
+			details["active"] = Change{Before: b.Active, After: m.Active}
 		}
 		if deref(b.AccessPolicyID) != deref(m.AccessPolicyID) {
-			details["accessPolicy"] = Change{b.AccessPolicyID, m.AccessPolicyID}
+			details["accessPolicy"] = Change{Before: b.AccessPolicyID, After: m.AccessPolicyID}
 		}
-		return tx.record(ctx, a, ActionMemberUpdated, before.User.Email, details)
+		return audit.Record(ctx, tx.bound(), a, ActionMemberUpdated, before.User.Email, details)
 	})
 	return out, err
 }
@@ -138,7 +132,7 @@ func (t Tenant) UpdateMember(ctx context.Context, a Actor, membershipID string, 
 func (t Tenant) RemoveMember(ctx context.Context, a Actor, membershipID string) (Member, error) {
 	var out Member
 	err := t.inTx(ctx, func(tx Tenant) error {
-		if err := tx.lockProject(ctx); err != nil {
+		if err := tx.bound().LockProject(ctx); err != nil {
 			return err
 		}
 		m, err := tx.Member(ctx, membershipID)
@@ -152,7 +146,7 @@ func (t Tenant) RemoveMember(ctx context.Context, a Actor, membershipID string) 
 			return err
 		}
 		out = m
-		return tx.record(ctx, a, ActionMemberRemoved, m.User.Email, map[string]any{"membership": m.Membership.ID, "admin": m.Membership.Admin})
+		return audit.Record(ctx, tx.bound(), a, ActionMemberRemoved, m.User.Email, map[string]any{"membership": m.Membership.ID, "admin": m.Membership.Admin})
 	})
 	return out, err
 }
@@ -176,18 +170,6 @@ func (t Tenant) keepAnAdmin(ctx context.Context, m Member) error {
 		return ErrLastAdmin
 	}
 	return nil
-}
-
-// lockProject takes a row lock on the project until the transaction ends, so
-// that membership changes of one project run one after another. SQLite
-// transactions already hold the database's write lock from their start.
-func (t Tenant) lockProject(ctx context.Context) error {
-	if DialectOf(t.db) != Postgres {
-		return nil
-	}
-	var p Project
-	return t.db.WithContext(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).
-		Select("id").Where("id = ?", t.projectID).Take(&p).Error
 }
 
 // NewPassword is a password chosen in a form, typed twice.

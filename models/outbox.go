@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"enclave/models/kit"
 	"errors"
 	"fmt"
 	"strings"
@@ -70,7 +71,7 @@ type Outbox struct {
 func (s System) Outbox(box *SecretBox) *Outbox { return &Outbox{db: s.db, box: box} }
 
 // outboxClock is the outbox's clock; tests move it.
-var outboxClock = now
+var outboxClock = kit.Now
 
 func outboxAAD(id string) []byte { return []byte("enclave/outbox/v1\x00" + id) }
 

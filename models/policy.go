@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"enclave/models/audit"
 	"enclave/models/fhir"
+	"enclave/models/kit"
 
 	"github.com/google/uuid"
 )
@@ -42,7 +44,7 @@ var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_
 // and "rules.N" (N counts from 0).
 func (in *PolicyInput) Validate() error {
 	v := &ValidationError{}
-	in.Name = checkFreeName(v, "name", "Policy name", in.Name, maxPolicyName)
+	in.Name = kit.CheckName(v, "name", "Policy name", in.Name, maxPolicyName)
 	if len(in.Rules) > MaxPolicyRules {
 		v.Add("rules", fmt.Sprintf("A policy can have at most %d rules.", MaxPolicyRules))
 	}
@@ -95,7 +97,7 @@ func (t Tenant) AccessPolicies(ctx context.Context) ([]AccessPolicy, error) {
 func (t Tenant) AccessPolicy(ctx context.Context, id string) (AccessPolicy, error) {
 	var p AccessPolicy
 	err := t.scoped(ctx).Where("id = ?", id).Take(&p).Error
-	return p, notFound(err)
+	return p, kit.NotFound(err)
 }
 
 // PolicyUsage counts the members and open invitations that have the policy.
@@ -115,19 +117,19 @@ func (t Tenant) CreateAccessPolicy(ctx context.Context, a Actor, in PolicyInput)
 	if err := in.Validate(); err != nil {
 		return AccessPolicy{}, err
 	}
-	ts := now()
+	ts := kit.Now()
 	p := AccessPolicy{ID: uuid.NewString(), ProjectID: t.projectID, Name: in.Name, Rules: in.Rules, CreatedAt: ts, UpdatedAt: ts}
 	err := t.inTx(ctx, func(tx Tenant) error {
-		if err := tx.checkNameFree(ctx, &AccessPolicy{}, p.Name, "", policyNameTaken); err != nil {
+		if err := tx.bound().CheckNameFree(ctx, &AccessPolicy{}, p.Name, "", policyNameTaken); err != nil {
 			return err
 		}
 		if err := tx.db.WithContext(ctx).Create(&p).Error; err != nil {
-			if isUniqueViolation(err) {
+			if kit.IsUniqueViolation(err) {
 				return &ValidationError{Fields: map[string]string{"name": policyNameTaken}}
 			}
 			return err
 		}
-		return tx.record(ctx, a, ActionPolicyCreated, p.Name, map[string]any{"id": p.ID, "rules": p.Rules})
+		return audit.Record(ctx, tx.bound(), a, ActionPolicyCreated, p.Name, map[string]any{"id": p.ID, "rules": p.Rules})
 	})
 	return p, err
 }
@@ -143,20 +145,20 @@ func (t Tenant) UpdateAccessPolicy(ctx context.Context, a Actor, id string, in P
 		if err != nil {
 			return err
 		}
-		if err := tx.checkNameFree(ctx, &AccessPolicy{}, in.Name, id, policyNameTaken); err != nil {
+		if err := tx.bound().CheckNameFree(ctx, &AccessPolicy{}, in.Name, id, policyNameTaken); err != nil {
 			return err
 		}
 		p = before
-		p.Name, p.Rules, p.UpdatedAt = in.Name, in.Rules, now()
+		p.Name, p.Rules, p.UpdatedAt = in.Name, in.Rules, kit.Now()
 		if err := tx.scoped(ctx).Model(&AccessPolicy{}).Where("id = ?", id).
 			Updates(map[string]any{"name": p.Name, "rules": p.Rules, "updated_at": p.UpdatedAt}).Error; err != nil {
-			if isUniqueViolation(err) {
+			if kit.IsUniqueViolation(err) {
 				return &ValidationError{Fields: map[string]string{"name": policyNameTaken}}
 			}
 			return err
 		}
-		return tx.record(ctx, a, ActionPolicyUpdated, p.Name, map[string]any{"id": id,
-			"name": Change{before.Name, p.Name}, "rules": Change{before.Rules, p.Rules}})
+		return audit.Record(ctx, tx.bound(), a, ActionPolicyUpdated, p.Name, map[string]any{"id": id,
+			"name": Change{Before: before.Name, After: p.Name}, "rules": Change{Before: before.Rules, After: p.Rules}})
 	})
 	return p, err
 }
@@ -188,6 +190,6 @@ func (t Tenant) DeleteAccessPolicy(ctx context.Context, a Actor, id string) erro
 		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&AccessPolicy{}).Error; err != nil {
 			return err
 		}
-		return tx.record(ctx, a, ActionPolicyDeleted, p.Name, map[string]any{"id": id})
+		return audit.Record(ctx, tx.bound(), a, ActionPolicyDeleted, p.Name, map[string]any{"id": id})
 	})
 }

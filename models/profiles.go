@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"enclave/models/kit"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -35,7 +36,7 @@ func practitionerFor(u User) map[string]any {
 func (t Tenant) attachProfile(ctx context.Context, m *ProjectMembership) error {
 	var u User
 	if err := t.db.WithContext(ctx).Where("id = ?", m.UserID).Take(&u).Error; err != nil {
-		return fmt.Errorf("profile for membership: %w", notFound(err))
+		return fmt.Errorf("profile for membership: %w", kit.NotFound(err))
 	}
 	id, err := t.insertProfile(ctx, u)
 	if err != nil {

@@ -1,9 +1,7 @@
 package models
 
 import (
-	"database/sql/driver"
-	"encoding/json"
-	"errors"
+	"enclave/models/kit"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,7 +47,7 @@ func (n *NewProject) Validate() error {
 // trims its description and records what is wrong with them, the name
 // under nameField.
 func checkNameAndDescription(v *ValidationError, nameField, name, description string) (string, string) {
-	name = checkFreeName(v, nameField, "Project name", name, MaxProjectNameLength)
+	name = kit.CheckName(v, nameField, "Project name", name, MaxProjectNameLength)
 	description = strings.TrimSpace(description)
 	if utf8.RuneCountInString(description) > 2000 {
 		v.Add("description", "Description must be at most 2000 characters.")
@@ -74,34 +72,4 @@ type ProjectMembership struct {
 	ProfileID   *string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
-}
-
-// StringList is a list of strings kept as a JSON array in one text column,
-// the same on SQLite and PostgreSQL.
-type StringList []string
-
-// Value implements driver.Valuer.
-func (l StringList) Value() (driver.Value, error) {
-	if l == nil {
-		return "[]", nil
-	}
-	b, err := json.Marshal([]string(l))
-	return string(b), err
-}
-
-// Scan implements sql.Scanner.
-func (l *StringList) Scan(src any) error {
-	var b []byte
-	switch s := src.(type) {
-	case nil:
-		*l = nil
-		return nil
-	case string:
-		b = []byte(s)
-	case []byte:
-		b = s
-	default:
-		return errors.New("StringList: unsupported column type")
-	}
-	return json.Unmarshal(b, (*[]string)(l))
 }

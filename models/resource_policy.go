@@ -19,7 +19,7 @@ import (
 // fields. Shared definitions stay readable. A nil policy means full access.
 func (t Tenant) WithPolicy(p *AccessPolicy) Tenant {
 	t.policy = p
-	return t
+	return t.wired()
 }
 
 // Policy is the access policy the store applies, if any.

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"enclave/models/audit"
+	"enclave/models/kit"
 	"fmt"
 	"regexp"
 	"strings"
@@ -135,7 +137,7 @@ func (s Secrets) Create(ctx context.Context, a Actor, name, value string) (Secre
 	if err := v.Err(); err != nil {
 		return Secret{}, err
 	}
-	ts := now()
+	ts := kit.Now()
 	r := secretRow{ID: uuid.NewString(), ProjectID: s.t.projectID, Name: name, Hint: secretHint(value),
 		KeyID: s.box.KeyID(), CreatedAt: ts, UpdatedAt: ts, UpdatedBy: actorID(a)}
 	var err error
@@ -143,16 +145,16 @@ func (s Secrets) Create(ctx context.Context, a Actor, name, value string) (Secre
 		return Secret{}, err
 	}
 	err = s.t.inTx(ctx, func(tx Tenant) error {
-		if err := tx.checkNameFree(ctx, &secretRow{}, name, "", secretNameTaken); err != nil {
+		if err := tx.bound().CheckNameFree(ctx, &secretRow{}, name, "", secretNameTaken); err != nil {
 			return err
 		}
 		if err := tx.db.WithContext(ctx).Create(&r).Error; err != nil {
-			if isUniqueViolation(err) {
+			if kit.IsUniqueViolation(err) {
 				return &ValidationError{Fields: map[string]string{"name": secretNameTaken}}
 			}
 			return err
 		}
-		return tx.record(ctx, a, ActionSecretCreated, name, map[string]any{"id": r.ID})
+		return audit.Record(ctx, tx.bound(), a, ActionSecretCreated, name, map[string]any{"id": r.ID})
 	})
 	if err != nil {
 		return Secret{}, err
@@ -178,10 +180,10 @@ func (s Secrets) Replace(ctx context.Context, a Actor, id, value string) (Secret
 		}
 		if err := tx.scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
 			"ciphertext": ct, "key_id": s.box.KeyID(), "hint": secretHint(value),
-			"updated_at": now(), "updated_by": actorID(a)}).Error; err != nil {
+			"updated_at": kit.Now(), "updated_by": actorID(a)}).Error; err != nil {
 			return err
 		}
-		return tx.record(ctx, a, ActionSecretUpdated, r.Name, map[string]any{"id": id})
+		return audit.Record(ctx, tx.bound(), a, ActionSecretUpdated, r.Name, map[string]any{"id": id})
 	})
 	if err != nil {
 		return Secret{}, err
@@ -202,17 +204,17 @@ func (s Secrets) Rename(ctx context.Context, a Actor, id, name string) (Secret, 
 		if err != nil || r.Name == name {
 			return err
 		}
-		if err := tx.checkNameFree(ctx, &secretRow{}, name, id, secretNameTaken); err != nil {
+		if err := tx.bound().CheckNameFree(ctx, &secretRow{}, name, id, secretNameTaken); err != nil {
 			return err
 		}
 		if err := tx.scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
-			"name": name, "updated_at": now(), "updated_by": actorID(a)}).Error; err != nil {
-			if isUniqueViolation(err) {
+			"name": name, "updated_at": kit.Now(), "updated_by": actorID(a)}).Error; err != nil {
+			if kit.IsUniqueViolation(err) {
 				return &ValidationError{Fields: map[string]string{"name": secretNameTaken}}
 			}
 			return err
 		}
-		return tx.record(ctx, a, ActionSecretRenamed, name, map[string]any{"id": id, "name": Change{r.Name, name}})
+		return audit.Record(ctx, tx.bound(), a, ActionSecretRenamed, name, map[string]any{"id": id, "name": Change{Before: r.Name, After: name}})
 	})
 	if err != nil {
 		return Secret{}, err
@@ -230,7 +232,7 @@ func (s Secrets) Delete(ctx context.Context, a Actor, id string) error {
 		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&secretRow{}).Error; err != nil {
 			return err
 		}
-		return tx.record(ctx, a, ActionSecretDeleted, r.Name, map[string]any{"id": id})
+		return audit.Record(ctx, tx.bound(), a, ActionSecretDeleted, r.Name, map[string]any{"id": id})
 	})
 }
 
@@ -238,7 +240,7 @@ func (s Secrets) Delete(ctx context.Context, a Actor, id string) error {
 func (t Tenant) secretRow(ctx context.Context, column, value string) (secretRow, error) {
 	var r secretRow
 	err := t.scoped(ctx).Where(column+" = ?", value).Take(&r).Error
-	return r, notFound(err)
+	return r, kit.NotFound(err)
 }
 
 // describe turns rows into Secrets, with the users who last changed them.

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"enclave/models/kit"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ const maxUserAgent = 300
 
 // sessionKey is a session row's key: its token's SHA-256, like every
 // stored token (hashToken).
-func sessionKey(token string) string { return hashToken(token) }
+func sessionKey(token string) string { return kit.HashToken(token) }
 
 // Sessions persists sessions for the web layer's session store. Every write
 // moves AuthEpoch once done.
@@ -50,9 +51,9 @@ func (s System) Sessions() Sessions { return Sessions{sys: s} }
 // Load returns the data of a live session, or ErrNotFound.
 func (s Sessions) Load(ctx context.Context, token string) ([]byte, error) {
 	var row Session
-	err := s.sys.db.WithContext(ctx).Where("id = ? AND expires_at > ?", sessionKey(token), now()).Take(&row).Error
+	err := s.sys.db.WithContext(ctx).Where("id = ? AND expires_at > ?", sessionKey(token), kit.Now()).Take(&row).Error
 	if err != nil {
-		return nil, notFound(err)
+		return nil, kit.NotFound(err)
 	}
 	return row.Data, nil
 }
@@ -60,10 +61,10 @@ func (s Sessions) Load(ctx context.Context, token string) ([]byte, error) {
 // Save writes a session's data, creating the row if needed; meta is where
 // it is used from, and the time counts as its last use.
 func (s Sessions) Save(ctx context.Context, token string, userID *string, data []byte, expires time.Time, meta SessionMeta) error {
-	t := now()
+	t := kit.Now()
 	row := Session{ID: sessionKey(token), UserID: userID, Data: data, ExpiresAt: expires.UTC(), IP: meta.IP,
 		UserAgent: storedUserAgent(meta.UserAgent), LastSeenAt: &t, CreatedAt: t, UpdatedAt: t}
-	defer bumpAuthEpoch()
+	defer kit.BumpAuthEpoch()
 	return s.sys.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"user_id", "data", "expires_at", "ip", "user_agent", "last_seen_at", "updated_at"}),
@@ -74,8 +75,8 @@ func (s Sessions) Save(ctx context.Context, token string, userID *string, data [
 // a request was using it (signed out elsewhere, or by a password change) is
 // ErrNotFound and stays ended, where Save would bring it back.
 func (s Sessions) Update(ctx context.Context, token string, userID *string, data []byte, expires time.Time, meta SessionMeta) error {
-	t := now()
-	defer bumpAuthEpoch()
+	t := kit.Now()
+	defer kit.BumpAuthEpoch()
 	res := s.sys.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).Updates(map[string]any{
 		"user_id": userID, "data": data, "expires_at": expires.UTC(), "ip": meta.IP,
 		"user_agent": storedUserAgent(meta.UserAgent), "last_seen_at": t, "updated_at": t})
@@ -106,20 +107,20 @@ const TouchEvery = time.Minute
 // does not move AuthEpoch: nothing a caller may do depends on it.
 func (s Sessions) Touch(ctx context.Context, token string, meta SessionMeta) error {
 	return s.sys.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).
-		Updates(map[string]any{"last_seen_at": now(), "ip": meta.IP}).Error
+		Updates(map[string]any{"last_seen_at": kit.Now(), "ip": meta.IP}).Error
 }
 
 // Delete ends a session.
 func (s Sessions) Delete(ctx context.Context, token string) error {
-	defer bumpAuthEpoch()
+	defer kit.BumpAuthEpoch()
 	return s.sys.db.WithContext(ctx).Where("id = ?", sessionKey(token)).Delete(&Session{}).Error
 }
 
 // DeleteExpired removes sessions past their expiry and says how many.
 func (s Sessions) DeleteExpired(ctx context.Context) (int64, error) {
-	res := s.sys.db.WithContext(ctx).Where("expires_at <= ?", now()).Delete(&Session{})
+	res := s.sys.db.WithContext(ctx).Where("expires_at <= ?", kit.Now()).Delete(&Session{})
 	if res.RowsAffected > 0 {
-		bumpAuthEpoch()
+		kit.BumpAuthEpoch()
 	}
 	return res.RowsAffected, res.Error
 }

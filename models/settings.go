@@ -2,7 +2,8 @@ package models
 
 import (
 	"context"
-	"errors"
+	"enclave/models/audit"
+	"enclave/models/kit"
 	"slices"
 )
 
@@ -12,15 +13,6 @@ var ProjectFeatures = []string{
 	"ai", "aws-comprehend", "aws-textract", "bots", "cron", "email", "google-auth-required",
 	"graphql-introspection", "websocket-subscriptions", "transaction-bundles", "validate-terminology",
 }
-
-// ErrStale means the row changed since the caller read it: someone else
-// saved in between.
-var ErrStale = errors.New("changed by someone else since it was loaded")
-
-// ErrForbidden means the caller may not make this change: a project admin
-// touching operator settings, or any write to the shared, read-only FHIR
-// system resources.
-var ErrForbidden = errors.New("forbidden")
 
 // SettingsUpdate is a settings form as submitted. Features and SuperAdmin
 // are nil when the form did not carry them (project admins' forms do not).
@@ -70,7 +62,7 @@ func (t Tenant) UpdateSettings(ctx context.Context, a Actor, u SettingsUpdate, s
 			return nil
 		}
 		next.Version = cur.Version + 1
-		next.UpdatedAt = now()
+		next.UpdatedAt = kit.Now()
 		res := tx.db.WithContext(ctx).Model(&Project{}).Where("id = ? AND version = ?", tx.projectID, u.Version).
 			Select("name", "description", "strict_mode", "check_references_on_write", "default_patient_access_policy",
 				"features", "super_admin", "version", "updated_at").
@@ -85,7 +77,7 @@ func (t Tenant) UpdateSettings(ctx context.Context, a Actor, u SettingsUpdate, s
 		for _, c := range changes {
 			details[c.Field] = Change{Before: c.Before, After: c.After}
 		}
-		if err := tx.record(ctx, a, ActionSettingsUpdated, tx.projectID, details); err != nil {
+		if err := audit.Record(ctx, tx.bound(), a, ActionSettingsUpdated, tx.projectID, details); err != nil {
 			return err
 		}
 		saved = next
@@ -217,9 +209,9 @@ func SuperAdminAmong(projects []ProjectAccess) bool {
 // server operator's act, outside any project admin's reach: used to bootstrap
 // the first super admin and by tests.
 func (s System) SetSuperAdmin(ctx context.Context, projectID string, on bool) error {
-	defer bumpAuthEpoch()
+	defer kit.BumpAuthEpoch()
 	res := s.db.WithContext(ctx).Model(&Project{}).Where("id = ?", projectID).
-		Updates(map[string]any{"super_admin": on, "version": gormExpr("version + 1"), "updated_at": now()})
+		Updates(map[string]any{"super_admin": on, "version": gormExpr("version + 1"), "updated_at": kit.Now()})
 	if res.Error != nil {
 		return res.Error
 	}

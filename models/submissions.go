@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"enclave/models/kit"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -141,7 +142,7 @@ func (s System) purgeSubmissions(ctx context.Context) {
 }
 
 // submissionClock is the clock of form tokens; tests move it.
-var submissionClock = now
+var submissionClock = kit.Now
 
 // submissionKey keeps a token to the user and the form it was made for: the
 // same token sent by someone else, or to another form, is another key.

@@ -2,8 +2,8 @@ package models
 
 import (
 	"context"
+	"enclave/models/kit"
 	"errors"
-	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -42,11 +42,11 @@ func (s System) CreateUser(ctx context.Context, n NewUser) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	t := now()
+	t := kit.Now()
 	u := User{ID: uuid.NewString(), FirstName: n.FirstName, LastName: n.LastName, Email: n.Email,
 		PasswordHash: hash, CreatedAt: t, UpdatedAt: t}
 	if err := s.db.WithContext(ctx).Create(&u).Error; err != nil {
-		if isUniqueViolation(err) {
+		if kit.IsUniqueViolation(err) {
 			return User{}, &ValidationError{Fields: map[string]string{"email": emailTaken}}
 		}
 		return User{}, err
@@ -67,14 +67,14 @@ func (s System) EmailRegistered(ctx context.Context, email string) (bool, error)
 func (s System) UserByEmail(ctx context.Context, email string) (User, error) {
 	var u User
 	err := s.db.WithContext(ctx).Where("email = ? AND project_id IS NULL", NormalizeEmail(email)).Take(&u).Error
-	return u, notFound(err)
+	return u, kit.NotFound(err)
 }
 
 // UserByID loads a user.
 func (s System) UserByID(ctx context.Context, id string) (User, error) {
 	var u User
 	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error
-	return u, notFound(err)
+	return u, kit.NotFound(err)
 }
 
 // ErrBadCredentials is returned for any failed sign-in, without saying
@@ -103,8 +103,8 @@ func (s System) CreateProject(ctx context.Context, userID string, n NewProject) 
 	if err := n.Validate(); err != nil {
 		return Project{}, err
 	}
-	defer bumpAuthEpoch()
-	t := now()
+	defer kit.BumpAuthEpoch()
+	t := kit.Now()
 	owner := userID
 	p := Project{ID: uuid.NewString(), Name: n.Name, Description: n.Description, StrictMode: true,
 		Features: StringList{}, OwnerID: &owner, Version: 1, CreatedAt: t, UpdatedAt: t}
@@ -169,11 +169,4 @@ func (s System) Access(ctx context.Context, userID, projectID string) (ProjectAc
 		return ProjectAccess{}, err
 	}
 	return ProjectAccess{Project: p, Membership: m}, nil
-}
-
-func isUniqueViolation(err error) bool {
-	msg := err.Error()
-	return errors.Is(err, gorm.ErrDuplicatedKey) ||
-		strings.Contains(msg, "UNIQUE constraint failed") ||
-		strings.Contains(msg, "duplicate key value violates unique constraint")
 }

@@ -2,8 +2,8 @@ package models
 
 import (
 	"context"
-	"errors"
-	"time"
+	"enclave/models/audit"
+	"enclave/models/kit"
 
 	"gorm.io/gorm"
 )
@@ -24,6 +24,9 @@ type Tenant struct {
 	// it decides who may change membership profiles. nil means the server
 	// itself (tests, sub-commands, migrations).
 	member *ProjectMembership
+
+	// The domain stores, bound to the same project (see wired).
+	audit.Trail
 }
 
 // WithMember returns the store acting for membership m of its project.
@@ -31,12 +34,12 @@ func (t Tenant) WithMember(m ProjectMembership) Tenant {
 	if m.ProjectID == t.projectID {
 		t.member = &m
 	}
-	return t
+	return t.wired()
 }
 
 // ForProject binds a store to one project.
 func ForProject(db *gorm.DB, projectID string) Tenant {
-	return Tenant{db: db, projectID: projectID}
+	return Tenant{db: db, projectID: projectID}.wired()
 }
 
 // WithProject returns the store carrying p, the project row already loaded
@@ -47,7 +50,7 @@ func (t Tenant) WithProject(p Project) Tenant {
 	if p.ID == t.projectID {
 		t.project = &p
 	}
-	return t
+	return t.wired()
 }
 
 // ProjectID is the project this store is bound to.
@@ -62,7 +65,7 @@ func (t Tenant) scoped(ctx context.Context) *gorm.DB {
 func (t Tenant) Project(ctx context.Context) (Project, error) {
 	var p Project
 	err := t.db.WithContext(ctx).Where("id = ?", t.projectID).Take(&p).Error
-	return p, notFound(err)
+	return p, kit.NotFound(err)
 }
 
 // Member is a membership with the user it belongs to.
@@ -120,17 +123,8 @@ func (t Tenant) MemberCount(ctx context.Context) (int64, error) {
 func (t Tenant) Membership(ctx context.Context, userID string) (ProjectMembership, error) {
 	var m ProjectMembership
 	err := t.scoped(ctx).Where("user_id = ? AND active = ?", userID, true).Take(&m).Error
-	return m, notFound(err)
+	return m, kit.NotFound(err)
 }
-
-func notFound(err error) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return ErrNotFound
-	}
-	return err
-}
-
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // AddMember makes an existing user an active member of the project,
 // recording who did it. A user who is already a member (active or not) is a
@@ -145,24 +139,35 @@ func (t Tenant) AddMember(ctx context.Context, a Actor, userID string, admin boo
 		if m, err = tx.insertMembership(ctx, a, userID, admin, policyID); err != nil {
 			return err
 		}
-		return tx.record(ctx, a, ActionMemberAdded, userID, map[string]any{"membership": m.ID, "admin": admin})
+		return audit.Record(ctx, tx.bound(), a, ActionMemberAdded, userID, map[string]any{"membership": m.ID, "admin": admin})
 	})
 	return m, err
 }
 
-// checkNameFree refuses a name that another row of model (other than
-// exceptID) already has in this project, with msg on the "name" field.
-func (t Tenant) checkNameFree(ctx context.Context, model any, name, exceptID, msg string) error {
-	var n int64
-	q := t.scoped(ctx).Model(model).Where("name = ?", name)
-	if exceptID != "" {
-		q = q.Where("id <> ?", exceptID)
-	}
-	if err := q.Count(&n).Error; err != nil {
-		return err
-	}
-	if n > 0 {
-		return &ValidationError{Fields: map[string]string{"name": msg}}
-	}
-	return nil
+// bound is the store's handle, fixed to its project.
+func (t Tenant) bound() kit.Bound { return kit.Bind(t.db, t.projectID) }
+
+// wired binds the domain stores the Tenant is made of to its handle, policy
+// and member; every method that changes one of those calls it last.
+func (t Tenant) wired() Tenant {
+	b := t.bound()
+	t.Trail = audit.For(b)
+	return t
+}
+
+// inTx runs fn with a Tenant bound to the same project inside one
+// transaction, and moves AuthEpoch once the transaction has ended: what fn
+// changed is visible to anyone who reads the new epoch.
+func (t Tenant) inTx(ctx context.Context, fn func(tx Tenant) error) error {
+	return t.bound().InTx(ctx, func(b kit.Bound) error {
+		bound := t
+		bound.db = b.DB()
+		return fn(bound.wired())
+	})
+}
+
+// RecordSignIn writes a server-wide sign-in event. a.UserID is empty when
+// the email matched no account.
+func (s System) RecordSignIn(ctx context.Context, a Actor, succeeded bool) error {
+	return audit.RecordSignIn(ctx, s.db, a, succeeded)
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"crypto/sha256"
+	"enclave/models/kit"
 	"encoding/hex"
 	"time"
 
@@ -117,7 +118,7 @@ func (s System) RefundAttempt(ctx context.Context, key string) error {
 }
 
 // throttleClock is the throttle's clock; tests move it.
-var throttleClock = now
+var throttleClock = kit.Now
 
 // throttleKey keeps emails and addresses out of the table.
 func throttleKey(key string) string {

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"enclave/models/kit"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,8 +54,8 @@ func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(
 // Validate checks the fields and reports every problem at once.
 func (n *NewUser) Validate() error {
 	v := &ValidationError{}
-	n.FirstName = checkFreeName(v, "firstName", "First name", n.FirstName, maxPersonName)
-	n.LastName = checkFreeName(v, "lastName", "Last name", n.LastName, maxPersonName)
+	n.FirstName = kit.CheckName(v, "firstName", "First name", n.FirstName, maxPersonName)
+	n.LastName = kit.CheckName(v, "lastName", "Last name", n.LastName, maxPersonName)
 	n.Email = NormalizeEmail(n.Email)
 	checkEmail(v, n.Email)
 	if msg := PasswordProblem(n.Password); msg != "" {

@@ -1,9 +1,11 @@
-package models
+package kit
 
 import (
 	"errors"
 	"sort"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // ErrNotFound means the row does not exist, or is not visible from the store
@@ -57,4 +59,28 @@ func FieldErrors(err error) map[string]string {
 		return v.Fields
 	}
 	return nil
+}
+
+// ErrForbidden means the caller may not make this change.
+var ErrForbidden = errors.New("forbidden")
+
+// ErrStale means the row changed since the form that edits it was loaded:
+// one person would silently overwrite another's change.
+var ErrStale = errors.New("changed by someone else since it was loaded")
+
+// NotFound turns GORM's missing-row error into ErrNotFound.
+func NotFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// IsUniqueViolation reports whether err is a unique constraint refusing a
+// write, on either database.
+func IsUniqueViolation(err error) bool {
+	msg := err.Error()
+	return errors.Is(err, gorm.ErrDuplicatedKey) ||
+		strings.Contains(msg, "UNIQUE constraint failed") ||
+		strings.Contains(msg, "duplicate key value violates unique constraint")
 }

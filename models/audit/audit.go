@@ -1,7 +1,10 @@
-package models
+// Package audit is the log of who changed what: one event per change, written
+// in the transaction of the change it describes, and read back per project.
+package audit
 
 import (
 	"context"
+	"enclave/models/kit"
 	"encoding/json"
 	"strings"
 	"time"
@@ -32,16 +35,16 @@ const (
 	ActionPolicyDeleted   = "policy.deleted"
 )
 
-// AuditActions lists every action, for the audit log's filter.
-var AuditActions = []string{
+// Actions lists every action, for the audit log's filter.
+var Actions = []string{
 	ActionSettingsUpdated, ActionSecretCreated, ActionSecretUpdated, ActionSecretRenamed, ActionSecretDeleted,
 	ActionMemberInvited, ActionMemberAdded, ActionMemberUpdated, ActionMemberRemoved, ActionInviteAccepted,
 	ActionInviteDeclined, ActionInviteRevoked,
 	ActionPolicyCreated, ActionPolicyUpdated, ActionPolicyDeleted, ActionSignInSucceeded, ActionSignInFailed,
 }
 
-// AuditEvent is one line of the audit log.
-type AuditEvent struct {
+// Event is one line of the audit log.
+type Event struct {
 	ID         string
 	ProjectID  *string
 	UserID     *string
@@ -66,16 +69,19 @@ type Change struct {
 	After  any `json:"after"`
 }
 
-func newAuditEvent(projectID *string, a Actor, action, target string, details any) (AuditEvent, error) {
+// TableName keeps the table's name.
+func (Event) TableName() string { return "audit_events" }
+
+func newEvent(projectID *string, a Actor, action, target string, details any) (Event, error) {
 	if details == nil {
 		details = map[string]any{}
 	}
 	b, err := json.Marshal(details)
 	if err != nil {
-		return AuditEvent{}, err
+		return Event{}, err
 	}
-	e := AuditEvent{ID: uuid.NewString(), ProjectID: projectID, ActorEmail: a.Email, Action: action,
-		Target: target, Details: string(b), IP: a.IP, CreatedAt: now()}
+	e := Event{ID: uuid.NewString(), ProjectID: projectID, ActorEmail: a.Email, Action: action,
+		Target: target, Details: string(b), IP: a.IP, CreatedAt: kit.Now()}
 	if a.UserID != "" {
 		id := a.UserID
 		e.UserID = &id
@@ -83,51 +89,45 @@ func newAuditEvent(projectID *string, a Actor, action, target string, details an
 	return e, nil
 }
 
-// record writes an audit event of this project; store methods call it inside
-// the transaction of the change it describes. Every admin action passes
-// here, so it also moves AuthEpoch; the transaction around it must move it
-// again once committed (inTx does).
-func (t Tenant) record(ctx context.Context, a Actor, action, target string, details any) error {
-	bumpAuthEpoch()
-	pid := t.projectID
-	e, err := newAuditEvent(&pid, a, action, target, details)
+// Record writes an audit event of b's project; stores call it inside the
+// transaction of the change it describes. Every admin action passes here, so
+// it also moves kit.AuthEpoch; the transaction around it must move it again
+// once committed (kit.Bound.InTx does).
+func Record(ctx context.Context, b kit.Bound, a Actor, action, target string, details any) error {
+	kit.BumpAuthEpoch()
+	pid := b.ProjectID()
+	e, err := newEvent(&pid, a, action, target, details)
 	if err != nil {
 		return err
 	}
-	return t.db.WithContext(ctx).Create(&e).Error
+	return b.DB().WithContext(ctx).Create(&e).Error
 }
 
-// inTx runs fn with a Tenant bound to the same project inside one
-// transaction, and moves AuthEpoch once the transaction has ended: what fn
-// changed is visible to anyone who reads the new epoch.
-func (t Tenant) inTx(ctx context.Context, fn func(tx Tenant) error) error {
-	defer bumpAuthEpoch()
-	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		bound := t
-		bound.db = tx
-		return fn(bound)
-	})
-}
-
-// RecordSignIn writes a server-wide sign-in event. userID is empty when the
-// email matched no account.
-func (s System) RecordSignIn(ctx context.Context, a Actor, succeeded bool) error {
+// RecordSignIn writes a server-wide sign-in event. a.UserID is empty when
+// the email matched no account.
+func RecordSignIn(ctx context.Context, db *gorm.DB, a Actor, succeeded bool) error {
 	action := ActionSignInFailed
 	if succeeded {
 		action = ActionSignInSucceeded
 	}
-	e, err := newAuditEvent(nil, a, action, a.Email, nil)
+	e, err := newEvent(nil, a, action, a.Email, nil)
 	if err != nil {
 		return err
 	}
-	return s.db.WithContext(ctx).Create(&e).Error
+	return db.WithContext(ctx).Create(&e).Error
 }
 
-// AuditPageSize is how many events one page of the audit log shows.
-const AuditPageSize = 50
+// Trail reads one project's audit log.
+type Trail struct{ b kit.Bound }
 
-// AuditFilter selects a page of the audit log.
-type AuditFilter struct {
+// For is the audit log of b's project.
+func For(b kit.Bound) Trail { return Trail{b: b} }
+
+// PageSize is how many events one page of the audit log shows.
+const PageSize = 50
+
+// Filter selects a page of the audit log.
+type Filter struct {
 	Action string // empty for all
 	// Actor is the email address of who acted, in any letter case; empty
 	// for everyone.
@@ -141,14 +141,14 @@ type AuditFilter struct {
 // AuditLog returns one page of the project's audit log, newest first, and
 // whether an older page exists. It includes the sign-in events of the
 // project's members.
-func (t Tenant) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEvent, bool, error) {
+func (t Trail) AuditLog(ctx context.Context, f Filter) ([]Event, bool, error) {
 	if f.Page < 1 {
 		f.Page = 1
 	}
 	// The project's own events, and its members' sign-ins from the time
 	// they joined: an invitation reveals nothing of an account's past.
-	q := t.db.WithContext(ctx).Where(`(project_id = ? OR (project_id IS NULL AND EXISTS (SELECT 1 FROM project_memberships m
-		WHERE m.project_id = ? AND m.user_id = audit_events.user_id AND m.created_at <= audit_events.created_at)))`, t.projectID, t.projectID)
+	q := t.b.DB().WithContext(ctx).Where(`(project_id = ? OR (project_id IS NULL AND EXISTS (SELECT 1 FROM project_memberships m
+		WHERE m.project_id = ? AND m.user_id = audit_events.user_id AND m.created_at <= audit_events.created_at)))`, t.b.ProjectID(), t.b.ProjectID())
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
 	}
@@ -161,33 +161,40 @@ func (t Tenant) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEvent, bool
 	if !f.To.IsZero() {
 		q = q.Where("created_at < ?", f.To.UTC())
 	}
-	var out []AuditEvent
-	err := q.Order("created_at DESC, id DESC").Offset((f.Page - 1) * AuditPageSize).Limit(AuditPageSize + 1).Find(&out).Error
+	var out []Event
+	err := q.Order("created_at DESC, id DESC").Offset((f.Page - 1) * PageSize).Limit(PageSize + 1).Find(&out).Error
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(out) > AuditPageSize
+	more := len(out) > PageSize
 	if more {
-		out = out[:AuditPageSize]
+		out = out[:PageSize]
 	}
 	return out, more, nil
 }
 
-// AuditNames are what the ids in audit events stand for, as far as the
-// project still knows them: a deleted policy or a removed member has no
-// entry.
-type AuditNames struct {
+// Names are what the ids in audit events stand for, as far as the project
+// still knows them: a deleted policy or a removed member has no entry.
+type Names struct {
 	Policies map[string]string // access policy id → name
 	// Memberships and Users find a current member by membership id and by
 	// account id.
-	Memberships map[string]User
-	Users       map[string]User
+	Memberships map[string]Person
+	Users       map[string]Person
 }
+
+// Person is a member as the audit log names them.
+type Person struct {
+	ID, FirstName, LastName, Email string
+}
+
+// Name is the person's display name.
+func (p Person) Name() string { return strings.TrimSpace(p.FirstName + " " + p.LastName) }
 
 // AuditNames looks up the project's policies, memberships and members
 // (by account id) among the given ids, in one query.
-func (t Tenant) AuditNames(ctx context.Context, policyIDs, membershipIDs, userIDs []string) (AuditNames, error) {
-	out := AuditNames{Policies: map[string]string{}, Memberships: map[string]User{}, Users: map[string]User{}}
+func (t Trail) AuditNames(ctx context.Context, policyIDs, membershipIDs, userIDs []string) (Names, error) {
+	out := Names{Policies: map[string]string{}, Memberships: map[string]Person{}, Users: map[string]Person{}}
 	if len(policyIDs)+len(membershipIDs)+len(userIDs) == 0 {
 		return out, nil
 	}
@@ -195,13 +202,13 @@ func (t Tenant) AuditNames(ctx context.Context, policyIDs, membershipIDs, userID
 	var rows []struct {
 		Kind, ID, UserID, FirstName, LastName, Email string
 	}
-	err := t.db.WithContext(ctx).Raw(`SELECT 'policy' AS kind, id, '' AS user_id, name AS first_name, '' AS last_name, '' AS email
+	err := t.b.DB().WithContext(ctx).Raw(`SELECT 'policy' AS kind, id, '' AS user_id, name AS first_name, '' AS last_name, '' AS email
 		FROM access_policies WHERE project_id = ? AND id IN ?
 		UNION ALL
 		SELECT 'member', m.id, u.id, u.first_name, u.last_name, u.email
 		FROM project_memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.project_id = ? AND (m.id IN ? OR m.user_id IN ?)`,
-		t.projectID, policyIDs, t.projectID, membershipIDs, userIDs).Scan(&rows).Error
+		t.b.ProjectID(), policyIDs, t.b.ProjectID(), membershipIDs, userIDs).Scan(&rows).Error
 	if err != nil {
 		return out, err
 	}
@@ -210,7 +217,7 @@ func (t Tenant) AuditNames(ctx context.Context, policyIDs, membershipIDs, userID
 			out.Policies[r.ID] = r.FirstName
 			continue
 		}
-		u := User{ID: r.UserID, FirstName: r.FirstName, LastName: r.LastName, Email: r.Email}
+		u := Person{ID: r.UserID, FirstName: r.FirstName, LastName: r.LastName, Email: r.Email}
 		out.Memberships[r.ID] = u
 		out.Users[r.UserID] = u
 	}

@@ -1,4 +1,4 @@
-package models
+package kit
 
 import (
 	"fmt"
@@ -33,12 +33,12 @@ func NormalizeName(s string) string {
 	return b.String()
 }
 
-// checkFreeName normalises a free-text name (see NormalizeName), records
+// CheckName normalises a free-text name (see NormalizeName), records
 // under field what is wrong with it, labelled label (e.g. "Project name"),
 // and returns it normalised. A name must have a visible character, at most
 // max characters, and none of the invisible characters that make two names
 // look alike or text run backwards (see nameProblem).
-func checkFreeName(v *ValidationError, field, label, s string, max int) string {
+func CheckName(v *ValidationError, field, label, s string, max int) string {
 	s = NormalizeName(s)
 	switch {
 	case s == "":

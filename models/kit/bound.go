@@ -1,0 +1,71 @@
+package kit
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Bound is a database handle fixed to one project: the base of every
+// project-bound store. Only models makes one (from a checked membership or
+// for the server's own work); a domain store keeps it and filters every
+// query of a project table through Scoped.
+type Bound struct {
+	db        *gorm.DB
+	projectID string
+}
+
+// Bind fixes db to projectID.
+func Bind(db *gorm.DB, projectID string) Bound { return Bound{db: db, projectID: projectID} }
+
+// DB is the handle, for statements that filter by ProjectID themselves.
+func (b Bound) DB() *gorm.DB { return b.db }
+
+// ProjectID is the project the handle is fixed to.
+func (b Bound) ProjectID() string { return b.projectID }
+
+// Scoped starts a query on a project table, filtered to the project.
+func (b Bound) Scoped(ctx context.Context) *gorm.DB {
+	return b.db.WithContext(ctx).Where("project_id = ?", b.projectID)
+}
+
+// InTx runs fn with the handle inside one transaction, and moves AuthEpoch
+// once the transaction has ended: what fn changed is visible to anyone who
+// reads the new epoch.
+func (b Bound) InTx(ctx context.Context, fn func(tx Bound) error) error {
+	defer BumpAuthEpoch()
+	return b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(Bound{db: tx, projectID: b.projectID})
+	})
+}
+
+// LockProject takes a row lock on the project until the transaction ends, so
+// that changes that must see each other (membership, settings) run one
+// after another. SQLite transactions already hold the database's write lock
+// from their start.
+func (b Bound) LockProject(ctx context.Context) error {
+	if DialectOf(b.db) != Postgres {
+		return nil
+	}
+	var row struct{ ID string }
+	return b.db.WithContext(ctx).Table("projects").Clauses(clause.Locking{Strength: "UPDATE"}).
+		Select("id").Where("id = ?", b.projectID).Take(&row).Error
+}
+
+// CheckNameFree refuses a name that another row of model (other than
+// exceptID) already has in this project, with msg on the "name" field.
+func (b Bound) CheckNameFree(ctx context.Context, model any, name, exceptID, msg string) error {
+	var n int64
+	q := b.Scoped(ctx).Model(model).Where("name = ?", name)
+	if exceptID != "" {
+		q = q.Where("id <> ?", exceptID)
+	}
+	if err := q.Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return &ValidationError{Fields: map[string]string{"name": msg}}
+	}
+	return nil
+}
