@@ -115,7 +115,7 @@ func (s System) ResolveCaller(ctx context.Context, token, projectID string) (Cal
 		q += " AND 1 = 0" // no project asked: join no membership
 	}
 	q += callerSQLFrom
-	args = append(args, sessionKey(token), kit.Now())
+	args = append(args, kit.HashToken(token), kit.Now())
 	rows, err := s.db.WithContext(ctx).Raw(q, args...).Rows()
 	if err != nil {
 		return Caller{}, err

@@ -1,8 +1,10 @@
 package models
 
 import (
+	"enclave/models/accounts"
 	"enclave/models/audit"
 	"enclave/models/kit"
+	"enclave/models/mail"
 )
 
 // Aliases kept while callers move to the domain packages.
@@ -58,4 +60,61 @@ const (
 	ActionPolicyCreated   = audit.ActionPolicyCreated
 	ActionPolicyUpdated   = audit.ActionPolicyUpdated
 	ActionPolicyDeleted   = audit.ActionPolicyDeleted
+)
+
+type (
+	Mail       = mail.Message
+	QueuedMail = mail.Queued
+	Letter     = mail.Letter
+	Outbox     = mail.Outbox
+)
+
+const (
+	OutboxFirstRetry  = mail.FirstRetry
+	OutboxMaxAttempts = mail.MaxAttempts
+	OutboxLease       = mail.Lease
+)
+
+var SetOutboxClock = mail.SetClockForTests
+
+type (
+	User         = accounts.User
+	NewUser      = accounts.NewUser
+	NewPassword  = accounts.NewPassword
+	Session      = accounts.Session
+	SessionMeta  = accounts.SessionMeta
+	SessionInfo  = accounts.SessionInfo
+	Sessions     = accounts.Sessions
+	ThrottleRule = accounts.ThrottleRule
+	TokenPurpose = accounts.TokenPurpose
+	AccountToken = accounts.AccountToken
+)
+
+const (
+	PurposeVerify     = accounts.PurposeVerify
+	PurposeReset      = accounts.PurposeReset
+	VerifyTTL         = accounts.VerifyTTL
+	ResetTTL          = accounts.ResetTTL
+	TouchEvery        = accounts.TouchEvery
+	MinPasswordLength = accounts.MinPasswordLength
+)
+
+var (
+	ErrLinkInvalid                 = accounts.ErrLinkInvalid
+	ErrWrongPassword               = accounts.ErrWrongPassword
+	ErrBadCredentials              = accounts.ErrBadCredentials
+	EmailProblem                   = accounts.EmailProblem
+	NormalizeEmail                 = accounts.NormalizeEmail
+	PasswordProblem                = accounts.PasswordProblem
+	HashPassword                   = accounts.HashPassword
+	SetFastPasswordHashingForTests = accounts.SetFastPasswordHashingForTests
+)
+
+var (
+	SignInPerAccount      = accounts.SignInPerAccount
+	SignInPerAddress      = accounts.SignInPerAddress
+	RegisterPerAddress    = accounts.RegisterPerAddress
+	VerifyLinksPerAccount = accounts.VerifyLinksPerAccount
+	ResetPerEmail         = accounts.ResetPerEmail
+	ResetPerAddress       = accounts.ResetPerAddress
 )

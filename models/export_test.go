@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/pressly/goose/v3"
 
@@ -149,14 +148,6 @@ func (t Tenant) ChosenDriver(ctx context.Context, q SearchQuery) (string, error)
 		return nil
 	})
 	return code, err
-}
-
-// SetThrottleClock makes the throttle read the time from clock until the
-// returned function restores it.
-func SetThrottleClock(clock func() time.Time) (restore func()) {
-	old := throttleClock
-	throttleClock = clock
-	return func() { throttleClock = old }
 }
 
 // MigrateTo applies the SQL migrations up to and including version.

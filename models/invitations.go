@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"enclave/models/accounts"
 	"enclave/models/audit"
 	"enclave/models/kit"
 	"errors"
@@ -43,7 +44,7 @@ type InviteInput struct {
 func (in *InviteInput) Validate() error {
 	v := &ValidationError{}
 	in.Email = NormalizeEmail(in.Email)
-	checkEmail(v, in.Email)
+	accounts.CheckEmail(v, in.Email)
 	return v.Err()
 }
 
@@ -108,7 +109,7 @@ func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter
 		if err := tx.db.WithContext(ctx).Create(&inv).Error; err != nil {
 			return err
 		}
-		if err := mail.post(ctx, tx.db, inv.Email, token, inv.ExpiresAt); err != nil {
+		if err := mail.Post(ctx, tx.db, inv.Email, token, inv.ExpiresAt); err != nil {
 			return err
 		}
 		out.Invitation, out.Token = inv, token

@@ -5,7 +5,6 @@ import (
 	"enclave/models/audit"
 	"enclave/models/kit"
 	"errors"
-	"net/mail"
 
 	"github.com/google/uuid"
 )
@@ -170,29 +169,4 @@ func (t Tenant) keepAnAdmin(ctx context.Context, m Member) error {
 		return ErrLastAdmin
 	}
 	return nil
-}
-
-// NewPassword is a password chosen in a form, typed twice.
-type NewPassword struct {
-	Password string
-	Confirm  string
-}
-
-// Validate checks the length and that both fields match.
-func (n NewPassword) Validate() error {
-	v := &ValidationError{}
-	if msg := PasswordProblem(n.Password); msg != "" {
-		v.Add("password", msg)
-	} else if n.Password != n.Confirm {
-		v.Add("confirm", "The two passwords do not match.")
-	}
-	return v.Err()
-}
-
-func checkEmail(v *ValidationError, email string) {
-	if email == "" {
-		v.Add("email", "Email is required.")
-	} else if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
-		v.Add("email", "Enter a valid email address, like name@example.org.")
-	}
 }

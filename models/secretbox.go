@@ -99,12 +99,12 @@ func secretAAD(projectID, secretID string) []byte {
 
 // seal encrypts value for one secret of one project: nonce || ciphertext.
 func (b *SecretBox) seal(projectID, secretID string, value []byte) ([]byte, error) {
-	return b.sealWith(secretAAD(projectID, secretID), value)
+	return b.Seal(secretAAD(projectID, secretID), value)
 }
 
-// sealWith encrypts value bound to the additional data aad, which says
+// Seal encrypts value bound to the additional data aad, which says
 // what the value is and where it belongs: nonce || ciphertext.
-func (b *SecretBox) sealWith(aad, value []byte) ([]byte, error) {
+func (b *SecretBox) Seal(aad, value []byte) ([]byte, error) {
 	nonce := make([]byte, b.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
@@ -112,9 +112,9 @@ func (b *SecretBox) sealWith(aad, value []byte) ([]byte, error) {
 	return b.aead.Seal(nonce, nonce, value, aad), nil
 }
 
-// openWith decrypts what sealWith sealed with the same aad; false when it
+// Open decrypts what Seal sealed with the same aad; false when it
 // does not decrypt.
-func (b *SecretBox) openWith(aad, sealed []byte) ([]byte, bool) {
+func (b *SecretBox) Open(aad, sealed []byte) ([]byte, bool) {
 	n := b.aead.NonceSize()
 	if len(sealed) < n+b.aead.Overhead() {
 		return nil, false
@@ -128,7 +128,7 @@ func (b *SecretBox) open(r secretRow) ([]byte, error) {
 	if r.KeyID != b.id {
 		return nil, &SecretKeyError{Name: r.Name, StoredKey: r.KeyID, CurrentKey: b.id}
 	}
-	plain, ok := b.openWith(secretAAD(r.ProjectID, r.ID), r.Ciphertext)
+	plain, ok := b.Open(secretAAD(r.ProjectID, r.ID), r.Ciphertext)
 	if !ok {
 		return nil, fmt.Errorf("secret %q: %w", r.Name, ErrSecretTampered)
 	}

@@ -2,8 +2,9 @@ package models
 
 import (
 	"context"
+	"enclave/models/accounts"
 	"enclave/models/kit"
-	"errors"
+	"enclave/models/mail"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -14,88 +15,18 @@ import (
 // crosses project boundaries, so a reviewer can find every such crossing.
 type System struct {
 	db *gorm.DB
+	// accounts.Store: users, account links, sessions, the throttle.
+	accounts.Store
 }
 
 // NewSystem returns the server-wide store.
-func NewSystem(db *gorm.DB) System { return System{db: db} }
+func NewSystem(db *gorm.DB) System { return System{db: db, Store: accounts.New(db)} }
 
 // DB exposes the handle for wiring (readiness checks, building Tenants).
 func (s System) DB() *gorm.DB { return s.db }
 
 // Tenant returns the store bound to projectID.
 func (s System) Tenant(projectID string) Tenant { return ForProject(s.db, projectID) }
-
-// emailTaken is the message for a registration with a known email.
-const emailTaken = "An account with this email already exists. Sign in instead."
-
-// CreateUser registers a server-wide user.
-func (s System) CreateUser(ctx context.Context, n NewUser) (User, error) {
-	if err := n.Validate(); err != nil {
-		return User{}, err
-	}
-	if _, err := s.UserByEmail(ctx, n.Email); err == nil {
-		return User{}, &ValidationError{Fields: map[string]string{"email": emailTaken}}
-	} else if !errors.Is(err, ErrNotFound) {
-		return User{}, err
-	}
-	hash, err := HashPassword(n.Password)
-	if err != nil {
-		return User{}, err
-	}
-	t := kit.Now()
-	u := User{ID: uuid.NewString(), FirstName: n.FirstName, LastName: n.LastName, Email: n.Email,
-		PasswordHash: hash, CreatedAt: t, UpdatedAt: t}
-	if err := s.db.WithContext(ctx).Create(&u).Error; err != nil {
-		if kit.IsUniqueViolation(err) {
-			return User{}, &ValidationError{Fields: map[string]string{"email": emailTaken}}
-		}
-		return User{}, err
-	}
-	return u, nil
-}
-
-// EmailRegistered reports whether a server-wide user has this email.
-func (s System) EmailRegistered(ctx context.Context, email string) (bool, error) {
-	_, err := s.UserByEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// UserByEmail finds a server-wide user by email, case-insensitively.
-func (s System) UserByEmail(ctx context.Context, email string) (User, error) {
-	var u User
-	err := s.db.WithContext(ctx).Where("email = ? AND project_id IS NULL", NormalizeEmail(email)).Take(&u).Error
-	return u, kit.NotFound(err)
-}
-
-// UserByID loads a user.
-func (s System) UserByID(ctx context.Context, id string) (User, error) {
-	var u User
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error
-	return u, kit.NotFound(err)
-}
-
-// ErrBadCredentials is returned for any failed sign-in, without saying
-// whether the email or the password was wrong.
-var ErrBadCredentials = errors.New("email or password is incorrect")
-
-// Authenticate checks an email and password.
-func (s System) Authenticate(ctx context.Context, email, password string) (User, error) {
-	u, err := s.UserByEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) {
-		burnPasswordCheck(password)
-		return User{}, ErrBadCredentials
-	}
-	if err != nil {
-		return User{}, err
-	}
-	if !u.CheckPassword(password) {
-		return User{}, ErrBadCredentials
-	}
-	return u, nil
-}
 
 // CreateProject makes a project owned by userID, with userID as its admin,
 // in one transaction, and moves AuthEpoch once it is committed.
@@ -170,3 +101,6 @@ func (s System) Access(ctx context.Context, userID, projectID string) (ProjectAc
 	}
 	return ProjectAccess{Project: p, Membership: m}, nil
 }
+
+// Outbox returns the server's mail queue, its bodies sealed with box.
+func (s System) Outbox(box *SecretBox) *mail.Outbox { return mail.NewOutbox(s.db, box) }

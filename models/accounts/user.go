@@ -1,4 +1,4 @@
-package models
+package accounts
 
 import (
 	"enclave/models/kit"
@@ -53,11 +53,11 @@ func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(
 
 // Validate checks the fields and reports every problem at once.
 func (n *NewUser) Validate() error {
-	v := &ValidationError{}
+	v := &kit.ValidationError{}
 	n.FirstName = kit.CheckName(v, "firstName", "First name", n.FirstName, maxPersonName)
 	n.LastName = kit.CheckName(v, "lastName", "Last name", n.LastName, maxPersonName)
 	n.Email = NormalizeEmail(n.Email)
-	checkEmail(v, n.Email)
+	CheckEmail(v, n.Email)
 	if msg := PasswordProblem(n.Password); msg != "" {
 		v.Add("password", msg)
 	}

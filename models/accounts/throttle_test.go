@@ -1,12 +1,13 @@
-package models_test
+package accounts_test
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"enclave/models"
+	"enclave/models/accounts"
 	"enclave/models/testdb"
 )
 
@@ -14,13 +15,15 @@ import (
 // parallel ones cannot all slip through; past the free ones each waits
 // twice as long as the last; keys are independent; a quiet key starts
 // afresh.
+var ctx = context.Background()
+
 func TestThrottle(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
-			sys := models.NewSystem(db.DB)
+			sys := accounts.New(db.DB)
 			clock := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-			defer models.SetThrottleClock(func() time.Time { return clock })()
-			rule := models.ThrottleRule{Free: 5, Max: time.Minute, Window: 15 * time.Minute}
+			defer accounts.SetThrottleClock(func() time.Time { return clock })()
+			rule := accounts.ThrottleRule{Free: 5, Max: time.Minute, Window: 15 * time.Minute}
 
 			var allowed atomic.Int32
 			var wg sync.WaitGroup
@@ -67,7 +70,7 @@ func TestThrottle(t *testing.T) {
 				wait *= 2
 			}
 			// Refunded attempts (successes) do not add up.
-			few := models.ThrottleRule{Free: 3, Max: time.Minute, Window: time.Hour}
+			few := accounts.ThrottleRule{Free: 3, Max: time.Minute, Window: time.Hour}
 			for i := range 10 {
 				wait, err := sys.Attempt(ctx, "address", few)
 				if err != nil || wait != 0 {

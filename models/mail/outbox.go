@@ -1,4 +1,7 @@
-package models
+// Package mail is the outbox: mail written in the transaction of the change
+// it tells about, sealed at rest, and sent later by a background worker that
+// retries. A request never waits for the mail server.
+package mail
 
 import (
 	"context"
@@ -13,8 +16,8 @@ import (
 	"gorm.io/gorm"
 )
 
-// Mail is one plain-text email.
-type Mail struct {
+// Message is one plain-text email.
+type Message struct {
 	To      string
 	Subject string
 	// Body usually holds a one-time link: the outbox keeps it sealed.
@@ -23,15 +26,15 @@ type Mail struct {
 	Purpose string
 }
 
-// How the outbox retries: a mail that failed waits OutboxFirstRetry, twice
-// as long after each further failure, and is given up (kept, marked
-// failed) after OutboxMaxAttempts tries, about an hour after the first.
-// A claimed mail belongs to its sender for OutboxLease: if that sender dies
-// mid-send, the mail is claimed again once the lease runs out.
+// How the outbox retries: a mail that failed waits FirstRetry, twice as long
+// after each further failure, and is given up (kept, marked failed) after
+// MaxAttempts tries, about an hour after the first. A claimed mail belongs to
+// its sender for Lease: if that sender dies mid-send, the mail is claimed
+// again once the lease runs out.
 const (
-	OutboxFirstRetry  = 30 * time.Second
-	OutboxMaxAttempts = 8
-	OutboxLease       = 10 * time.Minute
+	FirstRetry  = 30 * time.Second
+	MaxAttempts = 8
+	Lease       = 10 * time.Minute
 )
 
 // maxLastError bounds the mail server's answer kept with a failed mail.
@@ -64,21 +67,36 @@ const pendingMail = "sent_at IS NULL AND failed_at IS NULL"
 // one sender at a time. Bodies are sealed with the secrets key.
 type Outbox struct {
 	db  *gorm.DB
-	box *SecretBox
+	box Sealer
 }
 
-// Outbox returns the server's mail queue, its bodies sealed with box.
-func (s System) Outbox(box *SecretBox) *Outbox { return &Outbox{db: s.db, box: box} }
+// Sealer seals and opens bodies with the secrets key (secrets.Box).
+type Sealer interface {
+	KeyID() string
+	Seal(aad, value []byte) ([]byte, error)
+	Open(aad, sealed []byte) ([]byte, bool)
+}
+
+// NewOutbox returns the server's mail queue in db, its bodies sealed with box.
+func NewOutbox(db *gorm.DB, box Sealer) *Outbox { return &Outbox{db: db, box: box} }
 
 // outboxClock is the outbox's clock; tests move it.
 var outboxClock = kit.Now
+
+// SetClockForTests makes the outbox read the time from clock until the
+// returned function restores it; tests only.
+func SetClockForTests(clock func() time.Time) (restore func()) {
+	old := outboxClock
+	outboxClock = clock
+	return func() { outboxClock = old }
+}
 
 func outboxAAD(id string) []byte { return []byte("enclave/outbox/v1\x00" + id) }
 
 // Enqueue queues m in tx, the transaction that writes the change the mail
 // is about, so that a rollback takes the mail with it; nil queues it on its
 // own.
-func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, m Mail) error {
+func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, m Message) error {
 	if tx == nil {
 		tx = o.db
 	}
@@ -86,26 +104,26 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, m Mail) error {
 	r := outboxRow{ID: uuid.NewString(), Recipient: m.To, Subject: m.Subject, KeyID: o.box.KeyID(), Purpose: m.Purpose,
 		NextAttemptAt: ts, CreatedAt: ts}
 	var err error
-	if r.Body, err = o.box.sealWith(outboxAAD(r.ID), []byte(m.Body)); err != nil {
+	if r.Body, err = o.box.Seal(outboxAAD(r.ID), []byte(m.Body)); err != nil {
 		return err
 	}
 	return tx.WithContext(ctx).Create(&r).Error
 }
 
-// QueuedMail is a mail a sender claimed: it is that sender's to send until
-// the lease runs out.
-type QueuedMail struct {
+// Queued is a mail a sender claimed: it is that sender's to send until the
+// lease runs out.
+type Queued struct {
 	ID string
-	Mail
+	Message
 	// Attempts counts the tries, this one included.
 	Attempts int
 }
 
 // Claim takes up to n due mails for this sender: each counts one more
-// attempt and is not due again for OutboxLease. Concurrent claimers, on
+// attempt and is not due again for Lease. Concurrent claimers, on
 // other server instances too, never take the same mail. A mail whose body
 // does not open (sealed with another key) is given up on the spot.
-func (o *Outbox) Claim(ctx context.Context, n int) ([]QueuedMail, error) {
+func (o *Outbox) Claim(ctx context.Context, n int) ([]Queued, error) {
 	ts := outboxClock()
 	db := o.db.WithContext(ctx)
 	// An idle sender only reads.
@@ -120,18 +138,18 @@ func (o *Outbox) Claim(ctx context.Context, n int) ([]QueuedMail, error) {
 	// claimed meanwhile is checked again and no longer due. SQLite runs one
 	// writer at a time.
 	skipLocked := ""
-	if DialectOf(o.db) == Postgres {
+	if kit.DialectOf(o.db) == kit.Postgres {
 		skipLocked = " FOR UPDATE SKIP LOCKED"
 	}
 	var rows []outboxRow
 	err := db.Raw(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
 WHERE id IN (SELECT id FROM outbox WHERE `+pendingMail+` AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`+skipLocked+`)
   AND `+pendingMail+` AND next_attempt_at <= ?
-RETURNING id, recipient, subject, body, key_id, purpose, attempts`, ts.Add(OutboxLease), ts, n, ts).Scan(&rows).Error
+RETURNING id, recipient, subject, body, key_id, purpose, attempts`, ts.Add(Lease), ts, n, ts).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
-	out := make([]QueuedMail, 0, len(rows))
+	out := make([]Queued, 0, len(rows))
 	for _, r := range rows {
 		body, err := o.open(r)
 		if err != nil {
@@ -140,8 +158,8 @@ RETURNING id, recipient, subject, body, key_id, purpose, attempts`, ts.Add(Outbo
 			}
 			continue
 		}
-		out = append(out, QueuedMail{ID: r.ID, Attempts: r.Attempts,
-			Mail: Mail{To: r.Recipient, Subject: r.Subject, Body: string(body), Purpose: r.Purpose}})
+		out = append(out, Queued{ID: r.ID, Attempts: r.Attempts,
+			Message: Message{To: r.Recipient, Subject: r.Subject, Body: string(body), Purpose: r.Purpose}})
 	}
 	return out, nil
 }
@@ -151,7 +169,7 @@ func (o *Outbox) open(r outboxRow) ([]byte, error) {
 	if r.KeyID != o.box.KeyID() {
 		return nil, fmt.Errorf("sealed with secrets key %s, but the configured key is %s", r.KeyID, o.box.KeyID())
 	}
-	body, ok := o.box.openWith(outboxAAD(r.ID), r.Body)
+	body, ok := o.box.Open(outboxAAD(r.ID), r.Body)
 	if !ok {
 		return nil, errors.New("the stored body does not decrypt")
 	}
@@ -166,12 +184,12 @@ func (o *Outbox) MarkSent(ctx context.Context, id string) error {
 }
 
 // MarkFailed records that sending m failed with cause and says when it is
-// tried again: OutboxFirstRetry after the first attempt, doubling after
-// each. After OutboxMaxAttempts the mail is given up: it stays, marked
+// tried again: FirstRetry after the first attempt, doubling after
+// each. After MaxAttempts the mail is given up: it stays, marked
 // failed, without its body, and the zero time is returned.
-func (o *Outbox) MarkFailed(ctx context.Context, m QueuedMail, cause error) (time.Time, error) {
+func (o *Outbox) MarkFailed(ctx context.Context, m Queued, cause error) (time.Time, error) {
 	msg := shortError(cause)
-	if m.Attempts >= OutboxMaxAttempts {
+	if m.Attempts >= MaxAttempts {
 		return time.Time{}, o.giveUp(ctx, m.ID, msg)
 	}
 	next := outboxClock().Add(retryDelay(m.Attempts))
@@ -182,7 +200,7 @@ func (o *Outbox) MarkFailed(ctx context.Context, m QueuedMail, cause error) (tim
 
 // retryDelay is the wait after the attempts-th failed attempt.
 func retryDelay(attempts int) time.Duration {
-	return OutboxFirstRetry << (max(attempts, 1) - 1)
+	return FirstRetry << (max(attempts, 1) - 1)
 }
 
 // giveUp marks a mail failed for good, with msg (see shortError), and
@@ -194,7 +212,7 @@ func (o *Outbox) giveUp(ctx context.Context, id, msg string) error {
 
 // shortError is the first line of err, cut to maxLastError characters.
 func shortError(err error) string {
-	msg := firstLine(err.Error())
+	msg, _, _ := strings.Cut(err.Error(), "\n")
 	if utf8.RuneCountInString(msg) > maxLastError {
 		msg = string([]rune(msg)[:maxLastError-1]) + "…"
 	}
@@ -225,11 +243,11 @@ func (o *Outbox) Purge(ctx context.Context, age time.Duration) (int64, error) {
 // server: the caller passes the link on itself).
 type Letter struct {
 	Outbox *Outbox
-	Write  func(token string, expires time.Time) Mail
+	Write  func(token string, expires time.Time) Message
 }
 
-// post queues the letter for to in tx.
-func (l Letter) post(ctx context.Context, tx *gorm.DB, to, token string, expires time.Time) error {
+// Post queues the letter for to in tx.
+func (l Letter) Post(ctx context.Context, tx *gorm.DB, to, token string, expires time.Time) error {
 	if l.Outbox == nil || l.Write == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package models
+package accounts
 
 import (
 	"context"
@@ -67,7 +67,7 @@ func (Throttle) TableName() string { return "throttle" }
 // or sensitive work, and says how long to wait when the attempt comes too
 // soon (0 means go ahead). The count and the decision are one locked step,
 // so parallel attempts cannot all slip through.
-func (s System) Attempt(ctx context.Context, key string, rule ThrottleRule) (time.Duration, error) {
+func (s Store) Attempt(ctx context.Context, key string, rule ThrottleRule) (time.Duration, error) {
 	k := throttleKey(key)
 	var wait time.Duration
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -77,7 +77,7 @@ func (s System) Attempt(ctx context.Context, key string, rule ThrottleRule) (tim
 			return err
 		}
 		q := tx
-		if DialectOf(tx) == Postgres {
+		if kit.DialectOf(tx) == kit.Postgres {
 			q = tx.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
 		var t Throttle
@@ -104,7 +104,7 @@ func (s System) Attempt(ctx context.Context, key string, rule ThrottleRule) (tim
 }
 
 // ResetAttempts forgets the attempts under key (after a successful sign-in).
-func (s System) ResetAttempts(ctx context.Context, key string) error {
+func (s Store) ResetAttempts(ctx context.Context, key string) error {
 	return s.db.WithContext(ctx).Where("id = ?", throttleKey(key)).Delete(&Throttle{}).Error
 }
 
@@ -112,7 +112,7 @@ func (s System) ResetAttempts(ctx context.Context, key string) error {
 // out well (a correct sign-in) does not count towards its address's limit,
 // so that many people behind one address can sign in, while failures there
 // still add up.
-func (s System) RefundAttempt(ctx context.Context, key string) error {
+func (s Store) RefundAttempt(ctx context.Context, key string) error {
 	return s.db.WithContext(ctx).Model(&Throttle{}).Where("id = ? AND attempts > 0", throttleKey(key)).
 		Update("attempts", gorm.Expr("attempts - 1")).Error
 }

@@ -1,8 +1,9 @@
-package models
+package accounts
 
 import (
 	"context"
 	"enclave/models/kit"
+	"enclave/models/mail"
 	"errors"
 	"time"
 
@@ -55,8 +56,8 @@ var ErrLinkInvalid = errors.New("link not valid")
 // IssueAccountToken creates a one-time link of this purpose for the user,
 // sent to email, and voids the user's earlier unused link of the same
 // purpose. It returns the raw token, which is not stored. mail, unless
-// zero, is queued with the link (see Letter).
-func (s System) IssueAccountToken(ctx context.Context, userID string, purpose TokenPurpose, email string, mail Letter) (string, time.Time, error) {
+// zero, is queued with the link (see mail.Letter).
+func (s Store) IssueAccountToken(ctx context.Context, userID string, purpose TokenPurpose, email string, letter mail.Letter) (string, time.Time, error) {
 	token, err := kit.NewToken()
 	if err != nil {
 		return "", time.Time{}, err
@@ -71,11 +72,11 @@ func (s System) IssueAccountToken(ctx context.Context, userID string, purpose To
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		return mail.post(ctx, tx, row.Email, token, row.ExpiresAt)
+		return letter.Post(ctx, tx, row.Email, token, row.ExpiresAt)
 	})
 	if err != nil && kit.IsUniqueViolation(err) {
 		// Another request issued a link at the same moment; that one stands.
-		return "", time.Time{}, &ValidationError{Fields: map[string]string{"email": "A link was just sent. Check your email."}}
+		return "", time.Time{}, &kit.ValidationError{Fields: map[string]string{"email": "A link was just sent. Check your email."}}
 	}
 	return token, row.ExpiresAt, err
 }
@@ -87,7 +88,7 @@ func lookupToken(ctx context.Context, db *gorm.DB, token string, purpose TokenPu
 	}
 	var row AccountToken
 	err := db.WithContext(ctx).Where("token_hash = ? AND purpose = ?", kit.HashToken(token), purpose).Take(&row).Error
-	if errors.Is(kit.NotFound(err), ErrNotFound) {
+	if errors.Is(kit.NotFound(err), kit.ErrNotFound) {
 		return AccountToken{}, ErrLinkInvalid
 	}
 	if err != nil {
@@ -116,13 +117,13 @@ func useToken(tx *gorm.DB, row AccountToken) error {
 // PeekAccountToken returns the account a live link belongs to and the
 // address it was sent to, without using it (for the page that asks to
 // confirm).
-func (s System) PeekAccountToken(ctx context.Context, token string, purpose TokenPurpose) (User, string, error) {
+func (s Store) PeekAccountToken(ctx context.Context, token string, purpose TokenPurpose) (User, string, error) {
 	row, err := lookupToken(ctx, s.db, token, purpose)
 	if err != nil {
 		return User{}, "", err
 	}
 	u, err := s.UserByID(ctx, row.UserID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, kit.ErrNotFound) {
 		return User{}, "", ErrLinkInvalid
 	}
 	return u, row.Email, err
@@ -132,8 +133,8 @@ const emailTakenOther = "Another account uses this email address."
 
 // VerifyEmail uses a verification link: the account's email becomes the
 // address the link was sent to, verified. A link to an address that another
-// account took in the meantime is refused with a ValidationError.
-func (s System) VerifyEmail(ctx context.Context, token string) (User, error) {
+// account took in the meantime is refused with a kit.ValidationError.
+func (s Store) VerifyEmail(ctx context.Context, token string) (User, error) {
 	var u User
 	defer kit.BumpAuthEpoch()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -149,7 +150,7 @@ func (s System) VerifyEmail(ctx context.Context, token string) (User, error) {
 			Updates(map[string]any{"email": row.Email, "email_verified_at": ts, "updated_at": ts})
 		if res.Error != nil {
 			if kit.IsUniqueViolation(res.Error) {
-				return &ValidationError{Fields: map[string]string{"email": emailTakenOther}}
+				return &kit.ValidationError{Fields: map[string]string{"email": emailTakenOther}}
 			}
 			return res.Error
 		}
@@ -165,15 +166,15 @@ func (s System) VerifyEmail(ctx context.Context, token string) (User, error) {
 // normalised first), or "" when nothing is: for forms that take an address
 // without storing it, like the one that asks for a password-reset link.
 func EmailProblem(email string) string {
-	v := &ValidationError{}
-	checkEmail(v, NormalizeEmail(email))
+	v := &kit.ValidationError{}
+	CheckEmail(v, NormalizeEmail(email))
 	return v.Fields["email"]
 }
 
 // ResetPassword uses a password-reset link: the account gets the new
 // password, every session of the account ends, and, since the link reached
 // the account's address, that address counts as verified.
-func (s System) ResetPassword(ctx context.Context, token string, pw NewPassword) (User, error) {
+func (s Store) ResetPassword(ctx context.Context, token string, pw NewPassword) (User, error) {
 	if _, err := lookupToken(ctx, s.db, token, PurposeReset); err != nil {
 		return User{}, err
 	}
@@ -229,9 +230,9 @@ func endSessionsAndResets(tx *gorm.DB, userID, keepKey string) error {
 
 // SetPassword gives the account with this email a new password and ends its
 // sessions: the operator's way in (enclave users set-password).
-func (s System) SetPassword(ctx context.Context, email, password string) (User, error) {
+func (s Store) SetPassword(ctx context.Context, email, password string) (User, error) {
 	if msg := PasswordProblem(password); msg != "" {
-		return User{}, &ValidationError{Fields: map[string]string{"password": msg}}
+		return User{}, &kit.ValidationError{Fields: map[string]string{"password": msg}}
 	}
 	u, err := s.UserByEmail(ctx, email)
 	if err != nil {
@@ -260,13 +261,13 @@ var ErrWrongPassword = errors.New("current password is incorrect")
 // ChangePassword replaces the user's password after checking the current
 // one, and ends every other session of the account (keepToken is the
 // session making the change).
-func (s System) ChangePassword(ctx context.Context, userID, current string, pw NewPassword, keepToken string) error {
+func (s Store) ChangePassword(ctx context.Context, userID, current string, pw NewPassword, keepToken string) error {
 	u, err := s.UserByID(ctx, userID)
 	if err != nil {
 		return err
 	}
 	if !u.CheckPassword(current) {
-		return &ValidationError{Fields: map[string]string{"current": "Your current password is incorrect."}}
+		return &kit.ValidationError{Fields: map[string]string{"current": "Your current password is incorrect."}}
 	}
 	if err := pw.Validate(); err != nil {
 		return err
@@ -286,8 +287,8 @@ func (s System) ChangePassword(ctx context.Context, userID, current string, pw N
 }
 
 // UpdateName changes the user's first and last name.
-func (s System) UpdateName(ctx context.Context, userID, first, last string) (User, error) {
-	v := &ValidationError{}
+func (s Store) UpdateName(ctx context.Context, userID, first, last string) (User, error) {
+	v := &kit.ValidationError{}
 	first = kit.CheckName(v, "firstName", "First name", first, maxPersonName)
 	last = kit.CheckName(v, "lastName", "Last name", last, maxPersonName)
 	if err := v.Err(); err != nil {
@@ -300,7 +301,7 @@ func (s System) UpdateName(ctx context.Context, userID, first, last string) (Use
 		return User{}, res.Error
 	}
 	if res.RowsAffected == 0 {
-		return User{}, ErrNotFound
+		return User{}, kit.ErrNotFound
 	}
 	return s.UserByID(ctx, userID)
 }
@@ -308,15 +309,15 @@ func (s System) UpdateName(ctx context.Context, userID, first, last string) (Use
 // RequestEmailChange checks the current password and the new address and
 // issues a verification link for it: the account's email changes only when
 // the link is opened. It returns the raw token; mail, unless zero, is
-// queued with the link (see Letter).
-func (s System) RequestEmailChange(ctx context.Context, userID, current, email string, mail Letter) (string, error) {
+// queued with the link (see mail.Letter).
+func (s Store) RequestEmailChange(ctx context.Context, userID, current, email string, letter mail.Letter) (string, error) {
 	u, err := s.UserByID(ctx, userID)
 	if err != nil {
 		return "", err
 	}
-	v := &ValidationError{}
+	v := &kit.ValidationError{}
 	email = NormalizeEmail(email)
-	checkEmail(v, email)
+	CheckEmail(v, email)
 	if !u.CheckPassword(current) {
 		v.Add("current", "Your current password is incorrect.")
 	}
@@ -324,14 +325,14 @@ func (s System) RequestEmailChange(ctx context.Context, userID, current, email s
 		return "", err
 	}
 	if email == u.Email && u.Verified() {
-		return "", &ValidationError{Fields: map[string]string{"email": "This is already your verified email address."}}
+		return "", &kit.ValidationError{Fields: map[string]string{"email": "This is already your verified email address."}}
 	}
 	if other, err := s.UserByEmail(ctx, email); err == nil && other.ID != u.ID {
-		return "", &ValidationError{Fields: map[string]string{"email": emailTakenOther}}
-	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", &kit.ValidationError{Fields: map[string]string{"email": emailTakenOther}}
+	} else if err != nil && !errors.Is(err, kit.ErrNotFound) {
 		return "", err
 	}
-	token, _, err := s.IssueAccountToken(ctx, u.ID, PurposeVerify, email, mail)
+	token, _, err := s.IssueAccountToken(ctx, u.ID, PurposeVerify, email, letter)
 	return token, err
 }
 
@@ -350,7 +351,7 @@ type SessionInfo struct {
 
 // UserSessions lists the user's live sessions, most recently used first;
 // currentToken marks the asking one.
-func (s System) UserSessions(ctx context.Context, userID, currentToken string) ([]SessionInfo, error) {
+func (s Store) UserSessions(ctx context.Context, userID, currentToken string) ([]SessionInfo, error) {
 	var rows []Session
 	err := s.db.WithContext(ctx).Where("user_id = ? AND expires_at > ?", userID, kit.Now()).
 		Order("COALESCE(last_seen_at, created_at) DESC, id").Find(&rows).Error
@@ -370,15 +371,15 @@ func (s System) UserSessions(ctx context.Context, userID, currentToken string) (
 }
 
 // EndUserSession ends one of the user's sessions by its ID; another user's
-// session, or one that is gone, is ErrNotFound.
-func (s System) EndUserSession(ctx context.Context, userID, sessionID string) error {
+// session, or one that is gone, is kit.ErrNotFound.
+func (s Store) EndUserSession(ctx context.Context, userID, sessionID string) error {
 	defer kit.BumpAuthEpoch()
 	res := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", sessionID, userID).Delete(&Session{})
 	if res.Error != nil {
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
-		return ErrNotFound
+		return kit.ErrNotFound
 	}
 	return nil
 }

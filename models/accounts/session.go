@@ -1,4 +1,4 @@
-package models
+package accounts
 
 import (
 	"context"
@@ -43,15 +43,15 @@ func sessionKey(token string) string { return kit.HashToken(token) }
 
 // Sessions persists sessions for the web layer's session store. Every write
 // moves AuthEpoch once done.
-type Sessions struct{ sys System }
+type Sessions struct{ s Store }
 
 // Sessions returns the session persistence.
-func (s System) Sessions() Sessions { return Sessions{sys: s} }
+func (s Store) Sessions() Sessions { return Sessions{s: s} }
 
-// Load returns the data of a live session, or ErrNotFound.
+// Load returns the data of a live session, or kit.ErrNotFound.
 func (s Sessions) Load(ctx context.Context, token string) ([]byte, error) {
 	var row Session
-	err := s.sys.db.WithContext(ctx).Where("id = ? AND expires_at > ?", sessionKey(token), kit.Now()).Take(&row).Error
+	err := s.s.db.WithContext(ctx).Where("id = ? AND expires_at > ?", sessionKey(token), kit.Now()).Take(&row).Error
 	if err != nil {
 		return nil, kit.NotFound(err)
 	}
@@ -65,7 +65,7 @@ func (s Sessions) Save(ctx context.Context, token string, userID *string, data [
 	row := Session{ID: sessionKey(token), UserID: userID, Data: data, ExpiresAt: expires.UTC(), IP: meta.IP,
 		UserAgent: storedUserAgent(meta.UserAgent), LastSeenAt: &t, CreatedAt: t, UpdatedAt: t}
 	defer kit.BumpAuthEpoch()
-	return s.sys.db.WithContext(ctx).Clauses(clause.OnConflict{
+	return s.s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"user_id", "data", "expires_at", "ip", "user_agent", "last_seen_at", "updated_at"}),
 	}).Create(&row).Error
@@ -73,18 +73,18 @@ func (s Sessions) Save(ctx context.Context, token string, userID *string, data [
 
 // Update writes the data of a session that exists. A session ended while
 // a request was using it (signed out elsewhere, or by a password change) is
-// ErrNotFound and stays ended, where Save would bring it back.
+// kit.ErrNotFound and stays ended, where Save would bring it back.
 func (s Sessions) Update(ctx context.Context, token string, userID *string, data []byte, expires time.Time, meta SessionMeta) error {
 	t := kit.Now()
 	defer kit.BumpAuthEpoch()
-	res := s.sys.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).Updates(map[string]any{
+	res := s.s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).Updates(map[string]any{
 		"user_id": userID, "data": data, "expires_at": expires.UTC(), "ip": meta.IP,
 		"user_agent": storedUserAgent(meta.UserAgent), "last_seen_at": t, "updated_at": t})
 	if res.Error != nil {
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
-		return ErrNotFound
+		return kit.ErrNotFound
 	}
 	return nil
 }
@@ -106,19 +106,19 @@ const TouchEvery = time.Minute
 // Touch records that the session is in use now, from meta's address. It
 // does not move AuthEpoch: nothing a caller may do depends on it.
 func (s Sessions) Touch(ctx context.Context, token string, meta SessionMeta) error {
-	return s.sys.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).
+	return s.s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).
 		Updates(map[string]any{"last_seen_at": kit.Now(), "ip": meta.IP}).Error
 }
 
 // Delete ends a session.
 func (s Sessions) Delete(ctx context.Context, token string) error {
 	defer kit.BumpAuthEpoch()
-	return s.sys.db.WithContext(ctx).Where("id = ?", sessionKey(token)).Delete(&Session{}).Error
+	return s.s.db.WithContext(ctx).Where("id = ?", sessionKey(token)).Delete(&Session{}).Error
 }
 
 // DeleteExpired removes sessions past their expiry and says how many.
 func (s Sessions) DeleteExpired(ctx context.Context) (int64, error) {
-	res := s.sys.db.WithContext(ctx).Where("expires_at <= ?", kit.Now()).Delete(&Session{})
+	res := s.s.db.WithContext(ctx).Where("expires_at <= ?", kit.Now()).Delete(&Session{})
 	if res.RowsAffected > 0 {
 		kit.BumpAuthEpoch()
 	}
