@@ -5,6 +5,7 @@ import (
 	"enclave/models/audit"
 	"enclave/models/kit"
 	"enclave/models/mail"
+	"enclave/models/secrets"
 )
 
 // Aliases kept while callers move to the domain packages.
@@ -117,4 +118,27 @@ var (
 	VerifyLinksPerAccount = accounts.VerifyLinksPerAccount
 	ResetPerEmail         = accounts.ResetPerEmail
 	ResetPerAddress       = accounts.ResetPerAddress
+)
+
+type (
+	Secret         = secrets.Secret
+	Secrets        = secrets.Store
+	SecretBox      = secrets.Box
+	SecretKeyError = secrets.KeyError
+)
+
+const (
+	MaxSecretName  = secrets.MaxName
+	MaxSecretValue = secrets.MaxValue
+	SecretKeySize  = secrets.KeySize
+)
+
+var (
+	NewSecretBox      = secrets.NewBox
+	SecretKeyID       = secrets.KeyID
+	GenerateSecretKey = secrets.GenerateKey
+	EncodeSecretKey   = secrets.EncodeKey
+	ParseSecretKey    = secrets.ParseKey
+	ErrBadSecretKey   = secrets.ErrBadKey
+	ErrSecretTampered = secrets.ErrTampered
 )

@@ -5,6 +5,7 @@ import (
 	"enclave/models/accounts"
 	"enclave/models/kit"
 	"enclave/models/mail"
+	"enclave/models/secrets"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -17,10 +18,14 @@ type System struct {
 	db *gorm.DB
 	// accounts.Store: users, account links, sessions, the throttle.
 	accounts.Store
+	// secrets.Keys: rotating the secrets key over every project.
+	secrets.Keys
 }
 
 // NewSystem returns the server-wide store.
-func NewSystem(db *gorm.DB) System { return System{db: db, Store: accounts.New(db)} }
+func NewSystem(db *gorm.DB) System {
+	return System{db: db, Store: accounts.New(db), Keys: secrets.NewKeys(db)}
+}
 
 // DB exposes the handle for wiring (readiness checks, building Tenants).
 func (s System) DB() *gorm.DB { return s.db }
@@ -103,4 +108,4 @@ func (s System) Access(ctx context.Context, userID, projectID string) (ProjectAc
 }
 
 // Outbox returns the server's mail queue, its bodies sealed with box.
-func (s System) Outbox(box *SecretBox) *mail.Outbox { return mail.NewOutbox(s.db, box) }
+func (s System) Outbox(box *secrets.Box) *mail.Outbox { return mail.NewOutbox(s.db, box) }

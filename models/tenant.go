@@ -4,6 +4,7 @@ import (
 	"context"
 	"enclave/models/audit"
 	"enclave/models/kit"
+	"enclave/models/secrets"
 
 	"gorm.io/gorm"
 )
@@ -171,3 +172,6 @@ func (t Tenant) inTx(ctx context.Context, fn func(tx Tenant) error) error {
 func (s System) RecordSignIn(ctx context.Context, a Actor, succeeded bool) error {
 	return audit.RecordSignIn(ctx, s.db, a, succeeded)
 }
+
+// Secrets returns the project's secrets, sealed and opened with box.
+func (t Tenant) Secrets(box *secrets.Box) secrets.Store { return secrets.For(t.bound(), box) }

@@ -1,7 +1,11 @@
-package models
+// Package secrets keeps each project's secrets sealed with the server's key
+// (AES-256-GCM, bound to the project and the secret's id), shows only a hint
+// of a value, and re-encrypts every value when the key rotates.
+package secrets
 
 import (
 	"context"
+	"enclave/models/accounts"
 	"enclave/models/audit"
 	"enclave/models/kit"
 	"fmt"
@@ -39,13 +43,13 @@ type Secret struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	// UpdatedBy is the user who last changed it; nil when unknown or deleted.
-	UpdatedBy *User
+	UpdatedBy *accounts.User
 }
 
 // Limits of secret names and values.
 const (
-	MaxSecretName  = 100
-	MaxSecretValue = 10 * 1024 // bytes
+	MaxName  = 100
+	MaxValue = 10 * 1024 // bytes
 )
 
 var secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -53,24 +57,24 @@ var secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 const secretNameTaken = "This project already has a secret with this name."
 
 // checkSecretName trims name and adds any problem with it to v.
-func checkSecretName(name string, v *ValidationError) string {
+func checkSecretName(name string, v *kit.ValidationError) string {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
 		v.Add("name", "Name is required.")
-	case utf8.RuneCountInString(name) > MaxSecretName:
-		v.Add("name", fmt.Sprintf("Name must be at most %d characters.", MaxSecretName))
+	case utf8.RuneCountInString(name) > MaxName:
+		v.Add("name", fmt.Sprintf("Name must be at most %d characters.", MaxName))
 	case !secretNamePattern.MatchString(name):
 		v.Add("name", "Use only letters, digits, underscore (_), hyphen (-) and dot (.) in a name.")
 	}
 	return name
 }
 
-func checkSecretValue(value string, v *ValidationError) {
+func checkSecretValue(value string, v *kit.ValidationError) {
 	switch {
 	case strings.TrimSpace(value) == "":
 		v.Add("value", "Value is required.")
-	case len(value) > MaxSecretValue:
+	case len(value) > MaxValue:
 		v.Add("value", "Value must be at most 10 KB.")
 	}
 }
@@ -88,26 +92,26 @@ func secretHint(value string) string {
 
 // Secrets is a project's secrets store: the Tenant's rows, sealed and opened
 // with one key.
-type Secrets struct {
-	t   Tenant
-	box *SecretBox
+type Store struct {
+	b   kit.Bound
+	box *Box
 }
 
-// Secrets returns the project's secrets, sealed and opened with box.
-func (t Tenant) Secrets(box *SecretBox) Secrets { return Secrets{t: t, box: box} }
+// For is the secrets store of b's project, sealed and opened with box.
+func For(b kit.Bound, box *Box) Store { return Store{b: b, box: box} }
 
 // List returns the project's secrets by name, without values.
-func (s Secrets) List(ctx context.Context) ([]Secret, error) {
+func (s Store) List(ctx context.Context) ([]Secret, error) {
 	var rows []secretRow
-	if err := s.t.scoped(ctx).Order("name").Find(&rows).Error; err != nil {
+	if err := s.b.Scoped(ctx).Order("name").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	return s.describe(ctx, rows)
 }
 
-// Get describes one secret; another project's id is ErrNotFound.
-func (s Secrets) Get(ctx context.Context, id string) (Secret, error) {
-	r, err := s.t.secretRow(ctx, "id", id)
+// Get describes one secret; another project's id is kit.ErrNotFound.
+func (s Store) Get(ctx context.Context, id string) (Secret, error) {
+	r, err := s.row(ctx, "id", id)
 	if err != nil {
 		return Secret{}, err
 	}
@@ -120,8 +124,8 @@ func (s Secrets) Get(ctx context.Context, id string) (Secret, error) {
 
 // Value decrypts the value of the secret called name, for the code that
 // uses secrets (API clients, bots). The console never shows it.
-func (s Secrets) Value(ctx context.Context, name string) (string, error) {
-	r, err := s.t.secretRow(ctx, "name", name)
+func (s Store) Value(ctx context.Context, name string) (string, error) {
+	r, err := s.row(ctx, "name", name)
 	if err != nil {
 		return "", err
 	}
@@ -130,31 +134,31 @@ func (s Secrets) Value(ctx context.Context, name string) (string, error) {
 }
 
 // Create validates and stores a new secret.
-func (s Secrets) Create(ctx context.Context, a Actor, name, value string) (Secret, error) {
-	v := &ValidationError{}
+func (s Store) Create(ctx context.Context, a audit.Actor, name, value string) (Secret, error) {
+	v := &kit.ValidationError{}
 	name = checkSecretName(name, v)
 	checkSecretValue(value, v)
 	if err := v.Err(); err != nil {
 		return Secret{}, err
 	}
 	ts := kit.Now()
-	r := secretRow{ID: uuid.NewString(), ProjectID: s.t.projectID, Name: name, Hint: secretHint(value),
+	r := secretRow{ID: uuid.NewString(), ProjectID: s.b.ProjectID(), Name: name, Hint: secretHint(value),
 		KeyID: s.box.KeyID(), CreatedAt: ts, UpdatedAt: ts, UpdatedBy: actorID(a)}
 	var err error
 	if r.Ciphertext, err = s.box.seal(r.ProjectID, r.ID, []byte(value)); err != nil {
 		return Secret{}, err
 	}
-	err = s.t.inTx(ctx, func(tx Tenant) error {
-		if err := tx.bound().CheckNameFree(ctx, &secretRow{}, name, "", secretNameTaken); err != nil {
+	err = s.b.InTx(ctx, func(tx kit.Bound) error {
+		if err := tx.CheckNameFree(ctx, &secretRow{}, name, "", secretNameTaken); err != nil {
 			return err
 		}
-		if err := tx.db.WithContext(ctx).Create(&r).Error; err != nil {
+		if err := tx.DB().WithContext(ctx).Create(&r).Error; err != nil {
 			if kit.IsUniqueViolation(err) {
-				return &ValidationError{Fields: map[string]string{"name": secretNameTaken}}
+				return &kit.ValidationError{Fields: map[string]string{"name": secretNameTaken}}
 			}
 			return err
 		}
-		return audit.Record(ctx, tx.bound(), a, ActionSecretCreated, name, map[string]any{"id": r.ID})
+		return audit.Record(ctx, tx, a, audit.ActionSecretCreated, name, map[string]any{"id": r.ID})
 	})
 	if err != nil {
 		return Secret{}, err
@@ -163,14 +167,14 @@ func (s Secrets) Create(ctx context.Context, a Actor, name, value string) (Secre
 }
 
 // Replace gives a secret a new value.
-func (s Secrets) Replace(ctx context.Context, a Actor, id, value string) (Secret, error) {
-	v := &ValidationError{}
+func (s Store) Replace(ctx context.Context, a audit.Actor, id, value string) (Secret, error) {
+	v := &kit.ValidationError{}
 	checkSecretValue(value, v)
 	if err := v.Err(); err != nil {
 		return Secret{}, err
 	}
-	err := s.t.inTx(ctx, func(tx Tenant) error {
-		r, err := tx.secretRow(ctx, "id", id)
+	err := s.b.InTx(ctx, func(tx kit.Bound) error {
+		r, err := rowOf(ctx, tx, "id", id)
 		if err != nil {
 			return err
 		}
@@ -178,12 +182,12 @@ func (s Secrets) Replace(ctx context.Context, a Actor, id, value string) (Secret
 		if err != nil {
 			return err
 		}
-		if err := tx.scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
+		if err := tx.Scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
 			"ciphertext": ct, "key_id": s.box.KeyID(), "hint": secretHint(value),
 			"updated_at": kit.Now(), "updated_by": actorID(a)}).Error; err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx.bound(), a, ActionSecretUpdated, r.Name, map[string]any{"id": id})
+		return audit.Record(ctx, tx, a, audit.ActionSecretUpdated, r.Name, map[string]any{"id": id})
 	})
 	if err != nil {
 		return Secret{}, err
@@ -193,28 +197,28 @@ func (s Secrets) Replace(ctx context.Context, a Actor, id, value string) (Secret
 
 // Rename changes a secret's name; its value stays as it is. Renaming to the
 // current name changes nothing and records nothing.
-func (s Secrets) Rename(ctx context.Context, a Actor, id, name string) (Secret, error) {
-	v := &ValidationError{}
+func (s Store) Rename(ctx context.Context, a audit.Actor, id, name string) (Secret, error) {
+	v := &kit.ValidationError{}
 	name = checkSecretName(name, v)
 	if err := v.Err(); err != nil {
 		return Secret{}, err
 	}
-	err := s.t.inTx(ctx, func(tx Tenant) error {
-		r, err := tx.secretRow(ctx, "id", id)
+	err := s.b.InTx(ctx, func(tx kit.Bound) error {
+		r, err := rowOf(ctx, tx, "id", id)
 		if err != nil || r.Name == name {
 			return err
 		}
-		if err := tx.bound().CheckNameFree(ctx, &secretRow{}, name, id, secretNameTaken); err != nil {
+		if err := tx.CheckNameFree(ctx, &secretRow{}, name, id, secretNameTaken); err != nil {
 			return err
 		}
-		if err := tx.scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
+		if err := tx.Scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
 			"name": name, "updated_at": kit.Now(), "updated_by": actorID(a)}).Error; err != nil {
 			if kit.IsUniqueViolation(err) {
-				return &ValidationError{Fields: map[string]string{"name": secretNameTaken}}
+				return &kit.ValidationError{Fields: map[string]string{"name": secretNameTaken}}
 			}
 			return err
 		}
-		return audit.Record(ctx, tx.bound(), a, ActionSecretRenamed, name, map[string]any{"id": id, "name": Change{Before: r.Name, After: name}})
+		return audit.Record(ctx, tx, a, audit.ActionSecretRenamed, name, map[string]any{"id": id, "name": audit.Change{Before: r.Name, After: name}})
 	})
 	if err != nil {
 		return Secret{}, err
@@ -223,38 +227,43 @@ func (s Secrets) Rename(ctx context.Context, a Actor, id, name string) (Secret, 
 }
 
 // Delete removes a secret.
-func (s Secrets) Delete(ctx context.Context, a Actor, id string) error {
-	return s.t.inTx(ctx, func(tx Tenant) error {
-		r, err := tx.secretRow(ctx, "id", id)
+func (s Store) Delete(ctx context.Context, a audit.Actor, id string) error {
+	return s.b.InTx(ctx, func(tx kit.Bound) error {
+		r, err := rowOf(ctx, tx, "id", id)
 		if err != nil {
 			return err
 		}
-		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&secretRow{}).Error; err != nil {
+		if err := tx.Scoped(ctx).Where("id = ?", id).Delete(&secretRow{}).Error; err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx.bound(), a, ActionSecretDeleted, r.Name, map[string]any{"id": id})
+		return audit.Record(ctx, tx, a, audit.ActionSecretDeleted, r.Name, map[string]any{"id": id})
 	})
 }
 
 // secretRow loads one of the project's rows by id or name.
-func (t Tenant) secretRow(ctx context.Context, column, value string) (secretRow, error) {
+func (s Store) row(ctx context.Context, column, value string) (secretRow, error) {
+	return rowOf(ctx, s.b, column, value)
+}
+
+// rowOf loads one of b's project's rows by id or name.
+func rowOf(ctx context.Context, b kit.Bound, column, value string) (secretRow, error) {
 	var r secretRow
-	err := t.scoped(ctx).Where(column+" = ?", value).Take(&r).Error
+	err := b.Scoped(ctx).Where(column+" = ?", value).Take(&r).Error
 	return r, kit.NotFound(err)
 }
 
 // describe turns rows into Secrets, with the users who last changed them.
-func (s Secrets) describe(ctx context.Context, rows []secretRow) ([]Secret, error) {
+func (s Store) describe(ctx context.Context, rows []secretRow) ([]Secret, error) {
 	var ids []string
 	for _, r := range rows {
 		if r.UpdatedBy != nil {
 			ids = append(ids, *r.UpdatedBy)
 		}
 	}
-	byID := map[string]User{}
+	byID := map[string]accounts.User{}
 	if len(ids) > 0 {
-		var users []User
-		if err := s.t.db.WithContext(ctx).Where("id IN ?", ids).Find(&users).Error; err != nil {
+		var users []accounts.User
+		if err := s.b.DB().WithContext(ctx).Where("id IN ?", ids).Find(&users).Error; err != nil {
 			return nil, err
 		}
 		for _, u := range users {
@@ -273,7 +282,7 @@ func (s Secrets) describe(ctx context.Context, rows []secretRow) ([]Secret, erro
 	return out, nil
 }
 
-func actorID(a Actor) *string {
+func actorID(a audit.Actor) *string {
 	if a.UserID == "" {
 		return nil
 	}
@@ -281,16 +290,22 @@ func actorID(a Actor) *string {
 	return &id
 }
 
+// Keys acts on the secrets of every project at once: key rotation.
+type Keys struct{ db *gorm.DB }
+
+// NewKeys returns the server-wide key operations on db.
+func NewKeys(db *gorm.DB) Keys { return Keys{db: db} }
+
 // RotateSecretsKey re-encrypts every secret of every project from one key to
 // another in a single transaction, and returns how many it re-encrypted.
 // Values already under the new key are left alone, so a rotation that was
 // interrupted after its commit can be run again. Any failure rolls back:
 // every value stays under the old key.
-func (s System) RotateSecretsKey(ctx context.Context, from, to *SecretBox) (int, error) {
+func (k Keys) RotateSecretsKey(ctx context.Context, from, to *Box) (int, error) {
 	n := 0
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := k.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		n = 0
-		if DialectOf(tx) == Postgres {
+		if kit.DialectOf(tx) == kit.Postgres {
 			// Writers wait until the rotation is done; readers carry on.
 			if err := tx.Exec("LOCK TABLE project_secrets IN EXCLUSIVE MODE").Error; err != nil {
 				return err
@@ -328,8 +343,8 @@ func (s System) RotateSecretsKey(ctx context.Context, from, to *SecretBox) (int,
 
 // SecretsUnderOtherKeys counts the secrets, over all projects, that were not
 // sealed with box's key and so cannot be opened with it.
-func (s System) SecretsUnderOtherKeys(ctx context.Context, box *SecretBox) (int64, error) {
+func (k Keys) SecretsUnderOtherKeys(ctx context.Context, box *Box) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&secretRow{}).Where("key_id <> ?", box.KeyID()).Count(&n).Error
+	err := k.db.WithContext(ctx).Model(&secretRow{}).Where("key_id <> ?", box.KeyID()).Count(&n).Error
 	return n, err
 }
