@@ -5,6 +5,7 @@ import (
 	"enclave/models/audit"
 	"enclave/models/kit"
 	"enclave/models/mail"
+	"enclave/models/projects"
 	"enclave/models/secrets"
 )
 
@@ -142,3 +143,14 @@ var (
 	ErrBadSecretKey   = secrets.ErrBadKey
 	ErrSecretTampered = secrets.ErrTampered
 )
+
+type (
+	Project        = projects.Project
+	NewProject     = projects.NewProject
+	SettingsUpdate = projects.SettingsUpdate
+	SettingsChange = projects.SettingsChange
+)
+
+const MaxProjectNameLength = projects.MaxProjectNameLength
+
+var ProjectFeatures = projects.ProjectFeatures

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"enclave/models/kit"
 	"fmt"
 	"strings"
 
@@ -95,11 +96,11 @@ func sqlLiteral(v any) string {
 	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 	switch x := v.(type) {
 	case string:
-		return quote(x)
+		return kit.Quote(x)
 	case []string:
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = quote(e)
+			parts[i] = kit.Quote(e)
 		}
 		return "ARRAY[" + strings.Join(parts, ", ") + "]::text[]"
 	default:

@@ -5,9 +5,29 @@ import (
 	"enclave/models/audit"
 	"enclave/models/kit"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 )
+
+// ProjectMembership makes a user a member (and maybe an admin) of a project.
+type ProjectMembership struct {
+	ID        string
+	ProjectID string
+	UserID    string
+	Admin     bool
+	Active    bool
+	// AccessPolicyID is the member's access policy in this project, if any.
+	AccessPolicyID *string
+	// InvitedBy is the user who invited this member, if any.
+	InvitedBy *string
+	// ProfileType and ProfileID name the member's profile resource in the
+	// project (a Practitioner for people).
+	ProfileType string
+	ProfileID   *string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
 
 // ErrLastAdmin refuses a change that would leave a project without an active
 // admin who can sign in.
@@ -117,7 +137,7 @@ func (t Tenant) UpdateMember(ctx context.Context, a Actor, membershipID string, 
 		if b.Active != m.Active {
 			details["active"] = Change{Before: b.Active, After: m.Active}
 		}
-		if deref(b.AccessPolicyID) != deref(m.AccessPolicyID) {
+		if kit.Deref(b.AccessPolicyID) != kit.Deref(m.AccessPolicyID) {
 			details["accessPolicy"] = Change{Before: b.AccessPolicyID, After: m.AccessPolicyID}
 		}
 		return audit.Record(ctx, tx.bound(), a, ActionMemberUpdated, before.User.Email, details)

@@ -70,7 +70,7 @@ func (in *PolicyInput) Validate() error {
 		case r.ResourceType == "":
 			v.Add(key, "Resource type is required.")
 		case r.ResourceType != "*" && !fhir.IsResourceType(r.ResourceType):
-			v.Add(key, quote(r.ResourceType)+" is not a FHIR R4 resource type.")
+			v.Add(key, kit.Quote(r.ResourceType)+" is not a FHIR R4 resource type.")
 		case r.Criteria != "" && !strings.HasPrefix(r.Criteria, r.ResourceType+"?"):
 			v.Add(key, "Criteria must be a search on the same type, like "+r.ResourceType+"?name=Smith.")
 		case len(r.Criteria) > 1000:
@@ -78,7 +78,7 @@ func (in *PolicyInput) Validate() error {
 		}
 		for _, f := range r.HiddenFields {
 			if !fieldName.MatchString(f) {
-				v.Add(key, "Hidden field "+quote(f)+" is not an element name like birthDate or name.given.")
+				v.Add(key, "Hidden field "+kit.Quote(f)+" is not an element name like birthDate or name.given.")
 			}
 		}
 	}
@@ -184,7 +184,7 @@ func (t Tenant) DeleteAccessPolicy(ctx context.Context, a Actor, id string) erro
 		if err != nil {
 			return err
 		}
-		if used > 0 || deref(proj.DefaultPatientAccessPolicy) == id {
+		if used > 0 || kit.Deref(proj.DefaultPatientAccessPolicy) == id {
 			return ErrPolicyInUse
 		}
 		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&AccessPolicy{}).Error; err != nil {

@@ -5,6 +5,7 @@ import (
 	"enclave/models/accounts"
 	"enclave/models/kit"
 	"enclave/models/mail"
+	"enclave/models/projects"
 	"enclave/models/secrets"
 
 	"github.com/google/uuid"
@@ -20,11 +21,13 @@ type System struct {
 	accounts.Store
 	// secrets.Keys: rotating the secrets key over every project.
 	secrets.Keys
+	// projects.Registry: the operator's flags on projects.
+	projects.Registry
 }
 
 // NewSystem returns the server-wide store.
 func NewSystem(db *gorm.DB) System {
-	return System{db: db, Store: accounts.New(db), Keys: secrets.NewKeys(db)}
+	return System{db: db, Store: accounts.New(db), Keys: secrets.NewKeys(db), Registry: projects.NewRegistry(db)}
 }
 
 // DB exposes the handle for wiring (readiness checks, building Tenants).

@@ -1,4 +1,7 @@
-package models
+// Package projects holds the project row and its settings: names and
+// descriptions, the strict-mode and reference-check flags, features, the
+// super-admin flag, and the rules a settings save follows.
+package projects
 
 import (
 	"enclave/models/kit"
@@ -20,7 +23,7 @@ type Project struct {
 	SuperAdmin                 bool
 	StrictMode                 bool
 	CheckReferencesOnWrite     bool
-	Features                   StringList
+	Features                   kit.StringList
 	DefaultPatientAccessPolicy *string
 	OwnerID                    *string
 	// Version increases on every settings save; it guards against one admin
@@ -38,7 +41,7 @@ type NewProject struct {
 
 // Validate checks the fields and reports every problem at once.
 func (n *NewProject) Validate() error {
-	v := &ValidationError{}
+	v := &kit.ValidationError{}
 	n.Name, n.Description = checkNameAndDescription(v, "projectName", n.Name, n.Description)
 	return v.Err()
 }
@@ -46,30 +49,11 @@ func (n *NewProject) Validate() error {
 // checkNameAndDescription normalises a project's name (see NormalizeName),
 // trims its description and records what is wrong with them, the name
 // under nameField.
-func checkNameAndDescription(v *ValidationError, nameField, name, description string) (string, string) {
+func checkNameAndDescription(v *kit.ValidationError, nameField, name, description string) (string, string) {
 	name = kit.CheckName(v, nameField, "Project name", name, MaxProjectNameLength)
 	description = strings.TrimSpace(description)
 	if utf8.RuneCountInString(description) > 2000 {
 		v.Add("description", "Description must be at most 2000 characters.")
 	}
 	return name, description
-}
-
-// ProjectMembership makes a user a member (and maybe an admin) of a project.
-type ProjectMembership struct {
-	ID        string
-	ProjectID string
-	UserID    string
-	Admin     bool
-	Active    bool
-	// AccessPolicyID is the member's access policy in this project, if any.
-	AccessPolicyID *string
-	// InvitedBy is the user who invited this member, if any.
-	InvitedBy *string
-	// ProfileType and ProfileID name the member's profile resource in the
-	// project (a Practitioner for people).
-	ProfileType string
-	ProfileID   *string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
 }
