@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"enclave/models/kit"
 	"fmt"
 	"strings"
 
@@ -96,11 +95,11 @@ func sqlLiteral(v any) string {
 	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 	switch x := v.(type) {
 	case string:
-		return kit.Quote(x)
+		return quote(x)
 	case []string:
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = kit.Quote(e)
+			parts[i] = quote(e)
 		}
 		return "ARRAY[" + strings.Join(parts, ", ") + "]::text[]"
 	default:
