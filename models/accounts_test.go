@@ -25,7 +25,7 @@ func TestPasswordChangesVoidResetLinks(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			u := newUser(t, sys, "ada@example.org")
+			u := testdb.NewUser(t, sys, "ada@example.org")
 			pw := models.NewPassword{Password: "new-password-1", Confirm: "new-password-1"}
 			changes := []struct {
 				name string
@@ -60,7 +60,7 @@ func TestEmailChange(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			u := newUser(t, sys, "ada@example.org")
+			u := testdb.NewUser(t, sys, "ada@example.org")
 			oldReset := resetLink(t, sys, u)
 			if _, err := sys.RequestEmailChange(ctx, u.ID, "wrong password", "new@example.org", models.Letter{}); models.FieldErrors(err)["current"] == "" {
 				t.Errorf("wrong password: %v", err)
@@ -87,7 +87,7 @@ func TestEmailChange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			newUser(t, sys, "bob@example.org")
+			testdb.NewUser(t, sys, "bob@example.org")
 			if _, err := sys.VerifyEmail(ctx, token); models.FieldErrors(err)["email"] == "" {
 				t.Errorf("verifying a taken address: %v", err)
 			}
@@ -104,7 +104,7 @@ func TestSessionsOfOthersAreOutOfReach(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ada, bob := newUser(t, sys, "ada@example.org"), newUser(t, sys, "bob@example.org")
+			ada, bob := testdb.NewUser(t, sys, "ada@example.org"), testdb.NewUser(t, sys, "bob@example.org")
 			exp := time.Now().Add(time.Hour)
 			for tok, id := range map[string]string{"ada-1": ada.ID, "ada-2": ada.ID, "bob-1": bob.ID} {
 				if err := sys.Sessions().Save(ctx, tok, &id, []byte("x"), exp, models.SessionMeta{IP: "192.0.2.1", UserAgent: "test"}); err != nil {

@@ -16,13 +16,13 @@ func TestAuditFilterByPersonAndDays(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ten := projectStore(t, sys, "ada@example.org")
-			other := projectStore(t, sys, "eve@example.org")
+			ten := testdb.ProjectStore(t, sys, "ada@example.org")
+			other := testdb.ProjectStore(t, sys, "eve@example.org")
 			ada, err := sys.UserByEmail(ctx, "ada@example.org")
 			if err != nil {
 				t.Fatal(err)
 			}
-			dan := newUser(t, sys, "dan@example.org")
+			dan := testdb.NewUser(t, sys, "dan@example.org")
 			m, err := ten.AddMember(ctx, models.Actor{UserID: ada.ID, Email: ada.Email}, dan.ID, false, nil)
 			if err != nil {
 				t.Fatal(err)

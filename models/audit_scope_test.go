@@ -15,8 +15,8 @@ func TestAuditLogShowsMembersFromWhenTheyJoined(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ten := projectStore(t, sys, "admin@example.org")
-			dan := newUser(t, sys, "dan@example.org")
+			ten := testdb.ProjectStore(t, sys, "admin@example.org")
+			dan := testdb.NewUser(t, sys, "dan@example.org")
 			actor := models.Actor{UserID: dan.ID, Email: dan.Email, IP: "192.0.2.7"}
 			if err := sys.RecordSignIn(ctx, actor, false); err != nil {
 				t.Fatal(err)

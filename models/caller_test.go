@@ -35,9 +35,9 @@ func TestResolveCaller(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ada := newUser(t, sys, "ada@example.org")
-			bob := newUser(t, sys, "bob@example.org")
-			carl := newUser(t, sys, "carl@example.org")
+			ada := testdb.NewUser(t, sys, "ada@example.org")
+			bob := testdb.NewUser(t, sys, "bob@example.org")
+			carl := testdb.NewUser(t, sys, "carl@example.org")
 			beta, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
 			if err != nil {
 				t.Fatal(err)
@@ -159,8 +159,8 @@ func TestResolveCaller(t *testing.T) {
 func TestAuthEpoch(t *testing.T) {
 	db := testdb.SQLite(t)
 	sys := models.NewSystem(db.DB)
-	ada := newUser(t, sys, "ada@example.org")
-	bob := newUser(t, sys, "bob@example.org")
+	ada := testdb.NewUser(t, sys, "ada@example.org")
+	bob := testdb.NewUser(t, sys, "bob@example.org")
 	var p models.Project
 	var m models.ProjectMembership
 	var pol models.AccessPolicy
@@ -207,7 +207,7 @@ func TestAuthEpoch(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			nia := newUser(t, sys, "nia@example.org")
+			nia := testdb.NewUser(t, sys, "nia@example.org")
 			token, _, err := sys.IssueAccountToken(ctx, nia.ID, models.PurposeVerify, nia.Email, models.Letter{})
 			if err != nil {
 				return err
@@ -255,7 +255,7 @@ func TestSuperAdminAmongAgreesWithIsSuperAdmin(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			op := newUser(t, sys, "op@example.org")
+			op := testdb.NewUser(t, sys, "op@example.org")
 			ops, err := sys.CreateProject(ctx, op.ID, models.NewProject{Name: "Operators"})
 			if err != nil {
 				t.Fatal(err)
@@ -270,7 +270,7 @@ func TestSuperAdminAmongAgreesWithIsSuperAdmin(t *testing.T) {
 				t.Fatal(err)
 			}
 			member := func(email string, admin bool, policy *string, active bool) models.User {
-				u := newUser(t, sys, email)
+				u := testdb.NewUser(t, sys, email)
 				m, err := tn.AddMember(ctx, models.Actor{}, u.ID, admin, policy)
 				if err != nil {
 					t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"enclave/models/kit"
 	"enclave/models/mail"
 	"enclave/models/projects"
+	"enclave/models/resources"
 	"enclave/models/secrets"
 )
 
@@ -154,3 +155,41 @@ type (
 const MaxProjectNameLength = projects.MaxProjectNameLength
 
 var ProjectFeatures = projects.ProjectFeatures
+
+type (
+	Resource      = resources.Resource
+	ResourceError = resources.ResourceError
+	QueryError    = resources.QueryError
+	Page          = resources.Page
+	History       = resources.History
+	SearchQuery   = resources.SearchQuery
+	SearchResult  = resources.SearchResult
+	AccessPolicy  = resources.AccessPolicy
+	PolicyInput   = resources.PolicyInput
+	PolicyRule    = resources.PolicyRule
+	PolicyRules   = resources.PolicyRules
+)
+
+const (
+	MaxPolicyRules     = resources.MaxPolicyRules
+	ProfileType        = resources.ProfileType
+	MaxReferences      = resources.MaxReferences
+	MaxIssues          = resources.MaxIssues
+	MaxIndexRows       = resources.MaxIndexRows
+	EstimateLimit      = resources.EstimateLimit
+	DefaultSearchCount = resources.DefaultSearchCount
+	MaxSearchCount     = resources.MaxSearchCount
+	MaxSearchParams    = resources.MaxSearchParams
+	MaxSearchValues    = resources.MaxSearchValues
+	TotalNone          = resources.TotalNone
+	TotalEstimate      = resources.TotalEstimate
+	TotalAccurate      = resources.TotalAccurate
+)
+
+var (
+	ErrGone               = resources.ErrGone
+	ErrPreconditionFailed = resources.ErrPreconditionFailed
+	ParseSearch           = resources.ParseSearch
+	Searchable            = resources.Searchable
+	WatchPipelines        = resources.WatchPipelines
+)

@@ -13,7 +13,7 @@ func TestConcurrentReinvitesLeaveOneLink(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ten := projectStore(t, sys, "admin@example.org")
+			ten := testdb.ProjectStore(t, sys, "admin@example.org")
 			first, err := ten.Invite(ctx, models.Actor{}, models.InviteInput{Email: "pending@example.org"}, models.Letter{})
 			if err != nil {
 				t.Fatal(err)

@@ -58,8 +58,8 @@ func TestLongValuesAreIndexed(t *testing.T) {
 	family := "X" + string(long)
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
-			ten := projectStore(t, models.NewSystem(db.DB), "long@example.org")
-			r := mustCreate(t, ten, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":%q}],"identifier":[{"value":%q}]}`, family, strings.Repeat("9", 3000)))
+			ten := testdb.ProjectStore(t, models.NewSystem(db.DB), "long@example.org")
+			r := testdb.MustCreate(t, ten, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":%q}],"identifier":[{"value":%q}]}`, family, strings.Repeat("9", 3000)))
 			for _, q := range []url.Values{
 				{"family": {string([]rune(family)[:20])}},
 				{"family:exact": {family}},
@@ -110,7 +110,7 @@ func TestWriteWorkIsBounded(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ten := projectStore(t, sys, "bounded@example.org")
+			ten := testdb.ProjectStore(t, sys, "bounded@example.org")
 			_, err := ten.CreateResource(ctx, "Patient", []byte(`{"resourceType":"Patient","identifier":[`+identifiers(models.MaxIndexRows+1)+`]}`))
 			var re *models.ResourceError
 			if !errors.As(err, &re) || !strings.Contains(re.Error(), "searchable values") {

@@ -24,7 +24,7 @@ type memberFixture struct {
 func newMemberFixture(t *testing.T, db testdb.DB) memberFixture {
 	t.Helper()
 	sys := models.NewSystem(db.DB)
-	admin := newUser(t, sys, "admin@example.org")
+	admin := testdb.NewUser(t, sys, "admin@example.org")
 	p, err := sys.CreateProject(ctx, admin.ID, models.NewProject{Name: "Alpha"})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func (f memberFixture) auditCount(t *testing.T, action string) int {
 // verification link, as the console does.
 func verified(t *testing.T, sys models.System, email string) models.User {
 	t.Helper()
-	u := newUser(t, sys, email)
+	u := testdb.NewUser(t, sys, email)
 	if u.Verified() {
 		t.Fatal("a new registration starts verified")
 	}
@@ -109,7 +109,7 @@ func TestInvitationIsAnOffer(t *testing.T) {
 				t.Errorf("deleting the invitation's policy: %v, want ErrPolicyInUse", err)
 			}
 			// The owner of the address can still register it.
-			nia := newUser(t, f.sys, "nia@example.org")
+			nia := testdb.NewUser(t, f.sys, "nia@example.org")
 			if list, err := f.sys.InvitationsFor(ctx, nia); err != nil || len(list) != 0 {
 				t.Errorf("an unverified account sees invitations: %v %v", list, err)
 			}
@@ -167,7 +167,7 @@ func TestSquattedAddressGainsNothing(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
-			squatter := newUser(t, f.sys, "partner@example.org")
+			squatter := testdb.NewUser(t, f.sys, "partner@example.org")
 			if err := f.sys.Sessions().Save(ctx, "squatter-session", &squatter.ID, []byte("x"), time.Now().Add(time.Hour), models.SessionMeta{}); err != nil {
 				t.Fatal(err)
 			}
@@ -379,7 +379,7 @@ func TestInvitationsStayInTheirProject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			other := projectStore(t, f.sys, "eve@example.org")
+			other := testdb.ProjectStore(t, f.sys, "eve@example.org")
 			if list, err := other.Invitations(ctx); err != nil || len(list) != 0 {
 				t.Errorf("other project lists %v (%v)", list, err)
 			}
@@ -429,7 +429,7 @@ func TestLastAdminRules(t *testing.T) {
 
 			// With a second active admin, the first may step down; then the
 			// second is the last one.
-			bob := newUser(t, f.sys, "bob@example.org")
+			bob := testdb.NewUser(t, f.sys, "bob@example.org")
 			bm, err := f.tn.AddMember(ctx, f.actor, bob.ID, true, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -464,7 +464,7 @@ func TestLastAdminUnderConcurrency(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
-			bob := newUser(t, f.sys, "bob@example.org")
+			bob := testdb.NewUser(t, f.sys, "bob@example.org")
 			for round := range 5 {
 				p, err := f.sys.CreateProject(ctx, f.admin.ID, models.NewProject{Name: "Race"})
 				if err != nil {
@@ -532,7 +532,7 @@ func TestMembersOfAnotherProject(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
-			mallory := newUser(t, f.sys, "mallory@example.org")
+			mallory := testdb.NewUser(t, f.sys, "mallory@example.org")
 			own, err := f.sys.CreateProject(ctx, mallory.ID, models.NewProject{Name: "Mallory's"})
 			if err != nil {
 				t.Fatal(err)

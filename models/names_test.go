@@ -61,7 +61,7 @@ func TestNamesAreCheckedEverywhere(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ada := newUser(t, sys, "ada@example.org")
+			ada := testdb.NewUser(t, sys, "ada@example.org")
 			home, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Home"})
 			if err != nil {
 				t.Fatal(err)

@@ -14,7 +14,7 @@ func TestMembershipProfiles(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ada := newUser(t, sys, "ada@example.org")
+			ada := testdb.NewUser(t, sys, "ada@example.org")
 			bob, err := sys.CreateUser(ctx, models.NewUser{FirstName: "Bob", LastName: "Builder", Email: "bob@example.org", Password: "password-123"})
 			if err != nil {
 				t.Fatal(err)

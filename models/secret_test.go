@@ -62,8 +62,8 @@ func TestSecrets(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ada := newUser(t, sys, "ada@example.org")
-			bob := newUser(t, sys, "bob@example.org")
+			ada := testdb.NewUser(t, sys, "ada@example.org")
+			bob := testdb.NewUser(t, sys, "bob@example.org")
 			pa, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
 			if err != nil {
 				t.Fatal(err)
@@ -230,7 +230,7 @@ func TestSecretCiphertexts(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ada := newUser(t, sys, "ada@example.org")
+			ada := testdb.NewUser(t, sys, "ada@example.org")
 			pa, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
 			if err != nil {
 				t.Fatal(err)
@@ -310,7 +310,7 @@ func TestRotateSecretsKey(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ada := newUser(t, sys, "ada@example.org")
+			ada := testdb.NewUser(t, sys, "ada@example.org")
 			oldBox, newBox := newTestBox(t), newTestBox(t)
 			values := map[string]map[string]string{}
 			for _, name := range []string{"Alpha", "Beta"} {

@@ -13,7 +13,7 @@ func TestUpdateSettings(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ada := newUser(t, sys, "ada@example.org")
+			ada := testdb.NewUser(t, sys, "ada@example.org")
 			p, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
 			if err != nil {
 				t.Fatal(err)
@@ -114,8 +114,8 @@ func TestSuperAdmin(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			op := newUser(t, sys, "op@example.org")
-			ada := newUser(t, sys, "ada@example.org")
+			op := testdb.NewUser(t, sys, "op@example.org")
+			ada := testdb.NewUser(t, sys, "ada@example.org")
 			ops, err := sys.CreateProject(ctx, op.ID, models.NewProject{Name: "Operators"})
 			if err != nil {
 				t.Fatal(err)

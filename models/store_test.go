@@ -13,20 +13,11 @@ import (
 
 var ctx = context.Background()
 
-func newUser(t *testing.T, sys models.System, email string) models.User {
-	t.Helper()
-	u, err := sys.CreateUser(ctx, models.NewUser{FirstName: "Ada", LastName: "Lovelace", Email: email, Password: "correct horse"})
-	if err != nil {
-		t.Fatalf("create user %s: %v", email, err)
-	}
-	return u
-}
-
 func TestUsers(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			u := newUser(t, sys, "  Ada@Example.ORG ")
+			u := testdb.NewUser(t, sys, "  Ada@Example.ORG ")
 			if u.Email != "ada@example.org" {
 				t.Errorf("email stored as %q, want lower-case and trimmed", u.Email)
 			}
@@ -63,8 +54,8 @@ func TestProjectsAndMembership(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ada := newUser(t, sys, "ada@example.org")
-			bob := newUser(t, sys, "bob@example.org")
+			ada := testdb.NewUser(t, sys, "ada@example.org")
+			bob := testdb.NewUser(t, sys, "bob@example.org")
 
 			p, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "  Staging ", Description: "pre-prod"})
 			if err != nil {
@@ -127,7 +118,7 @@ func TestSessions(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			u := newUser(t, sys, "ada@example.org")
+			u := testdb.NewUser(t, sys, "ada@example.org")
 			s := sys.Sessions()
 			if err := s.Save(ctx, "tok-1", &u.ID, []byte("payload"), time.Now().Add(time.Hour), models.SessionMeta{}); err != nil {
 				t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"enclave/models/audit"
 	"enclave/models/kit"
+	"enclave/models/resources"
 	"enclave/models/secrets"
 
 	"gorm.io/gorm"
@@ -28,6 +29,7 @@ type Tenant struct {
 
 	// The domain stores, bound to the same project (see wired).
 	audit.Trail
+	resources.Store
 }
 
 // WithMember returns the store acting for membership m of its project.
@@ -153,7 +155,20 @@ func (t Tenant) bound() kit.Bound { return kit.Bind(t.db, t.projectID) }
 func (t Tenant) wired() Tenant {
 	b := t.bound()
 	t.Trail = audit.For(b)
+	var acting *resources.Acting
+	if t.member != nil {
+		acting = &resources.Acting{MembershipID: t.member.ID, Admin: t.member.Admin}
+	}
+	t.Store = resources.For(b).WithPolicy(t.policy).WithProject(t.project).ActingFor(acting)
 	return t
+}
+
+// WithPolicy returns the store restricted by an access policy, as a member
+// with that policy sees the project's resources (see
+// resources.Store.WithPolicy). A nil policy means full access.
+func (t Tenant) WithPolicy(p *AccessPolicy) Tenant {
+	t.policy = p
+	return t.wired()
 }
 
 // inTx runs fn with a Tenant bound to the same project inside one

@@ -1,4 +1,4 @@
-package models_test
+package resources_test
 
 import (
 	"errors"
@@ -17,17 +17,17 @@ func TestCountByType(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			a := projectStore(t, sys, "a@example.org")
-			b := projectStore(t, sys, "b@example.org")
-			org := mustCreate(t, a, `{"resourceType":"Organization","name":"North Clinic"}`).ID
-			mustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Nord"}],"managingOrganization":{"reference":"Organization/`+org+`"}}`)
-			mustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Sud"}]}`)
-			gone := mustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Gone"}]}`).ID
+			a := testdb.ProjectStore(t, sys, "a@example.org")
+			b := testdb.ProjectStore(t, sys, "b@example.org")
+			org := testdb.MustCreate(t, a, `{"resourceType":"Organization","name":"North Clinic"}`).ID
+			testdb.MustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Nord"}],"managingOrganization":{"reference":"Organization/`+org+`"}}`)
+			testdb.MustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Sud"}]}`)
+			gone := testdb.MustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Gone"}]}`).ID
 			if err := a.DeleteResource(ctx, "Patient", gone); err != nil {
 				t.Fatal(err)
 			}
-			mustCreate(t, a, `{"resourceType":"Observation","status":"final","code":{"text":"pulse"}}`)
-			mustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Other"}]}`)
+			testdb.MustCreate(t, a, `{"resourceType":"Observation","status":"final","code":{"text":"pulse"}}`)
+			testdb.MustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Other"}]}`)
 
 			types := []string{"Patient", "Observation", "Encounter", "StructureDefinition"}
 			searched := func(store models.Tenant) map[string]int {

@@ -1,7 +1,8 @@
-package models
+package resources
 
 import (
 	"context"
+	"enclave/models/kit"
 	"errors"
 	"strconv"
 	"strings"
@@ -41,8 +42,8 @@ const enterSearchSQL = `SELECT set_config('enclave.project_id', $1, true), set_c
 // pipelined reports whether the store can use the pipelined hot paths: on
 // PostgreSQL, and not inside a transaction that GORM already holds (whose
 // statements must run on that transaction's connection).
-func (t Tenant) pipelined() bool {
-	if DialectOf(t.db) != Postgres {
+func (t Store) pipelined() bool {
+	if kit.DialectOf(t.db) != kit.Postgres {
 		return false
 	}
 	_, inTx := t.db.Statement.ConnPool.(gorm.TxCommitter)
@@ -72,7 +73,7 @@ func withPgx(ctx context.Context, db *gorm.DB, fn func(*pgx.Conn) error) error {
 // tenantPipeline sends enter (with the project id) and then each of stmts as
 // one pipeline, and hands the results to read in order. A failing statement
 // rolls the whole pipeline back.
-func (t Tenant) tenantPipeline(ctx context.Context, enter string, stmts []sqlText, read func(pgx.BatchResults) error) error {
+func (t Store) tenantPipeline(ctx context.Context, enter string, stmts []sqlText, read func(pgx.BatchResults) error) error {
 	return withPgx(ctx, t.db, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue(enter, t.projectID)

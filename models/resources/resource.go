@@ -1,4 +1,9 @@
-package models
+// Package resources is a project's FHIR store: resources with their full
+// history, the search index and the search engine, and the access policies
+// that restrict what a member may read and write. Every statement is bound
+// to the store's project, and on PostgreSQL also runs under row-level
+// security (see tenantTx).
+package resources
 
 import (
 	"bytes"
@@ -15,6 +20,8 @@ import (
 	"time"
 
 	"enclave/models/fhir"
+	"enclave/models/kit"
+	"enclave/models/projects"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -89,11 +96,11 @@ const tenantRole = "enclave_tenant"
 // tenantTx runs fn with a handle bound to this project. On PostgreSQL it is a
 // transaction that sets enclave.project_id and takes the enclave_tenant role,
 // so row-level security hides every other project's rows even from a query
-// that forgets its project filter. On SQLite, where transactions take the
+// that forgets its project filter. On kit.SQLite, where transactions take the
 // write lock, read-only work runs without one.
-func (t Tenant) tenantTx(ctx context.Context, write bool, fn func(tx *gorm.DB) error) error {
+func (t Store) tenantTx(ctx context.Context, write bool, fn func(tx *gorm.DB) error) error {
 	db := t.db.WithContext(ctx)
-	if DialectOf(t.db) != Postgres {
+	if kit.DialectOf(t.db) != kit.Postgres {
 		if !write {
 			return fn(db)
 		}
@@ -112,13 +119,13 @@ type settings struct {
 	strict, checkRefs bool
 }
 
-func (t Tenant) settings(ctx context.Context) (settings, error) {
+func (t Store) settings(ctx context.Context) (settings, error) {
 	if t.project != nil {
 		return settings{strict: t.project.StrictMode, checkRefs: t.project.CheckReferencesOnWrite}, nil
 	}
-	p, err := t.Project(ctx)
-	if err != nil {
-		return settings{}, err
+	var p projects.Project
+	if err := t.db.WithContext(ctx).Where("id = ?", t.projectID).Take(&p).Error; err != nil {
+		return settings{}, kit.NotFound(err)
 	}
 	return settings{strict: p.StrictMode, checkRefs: p.CheckReferencesOnWrite}, nil
 }
@@ -204,7 +211,7 @@ func jsonProblem(err error) string {
 }
 
 // stamp sets the server-owned fields and encodes the stored form.
-func (t Tenant) stamp(res map[string]any, id string, version int, at time.Time) ([]byte, error) {
+func (t Store) stamp(res map[string]any, id string, version int, at time.Time) ([]byte, error) {
 	res["id"] = id
 	meta, _ := res["meta"].(map[string]any)
 	if meta == nil {
@@ -347,8 +354,8 @@ func resourceTime() time.Time { return time.Now().UTC().Truncate(time.Microsecon
 // CreateResource validates body as a new resource of resourceType (against
 // the project's strictMode and checkReferencesOnWrite), gives it a new id and
 // stores version 1. A refused resource is a *ResourceError listing every
-// problem; a system type is ErrForbidden.
-func (t Tenant) CreateResource(ctx context.Context, resourceType string, body []byte) (Resource, error) {
+// problem; a system type is kit.ErrForbidden.
+func (t Store) CreateResource(ctx context.Context, resourceType string, body []byte) (Resource, error) {
 	r, _, err := t.create(ctx, resourceType, body, nil)
 	return r, err
 }
@@ -357,11 +364,11 @@ func (t Tenant) CreateResource(ctx context.Context, resourceType string, body []
 // criteria match one resource it is returned (created is false); when they
 // match several the error wraps ErrPreconditionFailed; otherwise the
 // resource is created.
-func (t Tenant) CreateResourceIfNoneExist(ctx context.Context, resourceType string, body []byte, criteria url.Values) (r Resource, created bool, err error) {
+func (t Store) CreateResourceIfNoneExist(ctx context.Context, resourceType string, body []byte, criteria url.Values) (r Resource, created bool, err error) {
 	return t.create(ctx, resourceType, body, criteria)
 }
 
-func (t Tenant) create(ctx context.Context, resourceType string, body []byte, criteria url.Values) (Resource, bool, error) {
+func (t Store) create(ctx context.Context, resourceType string, body []byte, criteria url.Values) (Resource, bool, error) {
 	if err := t.checkWritable(resourceType); err != nil {
 		return Resource{}, false, err
 	}
@@ -447,7 +454,7 @@ func (t Tenant) create(ctx context.Context, resourceType string, body []byte, cr
 
 // createPipelined stores a new resource on PostgreSQL in one round trip: the
 // tenant wall and createSQL, one implicit transaction.
-func (t Tenant) createPipelined(ctx context.Context, resourceType string, res map[string]any) (Resource, error) {
+func (t Store) createPipelined(ctx context.Context, resourceType string, res map[string]any) (Resource, error) {
 	at := resourceTime()
 	id := uuid.NewString()
 	content, err := t.stamp(res, id, 1, at)
@@ -473,9 +480,9 @@ func (t Tenant) createPipelined(ctx context.Context, resourceType string, res ma
 // UpdateResource stores a new version of an existing resource. ifMatch, when
 // not empty, is the version the client last saw (from If-Match); a different
 // current version wraps ErrPreconditionFailed. The body's id must equal id.
-// Updating an id that does not exist is ErrNotFound (no create-on-update, as
+// Updating an id that does not exist is kit.ErrNotFound (no create-on-update, as
 // Medplum for non-super-admins); a deleted one is ErrGone.
-func (t Tenant) UpdateResource(ctx context.Context, resourceType, id string, body []byte, ifMatch string) (Resource, error) {
+func (t Store) UpdateResource(ctx context.Context, resourceType, id string, body []byte, ifMatch string) (Resource, error) {
 	if err := t.checkWritable(resourceType); err != nil {
 		return Resource{}, err
 	}
@@ -503,7 +510,7 @@ func (t Tenant) UpdateResource(ctx context.Context, resourceType, id string, bod
 			return err
 		}
 		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
-			return cmpErr(err, ErrNotFound)
+			return cmpErr(err, kit.ErrNotFound)
 		}
 		if ifMatch != "" && ifMatch != strconv.Itoa(cur) {
 			return fmt.Errorf("%w: the resource is at version %d, not %s", ErrPreconditionFailed, cur, ifMatch)
@@ -536,7 +543,7 @@ func (t Tenant) UpdateResource(ctx context.Context, resourceType, id string, bod
 
 // DeleteResource marks a resource deleted: reads answer ErrGone, searches
 // skip it, and the history gains a deletion version.
-func (t Tenant) DeleteResource(ctx context.Context, resourceType, id string) error {
+func (t Store) DeleteResource(ctx context.Context, resourceType, id string) error {
 	if err := t.checkWritable(resourceType); err != nil {
 		return err
 	}
@@ -552,7 +559,7 @@ func (t Tenant) DeleteResource(ctx context.Context, resourceType, id string) err
 			return err
 		}
 		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
-			return cmpErr(err, ErrNotFound)
+			return cmpErr(err, kit.ErrNotFound)
 		}
 		gone := Resource{Type: resourceType, ID: id, VersionID: strconv.Itoa(cur + 1), LastUpdated: resourceTime(), Deleted: true}
 		if err := t.replaceCurrent(tx, gone, cur); err != nil {
@@ -562,12 +569,12 @@ func (t Tenant) DeleteResource(ctx context.Context, resourceType, id string) err
 	})
 }
 
-func (t Tenant) checkWritable(resourceType string) error {
+func (t Store) checkWritable(resourceType string) error {
 	if err := checkType(resourceType); err != nil {
 		return err
 	}
 	if fhir.IsSystemType(resourceType) {
-		return fmt.Errorf("%w: %s resources are shared system definitions and are read-only", ErrForbidden, resourceType)
+		return fmt.Errorf("%w: %s resources are shared system definitions and are read-only", kit.ErrForbidden, resourceType)
 	}
 	return nil
 }
@@ -576,7 +583,7 @@ func (t Tenant) checkWritable(resourceType string) error {
 // version.
 func currentVersion(tx *gorm.DB, projectID, resourceType, id string) (int, error) {
 	lock := ""
-	if DialectOf(tx) == Postgres {
+	if kit.DialectOf(tx) == kit.Postgres {
 		lock = " FOR UPDATE"
 	}
 	var row struct {
@@ -589,7 +596,7 @@ func currentVersion(tx *gorm.DB, projectID, resourceType, id string) (int, error
 		return 0, res.Error
 	}
 	if res.RowsAffected == 0 {
-		return 0, ErrNotFound
+		return 0, kit.ErrNotFound
 	}
 	if row.Deleted {
 		return 0, ErrGone
@@ -598,8 +605,8 @@ func currentVersion(tx *gorm.DB, projectID, resourceType, id string) (int, error
 }
 
 // replaceCurrent moves the current row from version prev to r. A row that is
-// no longer at prev was changed by someone else in between: ErrConflict.
-func (t Tenant) replaceCurrent(tx *gorm.DB, r Resource, prev int) error {
+// no longer at prev was changed by someone else in between: kit.ErrConflict.
+func (t Store) replaceCurrent(tx *gorm.DB, r Resource, prev int) error {
 	res := tx.Exec(`UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, content = ?
 		WHERE project_id = ? AND resource_type = ? AND id = ? AND version_id = ?`,
 		prev+1, r.LastUpdated, r.Deleted, string(r.JSON), t.projectID, r.Type, r.ID, prev)
@@ -607,14 +614,14 @@ func (t Tenant) replaceCurrent(tx *gorm.DB, r Resource, prev int) error {
 		return res.Error
 	}
 	if res.RowsAffected != 1 {
-		return fmt.Errorf("%w: the resource was changed by another request; read it again", ErrConflict)
+		return fmt.Errorf("%w: the resource was changed by another request; read it again", kit.ErrConflict)
 	}
 	return nil
 }
 
 // writeVersion appends r to the history and replaces the resource's search
 // index rows by those of res (none for a deletion).
-func (t Tenant) writeVersion(tx *gorm.DB, r Resource, version int, res map[string]any) error {
+func (t Store) writeVersion(tx *gorm.DB, r Resource, version int, res map[string]any) error {
 	if err := tx.Exec(`INSERT INTO resource_history (project_id, resource_type, id, version_id, last_updated, deleted, content)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.projectID, r.Type, r.ID, version, r.LastUpdated, r.Deleted, string(r.JSON)).Error; err != nil {
 		return err
@@ -623,9 +630,9 @@ func (t Tenant) writeVersion(tx *gorm.DB, r Resource, version int, res map[strin
 }
 
 // ReadResource returns the current version of a resource of this project, or
-// of a shared system resource. Another project's resource is ErrNotFound; a
+// of a shared system resource. Another project's resource is kit.ErrNotFound; a
 // deleted one ErrGone.
-func (t Tenant) ReadResource(ctx context.Context, resourceType, id string) (Resource, error) {
+func (t Store) ReadResource(ctx context.Context, resourceType, id string) (Resource, error) {
 	if err := checkType(resourceType); err != nil {
 		return Resource{}, err
 	}
@@ -635,7 +642,7 @@ func (t Tenant) ReadResource(ctx context.Context, resourceType, id string) (Reso
 	if fhir.IsSystemType(resourceType) {
 		b, ok := fhir.SystemResource(resourceType, id)
 		if !ok {
-			return Resource{}, ErrNotFound
+			return Resource{}, kit.ErrNotFound
 		}
 		return Resource{Type: resourceType, ID: id, JSON: b}, nil
 	}
@@ -652,7 +659,7 @@ const readByIDSQL = `SELECT resource_type, id, version_id, last_updated, deleted
 
 // readPipelined reads a resource on PostgreSQL in one round trip: the tenant
 // wall and the read, one implicit transaction.
-func (t Tenant) readPipelined(ctx context.Context, resourceType, id string) (Resource, error) {
+func (t Store) readPipelined(ctx context.Context, resourceType, id string) (Resource, error) {
 	var rows []Resource
 	err := t.tenantPipeline(ctx, enterTenantSQL, []sqlText{{readByIDSQL, []any{t.projectID, resourceType, id}}}, func(br pgx.BatchResults) error {
 		r, err := br.Query()
@@ -666,7 +673,7 @@ func (t Tenant) readPipelined(ctx context.Context, resourceType, id string) (Res
 	case err != nil:
 		return Resource{}, err
 	case len(rows) == 0:
-		return Resource{}, ErrNotFound
+		return Resource{}, kit.ErrNotFound
 	case rows[0].Deleted:
 		return Resource{}, ErrGone
 	}
@@ -674,9 +681,9 @@ func (t Tenant) readPipelined(ctx context.Context, resourceType, id string) (Res
 }
 
 // readOne runs a query for one row of resource columns in a tenant read and
-// applies the rules of every read: missing is ErrNotFound, outside the
+// applies the rules of every read: missing is kit.ErrNotFound, outside the
 // policy's criteria too, a deletion is ErrGone, hidden fields are removed.
-func (t Tenant) readOne(ctx context.Context, resourceType, id, query string, args ...any) (Resource, error) {
+func (t Store) readOne(ctx context.Context, resourceType, id, query string, args ...any) (Resource, error) {
 	var out Resource
 	err := t.tenantTx(ctx, false, func(tx *gorm.DB) error {
 		rows, err := scanResources(tx.Raw(query, args...))
@@ -684,11 +691,11 @@ func (t Tenant) readOne(ctx context.Context, resourceType, id, query string, arg
 			return err
 		}
 		if len(rows) == 0 {
-			return ErrNotFound
+			return kit.ErrNotFound
 		}
 		out = rows[0]
 		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
-			return cmpErr(err, ErrNotFound)
+			return cmpErr(err, kit.ErrNotFound)
 		}
 		return nil
 	})
@@ -703,7 +710,7 @@ func (t Tenant) readOne(ctx context.Context, resourceType, id, query string, arg
 
 // ReadResourceVersion returns one version of a resource (FHIR vread). A
 // version that records the deletion is ErrGone.
-func (t Tenant) ReadResourceVersion(ctx context.Context, resourceType, id, versionID string) (Resource, error) {
+func (t Store) ReadResourceVersion(ctx context.Context, resourceType, id, versionID string) (Resource, error) {
 	if err := checkType(resourceType); err != nil {
 		return Resource{}, err
 	}
@@ -715,7 +722,7 @@ func (t Tenant) ReadResourceVersion(ctx context.Context, resourceType, id, versi
 	}
 	v, err := strconv.Atoi(versionID)
 	if err != nil || v < 1 {
-		return Resource{}, ErrNotFound
+		return Resource{}, kit.ErrNotFound
 	}
 	if t.hasCriteria(resourceType) {
 		// The criteria are checked on the current version; an earlier one
@@ -725,7 +732,7 @@ func (t Tenant) ReadResourceVersion(ctx context.Context, resourceType, id, versi
 		case err != nil:
 			return Resource{}, err
 		case cur.VersionID != strconv.Itoa(v):
-			return Resource{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so only the current version is available", ErrForbidden, resourceType)
+			return Resource{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so only the current version is available", kit.ErrForbidden, resourceType)
 		}
 		return cur, nil
 	}
@@ -748,8 +755,8 @@ type History struct {
 
 // ResourceHistory lists the versions of one resource (id set) or of every
 // resource of the type (id empty), deletions included. The history of an id
-// that never existed here is ErrNotFound.
-func (t Tenant) ResourceHistory(ctx context.Context, resourceType, id string, p Page) (History, error) {
+// that never existed here is kit.ErrNotFound.
+func (t Store) ResourceHistory(ctx context.Context, resourceType, id string, p Page) (History, error) {
 	if err := checkType(resourceType); err != nil {
 		return History{}, err
 	}
@@ -762,11 +769,11 @@ func (t Tenant) ResourceHistory(ctx context.Context, resourceType, id string, p 
 	if filters, err := t.criteriaFilters(resourceType); err != nil {
 		return History{}, err
 	} else if len(filters) > 0 && id == "" {
-		return History{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so the history of the whole type is not available", ErrForbidden, resourceType)
+		return History{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so the history of the whole type is not available", kit.ErrForbidden, resourceType)
 	} else if len(filters) > 0 {
 		// Earlier versions may fall outside the criteria, which only the
 		// current version is checked against.
-		return History{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so their history is not available", ErrForbidden, resourceType)
+		return History{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so their history is not available", kit.ErrForbidden, resourceType)
 	}
 	where := `project_id = ? AND resource_type = ?`
 	args := []any{t.projectID, resourceType}
@@ -781,11 +788,11 @@ func (t Tenant) ResourceHistory(ctx context.Context, resourceType, id string, p 
 			return err
 		}
 		if id != "" && total == 0 {
-			return ErrNotFound
+			return kit.ErrNotFound
 		}
 		if id != "" {
 			if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
-				return cmpErr(err, ErrNotFound)
+				return cmpErr(err, kit.ErrNotFound)
 			}
 		}
 		out.Total = int(total)
@@ -854,7 +861,7 @@ func scanResourceRows(rows resourceRows) ([]Resource, error) {
 // its members' profiles (of any type, whatever the member's access policy),
 // e.g. for the project home's next steps. The profile of a member who has
 // left counts as a resource.
-func (t Tenant) HasResources(ctx context.Context) (bool, error) {
+func (t Store) HasResources(ctx context.Context) (bool, error) {
 	var n int64
 	count := func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM resources r WHERE r.project_id = ? AND NOT r.deleted
@@ -863,7 +870,7 @@ func (t Tenant) HasResources(ctx context.Context) (bool, error) {
 			LIMIT 1) AS one`, t.projectID).Scan(&n).Error
 	}
 	db := t.db.WithContext(ctx)
-	if DialectOf(t.db) != Postgres {
+	if kit.DialectOf(t.db) != kit.Postgres {
 		return n > 0, count(db)
 	}
 	// The memberships are outside what enclave_tenant may read, so this

@@ -1,4 +1,4 @@
-package models
+package resources
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"enclave/models/fhir"
+	"enclave/models/kit"
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
@@ -268,7 +269,7 @@ type SearchResult struct {
 
 // Search runs q over this project's live resources (or over the shared
 // system resources, for their types). Matching runs on the index tables.
-func (t Tenant) Search(ctx context.Context, q SearchQuery) (SearchResult, error) {
+func (t Store) Search(ctx context.Context, q SearchQuery) (SearchResult, error) {
 	if err := checkType(q.Type); err != nil {
 		return SearchResult{}, err
 	}
@@ -309,7 +310,7 @@ func (t Tenant) Search(ctx context.Context, q SearchQuery) (SearchResult, error)
 // system type, is counted by its own search instead, since its matches are
 // not simply its rows. A type the store may not read is an error, as its
 // search would be.
-func (t Tenant) CountByType(ctx context.Context, types []string) (map[string]int, error) {
+func (t Store) CountByType(ctx context.Context, types []string) (map[string]int, error) {
 	out := make(map[string]int, len(types))
 	var grouped []string
 	for _, typ := range types {
@@ -338,7 +339,7 @@ func (t Tenant) CountByType(ctx context.Context, types []string) (map[string]int
 		return out, nil
 	}
 	pipelined := t.pipelined()
-	s := &sqlBuf{dollar: pipelined, pg: DialectOf(t.db) == Postgres}
+	s := &sqlBuf{dollar: pipelined, pg: kit.DialectOf(t.db) == kit.Postgres}
 	s.w("SELECT r.resource_type, COUNT(*) FROM resources r WHERE r.project_id = ", s.arg(t.projectID),
 		" AND r.resource_type", s.in(grouped), " AND NOT r.deleted GROUP BY r.resource_type")
 	count := s.text()
@@ -373,8 +374,8 @@ func (t Tenant) CountByType(ctx context.Context, types []string) (map[string]int
 	})
 }
 
-// search runs q through GORM: on SQLite, or inside a transaction.
-func (t Tenant) search(tx *gorm.DB, q SearchQuery) (SearchResult, error) {
+// search runs q through GORM: on kit.SQLite, or inside a transaction.
+func (t Store) search(tx *gorm.DB, q SearchQuery) (SearchResult, error) {
 	if err := t.chooseDriver(tx, &q); err != nil {
 		return SearchResult{}, err
 	}
@@ -399,7 +400,7 @@ func (t Tenant) search(tx *gorm.DB, q SearchQuery) (SearchResult, error) {
 
 // searchPipelined runs q on PostgreSQL as one pipeline: the tenant wall, the
 // count when asked for, and the page.
-func (t Tenant) searchPipelined(ctx context.Context, q SearchQuery) (SearchResult, error) {
+func (t Store) searchPipelined(ctx context.Context, q SearchQuery) (SearchResult, error) {
 	page, count := t.searchSQL(q, true)
 	enter := enterSearchSQL
 	var stmts []sqlText
@@ -472,9 +473,9 @@ func (r *SearchResult) setPage(q SearchQuery, rows []Resource) {
 // scan of thousands, so the statements leave it no choice: probes and row
 // fetches are correlated subqueries behind OFFSET 0, which the planner
 // cannot turn into joins, so each runs as an index look-up by resource id.
-func (t Tenant) searchSQL(q SearchQuery, dollar bool) (page, count *sqlText) {
+func (t Store) searchSQL(q SearchQuery, dollar bool) (page, count *sqlText) {
 	driver := pickDriver(q.filters)
-	pg := DialectOf(t.db) == Postgres
+	pg := kit.DialectOf(t.db) == kit.Postgres
 	if q.Count > 0 {
 		s := &sqlBuf{dollar: dollar, pg: pg}
 		desc, defaultOrder := q.defaultOrder()
@@ -604,7 +605,7 @@ const resourceColumns = "r.resource_type, r.id, r.version_id, r.last_updated, r.
 
 // drivenPage renders a page read in order from the index of
 // filters[driver].
-func (t Tenant) drivenPage(s *sqlBuf, q SearchQuery, driver int, desc bool) {
+func (t Store) drivenPage(s *sqlBuf, q SearchQuery, driver int, desc bool) {
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
@@ -651,7 +652,7 @@ func (t Tenant) drivenPage(s *sqlBuf, q SearchQuery, driver int, desc bool) {
 
 // sampleCounts renders, for each candidate driver, the number of its
 // matches up to sampleLimit, as columns n0, n1, ...
-func (t Tenant) sampleCounts(s *sqlBuf, q SearchQuery, cands []int) {
+func (t Store) sampleCounts(s *sqlBuf, q SearchQuery, cands []int) {
 	for i, c := range cands {
 		if i > 0 {
 			s.w(", ")
@@ -665,10 +666,10 @@ func (t Tenant) sampleCounts(s *sqlBuf, q SearchQuery, cands []int) {
 }
 
 // chooseDriver settles q's driver from sample counts run on tx, for the
-// GORM path (SQLite, or inside a transaction), where a separate statement
+// GORM path (kit.SQLite, or inside a transaction), where a separate statement
 // costs no network round trip: the fewest matches, by rank among equals.
 // PostgreSQL's pipelined path makes the same choice inside its statement.
-func (t Tenant) chooseDriver(tx *gorm.DB, q *SearchQuery) error {
+func (t Store) chooseDriver(tx *gorm.DB, q *SearchQuery) error {
 	if _, ok := q.defaultOrder(); !ok || q.Count <= 0 {
 		return nil
 	}
@@ -676,7 +677,7 @@ func (t Tenant) chooseDriver(tx *gorm.DB, q *SearchQuery) error {
 	if len(cands) < 2 || pickDriver(q.filters) < 0 {
 		return nil
 	}
-	s := &sqlBuf{pg: DialectOf(tx) == Postgres}
+	s := &sqlBuf{pg: kit.DialectOf(tx) == kit.Postgres}
 	s.w("SELECT ")
 	t.sampleCounts(s, *q, cands)
 	rows, err := tx.Raw(s.b.String(), s.args...).Rows()
@@ -732,7 +733,7 @@ const maxCandidates = 4
 // drivenIDs renders the page's (updated_us, resource_id) pairs read from
 // the index of filters[driver], in the order dir; guard, when set, is a
 // condition that must hold for this reading to run at all.
-func (t Tenant) drivenIDs(s *sqlBuf, q SearchQuery, driver int, dir, guard string) {
+func (t Store) drivenIDs(s *sqlBuf, q SearchQuery, driver int, dir, guard string) {
 	s.w("SELECT DISTINCT d.updated_us, d.resource_id FROM ")
 	t.drivenMatches(s, q, driver)
 	if guard != "" {
@@ -743,7 +744,7 @@ func (t Tenant) drivenIDs(s *sqlBuf, q SearchQuery, driver int, dir, guard strin
 
 // drivenMatches renders the index rows d of filters[driver] that match it
 // and pass every other filter: "<table> d WHERE ...".
-func (t Tenant) drivenMatches(s *sqlBuf, q SearchQuery, driver int) {
+func (t Store) drivenMatches(s *sqlBuf, q SearchQuery, driver int) {
 	f := q.filters[driver]
 	s.w(f.table(), " d WHERE d.project_id = ", s.arg(t.projectID), " AND d.resource_type = ", s.arg(q.Type),
 		" AND d.param = ", s.arg(f.code), " AND (")
@@ -760,9 +761,9 @@ func (t Tenant) drivenMatches(s *sqlBuf, q SearchQuery, driver int) {
 // joinRow joins the live resource row r of each match m. On PostgreSQL it
 // is a fenced LATERAL subquery by primary key, whose WHERE says nothing of
 // deletion so that no other index of resources can serve it (the
-// resources_updated index holds live rows only); SQLite, which has no
+// resources_updated index holds live rows only); kit.SQLite, which has no
 // LATERAL, plans the plain join by primary key by itself.
-func (t Tenant) joinRow(s *sqlBuf, resourceType string) {
+func (t Store) joinRow(s *sqlBuf, resourceType string) {
 	if !s.pg {
 		s.w(" JOIN resources r ON r.project_id = ", s.arg(t.projectID), " AND r.resource_type = ", s.arg(resourceType),
 			" AND r.id = m.resource_id AND r.deleted = FALSE")
@@ -777,7 +778,7 @@ func (t Tenant) joinRow(s *sqlBuf, resourceType string) {
 // all resources of the type in the order of last update, or those named by
 // _id, fetched by primary key (on PostgreSQL in a fenced subquery, as in
 // joinRow).
-func (t Tenant) resourceRows(s *sqlBuf, q SearchQuery) {
+func (t Store) resourceRows(s *sqlBuf, q SearchQuery) {
 	byID := -1
 	for i, f := range q.filters {
 		if f.code == "_id" {
@@ -801,7 +802,7 @@ func (t Tenant) resourceRows(s *sqlBuf, q SearchQuery) {
 }
 
 // resourceCond renders q's filters as conditions on the resource row r.
-func (t Tenant) resourceCond(s *sqlBuf, q SearchQuery) {
+func (t Store) resourceCond(s *sqlBuf, q SearchQuery) {
 	s.w("r.project_id = ", s.arg(t.projectID), " AND r.resource_type = ", s.arg(q.Type), " AND NOT r.deleted")
 	for _, f := range q.filters {
 		s.w(" AND ")
@@ -860,7 +861,7 @@ func ownedBy(project, resourceType, id string) string {
 }
 
 // owned names index table as alias x for a look-up of one resource's rows.
-// SQLite prefers an index that covers the query to one that narrows it (the
+// kit.SQLite prefers an index that covers the query to one that narrows it (the
 // value indexes hold every column), so it is told which index to use.
 func (s *sqlBuf) owned(table string) string {
 	if s.pg {

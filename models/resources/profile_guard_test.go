@@ -1,4 +1,4 @@
-package models_test
+package resources_test
 
 import (
 	"errors"
@@ -14,9 +14,9 @@ func TestProfilesBelongToTheirMember(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ten := projectStore(t, sys, "admin@example.org")
-			bea := newUser(t, sys, "bea@example.org")
-			cal := newUser(t, sys, "cal@example.org")
+			ten := testdb.ProjectStore(t, sys, "admin@example.org")
+			bea := testdb.NewUser(t, sys, "bea@example.org")
+			cal := testdb.NewUser(t, sys, "cal@example.org")
 			beaM, err := ten.AddMember(ctx, models.Actor{}, bea.ID, false, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -48,7 +48,7 @@ func TestProfilesBelongToTheirMember(t *testing.T) {
 				t.Errorf("Cal's profile after Bea's attempts: %v", err)
 			}
 			// Other Practitioners are ordinary resources.
-			other := mustCreate(t, ten, `{"resourceType":"Practitioner","name":[{"family":"Outside"}]}`)
+			other := testdb.MustCreate(t, ten, `{"resourceType":"Practitioner","name":[{"family":"Outside"}]}`)
 			if err := asBea.DeleteResource(ctx, "Practitioner", other.ID); err != nil {
 				t.Errorf("Bea deleting a Practitioner that is nobody's profile: %v", err)
 			}

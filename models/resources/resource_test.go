@@ -1,4 +1,4 @@
-package models_test
+package resources_test
 
 import (
 	"encoding/json"
@@ -11,30 +11,6 @@ import (
 	"enclave/models"
 	"enclave/models/testdb"
 )
-
-// projectStore makes a user with a project and returns the project's store.
-func projectStore(t *testing.T, sys models.System, email string) models.Tenant {
-	t.Helper()
-	u := newUser(t, sys, email)
-	p, err := sys.CreateProject(ctx, u.ID, models.NewProject{Name: "Project of " + email})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sys.Tenant(p.ID)
-}
-
-func mustCreate(t *testing.T, ten models.Tenant, body string) models.Resource {
-	t.Helper()
-	var probe struct{ ResourceType string }
-	if err := json.Unmarshal([]byte(body), &probe); err != nil {
-		t.Fatalf("bad test body: %v", err)
-	}
-	r, err := ten.CreateResource(ctx, probe.ResourceType, []byte(body))
-	if err != nil {
-		t.Fatalf("create %s: %v", body, err)
-	}
-	return r
-}
 
 // decoded returns the JSON of r as a map.
 func decoded(t *testing.T, r models.Resource) map[string]any {
@@ -55,9 +31,9 @@ func TestResourceLifecycle(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			ten := projectStore(t, sys, "ada@example.org")
+			ten := testdb.ProjectStore(t, sys, "ada@example.org")
 
-			created := mustCreate(t, ten, `{"resourceType":"Patient","id":"client-chosen","meta":{"versionId":"77","project":"elsewhere","tag":[{"code":"t"}]},"name":[{"family":"Lovelace"}]}`)
+			created := testdb.MustCreate(t, ten, `{"resourceType":"Patient","id":"client-chosen","meta":{"versionId":"77","project":"elsewhere","tag":[{"code":"t"}]},"name":[{"family":"Lovelace"}]}`)
 			if created.ID == "client-chosen" || created.VersionID != "1" {
 				t.Fatalf("created %s version %s: want a server id and version 1", created.ID, created.VersionID)
 			}
@@ -138,7 +114,7 @@ func TestResourceLifecycle(t *testing.T) {
 			if err != nil || len(page.Versions) != 2 || page.Versions[0].VersionID != "2" {
 				t.Errorf("history page 2: %+v, %v", page.Versions, err)
 			}
-			mustCreate(t, ten, `{"resourceType":"Patient"}`)
+			testdb.MustCreate(t, ten, `{"resourceType":"Patient"}`)
 			typeHistory, err := ten.ResourceHistory(ctx, "Patient", "", models.Page{Count: 10})
 			if err != nil || typeHistory.Total != 5 {
 				t.Errorf("type history total %d %v, want 5", typeHistory.Total, err)
@@ -156,10 +132,10 @@ func TestResourceIsolation(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			a := projectStore(t, sys, "a@example.org")
-			b := projectStore(t, sys, "b@example.org")
-			ra := mustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
-			rb := mustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
+			a := testdb.ProjectStore(t, sys, "a@example.org")
+			b := testdb.ProjectStore(t, sys, "b@example.org")
+			ra := testdb.MustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
+			rb := testdb.MustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
 			for _, c := range []struct {
 				from, to models.Tenant
 				victim   models.Resource
@@ -209,11 +185,11 @@ func TestStrictModeAndReferenceChecks(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			a := projectStore(t, sys, "a@example.org")
-			b := projectStore(t, sys, "b@example.org")
-			ownOrg := mustCreate(t, a, `{"resourceType":"Organization","name":"Own"}`)
-			otherOrg := mustCreate(t, b, `{"resourceType":"Organization","name":"Other"}`)
-			deletedOrg := mustCreate(t, a, `{"resourceType":"Organization","name":"Gone"}`)
+			a := testdb.ProjectStore(t, sys, "a@example.org")
+			b := testdb.ProjectStore(t, sys, "b@example.org")
+			ownOrg := testdb.MustCreate(t, a, `{"resourceType":"Organization","name":"Own"}`)
+			otherOrg := testdb.MustCreate(t, b, `{"resourceType":"Organization","name":"Other"}`)
+			deletedOrg := testdb.MustCreate(t, a, `{"resourceType":"Organization","name":"Gone"}`)
 			if err := a.DeleteResource(ctx, "Organization", deletedOrg.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -284,7 +260,7 @@ func TestStrictModeAndReferenceChecks(t *testing.T) {
 func TestBadBodies(t *testing.T) {
 	db := testdb.SQLite(t)
 	sys := models.NewSystem(db.DB)
-	ten := projectStore(t, sys, "a@example.org")
+	ten := testdb.ProjectStore(t, sys, "a@example.org")
 	for name, body := range map[string]string{
 		"not JSON":         `{"resourceType":`,
 		"two values":       `{"resourceType":"Patient"} {}`,
@@ -314,7 +290,7 @@ func TestStoredResourcesLeadWithResourceType(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			tn := projectStore(t, sys, "order@example.org")
+			tn := testdb.ProjectStore(t, sys, "order@example.org")
 			r, err := tn.CreateResource(ctx, "Patient", []byte(`{"gender":"female","resourceType":"Patient","active":true,"name":[{"family":"Ng"}]}`))
 			if err != nil {
 				t.Fatal(err)

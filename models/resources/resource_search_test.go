@@ -1,4 +1,4 @@
-package models_test
+package resources_test
 
 import (
 	"errors"
@@ -37,10 +37,10 @@ func TestSearch(t *testing.T) {
 			if err := sys.SetProjectFlags(ctx, mustProject(t, sys), false, false); err != nil {
 				t.Fatal(err)
 			}
-			ten := projectStore(t, sys, "searcher@example.org")
+			ten := testdb.ProjectStore(t, sys, "searcher@example.org")
 			byID := map[string]string{}
 			for _, d := range searchData {
-				r := mustCreate(t, ten, d.body)
+				r := testdb.MustCreate(t, ten, d.body)
 				byID[r.ID] = d.key
 			}
 			cases := []struct {
@@ -215,15 +215,15 @@ func TestSearch(t *testing.T) {
 
 // mustProject makes a throwaway project and returns its id.
 func mustProject(t *testing.T, sys models.System) string {
-	return projectStore(t, sys, "throwaway@example.org").ProjectID()
+	return testdb.ProjectStore(t, sys, "throwaway@example.org").ProjectID()
 }
 
 func TestSearchLastUpdatedAndID(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
-			ten := projectStore(t, models.NewSystem(db.DB), "a@example.org")
-			first := mustCreate(t, ten, `{"resourceType":"Patient"}`)
-			second := mustCreate(t, ten, `{"resourceType":"Patient"}`)
+			ten := testdb.ProjectStore(t, models.NewSystem(db.DB), "a@example.org")
+			first := testdb.MustCreate(t, ten, `{"resourceType":"Patient"}`)
+			second := testdb.MustCreate(t, ten, `{"resourceType":"Patient"}`)
 			stamp := metaOf(t, first)["lastUpdated"].(string)
 			for query, want := range map[string]int{
 				"_lastUpdated=" + stamp:             1,
@@ -283,7 +283,7 @@ func TestParseSearchRefusals(t *testing.T) {
 func TestConditionalCreate(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
-			ten := projectStore(t, models.NewSystem(db.DB), "a@example.org")
+			ten := testdb.ProjectStore(t, models.NewSystem(db.DB), "a@example.org")
 			body := []byte(`{"resourceType":"Patient","identifier":[{"system":"urn:x","value":"1"}]}`)
 			crit := url.Values{"identifier": {"urn:x|1"}}
 			first, created, err := ten.CreateResourceIfNoneExist(ctx, "Patient", body, crit)
@@ -294,7 +294,7 @@ func TestConditionalCreate(t *testing.T) {
 			if err != nil || created || again.ID != first.ID {
 				t.Fatalf("second conditional create: created=%v id %s %v, want the first one", created, again.ID, err)
 			}
-			mustCreate(t, ten, string(body))
+			testdb.MustCreate(t, ten, string(body))
 			if _, _, err := ten.CreateResourceIfNoneExist(ctx, "Patient", body, crit); !errors.Is(err, models.ErrPreconditionFailed) {
 				t.Errorf("with two matches: %v, want ErrPreconditionFailed", err)
 			}
@@ -307,7 +307,7 @@ func TestConditionalCreate(t *testing.T) {
 }
 
 func TestSystemResources(t *testing.T) {
-	ten := projectStore(t, models.NewSystem(testdb.SQLite(t).DB), "a@example.org")
+	ten := testdb.ProjectStore(t, models.NewSystem(testdb.SQLite(t).DB), "a@example.org")
 	sd, err := ten.ReadResource(ctx, "StructureDefinition", "Patient")
 	if err != nil || !strings.Contains(string(sd.JSON), `"StructureDefinition"`) {
 		t.Fatalf("read StructureDefinition/Patient: %v", err)
@@ -348,11 +348,11 @@ func TestRowLevelSecurity(t *testing.T) {
 		t.Skip("row-level security exists only on PostgreSQL")
 	}
 	sys := models.NewSystem(db.DB)
-	a := projectStore(t, sys, "a@example.org")
-	b := projectStore(t, sys, "b@example.org")
-	mustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
-	mustCreate(t, a, `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/1"}}`)
-	mustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Beta"}]}`)
+	a := testdb.ProjectStore(t, sys, "a@example.org")
+	b := testdb.ProjectStore(t, sys, "b@example.org")
+	testdb.MustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
+	testdb.MustCreate(t, a, `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/1"}}`)
+	testdb.MustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Beta"}]}`)
 
 	tables := []string{"resources", "resource_history", "resource_strings", "resource_tokens", "resource_dates", "resource_references"}
 	count := func(ten models.Tenant, table string) (n int64) {

@@ -1,4 +1,4 @@
-package models_test
+package resources_test
 
 import (
 	"errors"
@@ -15,11 +15,11 @@ import (
 func TestPolicyHardening(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
-			full := projectStore(t, models.NewSystem(db.DB), "owner@example.org")
-			org := mustCreate(t, full, `{"resourceType":"Organization","name":"North Clinic"}`).ID
-			other := mustCreate(t, full, `{"resourceType":"Organization","name":"South Clinic"}`).ID
+			full := testdb.ProjectStore(t, models.NewSystem(db.DB), "owner@example.org")
+			org := testdb.MustCreate(t, full, `{"resourceType":"Organization","name":"North Clinic"}`).ID
+			other := testdb.MustCreate(t, full, `{"resourceType":"Organization","name":"South Clinic"}`).ID
 			// Version 1 belonged to the south; version 2 moved to the north.
-			p := mustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Mover"}],"birthDate":"1970-05-05","managingOrganization":{"reference":"Organization/`+other+`"}}`)
+			p := testdb.MustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Mover"}],"birthDate":"1970-05-05","managingOrganization":{"reference":"Organization/`+other+`"}}`)
 			moved, err := full.UpdateResource(ctx, "Patient", p.ID, []byte(`{"resourceType":"Patient","id":"`+p.ID+`","name":[{"family":"Mover"}],"birthDate":"1970-05-05","managingOrganization":{"reference":"Organization/`+org+`"}}`), "")
 			if err != nil {
 				t.Fatal(err)

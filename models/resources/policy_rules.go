@@ -1,4 +1,4 @@
-package models
+package resources
 
 import (
 	"database/sql/driver"

@@ -1,4 +1,4 @@
-package models
+package resources
 
 import (
 	"strings"
@@ -6,12 +6,13 @@ import (
 	"unicode/utf8"
 
 	"enclave/models/fhir"
+	"enclave/models/kit"
 
 	"gorm.io/gorm"
 )
 
 // indexBatch bounds the rows of one multi-row INSERT, far below the bind
-// parameter limits of SQLite and PostgreSQL.
+// parameter limits of kit.SQLite and PostgreSQL.
 const indexBatch = 200
 
 // indexTables lists the search index tables; every row carries project_id,
@@ -90,12 +91,12 @@ func indexKey(s string) string {
 // writeIndex replaces the search index rows of one resource with the values
 // found in res (res nil clears them), stamped with the version's time at. A
 // fresh resource has no rows yet, so nothing is deleted first.
-func (t Tenant) writeIndex(tx *gorm.DB, resourceType, id string, res map[string]any, at time.Time, fresh bool) error {
+func (t Store) writeIndex(tx *gorm.DB, resourceType, id string, res map[string]any, at time.Time, fresh bool) error {
 	if !fresh {
 		for _, table := range indexTables {
 			// By the owner index (see ownedBy and sqlBuf.owned).
 			from := table
-			if DialectOf(tx) != Postgres {
+			if kit.DialectOf(tx) != kit.Postgres {
 				from += " INDEXED BY " + table + "_owner"
 			}
 			if err := tx.Exec(`DELETE FROM `+from+` WHERE resource_id = ? AND project_id = ? AND (resource_type || '') = ?`,
@@ -168,7 +169,7 @@ INSERT INTO resource_references (project_id, resource_type, resource_id, updated
 SELECT $1, $2, $3, $6, u.p, u.t, u.i, u.r FROM unnest($17::text[], $18::text[], $19::text[], $20::text[]) AS u (p, t, i, r)`
 
 // createArgs are createSQL's arguments for resource r with its index rows.
-func (t Tenant) createArgs(r Resource, rows map[string][][]any) []any {
+func (t Store) createArgs(r Resource, rows map[string][][]any) []any {
 	args := []any{t.projectID, r.Type, r.ID, r.LastUpdated, string(r.JSON), r.LastUpdated.UnixMicro()}
 	// texts adds one array per column of a table whose columns are text.
 	texts := func(table string, width int) {

@@ -1,4 +1,4 @@
-package models_test
+package resources_test
 
 import (
 	"context"

@@ -1,8 +1,7 @@
-package models
+package resources
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -43,7 +42,7 @@ var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_
 // Validate trims the input and checks every rule; errors are keyed "name"
 // and "rules.N" (N counts from 0).
 func (in *PolicyInput) Validate() error {
-	v := &ValidationError{}
+	v := &kit.ValidationError{}
 	in.Name = kit.CheckName(v, "name", "Policy name", in.Name, maxPolicyName)
 	if len(in.Rules) > MaxPolicyRules {
 		v.Add("rules", fmt.Sprintf("A policy can have at most %d rules.", MaxPolicyRules))
@@ -86,61 +85,51 @@ func (in *PolicyInput) Validate() error {
 }
 
 // AccessPolicies lists the project's policies by name.
-func (t Tenant) AccessPolicies(ctx context.Context) ([]AccessPolicy, error) {
+func (t Store) AccessPolicies(ctx context.Context) ([]AccessPolicy, error) {
 	var out []AccessPolicy
 	err := t.scoped(ctx).Order("name, id").Find(&out).Error
 	return out, err
 }
 
 // AccessPolicy loads one of the project's policies; another project's id is
-// ErrNotFound.
-func (t Tenant) AccessPolicy(ctx context.Context, id string) (AccessPolicy, error) {
+// kit.ErrNotFound.
+func (t Store) AccessPolicy(ctx context.Context, id string) (AccessPolicy, error) {
 	var p AccessPolicy
 	err := t.scoped(ctx).Where("id = ?", id).Take(&p).Error
 	return p, kit.NotFound(err)
 }
 
-// PolicyUsage counts the members and open invitations that have the policy.
-func (t Tenant) PolicyUsage(ctx context.Context, id string) (int64, error) {
-	var members, invited int64
-	if err := t.scoped(ctx).Model(&ProjectMembership{}).Where("access_policy_id = ?", id).Count(&members).Error; err != nil {
-		return 0, err
-	}
-	err := t.scoped(ctx).Model(&Invitation{}).Where("access_policy_id = ?", id).Count(&invited).Error
-	return members + invited, err
-}
-
 const policyNameTaken = "Another access policy of this project has this name."
 
 // CreateAccessPolicy validates and stores a new policy.
-func (t Tenant) CreateAccessPolicy(ctx context.Context, a Actor, in PolicyInput) (AccessPolicy, error) {
+func (t Store) CreateAccessPolicy(ctx context.Context, a audit.Actor, in PolicyInput) (AccessPolicy, error) {
 	if err := in.Validate(); err != nil {
 		return AccessPolicy{}, err
 	}
 	ts := kit.Now()
 	p := AccessPolicy{ID: uuid.NewString(), ProjectID: t.projectID, Name: in.Name, Rules: in.Rules, CreatedAt: ts, UpdatedAt: ts}
-	err := t.inTx(ctx, func(tx Tenant) error {
+	err := t.inTx(ctx, func(tx Store) error {
 		if err := tx.bound().CheckNameFree(ctx, &AccessPolicy{}, p.Name, "", policyNameTaken); err != nil {
 			return err
 		}
 		if err := tx.db.WithContext(ctx).Create(&p).Error; err != nil {
 			if kit.IsUniqueViolation(err) {
-				return &ValidationError{Fields: map[string]string{"name": policyNameTaken}}
+				return &kit.ValidationError{Fields: map[string]string{"name": policyNameTaken}}
 			}
 			return err
 		}
-		return audit.Record(ctx, tx.bound(), a, ActionPolicyCreated, p.Name, map[string]any{"id": p.ID, "rules": p.Rules})
+		return audit.Record(ctx, tx.bound(), a, audit.ActionPolicyCreated, p.Name, map[string]any{"id": p.ID, "rules": p.Rules})
 	})
 	return p, err
 }
 
 // UpdateAccessPolicy replaces a policy's name and rules.
-func (t Tenant) UpdateAccessPolicy(ctx context.Context, a Actor, id string, in PolicyInput) (AccessPolicy, error) {
+func (t Store) UpdateAccessPolicy(ctx context.Context, a audit.Actor, id string, in PolicyInput) (AccessPolicy, error) {
 	if err := in.Validate(); err != nil {
 		return AccessPolicy{}, err
 	}
 	var p AccessPolicy
-	err := t.inTx(ctx, func(tx Tenant) error {
+	err := t.inTx(ctx, func(tx Store) error {
 		before, err := tx.AccessPolicy(ctx, id)
 		if err != nil {
 			return err
@@ -153,43 +142,12 @@ func (t Tenant) UpdateAccessPolicy(ctx context.Context, a Actor, id string, in P
 		if err := tx.scoped(ctx).Model(&AccessPolicy{}).Where("id = ?", id).
 			Updates(map[string]any{"name": p.Name, "rules": p.Rules, "updated_at": p.UpdatedAt}).Error; err != nil {
 			if kit.IsUniqueViolation(err) {
-				return &ValidationError{Fields: map[string]string{"name": policyNameTaken}}
+				return &kit.ValidationError{Fields: map[string]string{"name": policyNameTaken}}
 			}
 			return err
 		}
-		return audit.Record(ctx, tx.bound(), a, ActionPolicyUpdated, p.Name, map[string]any{"id": id,
-			"name": Change{Before: before.Name, After: p.Name}, "rules": Change{Before: before.Rules, After: p.Rules}})
+		return audit.Record(ctx, tx.bound(), a, audit.ActionPolicyUpdated, p.Name, map[string]any{"id": id,
+			"name": audit.Change{Before: before.Name, After: p.Name}, "rules": audit.Change{Before: before.Rules, After: p.Rules}})
 	})
 	return p, err
-}
-
-// ErrPolicyInUse refuses to delete a policy that members or the project's
-// default still use: without it they would fall back to full access.
-var ErrPolicyInUse = errors.New("access policy in use")
-
-// DeleteAccessPolicy removes a policy that nobody uses. A policy assigned to
-// members, or set as the default patient policy, is refused with
-// ErrPolicyInUse: deleting it would widen their access.
-func (t Tenant) DeleteAccessPolicy(ctx context.Context, a Actor, id string) error {
-	return t.inTx(ctx, func(tx Tenant) error {
-		p, err := tx.AccessPolicy(ctx, id)
-		if err != nil {
-			return err
-		}
-		used, err := tx.PolicyUsage(ctx, id)
-		if err != nil {
-			return err
-		}
-		proj, err := tx.Project(ctx)
-		if err != nil {
-			return err
-		}
-		if used > 0 || kit.Deref(proj.DefaultPatientAccessPolicy) == id {
-			return ErrPolicyInUse
-		}
-		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&AccessPolicy{}).Error; err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx.bound(), a, ActionPolicyDeleted, p.Name, map[string]any{"id": id})
-	})
 }

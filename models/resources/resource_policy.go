@@ -1,4 +1,4 @@
-package models
+package resources
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"enclave/models/fhir"
+	"enclave/models/kit"
 
 	"gorm.io/gorm"
 )
@@ -17,17 +18,17 @@ import (
 // its rules name (or every type for "*"), writes only where a rule is not
 // read-only, only resources matching a rule's criteria, and never its hidden
 // fields. Shared definitions stay readable. A nil policy means full access.
-func (t Tenant) WithPolicy(p *AccessPolicy) Tenant {
+func (t Store) WithPolicy(p *AccessPolicy) Store {
 	t.policy = p
-	return t.wired()
+	return t
 }
 
 // Policy is the access policy the store applies, if any.
-func (t Tenant) Policy() *AccessPolicy { return t.policy }
+func (t Store) Policy() *AccessPolicy { return t.policy }
 
 // ruleFor finds the rule that governs resourceType: one naming it, else a
 // "*" rule.
-func (t Tenant) ruleFor(resourceType string) (PolicyRule, bool) {
+func (t Store) ruleFor(resourceType string) (PolicyRule, bool) {
 	if t.policy == nil {
 		return PolicyRule{ResourceType: "*"}, true
 	}
@@ -45,44 +46,44 @@ func (t Tenant) ruleFor(resourceType string) (PolicyRule, bool) {
 }
 
 // CanRead reports whether the store may read resources of the type.
-func (t Tenant) CanRead(resourceType string) bool { return t.checkRead(resourceType) == nil }
+func (t Store) CanRead(resourceType string) bool { return t.checkRead(resourceType) == nil }
 
 // CanWrite reports whether the store may create, update or delete them.
-func (t Tenant) CanWrite(resourceType string) bool { return t.checkPolicyWrite(resourceType) == nil }
+func (t Store) CanWrite(resourceType string) bool { return t.checkPolicyWrite(resourceType) == nil }
 
 // Can reports what the store may do with resources of the type, for pages
 // that offer only what is allowed: read them, and write them (create,
 // update, delete). The shared system definitions are readable and never
 // writable. A rule's criteria still limit which resources are, one by one.
-func (t Tenant) Can(resourceType string) (read, write bool) {
+func (t Store) Can(resourceType string) (read, write bool) {
 	read = t.CanRead(resourceType)
 	return read, read && !fhir.IsSystemType(resourceType) && t.CanWrite(resourceType)
 }
 
-func (t Tenant) checkRead(resourceType string) error {
+func (t Store) checkRead(resourceType string) error {
 	if fhir.IsSystemType(resourceType) {
 		return nil
 	}
 	if _, ok := t.ruleFor(resourceType); !ok {
-		return fmt.Errorf("%w: your access policy does not allow %s resources", ErrForbidden, resourceType)
+		return fmt.Errorf("%w: your access policy does not allow %s resources", kit.ErrForbidden, resourceType)
 	}
 	return nil
 }
 
-func (t Tenant) checkPolicyWrite(resourceType string) error {
+func (t Store) checkPolicyWrite(resourceType string) error {
 	rule, ok := t.ruleFor(resourceType)
 	switch {
 	case !ok:
-		return fmt.Errorf("%w: your access policy does not allow %s resources", ErrForbidden, resourceType)
+		return fmt.Errorf("%w: your access policy does not allow %s resources", kit.ErrForbidden, resourceType)
 	case rule.ReadOnly:
-		return fmt.Errorf("%w: your access policy makes %s resources read-only", ErrForbidden, resourceType)
+		return fmt.Errorf("%w: your access policy makes %s resources read-only", kit.ErrForbidden, resourceType)
 	}
 	return nil
 }
 
 // criteriaFilters are the search filters that the governing rule's
 // criteria add to every query of the type.
-func (t Tenant) criteriaFilters(resourceType string) ([]searchFilter, error) {
+func (t Store) criteriaFilters(resourceType string) ([]searchFilter, error) {
 	rule, ok := t.ruleFor(resourceType)
 	if !ok || rule.Criteria == "" {
 		return nil, nil
@@ -95,19 +96,19 @@ func (t Tenant) criteriaFilters(resourceType string) ([]searchFilter, error) {
 			return q.filters, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: the criteria %q of your access policy cannot be applied: %v", ErrForbidden, rule.Criteria, err)
+	return nil, fmt.Errorf("%w: the criteria %q of your access policy cannot be applied: %v", kit.ErrForbidden, rule.Criteria, err)
 }
 
 // hasCriteria reports whether the member's policy limits resourceType by
 // criteria, which every read and write of the type must then check.
-func (t Tenant) hasCriteria(resourceType string) bool {
+func (t Store) hasCriteria(resourceType string) bool {
 	rule, ok := t.ruleFor(resourceType)
 	return ok && rule.Criteria != ""
 }
 
 // matchesCriteria reports whether the live resource type/id passes the
 // governing rule's criteria (always true without criteria).
-func (t Tenant) matchesCriteria(tx *gorm.DB, resourceType, id string) (bool, error) {
+func (t Store) matchesCriteria(tx *gorm.DB, resourceType, id string) (bool, error) {
 	filters, err := t.criteriaFilters(resourceType)
 	if err != nil || len(filters) == 0 {
 		return err == nil, err
@@ -125,27 +126,27 @@ func (t Tenant) matchesCriteria(tx *gorm.DB, resourceType, id string) (bool, err
 // checkWrittenMatches refuses, inside the write's transaction, a resource
 // whose new content falls outside the policy's criteria: a member may not
 // create or move resources beyond what they may see.
-func (t Tenant) checkWrittenMatches(tx *gorm.DB, resourceType, id string) error {
+func (t Store) checkWrittenMatches(tx *gorm.DB, resourceType, id string) error {
 	ok, err := t.matchesCriteria(tx, resourceType, id)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		rule, _ := t.ruleFor(resourceType)
-		return fmt.Errorf("%w: your access policy only allows %s resources matching %s", ErrForbidden, resourceType, rule.Criteria)
+		return fmt.Errorf("%w: your access policy only allows %s resources matching %s", kit.ErrForbidden, resourceType, rule.Criteria)
 	}
 	return nil
 }
 
 // hiddenFields are the governing rule's hidden fields for the type.
-func (t Tenant) hiddenFields(resourceType string) []string {
+func (t Store) hiddenFields(resourceType string) []string {
 	rule, _ := t.ruleFor(resourceType)
 	return rule.HiddenFields
 }
 
 // checkHiddenSearch refuses search and sort parameters that read a hidden
 // field: comparing values would reveal what the policy hides.
-func (t Tenant) checkHiddenSearch(q SearchQuery) error {
+func (t Store) checkHiddenSearch(q SearchQuery) error {
 	hidden := t.hiddenFields(q.Type)
 	if len(hidden) == 0 {
 		return nil
@@ -164,7 +165,7 @@ func (t Tenant) checkHiddenSearch(q SearchQuery) error {
 			for _, f := range hidden {
 				h := q.Type + "." + f
 				if path == h || strings.HasPrefix(h, path+".") || strings.HasPrefix(path, h+".") {
-					return fmt.Errorf("%w: your access policy hides %s, so you cannot search or sort by %s", ErrForbidden, f, code)
+					return fmt.Errorf("%w: your access policy hides %s, so you cannot search or sort by %s", kit.ErrForbidden, f, code)
 				}
 			}
 		}
@@ -190,7 +191,7 @@ func elementPath(term string) string {
 }
 
 // redact removes the policy's hidden fields from a resource read.
-func (t Tenant) redact(r Resource) (Resource, error) {
+func (t Store) redact(r Resource) (Resource, error) {
 	hidden := t.hiddenFields(r.Type)
 	if len(hidden) == 0 || len(r.JSON) == 0 {
 		return r, nil
@@ -206,7 +207,7 @@ func (t Tenant) redact(r Resource) (Resource, error) {
 	return r, err
 }
 
-func (t Tenant) redactAll(rs []Resource) ([]Resource, error) {
+func (t Store) redactAll(rs []Resource) ([]Resource, error) {
 	for i := range rs {
 		var err error
 		if rs[i], err = t.redact(rs[i]); err != nil {
@@ -218,7 +219,7 @@ func (t Tenant) redactAll(rs []Resource) ([]Resource, error) {
 
 // keepHidden copies the hidden fields of the stored version into an update,
 // so that a member who cannot see them does not erase them by saving.
-func (t Tenant) keepHidden(tx *gorm.DB, resourceType, id string, res map[string]any) error {
+func (t Store) keepHidden(tx *gorm.DB, resourceType, id string, res map[string]any) error {
 	hidden := t.hiddenFields(resourceType)
 	if len(hidden) == 0 {
 		return nil

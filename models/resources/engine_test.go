@@ -1,4 +1,4 @@
-package models_test
+package resources_test
 
 import (
 	"fmt"
@@ -20,10 +20,10 @@ func TestPipelinedReadsKeepTheWall(t *testing.T) {
 		t.Skip("row-level security exists only on PostgreSQL")
 	}
 	sys := models.NewSystem(db.DB)
-	a := projectStore(t, sys, "a@example.org")
-	b := projectStore(t, sys, "b@example.org")
-	mustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
-	mustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Beta"}]}`)
+	a := testdb.ProjectStore(t, sys, "a@example.org")
+	b := testdb.ProjectStore(t, sys, "b@example.org")
+	testdb.MustCreate(t, a, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
+	testdb.MustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Beta"}]}`)
 	got, err := b.PipelinedStrings(ctx, `SELECT value FROM resource_strings WHERE param = 'family' AND resource_type = 'Patient'`)
 	if err != nil || !slices.Equal(got, []string{"beta"}) {
 		t.Errorf("unfiltered SELECT in B's pipeline: %v %v, want only [beta]", got, err)
@@ -45,13 +45,13 @@ func TestSearchPlansWithoutStatistics(t *testing.T) {
 		t.Skip("plans are PostgreSQL's")
 	}
 	sys := models.NewSystem(db.DB)
-	ten := projectStore(t, sys, "plans@example.org")
+	ten := testdb.ProjectStore(t, sys, "plans@example.org")
 	for i := range 300 {
 		family, gender := "Smith", "female"
 		if i%3 == 0 {
 			family, gender = fmt.Sprintf("Jones%d", i), "male"
 		}
-		mustCreate(t, ten, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":%q}],"gender":%q,"birthDate":"1970-01-%02d",
+		testdb.MustCreate(t, ten, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":%q}],"gender":%q,"birthDate":"1970-01-%02d",
 			"identifier":[{"system":"urn:plan","value":"%d"}]}`, family, gender, 1+i%28, i))
 	}
 	var analyzed int64
@@ -111,9 +111,9 @@ func TestSearchPlansWithoutStatistics(t *testing.T) {
 // which prefers an index that covers a query to one that narrows it: the
 // probes must still look a resource up by its id.
 func TestSQLiteSearchPlans(t *testing.T) {
-	ten := projectStore(t, models.NewSystem(testdb.SQLite(t).DB), "plans@example.org")
+	ten := testdb.ProjectStore(t, models.NewSystem(testdb.SQLite(t).DB), "plans@example.org")
 	for i := range 30 {
-		mustCreate(t, ten, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":"Smith"}],"gender":"female","identifier":[{"system":"urn:plan","value":"%d"}]}`, i))
+		testdb.MustCreate(t, ten, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":"Smith"}],"gender":"female","identifier":[{"system":"urn:plan","value":"%d"}]}`, i))
 	}
 	for query, want := range map[string][]string{
 		"family=smith&gender=female&_count=20":                    {"resource_tokens_code", "resource_strings_owner (resource_id=? AND project_id=?)"},
@@ -151,11 +151,11 @@ func TestSQLiteSearchPlans(t *testing.T) {
 func TestDriverChoice(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
-			ten := projectStore(t, models.NewSystem(db.DB), "driver@example.org")
+			ten := testdb.ProjectStore(t, models.NewSystem(db.DB), "driver@example.org")
 			for i := range 130 {
-				mustCreate(t, ten, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":"Smith%d"}],"gender":"female"}`, i))
+				testdb.MustCreate(t, ten, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":"Smith%d"}],"gender":"female"}`, i))
 			}
-			rare := mustCreate(t, ten, `{"resourceType":"Patient","name":[{"family":"Rare"}],"gender":"female"}`)
+			rare := testdb.MustCreate(t, ten, `{"resourceType":"Patient","name":[{"family":"Rare"}],"gender":"female"}`)
 			for query, want := range map[string]string{"family=rare&gender=female": "family", "family=smith&gender=female": "gender"} {
 				v, err := url.ParseQuery(query)
 				if err != nil {

@@ -1,4 +1,4 @@
-package models_test
+package resources_test
 
 import (
 	"fmt"
@@ -292,7 +292,7 @@ func TestBulkLoaderMatchesStore(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			store := benchTenant(t, sys, "store@example.org")
 			for i := 1; i <= n; i++ {
-				mustCreate(t, store, benchPatient(i))
+				testdb.MustCreate(t, store, benchPatient(i))
 			}
 			bulk := benchTenant(t, sys, "bulk@example.org")
 			bulkLoad(t, db.DB, bulkSet{Project: bulk.ProjectID(), Patients: n})

@@ -1,4 +1,4 @@
-package models_test
+package resources_test
 
 import (
 	"encoding/json"
@@ -15,12 +15,12 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
-			full := projectStore(t, sys, "owner@example.org")
-			org := mustCreate(t, full, `{"resourceType":"Organization","name":"North Clinic"}`).ID
-			other := mustCreate(t, full, `{"resourceType":"Organization","name":"South Clinic"}`).ID
-			north := mustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Nord","given":["Nia"]}],"birthDate":"1980-01-01","managingOrganization":{"reference":"Organization/`+org+`"}}`).ID
-			south := mustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Sud"}],"managingOrganization":{"reference":"Organization/`+other+`"}}`).ID
-			obs := mustCreate(t, full, `{"resourceType":"Observation","status":"final","code":{"text":"pulse"}}`).ID
+			full := testdb.ProjectStore(t, sys, "owner@example.org")
+			org := testdb.MustCreate(t, full, `{"resourceType":"Organization","name":"North Clinic"}`).ID
+			other := testdb.MustCreate(t, full, `{"resourceType":"Organization","name":"South Clinic"}`).ID
+			north := testdb.MustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Nord","given":["Nia"]}],"birthDate":"1980-01-01","managingOrganization":{"reference":"Organization/`+org+`"}}`).ID
+			south := testdb.MustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Sud"}],"managingOrganization":{"reference":"Organization/`+other+`"}}`).ID
+			obs := testdb.MustCreate(t, full, `{"resourceType":"Observation","status":"final","code":{"text":"pulse"}}`).ID
 
 			pol, err := full.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "North nurses", Rules: []models.PolicyRule{
 				{ResourceType: "Patient", Criteria: "Patient?organization=Organization/" + org, HiddenFields: []string{"birthDate", "name.given"}},

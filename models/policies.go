@@ -1,0 +1,49 @@
+package models
+
+import (
+	"context"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"errors"
+)
+
+// PolicyUsage counts the members and open invitations that have the policy.
+func (t Tenant) PolicyUsage(ctx context.Context, id string) (int64, error) {
+	var members, invited int64
+	if err := t.scoped(ctx).Model(&ProjectMembership{}).Where("access_policy_id = ?", id).Count(&members).Error; err != nil {
+		return 0, err
+	}
+	err := t.scoped(ctx).Model(&Invitation{}).Where("access_policy_id = ?", id).Count(&invited).Error
+	return members + invited, err
+}
+
+// ErrPolicyInUse refuses to delete a policy that members or the project's
+// default still use: without it they would fall back to full access.
+var ErrPolicyInUse = errors.New("access policy in use")
+
+// DeleteAccessPolicy removes a policy that nobody uses. A policy assigned to
+// members, or set as the default patient policy, is refused with
+// ErrPolicyInUse: deleting it would widen their access.
+func (t Tenant) DeleteAccessPolicy(ctx context.Context, a Actor, id string) error {
+	return t.inTx(ctx, func(tx Tenant) error {
+		p, err := tx.AccessPolicy(ctx, id)
+		if err != nil {
+			return err
+		}
+		used, err := tx.PolicyUsage(ctx, id)
+		if err != nil {
+			return err
+		}
+		proj, err := tx.Project(ctx)
+		if err != nil {
+			return err
+		}
+		if used > 0 || kit.Deref(proj.DefaultPatientAccessPolicy) == id {
+			return ErrPolicyInUse
+		}
+		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&AccessPolicy{}).Error; err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx.bound(), a, ActionPolicyDeleted, p.Name, map[string]any{"id": id})
+	})
+}

@@ -1,0 +1,5 @@
+package resources_test
+
+import "context"
+
+var ctx = context.Background()
