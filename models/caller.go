@@ -6,7 +6,6 @@ import (
 	"enclave/models/kit"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
@@ -108,7 +107,7 @@ func (s System) ResolveCaller(ctx context.Context, token, projectID string) (Cal
 	args := []any{true}
 	switch {
 	case projectID == AllProjects:
-	case isUUID(projectID):
+	case kit.IsUUID(projectID):
 		q += " AND m.project_id = ?"
 		args = append(args, projectID)
 	default:
@@ -144,11 +143,6 @@ func (s System) ResolveCaller(ctx context.Context, token, projectID string) (Cal
 		return Caller{}, ErrNotFound
 	}
 	return out, nil
-}
-
-func isUUID(s string) bool {
-	_, err := uuid.Parse(s)
-	return err == nil
 }
 
 // callerRow is one row of callerSQL; everything after the session may be

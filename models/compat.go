@@ -5,6 +5,7 @@ import (
 	"enclave/models/audit"
 	"enclave/models/kit"
 	"enclave/models/mail"
+	"enclave/models/members"
 	"enclave/models/projects"
 	"enclave/models/resources"
 	"enclave/models/secrets"
@@ -192,4 +193,25 @@ var (
 	ParseSearch           = resources.ParseSearch
 	Searchable            = resources.Searchable
 	WatchPipelines        = resources.WatchPipelines
+)
+
+type (
+	ProjectMembership = members.ProjectMembership
+	Member            = members.Member
+	MemberUpdate      = members.MemberUpdate
+	Invitation        = members.Invitation
+	InviteInput       = members.InviteInput
+	Invited           = members.Invited
+	OpenInvitation    = members.OpenInvitation
+	PendingInvitation = members.PendingInvitation
+)
+
+const InviteTTL = members.InviteTTL
+
+var (
+	ErrInviteExpired = members.ErrInviteExpired
+	ErrNotVerified   = members.ErrNotVerified
+	ErrOtherAddress  = members.ErrOtherAddress
+	ErrLastAdmin     = members.ErrLastAdmin
+	BackfillProfiles = members.BackfillProfiles
 )

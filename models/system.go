@@ -5,6 +5,7 @@ import (
 	"enclave/models/accounts"
 	"enclave/models/kit"
 	"enclave/models/mail"
+	"enclave/models/members"
 	"enclave/models/projects"
 	"enclave/models/secrets"
 
@@ -23,11 +24,14 @@ type System struct {
 	secrets.Keys
 	// projects.Registry: the operator's flags on projects.
 	projects.Registry
+	// members.Inbox: invitations as their invitee finds and answers them.
+	members.Inbox
 }
 
 // NewSystem returns the server-wide store.
 func NewSystem(db *gorm.DB) System {
-	return System{db: db, Store: accounts.New(db), Keys: secrets.NewKeys(db), Registry: projects.NewRegistry(db)}
+	return System{db: db, Store: accounts.New(db), Keys: secrets.NewKeys(db), Registry: projects.NewRegistry(db),
+		Inbox: members.NewInbox(db)}
 }
 
 // DB exposes the handle for wiring (readiness checks, building Tenants).
@@ -51,7 +55,7 @@ func (s System) CreateProject(ctx context.Context, userID string, n NewProject) 
 		if err := tx.Create(&p).Error; err != nil {
 			return err
 		}
-		_, err := ForProject(tx, p.ID).insertMembership(ctx, Actor{}, userID, true, nil)
+		_, err := ForProject(tx, p.ID).InsertMembership(ctx, Actor{}, userID, true, nil)
 		return err
 	})
 	return p, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"enclave/models/audit"
 	"enclave/models/kit"
+	"enclave/models/members"
 	"enclave/models/resources"
 	"enclave/models/secrets"
 
@@ -30,6 +31,7 @@ type Tenant struct {
 	// The domain stores, bound to the same project (see wired).
 	audit.Trail
 	resources.Store
+	members.Roster
 }
 
 // WithMember returns the store acting for membership m of its project.
@@ -71,82 +73,6 @@ func (t Tenant) Project(ctx context.Context) (Project, error) {
 	return p, kit.NotFound(err)
 }
 
-// Member is a membership with the user it belongs to.
-type Member struct {
-	Membership ProjectMembership
-	User       User
-	// Inviter is who invited the member; zero when nobody did or the
-	// account is gone.
-	Inviter User
-}
-
-// Members lists the project's memberships with their users and inviters, in
-// the order they joined.
-func (t Tenant) Members(ctx context.Context) ([]Member, error) {
-	var ms []ProjectMembership
-	if err := t.scoped(ctx).Order("created_at, id").Find(&ms).Error; err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, 2*len(ms))
-	for _, m := range ms {
-		ids = append(ids, m.UserID)
-		if m.InvitedBy != nil {
-			ids = append(ids, *m.InvitedBy)
-		}
-	}
-	var users []User
-	if len(ids) > 0 {
-		if err := t.db.WithContext(ctx).Where("id IN ?", ids).Find(&users).Error; err != nil {
-			return nil, err
-		}
-	}
-	byID := make(map[string]User, len(users))
-	for _, u := range users {
-		byID[u.ID] = u
-	}
-	out := make([]Member, len(ms))
-	for i, m := range ms {
-		out[i] = Member{Membership: m, User: byID[m.UserID]}
-		if m.InvitedBy != nil {
-			out[i].Inviter = byID[*m.InvitedBy]
-		}
-	}
-	return out, nil
-}
-
-// MemberCount counts the project's active members.
-func (t Tenant) MemberCount(ctx context.Context) (int64, error) {
-	var n int64
-	err := t.scoped(ctx).Model(&ProjectMembership{}).Where("active = ?", true).Count(&n).Error
-	return n, err
-}
-
-// Membership returns userID's active membership in this project, or
-// ErrNotFound when there is none.
-func (t Tenant) Membership(ctx context.Context, userID string) (ProjectMembership, error) {
-	var m ProjectMembership
-	err := t.scoped(ctx).Where("user_id = ? AND active = ?", userID, true).Take(&m).Error
-	return m, kit.NotFound(err)
-}
-
-// AddMember makes an existing user an active member of the project,
-// recording who did it. A user who is already a member (active or not) is a
-// validation error on the email field.
-func (t Tenant) AddMember(ctx context.Context, a Actor, userID string, admin bool, policyID *string) (ProjectMembership, error) {
-	var m ProjectMembership
-	err := t.inTx(ctx, func(tx Tenant) error {
-		if err := tx.checkPolicy(ctx, policyID); err != nil {
-			return err
-		}
-		var err error
-		if m, err = tx.insertMembership(ctx, a, userID, admin, policyID); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx.bound(), a, ActionMemberAdded, userID, map[string]any{"membership": m.ID, "admin": admin})
-	})
-	return m, err
-}
-
 // bound is the store's handle, fixed to its project.
 func (t Tenant) bound() kit.Bound { return kit.Bind(t.db, t.projectID) }
 
@@ -155,6 +81,7 @@ func (t Tenant) bound() kit.Bound { return kit.Bind(t.db, t.projectID) }
 func (t Tenant) wired() Tenant {
 	b := t.bound()
 	t.Trail = audit.For(b)
+	t.Roster = members.For(b)
 	var acting *resources.Acting
 	if t.member != nil {
 		acting = &resources.Acting{MembershipID: t.member.ID, Admin: t.member.Admin}

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"gorm.io/gorm"
 )
 
@@ -101,4 +103,11 @@ func (l *StringList) Scan(src any) error {
 		return errors.New("StringList: unsupported column type")
 	}
 	return json.Unmarshal(b, (*[]string)(l))
+}
+
+// IsUUID reports whether s is a UUID, as every row id is: an id that is not
+// one names nothing, and need not be looked up.
+func IsUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil
 }

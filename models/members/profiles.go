@@ -1,8 +1,10 @@
-package models
+package members
 
 import (
 	"context"
+	"enclave/models/accounts"
 	"enclave/models/kit"
+	"enclave/models/resources"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -10,16 +12,16 @@ import (
 
 // attachProfile creates the membership's profile resource in the project,
 // on t's handle (the caller's transaction), and records it on m.
-func (t Tenant) attachProfile(ctx context.Context, m *ProjectMembership) error {
-	var u User
+func (t Roster) attachProfile(ctx context.Context, m *ProjectMembership) error {
+	var u accounts.User
 	if err := t.db.WithContext(ctx).Where("id = ?", m.UserID).Take(&u).Error; err != nil {
 		return fmt.Errorf("profile for membership: %w", kit.NotFound(err))
 	}
-	id, err := t.InsertProfile(ctx, u)
+	id, err := t.resources().InsertProfile(ctx, u)
 	if err != nil {
 		return err
 	}
-	m.ProfileType, m.ProfileID = ProfileType, &id
+	m.ProfileType, m.ProfileID = resources.ProfileType, &id
 	return nil
 }
 
@@ -33,7 +35,7 @@ func BackfillProfiles(ctx context.Context, db *gorm.DB) (int, error) {
 	}
 	for i, m := range ms {
 		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			t := ForProject(tx, m.ProjectID)
+			t := For(kit.Bind(tx, m.ProjectID))
 			if err := t.attachProfile(ctx, &m); err != nil {
 				return err
 			}

@@ -1,10 +1,12 @@
-package models
+package members
 
 import (
 	"context"
 	"enclave/models/accounts"
 	"enclave/models/audit"
 	"enclave/models/kit"
+	"enclave/models/mail"
+	"enclave/models/projects"
 	"errors"
 	"time"
 
@@ -42,8 +44,8 @@ type InviteInput struct {
 
 // Validate normalises and checks the email.
 func (in *InviteInput) Validate() error {
-	v := &ValidationError{}
-	in.Email = NormalizeEmail(in.Email)
+	v := &kit.ValidationError{}
+	in.Email = accounts.NormalizeEmail(in.Email)
 	accounts.CheckEmail(v, in.Email)
 	return v.Err()
 }
@@ -67,7 +69,7 @@ const alreadyMember = "Someone with this email is already a member of the projec
 // with the verified address and accept. Only a current member's address is
 // refused, since the admin sees the members anyway. mail, unless zero, is
 // queued with the invitation (see Letter).
-func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter) (Invited, error) {
+func (t Roster) Invite(ctx context.Context, a audit.Actor, in InviteInput, letter mail.Letter) (Invited, error) {
 	if err := in.Validate(); err != nil {
 		return Invited{}, err
 	}
@@ -76,7 +78,7 @@ func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter
 		return Invited{}, err
 	}
 	var out Invited
-	err = t.inTx(ctx, func(tx Tenant) error {
+	err = t.inTx(ctx, func(tx Roster) error {
 		// Invitations and memberships of a project change one at a time:
 		// two admins inviting the same address at once leave one link.
 		if err := tx.bound().LockProject(ctx); err != nil {
@@ -92,7 +94,7 @@ func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter
 			return err
 		}
 		if n > 0 {
-			return &ValidationError{Fields: map[string]string{"email": alreadyMember}}
+			return &kit.ValidationError{Fields: map[string]string{"email": alreadyMember}}
 		}
 		res := tx.scoped(ctx).Where("email = ?", in.Email).Delete(&Invitation{})
 		if res.Error != nil {
@@ -109,11 +111,11 @@ func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter
 		if err := tx.db.WithContext(ctx).Create(&inv).Error; err != nil {
 			return err
 		}
-		if err := mail.Post(ctx, tx.db, inv.Email, token, inv.ExpiresAt); err != nil {
+		if err := letter.Post(ctx, tx.db, inv.Email, token, inv.ExpiresAt); err != nil {
 			return err
 		}
 		out.Invitation, out.Token = inv, token
-		return audit.Record(ctx, tx.bound(), a, ActionMemberInvited, in.Email, map[string]any{"invitation": inv.ID,
+		return audit.Record(ctx, tx.bound(), a, audit.ActionMemberInvited, in.Email, map[string]any{"invitation": inv.ID,
 			"admin": inv.Admin, "reissued": out.Reissued, "expiresAt": inv.ExpiresAt})
 	})
 	return out, err
@@ -124,12 +126,12 @@ func (t Tenant) Invite(ctx context.Context, a Actor, in InviteInput, mail Letter
 type OpenInvitation struct {
 	Invitation Invitation
 	// Inviter is who sent it; zero when the account is gone.
-	Inviter User
+	Inviter accounts.User
 }
 
 // Invitations lists the project's invitations that nobody has accepted or
 // declined yet (expired ones too, so the admin can renew them), newest first.
-func (t Tenant) Invitations(ctx context.Context) ([]OpenInvitation, error) {
+func (t Roster) Invitations(ctx context.Context) ([]OpenInvitation, error) {
 	var rows []Invitation
 	if err := t.scoped(ctx).Order("created_at DESC, id").Find(&rows).Error; err != nil {
 		return nil, err
@@ -140,9 +142,9 @@ func (t Tenant) Invitations(ctx context.Context) ([]OpenInvitation, error) {
 			ids = append(ids, *r.CreatedBy)
 		}
 	}
-	byID := map[string]User{}
+	byID := map[string]accounts.User{}
 	if len(ids) > 0 {
-		var users []User
+		var users []accounts.User
 		if err := t.db.WithContext(ctx).Where("id IN ?", ids).Find(&users).Error; err != nil {
 			return nil, err
 		}
@@ -161,10 +163,10 @@ func (t Tenant) Invitations(ctx context.Context) ([]OpenInvitation, error) {
 }
 
 // Invitation looks up one of the project's invitations by id; another
-// project's id is ErrNotFound.
-func (t Tenant) Invitation(ctx context.Context, id string) (Invitation, error) {
-	if !isUUID(id) {
-		return Invitation{}, ErrNotFound
+// project's id is kit.ErrNotFound.
+func (t Roster) Invitation(ctx context.Context, id string) (Invitation, error) {
+	if !kit.IsUUID(id) {
+		return Invitation{}, kit.ErrNotFound
 	}
 	var inv Invitation
 	err := t.scoped(ctx).Where("id = ?", id).Take(&inv).Error
@@ -172,9 +174,9 @@ func (t Tenant) Invitation(ctx context.Context, id string) (Invitation, error) {
 }
 
 // RevokeInvitation withdraws an invitation: its link stops working.
-func (t Tenant) RevokeInvitation(ctx context.Context, a Actor, id string) (Invitation, error) {
+func (t Roster) RevokeInvitation(ctx context.Context, a audit.Actor, id string) (Invitation, error) {
 	var out Invitation
-	err := t.inTx(ctx, func(tx Tenant) error {
+	err := t.inTx(ctx, func(tx Roster) error {
 		inv, err := tx.Invitation(ctx, id)
 		if err != nil {
 			return err
@@ -183,7 +185,7 @@ func (t Tenant) RevokeInvitation(ctx context.Context, a Actor, id string) (Invit
 			return err
 		}
 		out = inv
-		return audit.Record(ctx, tx.bound(), a, ActionInviteRevoked, inv.Email, map[string]any{"invitation": inv.ID})
+		return audit.Record(ctx, tx.bound(), a, audit.ActionInviteRevoked, inv.Email, map[string]any{"invitation": inv.ID})
 	})
 	return out, err
 }
@@ -209,11 +211,11 @@ type PendingInvitation struct {
 }
 
 // InvitationByToken finds the open invitation whose link carries this token.
-// An unknown, replaced, revoked, accepted or declined link is ErrNotFound;
+// An unknown, replaced, revoked, accepted or declined link is kit.ErrNotFound;
 // an old one ErrInviteExpired.
-func (s System) InvitationByToken(ctx context.Context, token string) (PendingInvitation, error) {
+func (s Inbox) InvitationByToken(ctx context.Context, token string) (PendingInvitation, error) {
 	if token == "" || len(token) > 100 {
-		return PendingInvitation{}, ErrNotFound
+		return PendingInvitation{}, kit.ErrNotFound
 	}
 	var inv Invitation
 	if err := s.db.WithContext(ctx).Where("token_hash = ?", kit.HashToken(token)).Take(&inv).Error; err != nil {
@@ -227,7 +229,7 @@ func (s System) InvitationByToken(ctx context.Context, token string) (PendingInv
 		return PendingInvitation{}, err
 	}
 	if len(list) == 0 {
-		return PendingInvitation{}, ErrNotFound
+		return PendingInvitation{}, kit.ErrNotFound
 	}
 	return list[0], nil
 }
@@ -235,7 +237,7 @@ func (s System) InvitationByToken(ctx context.Context, token string) (PendingInv
 // InvitationsFor lists the open, unexpired invitations to the user's email
 // address, oldest first. An account whose address is not verified has none:
 // an invitation never attaches to an unproven address.
-func (s System) InvitationsFor(ctx context.Context, u User) ([]PendingInvitation, error) {
+func (s Inbox) InvitationsFor(ctx context.Context, u accounts.User) ([]PendingInvitation, error) {
 	if !u.Verified() || u.ProjectID != nil {
 		return nil, nil
 	}
@@ -248,7 +250,7 @@ func (s System) InvitationsFor(ctx context.Context, u User) ([]PendingInvitation
 }
 
 // describeInvitations adds project and inviter names.
-func (s System) describeInvitations(ctx context.Context, rows []Invitation) ([]PendingInvitation, error) {
+func (s Inbox) describeInvitations(ctx context.Context, rows []Invitation) ([]PendingInvitation, error) {
 	var projectIDs, userIDs []string
 	for _, inv := range rows {
 		projectIDs = append(projectIDs, inv.ProjectID)
@@ -258,7 +260,7 @@ func (s System) describeInvitations(ctx context.Context, rows []Invitation) ([]P
 	}
 	names := map[string]string{}
 	if len(projectIDs) > 0 {
-		var ps []Project
+		var ps []projects.Project
 		if err := s.db.WithContext(ctx).Select("id, name").Where("id IN ?", projectIDs).Find(&ps).Error; err != nil {
 			return nil, err
 		}
@@ -268,7 +270,7 @@ func (s System) describeInvitations(ctx context.Context, rows []Invitation) ([]P
 	}
 	inviters := map[string]string{}
 	if len(userIDs) > 0 {
-		var us []User
+		var us []accounts.User
 		if err := s.db.WithContext(ctx).Where("id IN ?", userIDs).Find(&us).Error; err != nil {
 			return nil, err
 		}
@@ -294,9 +296,9 @@ func (s System) describeInvitations(ctx context.Context, rows []Invitation) ([]P
 // invitationFor loads an open invitation by id and checks that u may answer
 // it: a verified account of the invited address. An expired one comes back
 // with ErrInviteExpired, so that it can still be declined.
-func invitationFor(ctx context.Context, db *gorm.DB, u User, id string) (Invitation, error) {
-	if !isUUID(id) {
-		return Invitation{}, ErrNotFound
+func invitationFor(ctx context.Context, db *gorm.DB, u accounts.User, id string) (Invitation, error) {
+	if !kit.IsUUID(id) {
+		return Invitation{}, kit.ErrNotFound
 	}
 	var inv Invitation
 	if err := db.WithContext(ctx).Where("id = ?", id).Take(&inv).Error; err != nil {
@@ -305,7 +307,7 @@ func invitationFor(ctx context.Context, db *gorm.DB, u User, id string) (Invitat
 	switch {
 	case u.ProjectID != nil || inv.Email != u.Email:
 		// Said as not found: nobody learns of invitations to others.
-		return Invitation{}, ErrNotFound
+		return Invitation{}, kit.ErrNotFound
 	case !u.Verified():
 		return Invitation{}, ErrNotVerified
 	case inv.Expired():
@@ -317,10 +319,10 @@ func invitationFor(ctx context.Context, db *gorm.DB, u User, id string) (Invitat
 // AcceptInvitation makes u a member of the invitation's project, with the
 // role and access policy it offered, and closes the invitation, in one
 // transaction. It returns the project's id. u must be a verified account of
-// the invited address (else ErrNotFound, ErrNotVerified); an expired
+// the invited address (else kit.ErrNotFound, ErrNotVerified); an expired
 // invitation is ErrInviteExpired. Already being a member closes the
 // invitation and changes nothing.
-func (s System) AcceptInvitation(ctx context.Context, u User, id, ip string) (string, error) {
+func (s Inbox) AcceptInvitation(ctx context.Context, u accounts.User, id, ip string) (string, error) {
 	var projectID string
 	defer kit.BumpAuthEpoch()
 	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
@@ -328,7 +330,7 @@ func (s System) AcceptInvitation(ctx context.Context, u User, id, ip string) (st
 		if err != nil {
 			return err
 		}
-		tx := ForProject(db, inv.ProjectID)
+		tx := For(kit.Bind(db, inv.ProjectID))
 		if err := tx.bound().LockProject(ctx); err != nil {
 			return err
 		}
@@ -337,13 +339,13 @@ func (s System) AcceptInvitation(ctx context.Context, u User, id, ip string) (st
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return ErrNotFound // answered at the same moment elsewhere
+			return kit.ErrNotFound // answered at the same moment elsewhere
 		}
 		projectID = inv.ProjectID
-		a := Actor{UserID: u.ID, Email: u.Email, IP: ip}
+		a := audit.Actor{UserID: u.ID, Email: u.Email, IP: ip}
 		if _, err := tx.Membership(ctx, u.ID); err == nil {
 			return nil
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, kit.ErrNotFound) {
 			return err
 		}
 		var inactive int64
@@ -353,32 +355,32 @@ func (s System) AcceptInvitation(ctx context.Context, u User, id, ip string) (st
 		if inactive > 0 {
 			// A deactivated member stays deactivated: only an admin
 			// reactivates a membership.
-			return &ValidationError{Fields: map[string]string{"invitation": "Your membership of this project was deactivated by an admin; ask them to reactivate it."}}
+			return &kit.ValidationError{Fields: map[string]string{"invitation": "Your membership of this project was deactivated by an admin; ask them to reactivate it."}}
 		}
-		inviter := Actor{}
+		inviter := audit.Actor{}
 		if inv.CreatedBy != nil {
 			inviter.UserID = *inv.CreatedBy
 		}
-		m, err := tx.insertMembership(ctx, inviter, u.ID, inv.Admin, inv.AccessPolicyID)
+		m, err := tx.InsertMembership(ctx, inviter, u.ID, inv.Admin, inv.AccessPolicyID)
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx.bound(), a, ActionInviteAccepted, u.Email, map[string]any{"invitation": inv.ID, "membership": m.ID, "admin": m.Admin})
+		return audit.Record(ctx, tx.bound(), a, audit.ActionInviteAccepted, u.Email, map[string]any{"invitation": inv.ID, "membership": m.ID, "admin": m.Admin})
 	})
 	return projectID, err
 }
 
 // DeclineInvitation closes an invitation to u without joining.
-func (s System) DeclineInvitation(ctx context.Context, u User, id, ip string) error {
+func (s Inbox) DeclineInvitation(ctx context.Context, u accounts.User, id, ip string) error {
 	return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		inv, err := invitationFor(ctx, db, u, id)
 		if err != nil && !errors.Is(err, ErrInviteExpired) {
 			return err
 		}
-		tx := ForProject(db, inv.ProjectID)
+		tx := For(kit.Bind(db, inv.ProjectID))
 		if err := tx.scoped(ctx).Where("id = ?", inv.ID).Delete(&Invitation{}).Error; err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx.bound(), Actor{UserID: u.ID, Email: u.Email, IP: ip}, ActionInviteDeclined, u.Email, map[string]any{"invitation": inv.ID})
+		return audit.Record(ctx, tx.bound(), audit.Actor{UserID: u.ID, Email: u.Email, IP: ip}, audit.ActionInviteDeclined, u.Email, map[string]any{"invitation": inv.ID})
 	})
 }
