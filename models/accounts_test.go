@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
+	"enclave/models/mail"
 	"enclave/models/testdb"
 )
 
-func resetLink(t *testing.T, sys models.System, u models.User) string {
+func resetLink(t *testing.T, sys models.System, u accounts.User) string {
 	t.Helper()
-	token, _, err := sys.IssueAccountToken(ctx, u.ID, models.PurposeReset, u.Email, models.Letter{})
+	token, _, err := sys.IssueAccountToken(ctx, u.ID, accounts.PurposeReset, u.Email, mail.Letter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +29,7 @@ func TestPasswordChangesVoidResetLinks(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			u := testdb.NewUser(t, sys, "ada@example.org")
-			pw := models.NewPassword{Password: "new-password-1", Confirm: "new-password-1"}
+			pw := accounts.NewPassword{Password: "new-password-1", Confirm: "new-password-1"}
 			changes := []struct {
 				name string
 				do   func() error
@@ -39,14 +42,14 @@ func TestPasswordChangesVoidResetLinks(t *testing.T) {
 				if err := c.do(); err != nil {
 					t.Fatalf("%s: %v", c.name, err)
 				}
-				if _, err := sys.ResetPassword(ctx, early, models.NewPassword{Password: "taken-over", Confirm: "taken-over"}); !errors.Is(err, models.ErrLinkInvalid) {
+				if _, err := sys.ResetPassword(ctx, early, accounts.NewPassword{Password: "taken-over", Confirm: "taken-over"}); !errors.Is(err, accounts.ErrLinkInvalid) {
 					t.Errorf("%s: an earlier reset link still works: %v", c.name, err)
 				}
 				if _, err := sys.SetPassword(ctx, u.Email, "correct horse"); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if _, err := sys.Authenticate(ctx, u.Email, "taken-over"); !errors.Is(err, models.ErrBadCredentials) {
+			if _, err := sys.Authenticate(ctx, u.Email, "taken-over"); !errors.Is(err, accounts.ErrBadCredentials) {
 				t.Errorf("a voided link set the password: %v", err)
 			}
 		})
@@ -62,10 +65,10 @@ func TestEmailChange(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			u := testdb.NewUser(t, sys, "ada@example.org")
 			oldReset := resetLink(t, sys, u)
-			if _, err := sys.RequestEmailChange(ctx, u.ID, "wrong password", "new@example.org", models.Letter{}); models.FieldErrors(err)["current"] == "" {
+			if _, err := sys.RequestEmailChange(ctx, u.ID, "wrong password", "new@example.org", mail.Letter{}); kit.FieldErrors(err)["current"] == "" {
 				t.Errorf("wrong password: %v", err)
 			}
-			token, err := sys.RequestEmailChange(ctx, u.ID, "correct horse", "New@Example.org", models.Letter{})
+			token, err := sys.RequestEmailChange(ctx, u.ID, "correct horse", "New@Example.org", mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,19 +82,19 @@ func TestEmailChange(t *testing.T) {
 			if moved.Email != "new@example.org" || !moved.Verified() {
 				t.Errorf("after the link: %+v", moved)
 			}
-			if _, err := sys.ResetPassword(ctx, oldReset, models.NewPassword{Password: "taken-over", Confirm: "taken-over"}); !errors.Is(err, models.ErrLinkInvalid) {
+			if _, err := sys.ResetPassword(ctx, oldReset, accounts.NewPassword{Password: "taken-over", Confirm: "taken-over"}); !errors.Is(err, accounts.ErrLinkInvalid) {
 				t.Errorf("a reset link to the old address still works: %v", err)
 			}
 			// A link to an address another account registered meanwhile.
-			token, err = sys.RequestEmailChange(ctx, u.ID, "correct horse", "bob@example.org", models.Letter{})
+			token, err = sys.RequestEmailChange(ctx, u.ID, "correct horse", "bob@example.org", mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			testdb.NewUser(t, sys, "bob@example.org")
-			if _, err := sys.VerifyEmail(ctx, token); models.FieldErrors(err)["email"] == "" {
+			if _, err := sys.VerifyEmail(ctx, token); kit.FieldErrors(err)["email"] == "" {
 				t.Errorf("verifying a taken address: %v", err)
 			}
-			if _, err := sys.RequestEmailChange(ctx, u.ID, "correct horse", "bob@example.org", models.Letter{}); models.FieldErrors(err)["email"] == "" {
+			if _, err := sys.RequestEmailChange(ctx, u.ID, "correct horse", "bob@example.org", mail.Letter{}); kit.FieldErrors(err)["email"] == "" {
 				t.Errorf("asking for a taken address: %v", err)
 			}
 		})
@@ -107,7 +110,7 @@ func TestSessionsOfOthersAreOutOfReach(t *testing.T) {
 			ada, bob := testdb.NewUser(t, sys, "ada@example.org"), testdb.NewUser(t, sys, "bob@example.org")
 			exp := time.Now().Add(time.Hour)
 			for tok, id := range map[string]string{"ada-1": ada.ID, "ada-2": ada.ID, "bob-1": bob.ID} {
-				if err := sys.Sessions().Save(ctx, tok, &id, []byte("x"), exp, models.SessionMeta{IP: "192.0.2.1", UserAgent: "test"}); err != nil {
+				if err := sys.Sessions().Save(ctx, tok, &id, []byte("x"), exp, accounts.SessionMeta{IP: "192.0.2.1", UserAgent: "test"}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -122,20 +125,20 @@ func TestSessionsOfOthersAreOutOfReach(t *testing.T) {
 			if err != nil || len(bobs) != 1 {
 				t.Fatalf("bob's sessions: %+v %v", bobs, err)
 			}
-			if err := sys.EndUserSession(ctx, ada.ID, bobs[0].ID); !errors.Is(err, models.ErrNotFound) {
+			if err := sys.EndUserSession(ctx, ada.ID, bobs[0].ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("ending another user's session: %v", err)
 			}
 			if _, err := sys.Sessions().Load(ctx, "bob-1"); err != nil {
 				t.Errorf("bob's session did not survive: %v", err)
 			}
-			pw := models.NewPassword{Password: "new-password", Confirm: "new-password"}
+			pw := accounts.NewPassword{Password: "new-password", Confirm: "new-password"}
 			if err := sys.ChangePassword(ctx, ada.ID, "correct horse", pw, "ada-1"); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := sys.Sessions().Load(ctx, "ada-1"); err != nil {
 				t.Errorf("the changing session ended: %v", err)
 			}
-			if _, err := sys.Sessions().Load(ctx, "ada-2"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sys.Sessions().Load(ctx, "ada-2"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("another session survived the change: %v", err)
 			}
 		})

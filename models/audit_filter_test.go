@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
@@ -23,15 +25,15 @@ func TestAuditFilterByPersonAndDays(t *testing.T) {
 				t.Fatal(err)
 			}
 			dan := testdb.NewUser(t, sys, "dan@example.org")
-			m, err := ten.AddMember(ctx, models.Actor{UserID: ada.ID, Email: ada.Email}, dan.ID, false, nil)
+			m, err := ten.AddMember(ctx, audit.Actor{UserID: ada.ID, Email: ada.Email}, dan.ID, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			byAda := models.Actor{UserID: ada.ID, Email: ada.Email}
-			byDan := models.Actor{UserID: dan.ID, Email: dan.Email}
-			policy := func(ten models.Tenant, a models.Actor, name string, day time.Time) models.AccessPolicy {
+			byAda := audit.Actor{UserID: ada.ID, Email: ada.Email}
+			byDan := audit.Actor{UserID: dan.ID, Email: dan.Email}
+			policy := func(ten models.Tenant, a audit.Actor, name string, day time.Time) resources.AccessPolicy {
 				t.Helper()
-				p, err := ten.CreateAccessPolicy(ctx, a, models.PolicyInput{Name: name, Rules: models.PolicyRules{{ResourceType: "Patient"}}})
+				p, err := ten.CreateAccessPolicy(ctx, a, resources.PolicyInput{Name: name, Rules: resources.PolicyRules{{ResourceType: "Patient"}}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -46,7 +48,7 @@ func TestAuditFilterByPersonAndDays(t *testing.T) {
 			policy(ten, byDan, "Dan's second", day(3))
 			elsewhere := policy(other, byDan, "Dan elsewhere", day(2))
 
-			targets := func(f models.AuditFilter) []string {
+			targets := func(f audit.Filter) []string {
 				t.Helper()
 				events, _, err := ten.AuditLog(ctx, f)
 				if err != nil {
@@ -54,7 +56,7 @@ func TestAuditFilterByPersonAndDays(t *testing.T) {
 				}
 				var out []string
 				for _, e := range events {
-					if e.Action == models.ActionPolicyCreated {
+					if e.Action == audit.ActionPolicyCreated {
 						out = append(out, e.Target)
 					}
 				}
@@ -62,16 +64,16 @@ func TestAuditFilterByPersonAndDays(t *testing.T) {
 			}
 			for _, c := range []struct {
 				name string
-				f    models.AuditFilter
+				f    audit.Filter
 				want []string
 			}{
-				{"everyone", models.AuditFilter{}, []string{"Dan's second", "Dan's first", "Readers"}},
-				{"one person, any case", models.AuditFilter{Actor: " DAN@Example.org "}, []string{"Dan's second", "Dan's first"}},
-				{"from a day", models.AuditFilter{From: day(2).Truncate(24 * time.Hour)}, []string{"Dan's second", "Dan's first"}},
-				{"before a day", models.AuditFilter{To: day(2).Truncate(24 * time.Hour)}, []string{"Readers"}},
-				{"one day, one person", models.AuditFilter{Actor: "dan@example.org", From: day(2).Add(-time.Hour), To: day(2).Add(time.Hour)},
+				{"everyone", audit.Filter{}, []string{"Dan's second", "Dan's first", "Readers"}},
+				{"one person, any case", audit.Filter{Actor: " DAN@Example.org "}, []string{"Dan's second", "Dan's first"}},
+				{"from a day", audit.Filter{From: day(2).Truncate(24 * time.Hour)}, []string{"Dan's second", "Dan's first"}},
+				{"before a day", audit.Filter{To: day(2).Truncate(24 * time.Hour)}, []string{"Readers"}},
+				{"one day, one person", audit.Filter{Actor: "dan@example.org", From: day(2).Add(-time.Hour), To: day(2).Add(time.Hour)},
 					[]string{"Dan's first"}},
-				{"nobody", models.AuditFilter{Actor: "nobody@example.org"}, nil},
+				{"nobody", audit.Filter{Actor: "nobody@example.org"}, nil},
 			} {
 				if got := targets(c.f); !slices.Equal(got, c.want) {
 					t.Errorf("%s: %q, want %q", c.name, got, c.want)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/audit"
 	"enclave/models/testdb"
 )
 
@@ -17,7 +18,7 @@ func TestAuditLogShowsMembersFromWhenTheyJoined(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ten := testdb.ProjectStore(t, sys, "admin@example.org")
 			dan := testdb.NewUser(t, sys, "dan@example.org")
-			actor := models.Actor{UserID: dan.ID, Email: dan.Email, IP: "192.0.2.7"}
+			actor := audit.Actor{UserID: dan.ID, Email: dan.Email, IP: "192.0.2.7"}
 			if err := sys.RecordSignIn(ctx, actor, false); err != nil {
 				t.Fatal(err)
 			}
@@ -25,7 +26,7 @@ func TestAuditLogShowsMembersFromWhenTheyJoined(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(5 * time.Millisecond) // the join is later than those sign-ins
-			if _, err := ten.AddMember(ctx, models.Actor{}, dan.ID, false, nil); err != nil {
+			if _, err := ten.AddMember(ctx, audit.Actor{}, dan.ID, false, nil); err != nil {
 				t.Fatal(err)
 			}
 			before := signInsOf(t, ten, dan.ID)
@@ -44,7 +45,7 @@ func TestAuditLogShowsMembersFromWhenTheyJoined(t *testing.T) {
 
 func signInsOf(t *testing.T, ten models.Tenant, userID string) int {
 	t.Helper()
-	events, _, err := ten.AuditLog(ctx, models.AuditFilter{})
+	events, _, err := ten.AuditLog(ctx, audit.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,11 @@ package models
 import (
 	"context"
 	"database/sql"
+	"enclave/models/accounts"
 	"enclave/models/kit"
+	"enclave/models/members"
+	"enclave/models/projects"
+	"enclave/models/resources"
 	"time"
 
 	"gorm.io/gorm"
@@ -25,7 +29,7 @@ type Caller struct {
 	SessionLastSeen time.Time
 	// User is the session's user; its ID is empty when the session has no
 	// user (or the user is gone), which counts as signed out.
-	User User
+	User accounts.User
 	// Projects are the asked projects where the user is an active member,
 	// with the membership's access policy: the one project asked for, or
 	// with AllProjects every one of them, ordered by name.
@@ -45,7 +49,7 @@ type Caller struct {
 type CallerAccess struct {
 	ProjectAccess
 	// Policy is the membership's access policy; nil when it has none.
-	Policy *AccessPolicy
+	Policy *resources.AccessPolicy
 }
 
 // SignedIn reports whether the session belongs to an existing user.
@@ -60,7 +64,7 @@ func (c Caller) Access(projectID string) (CallerAccess, error) {
 			return a, nil
 		}
 	}
-	return CallerAccess{}, ErrNotFound
+	return CallerAccess{}, kit.ErrNotFound
 }
 
 // ProjectsOf lists the projects of c.Projects as ProjectsOf would.
@@ -140,7 +144,7 @@ func (s System) ResolveCaller(ctx context.Context, token, projectID string) (Cal
 		return Caller{}, err
 	}
 	if !found {
-		return Caller{}, ErrNotFound
+		return Caller{}, kit.ErrNotFound
 	}
 	return out, nil
 }
@@ -161,12 +165,12 @@ type callerRow struct {
 
 	pID, pName, pDescription, pDefaultPolicy, pOwner sql.NullString
 	pSuperAdmin, pStrict, pCheckRefs                 sql.NullBool
-	pFeatures                                        StringList
+	pFeatures                                        kit.StringList
 	pVersion                                         sql.NullInt64
 	pCreated, pUpdated                               sql.NullTime
 
 	apID, apProject, apName sql.NullString
-	apRules                 PolicyRules
+	apRules                 resources.PolicyRules
 	apCreated, apUpdated    sql.NullTime
 }
 
@@ -180,11 +184,11 @@ func (r *callerRow) dest() []any {
 		&r.apID, &r.apProject, &r.apName, &r.apRules, &r.apCreated, &r.apUpdated}
 }
 
-func (r *callerRow) user() User {
+func (r *callerRow) user() accounts.User {
 	if !r.uID.Valid {
-		return User{}
+		return accounts.User{}
 	}
-	return User{ID: r.uID.String, ProjectID: nullable(r.uProject), FirstName: r.uFirst.String,
+	return accounts.User{ID: r.uID.String, ProjectID: nullable(r.uProject), FirstName: r.uFirst.String,
 		LastName: r.uLast.String, Email: r.uEmail.String, PasswordHash: r.uHash.String,
 		EmailVerifiedAt: nullableTime(r.uVerified), CreatedAt: r.uCreated.Time, UpdatedAt: r.uUpdated.Time}
 }
@@ -202,17 +206,17 @@ func (r *callerRow) access() (CallerAccess, bool) {
 		return CallerAccess{}, false
 	}
 	a := CallerAccess{ProjectAccess: ProjectAccess{
-		Project: Project{ID: r.pID.String, Name: r.pName.String, Description: r.pDescription.String,
+		Project: projects.Project{ID: r.pID.String, Name: r.pName.String, Description: r.pDescription.String,
 			SuperAdmin: r.pSuperAdmin.Bool, StrictMode: r.pStrict.Bool, CheckReferencesOnWrite: r.pCheckRefs.Bool,
 			Features: r.pFeatures, DefaultPatientAccessPolicy: nullable(r.pDefaultPolicy), OwnerID: nullable(r.pOwner),
 			Version: int(r.pVersion.Int64), CreatedAt: r.pCreated.Time, UpdatedAt: r.pUpdated.Time},
-		Membership: ProjectMembership{ID: r.mID.String, ProjectID: r.mProject.String, UserID: r.mUser.String,
+		Membership: members.ProjectMembership{ID: r.mID.String, ProjectID: r.mProject.String, UserID: r.mUser.String,
 			Admin: r.mAdmin.Bool, Active: r.mActive.Bool, AccessPolicyID: nullable(r.mPolicy),
 			InvitedBy: nullable(r.mInvitedBy), ProfileType: r.mProfileType.String, ProfileID: nullable(r.mProfileID),
 			CreatedAt: r.mCreated.Time, UpdatedAt: r.mUpdated.Time},
 	}}
 	if r.apID.Valid {
-		a.Policy = &AccessPolicy{ID: r.apID.String, ProjectID: r.apProject.String, Name: r.apName.String,
+		a.Policy = &resources.AccessPolicy{ID: r.apID.String, ProjectID: r.apProject.String, Name: r.apName.String,
 			Rules: r.apRules, CreatedAt: r.apCreated.Time, UpdatedAt: r.apUpdated.Time}
 	}
 	return a, true

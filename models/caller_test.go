@@ -7,6 +7,13 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/mail"
+	"enclave/models/members"
+	"enclave/models/projects"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 
 	"github.com/google/uuid"
@@ -16,7 +23,7 @@ import (
 // returns its token.
 func session(t *testing.T, sys models.System, token string, userID *string, data string, expires time.Time) string {
 	t.Helper()
-	if err := sys.Sessions().Save(ctx, token, userID, []byte(data), expires, models.SessionMeta{}); err != nil {
+	if err := sys.Sessions().Save(ctx, token, userID, []byte(data), expires, accounts.SessionMeta{}); err != nil {
 		t.Fatal(err)
 	}
 	return token
@@ -38,28 +45,28 @@ func TestResolveCaller(t *testing.T) {
 			ada := testdb.NewUser(t, sys, "ada@example.org")
 			bob := testdb.NewUser(t, sys, "bob@example.org")
 			carl := testdb.NewUser(t, sys, "carl@example.org")
-			beta, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			beta, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Beta"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			alpha, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			alpha, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Alpha"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			tn := sys.Tenant(alpha.ID)
-			pol, err := tn.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "Readers",
-				Rules: []models.PolicyRule{{ResourceType: "Patient", ReadOnly: true, HiddenFields: []string{"birthDate"}}}})
+			pol, err := tn.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: "Readers",
+				Rules: []resources.PolicyRule{{ResourceType: "Patient", ReadOnly: true, HiddenFields: []string{"birthDate"}}}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tn.AddMember(ctx, models.Actor{}, bob.ID, false, &pol.ID); err != nil {
+			if _, err := tn.AddMember(ctx, audit.Actor{}, bob.ID, false, &pol.ID); err != nil {
 				t.Fatal(err)
 			}
-			cm, err := tn.AddMember(ctx, models.Actor{}, carl.ID, false, nil)
+			cm, err := tn.AddMember(ctx, audit.Actor{}, carl.ID, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tn.UpdateMember(ctx, models.Actor{}, cm.ID, models.MemberUpdate{Active: false}); err != nil {
+			if _, err := tn.UpdateMember(ctx, audit.Actor{}, cm.ID, members.MemberUpdate{Active: false}); err != nil {
 				t.Fatal(err)
 			}
 			later := time.Now().Add(time.Hour)
@@ -89,7 +96,7 @@ func TestResolveCaller(t *testing.T) {
 			if len(c.Projects) != 1 {
 				t.Errorf("one project asked, %d resolved", len(c.Projects))
 			}
-			if _, err := c.Access(beta.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := c.Access(beta.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("a project not asked for: %v, want ErrNotFound", err)
 			}
 
@@ -127,7 +134,7 @@ func TestResolveCaller(t *testing.T) {
 				{"no project", adaTok, ""},
 			} {
 				c := resolve(t, sys, k.token, k.project)
-				if _, err := c.Access(k.project); !c.SignedIn() || len(c.Projects) != 0 || !errors.Is(err, models.ErrNotFound) {
+				if _, err := c.Access(k.project); !c.SignedIn() || len(c.Projects) != 0 || !errors.Is(err, kit.ErrNotFound) {
 					t.Errorf("%s: signed in %v, projects %v, access %v; want signed in, none, ErrNotFound", k.name, c.SignedIn(), c.Projects, err)
 				}
 			}
@@ -140,7 +147,7 @@ func TestResolveCaller(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, tok := range []string{oldTok, "never-issued", bobTok} {
-				if _, err := sys.ResolveCaller(ctx, tok, alpha.ID); !errors.Is(err, models.ErrNotFound) {
+				if _, err := sys.ResolveCaller(ctx, tok, alpha.ID); !errors.Is(err, kit.ErrNotFound) {
 					t.Errorf("session %s: %v, want ErrNotFound", tok, err)
 				}
 			}
@@ -161,89 +168,89 @@ func TestAuthEpoch(t *testing.T) {
 	sys := models.NewSystem(db.DB)
 	ada := testdb.NewUser(t, sys, "ada@example.org")
 	bob := testdb.NewUser(t, sys, "bob@example.org")
-	var p models.Project
-	var m models.ProjectMembership
-	var pol models.AccessPolicy
+	var p projects.Project
+	var m members.ProjectMembership
+	var pol resources.AccessPolicy
 	steps := []struct {
 		name string
 		do   func() error
 	}{
 		{"session saved", func() error {
-			return sys.Sessions().Save(ctx, "t", &ada.ID, nil, time.Now().Add(time.Hour), models.SessionMeta{})
+			return sys.Sessions().Save(ctx, "t", &ada.ID, nil, time.Now().Add(time.Hour), accounts.SessionMeta{})
 		}},
 		{"session deleted", func() error { return sys.Sessions().Delete(ctx, "t") }},
 		{"project created", func() (err error) {
-			p, err = sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			p, err = sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Alpha"})
 			return err
 		}},
 		{"member added", func() (err error) {
-			m, err = sys.Tenant(p.ID).AddMember(ctx, models.Actor{}, bob.ID, false, nil)
+			m, err = sys.Tenant(p.ID).AddMember(ctx, audit.Actor{}, bob.ID, false, nil)
 			return err
 		}},
 		{"policy created", func() (err error) {
-			pol, err = sys.Tenant(p.ID).CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "R"})
+			pol, err = sys.Tenant(p.ID).CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: "R"})
 			return err
 		}},
 		{"member updated", func() error {
-			_, err := sys.Tenant(p.ID).UpdateMember(ctx, models.Actor{}, m.ID, models.MemberUpdate{Active: true, AccessPolicyID: &pol.ID})
+			_, err := sys.Tenant(p.ID).UpdateMember(ctx, audit.Actor{}, m.ID, members.MemberUpdate{Active: true, AccessPolicyID: &pol.ID})
 			return err
 		}},
 		{"policy updated", func() error {
-			_, err := sys.Tenant(p.ID).UpdateAccessPolicy(ctx, models.Actor{}, pol.ID, models.PolicyInput{Name: "S"})
+			_, err := sys.Tenant(p.ID).UpdateAccessPolicy(ctx, audit.Actor{}, pol.ID, resources.PolicyInput{Name: "S"})
 			return err
 		}},
 		{"settings saved", func() error {
-			_, _, err := sys.Tenant(p.ID).UpdateSettings(ctx, models.Actor{}, models.SettingsUpdate{Name: "Beta", StrictMode: true, Version: p.Version}, false)
+			_, _, err := sys.Tenant(p.ID).UpdateSettings(ctx, audit.Actor{}, projects.SettingsUpdate{Name: "Beta", StrictMode: true, Version: p.Version}, false)
 			return err
 		}},
 		{"project flags set", func() error { return sys.SetProjectFlags(ctx, p.ID, true, true) }},
 		{"super admin set", func() error { return sys.SetSuperAdmin(ctx, p.ID, true) }},
 		{"member removed", func() error {
-			_, err := sys.Tenant(p.ID).RemoveMember(ctx, models.Actor{}, m.ID)
+			_, err := sys.Tenant(p.ID).RemoveMember(ctx, audit.Actor{}, m.ID)
 			return err
 		}},
 		{"invite accepted", func() error {
-			inv, err := sys.Tenant(p.ID).Invite(ctx, models.Actor{}, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
+			inv, err := sys.Tenant(p.ID).Invite(ctx, audit.Actor{}, members.InviteInput{Email: "nia@example.org"}, mail.Letter{})
 			if err != nil {
 				return err
 			}
 			nia := testdb.NewUser(t, sys, "nia@example.org")
-			token, _, err := sys.IssueAccountToken(ctx, nia.ID, models.PurposeVerify, nia.Email, models.Letter{})
+			token, _, err := sys.IssueAccountToken(ctx, nia.ID, accounts.PurposeVerify, nia.Email, mail.Letter{})
 			if err != nil {
 				return err
 			}
 			if nia, err = sys.VerifyEmail(ctx, token); err != nil {
 				return err
 			}
-			before := models.AuthEpoch()
+			before := kit.AuthEpoch()
 			if _, err := sys.AcceptInvitation(ctx, nia, inv.Invitation.ID, ""); err != nil {
 				return err
 			}
-			if models.AuthEpoch() == before {
+			if kit.AuthEpoch() == before {
 				return errors.New("accepting did not move the epoch")
 			}
 			return nil
 		}},
 		{"expired sessions swept", func() error {
-			if err := sys.Sessions().Save(ctx, "old", nil, nil, time.Now().Add(-time.Minute), models.SessionMeta{}); err != nil {
+			if err := sys.Sessions().Save(ctx, "old", nil, nil, time.Now().Add(-time.Minute), accounts.SessionMeta{}); err != nil {
 				return err
 			}
-			before := models.AuthEpoch()
+			before := kit.AuthEpoch()
 			if _, err := sys.Sessions().DeleteExpired(ctx); err != nil {
 				return err
 			}
-			if models.AuthEpoch() == before {
+			if kit.AuthEpoch() == before {
 				return errors.New("the sweep did not move the epoch")
 			}
 			return nil
 		}},
 	}
 	for _, s := range steps {
-		before := models.AuthEpoch()
+		before := kit.AuthEpoch()
 		if err := s.do(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if models.AuthEpoch() == before {
+		if kit.AuthEpoch() == before {
 			t.Errorf("%s: the auth epoch did not move", s.name)
 		}
 	}
@@ -256,33 +263,33 @@ func TestSuperAdminAmongAgreesWithIsSuperAdmin(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			op := testdb.NewUser(t, sys, "op@example.org")
-			ops, err := sys.CreateProject(ctx, op.ID, models.NewProject{Name: "Operators"})
+			ops, err := sys.CreateProject(ctx, op.ID, projects.NewProject{Name: "Operators"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sys.CreateProject(ctx, op.ID, models.NewProject{Name: "Own"}); err != nil {
+			if _, err := sys.CreateProject(ctx, op.ID, projects.NewProject{Name: "Own"}); err != nil {
 				t.Fatal(err)
 			}
 			tn := sys.Tenant(ops.ID)
-			pol, err := tn.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "Readers",
-				Rules: []models.PolicyRule{{ResourceType: "Patient"}}})
+			pol, err := tn.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: "Readers",
+				Rules: []resources.PolicyRule{{ResourceType: "Patient"}}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			member := func(email string, admin bool, policy *string, active bool) models.User {
+			member := func(email string, admin bool, policy *string, active bool) accounts.User {
 				u := testdb.NewUser(t, sys, email)
-				m, err := tn.AddMember(ctx, models.Actor{}, u.ID, admin, policy)
+				m, err := tn.AddMember(ctx, audit.Actor{}, u.ID, admin, policy)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if !active {
-					if _, err := tn.UpdateMember(ctx, models.Actor{}, m.ID, models.MemberUpdate{Admin: admin, AccessPolicyID: policy}); err != nil {
+					if _, err := tn.UpdateMember(ctx, audit.Actor{}, m.ID, members.MemberUpdate{Admin: admin, AccessPolicyID: policy}); err != nil {
 						t.Fatal(err)
 					}
 				}
 				return u
 			}
-			users := []models.User{op,
+			users := []accounts.User{op,
 				member("plain@example.org", false, nil, true),
 				member("limited@example.org", true, &pol.ID, true),
 				member("former@example.org", true, nil, false),

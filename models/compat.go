@@ -11,7 +11,8 @@ import (
 	"enclave/models/secrets"
 )
 
-// Aliases kept while callers move to the domain packages.
+// Aliases kept while handlers, web and cmd move to the domain packages;
+// models itself no longer uses them.
 type (
 	ValidationError = kit.ValidationError
 	Dialect         = kit.Dialect

@@ -10,6 +10,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"enclave/models/kit"
 	"errors"
 	"fmt"
 	"os"
@@ -57,7 +58,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
-	if DialectOf(db) == Postgres {
+	if kit.DialectOf(db) == kit.Postgres {
 		setPool(sqlDB, DefaultPoolSize)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -90,7 +91,7 @@ func ParsePoolSize(s string) (int, error) {
 // otherwise, and each surplus request would connect anew). SQLite keeps its
 // own small pool.
 func SetPoolSize(db *gorm.DB, n int) error {
-	if DialectOf(db) != Postgres {
+	if kit.DialectOf(db) != kit.Postgres {
 		return nil
 	}
 	sqlDB, err := db.DB()

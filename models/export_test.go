@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"enclave/models/kit"
 
 	"github.com/pressly/goose/v3"
 	"gorm.io/gorm"
@@ -9,7 +10,7 @@ import (
 
 // MigrateTo applies the SQL migrations up to and including version.
 func MigrateTo(ctx context.Context, db *gorm.DB, version int64) error {
-	fsys, err := migrationFS(DialectOf(db))
+	fsys, err := migrationFS(kit.DialectOf(db))
 	if err != nil {
 		return err
 	}
@@ -18,7 +19,7 @@ func MigrateTo(ctx context.Context, db *gorm.DB, version int64) error {
 		return err
 	}
 	gd := goose.DialectSQLite3
-	if DialectOf(db) == Postgres {
+	if kit.DialectOf(db) == kit.Postgres {
 		gd = goose.DialectPostgres
 	}
 	p, err := goose.NewProvider(gd, sqlDB, fsys, goose.WithDisableGlobalRegistry(true))

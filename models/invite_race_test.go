@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/mail"
+	"enclave/models/members"
 	"enclave/models/testdb"
 )
 
@@ -14,7 +17,7 @@ func TestConcurrentReinvitesLeaveOneLink(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ten := testdb.ProjectStore(t, sys, "admin@example.org")
-			first, err := ten.Invite(ctx, models.Actor{}, models.InviteInput{Email: "pending@example.org"}, models.Letter{})
+			first, err := ten.Invite(ctx, audit.Actor{}, members.InviteInput{Email: "pending@example.org"}, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -23,7 +26,7 @@ func TestConcurrentReinvitesLeaveOneLink(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 8 {
 				wg.Go(func() {
-					out, err := ten.Invite(ctx, models.Actor{}, models.InviteInput{Email: "pending@example.org"}, models.Letter{})
+					out, err := ten.Invite(ctx, audit.Actor{}, members.InviteInput{Email: "pending@example.org"}, mail.Letter{})
 					if err != nil {
 						t.Errorf("re-invite: %v", err)
 						return

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
@@ -36,13 +37,13 @@ func TestSearchSizeIsBounded(t *testing.T) {
 		"70,000 _id values":  {url.Values{"_id": {strings.Join(ids, ",")}}, "at most 1000 values"},
 	}
 	for name, c := range cases {
-		_, err := models.ParseSearch("Patient", c.q, false)
-		var qe *models.QueryError
+		_, err := resources.ParseSearch("Patient", c.q, false)
+		var qe *resources.QueryError
 		if !errors.As(err, &qe) || !strings.Contains(qe.Message, c.want) {
 			t.Errorf("%s: %v, want a QueryError saying %q", name, err, c.want)
 		}
 	}
-	if _, err := models.ParseSearch("Patient", many(100, func(i int) string { return "a" }), false); err != nil {
+	if _, err := resources.ParseSearch("Patient", many(100, func(i int) string { return "a" }), false); err != nil {
 		t.Errorf("100 parameters refused: %v", err)
 	}
 }
@@ -66,7 +67,7 @@ func TestLongValuesAreIndexed(t *testing.T) {
 				{"family": {family}},
 				{"identifier": {strings.Repeat("9", 3000)}},
 			} {
-				query, err := models.ParseSearch("Patient", q, false)
+				query, err := resources.ParseSearch("Patient", q, false)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -78,7 +79,7 @@ func TestLongValuesAreIndexed(t *testing.T) {
 					t.Errorf("%.40s…: %d results", q.Encode(), len(res.Resources))
 				}
 			}
-			query, err := models.ParseSearch("Patient", url.Values{"family:exact": {family + "y"}}, false)
+			query, err := resources.ParseSearch("Patient", url.Values{"family:exact": {family + "y"}}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,21 +112,21 @@ func TestWriteWorkIsBounded(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ten := testdb.ProjectStore(t, sys, "bounded@example.org")
-			_, err := ten.CreateResource(ctx, "Patient", []byte(`{"resourceType":"Patient","identifier":[`+identifiers(models.MaxIndexRows+1)+`]}`))
-			var re *models.ResourceError
+			_, err := ten.CreateResource(ctx, "Patient", []byte(`{"resourceType":"Patient","identifier":[`+identifiers(resources.MaxIndexRows+1)+`]}`))
+			var re *resources.ResourceError
 			if !errors.As(err, &re) || !strings.Contains(re.Error(), "searchable values") {
-				t.Errorf("%d identifiers: %v, want a refusal naming the limit", models.MaxIndexRows+1, err)
+				t.Errorf("%d identifiers: %v, want a refusal naming the limit", resources.MaxIndexRows+1, err)
 			}
 			if err := sys.SetProjectFlags(ctx, ten.ProjectID(), true, true); err != nil {
 				t.Fatal(err)
 			}
 			ten = sys.Tenant(ten.ProjectID())
-			_, err = ten.CreateResource(ctx, "Group", []byte(`{"resourceType":"Group","type":"person","actual":true,"member":[`+members(models.MaxReferences+1)+`]}`))
+			_, err = ten.CreateResource(ctx, "Group", []byte(`{"resourceType":"Group","type":"person","actual":true,"member":[`+members(resources.MaxReferences+1)+`]}`))
 			if !errors.As(err, &re) || !strings.Contains(re.Error(), "references") {
-				t.Errorf("%d references: %v, want a refusal naming the limit", models.MaxReferences+1, err)
+				t.Errorf("%d references: %v, want a refusal naming the limit", resources.MaxReferences+1, err)
 			}
 			_, err = ten.CreateResource(ctx, "Group", []byte(`{"resourceType":"Group","type":"person","actual":true,"member":[`+members(150)+`]}`))
-			if !errors.As(err, &re) || len(re.Issues) != models.MaxIssues+1 || !strings.Contains(re.Issues[models.MaxIssues].Message, "50 more") {
+			if !errors.As(err, &re) || len(re.Issues) != resources.MaxIssues+1 || !strings.Contains(re.Issues[resources.MaxIssues].Message, "50 more") {
 				t.Errorf("150 dangling references: %v", err)
 			}
 		})

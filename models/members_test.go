@@ -8,6 +8,13 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/mail"
+	"enclave/models/members"
+	"enclave/models/projects"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
@@ -15,9 +22,9 @@ import (
 type memberFixture struct {
 	db      testdb.DB
 	sys     models.System
-	admin   models.User
-	actor   models.Actor
-	project models.Project
+	admin   accounts.User
+	actor   audit.Actor
+	project projects.Project
 	tn      models.Tenant
 }
 
@@ -25,16 +32,16 @@ func newMemberFixture(t *testing.T, db testdb.DB) memberFixture {
 	t.Helper()
 	sys := models.NewSystem(db.DB)
 	admin := testdb.NewUser(t, sys, "admin@example.org")
-	p, err := sys.CreateProject(ctx, admin.ID, models.NewProject{Name: "Alpha"})
+	p, err := sys.CreateProject(ctx, admin.ID, projects.NewProject{Name: "Alpha"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return memberFixture{db: db, sys: sys, admin: admin, actor: models.Actor{UserID: admin.ID, Email: admin.Email},
+	return memberFixture{db: db, sys: sys, admin: admin, actor: audit.Actor{UserID: admin.ID, Email: admin.Email},
 		project: p, tn: sys.Tenant(p.ID)}
 }
 
 // adminMembership returns the admin's own membership.
-func (f memberFixture) adminMembership(t *testing.T) models.ProjectMembership {
+func (f memberFixture) adminMembership(t *testing.T) members.ProjectMembership {
 	t.Helper()
 	m, err := f.tn.Membership(ctx, f.admin.ID)
 	if err != nil {
@@ -45,7 +52,7 @@ func (f memberFixture) adminMembership(t *testing.T) models.ProjectMembership {
 
 func (f memberFixture) auditCount(t *testing.T, action string) int {
 	t.Helper()
-	events, _, err := f.tn.AuditLog(ctx, models.AuditFilter{Action: action})
+	events, _, err := f.tn.AuditLog(ctx, audit.Filter{Action: action})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +61,7 @@ func (f memberFixture) auditCount(t *testing.T, action string) int {
 
 // verified registers a user and verifies their address through a
 // verification link, as the console does.
-func verified(t *testing.T, sys models.System, email string) models.User {
+func verified(t *testing.T, sys models.System, email string) accounts.User {
 	t.Helper()
 	u := testdb.NewUser(t, sys, email)
 	if u.Verified() {
@@ -64,9 +71,9 @@ func verified(t *testing.T, sys models.System, email string) models.User {
 }
 
 // verify opens a verification link for u's address.
-func verify(t *testing.T, sys models.System, u models.User) models.User {
+func verify(t *testing.T, sys models.System, u accounts.User) accounts.User {
 	t.Helper()
-	token, _, err := sys.IssueAccountToken(ctx, u.ID, models.PurposeVerify, u.Email, models.Letter{})
+	token, _, err := sys.IssueAccountToken(ctx, u.ID, accounts.PurposeVerify, u.Email, mail.Letter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,21 +94,21 @@ func TestInvitationIsAnOffer(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
-			pol, err := f.tn.CreateAccessPolicy(ctx, f.actor, models.PolicyInput{Name: "Clinic"})
+			pol, err := f.tn.CreateAccessPolicy(ctx, f.actor, resources.PolicyInput{Name: "Clinic"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: " Nia@Example.org ", Admin: true, AccessPolicyID: &pol.ID}, models.Letter{})
+			got, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: " Nia@Example.org ", Admin: true, AccessPolicyID: &pol.ID}, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got.Invitation.Email != "nia@example.org" || len(got.Token) < 40 || got.Reissued {
 				t.Errorf("invitation: %+v", got)
 			}
-			if d := time.Until(got.Invitation.ExpiresAt); d < models.InviteTTL-time.Minute || d > models.InviteTTL {
-				t.Errorf("invitation open for %v, want about %v", d, models.InviteTTL)
+			if d := time.Until(got.Invitation.ExpiresAt); d < members.InviteTTL-time.Minute || d > members.InviteTTL {
+				t.Errorf("invitation open for %v, want about %v", d, members.InviteTTL)
 			}
-			if _, err := f.sys.UserByEmail(ctx, "nia@example.org"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.UserByEmail(ctx, "nia@example.org"); !errors.Is(err, kit.ErrNotFound) {
 				t.Fatalf("inviting created an account: %v", err)
 			}
 			// The policy an invitation offers cannot be deleted under it.
@@ -113,10 +120,10 @@ func TestInvitationIsAnOffer(t *testing.T) {
 			if list, err := f.sys.InvitationsFor(ctx, nia); err != nil || len(list) != 0 {
 				t.Errorf("an unverified account sees invitations: %v %v", list, err)
 			}
-			if _, err := f.sys.AcceptInvitation(ctx, nia, got.Invitation.ID, ""); !errors.Is(err, models.ErrNotVerified) {
+			if _, err := f.sys.AcceptInvitation(ctx, nia, got.Invitation.ID, ""); !errors.Is(err, members.ErrNotVerified) {
 				t.Errorf("unverified accept: %v, want ErrNotVerified", err)
 			}
-			if _, err := f.sys.Access(ctx, nia.ID, f.project.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.Access(ctx, nia.ID, f.project.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Fatalf("unverified account got access: %v", err)
 			}
 			nia = verify(t, f.sys, nia)
@@ -146,13 +153,13 @@ func TestInvitationIsAnOffer(t *testing.T) {
 			if open, err := f.tn.Invitations(ctx); err != nil || len(open) != 0 {
 				t.Errorf("accepted invitation still open: %v %v", open, err)
 			}
-			if _, err := f.sys.InvitationByToken(ctx, got.Token); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.InvitationByToken(ctx, got.Token); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("used link: %v, want ErrNotFound", err)
 			}
-			if _, err := f.sys.AcceptInvitation(ctx, nia, got.Invitation.ID, ""); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.AcceptInvitation(ctx, nia, got.Invitation.ID, ""); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("second accept: %v, want ErrNotFound", err)
 			}
-			if f.auditCount(t, models.ActionMemberInvited) != 1 || f.auditCount(t, models.ActionInviteAccepted) != 1 {
+			if f.auditCount(t, audit.ActionMemberInvited) != 1 || f.auditCount(t, audit.ActionInviteAccepted) != 1 {
 				t.Error("want one member.invited and one invite.accepted event")
 			}
 		})
@@ -168,43 +175,43 @@ func TestSquattedAddressGainsNothing(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
 			squatter := testdb.NewUser(t, f.sys, "partner@example.org")
-			if err := f.sys.Sessions().Save(ctx, "squatter-session", &squatter.ID, []byte("x"), time.Now().Add(time.Hour), models.SessionMeta{}); err != nil {
+			if err := f.sys.Sessions().Save(ctx, "squatter-session", &squatter.ID, []byte("x"), time.Now().Add(time.Hour), accounts.SessionMeta{}); err != nil {
 				t.Fatal(err)
 			}
-			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "partner@example.org", Admin: true}, models.Letter{})
+			got, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: "partner@example.org", Admin: true}, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.sys.Access(ctx, squatter.ID, f.project.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.Access(ctx, squatter.ID, f.project.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Fatalf("the squatter became a member: %v", err)
 			}
-			if _, err := f.sys.AcceptInvitation(ctx, squatter, got.Invitation.ID, ""); !errors.Is(err, models.ErrNotVerified) {
+			if _, err := f.sys.AcceptInvitation(ctx, squatter, got.Invitation.ID, ""); !errors.Is(err, members.ErrNotVerified) {
 				t.Fatalf("the squatter accepted: %v", err)
 			}
 			// Another verified account cannot answer it either.
 			other := verified(t, f.sys, "other@example.org")
-			if _, err := f.sys.AcceptInvitation(ctx, other, got.Invitation.ID, ""); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.AcceptInvitation(ctx, other, got.Invitation.ID, ""); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("another address accepted: %v", err)
 			}
-			if err := f.sys.DeclineInvitation(ctx, other, got.Invitation.ID, ""); !errors.Is(err, models.ErrNotFound) {
+			if err := f.sys.DeclineInvitation(ctx, other, got.Invitation.ID, ""); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("another address declined: %v", err)
 			}
 			// The owner resets the password through the mailed link.
-			token, _, err := f.sys.IssueAccountToken(ctx, squatter.ID, models.PurposeReset, "partner@example.org", models.Letter{})
+			token, _, err := f.sys.IssueAccountToken(ctx, squatter.ID, accounts.PurposeReset, "partner@example.org", mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			owner, err := f.sys.ResetPassword(ctx, token, models.NewPassword{Password: "owner-password", Confirm: "owner-password"})
+			owner, err := f.sys.ResetPassword(ctx, token, accounts.NewPassword{Password: "owner-password", Confirm: "owner-password"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !owner.Verified() {
 				t.Error("a reset through the address did not verify it")
 			}
-			if _, err := f.sys.Sessions().Load(ctx, "squatter-session"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.Sessions().Load(ctx, "squatter-session"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("the squatter's session survived the reset: %v", err)
 			}
-			if _, err := f.sys.Authenticate(ctx, "partner@example.org", "correct horse"); !errors.Is(err, models.ErrBadCredentials) {
+			if _, err := f.sys.Authenticate(ctx, "partner@example.org", "correct horse"); !errors.Is(err, accounts.ErrBadCredentials) {
 				t.Errorf("the squatter's password still works: %v", err)
 			}
 			if _, err := f.sys.AcceptInvitation(ctx, owner, got.Invitation.ID, ""); err != nil {
@@ -221,30 +228,30 @@ func TestInviteErrors(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
-			other, err := f.sys.CreateProject(ctx, f.admin.ID, models.NewProject{Name: "Beta"})
+			other, err := f.sys.CreateProject(ctx, f.admin.ID, projects.NewProject{Name: "Beta"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			foreign, err := f.sys.Tenant(other.ID).CreateAccessPolicy(ctx, f.actor, models.PolicyInput{Name: "Theirs"})
+			foreign, err := f.sys.Tenant(other.ID).CreateAccessPolicy(ctx, f.actor, resources.PolicyInput{Name: "Theirs"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			notUUID := "not-a-uuid"
 			cases := []struct {
 				name  string
-				in    models.InviteInput
+				in    members.InviteInput
 				field string
 				want  string
 			}{
-				{"invalid email", models.InviteInput{Email: "not an email"}, "email", "valid email"},
-				{"no email", models.InviteInput{}, "email", "required"},
-				{"already a member", models.InviteInput{Email: "ADMIN@example.org"}, "email", "already a member"},
-				{"policy of another project", models.InviteInput{Email: "p@example.org", AccessPolicyID: &foreign.ID}, "accessPolicy", "this project's"},
-				{"policy id not a uuid", models.InviteInput{Email: "p@example.org", AccessPolicyID: &notUUID}, "accessPolicy", "this project's"},
+				{"invalid email", members.InviteInput{Email: "not an email"}, "email", "valid email"},
+				{"no email", members.InviteInput{}, "email", "required"},
+				{"already a member", members.InviteInput{Email: "ADMIN@example.org"}, "email", "already a member"},
+				{"policy of another project", members.InviteInput{Email: "p@example.org", AccessPolicyID: &foreign.ID}, "accessPolicy", "this project's"},
+				{"policy id not a uuid", members.InviteInput{Email: "p@example.org", AccessPolicyID: &notUUID}, "accessPolicy", "this project's"},
 			}
 			for _, c := range cases {
-				_, err := f.tn.Invite(ctx, f.actor, c.in, models.Letter{})
-				if got := models.FieldErrors(err)[c.field]; !strings.Contains(got, c.want) {
+				_, err := f.tn.Invite(ctx, f.actor, c.in, mail.Letter{})
+				if got := kit.FieldErrors(err)[c.field]; !strings.Contains(got, c.want) {
 					t.Errorf("%s: %s error %q (err %v), want %q", c.name, c.field, got, err, c.want)
 				}
 			}
@@ -265,7 +272,7 @@ func TestInviteErrors(t *testing.T) {
 			if n := f.auditCount(t, ""); n != 0 {
 				t.Errorf("refused invitations wrote %d audit events", n)
 			}
-			if _, err := f.tn.AddMember(ctx, f.actor, f.admin.ID, false, nil); !strings.Contains(models.FieldErrors(err)["email"], "already a member") {
+			if _, err := f.tn.AddMember(ctx, f.actor, f.admin.ID, false, nil); !strings.Contains(kit.FieldErrors(err)["email"], "already a member") {
 				t.Errorf("AddMember of a member: %v", err)
 			}
 		})
@@ -280,22 +287,22 @@ func TestInvitationLinks(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
 			nia := verified(t, f.sys, "nia@example.org")
-			first, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
+			first, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: "nia@example.org"}, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org", Admin: true}, models.Letter{})
+			again, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: "nia@example.org", Admin: true}, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !again.Reissued {
 				t.Error("a second invitation did not say it replaced the first")
 			}
-			if _, err := f.sys.InvitationByToken(ctx, first.Token); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.InvitationByToken(ctx, first.Token); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("replaced link: %v, want ErrNotFound", err)
 			}
 			for _, bad := range []string{"", "nope", strings.Repeat("a", 300)} {
-				if _, err := f.sys.InvitationByToken(ctx, bad); !errors.Is(err, models.ErrNotFound) {
+				if _, err := f.sys.InvitationByToken(ctx, bad); !errors.Is(err, kit.ErrNotFound) {
 					t.Errorf("token %q: %v, want ErrNotFound", bad, err)
 				}
 			}
@@ -303,10 +310,10 @@ func TestInvitationLinks(t *testing.T) {
 			if err := db.DB.Exec("UPDATE invitations SET expires_at = ?", time.Now().Add(-time.Second).UTC()).Error; err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.sys.InvitationByToken(ctx, again.Token); !errors.Is(err, models.ErrInviteExpired) {
+			if _, err := f.sys.InvitationByToken(ctx, again.Token); !errors.Is(err, members.ErrInviteExpired) {
 				t.Errorf("expired link: %v, want ErrInviteExpired", err)
 			}
-			if _, err := f.sys.AcceptInvitation(ctx, nia, again.Invitation.ID, ""); !errors.Is(err, models.ErrInviteExpired) {
+			if _, err := f.sys.AcceptInvitation(ctx, nia, again.Invitation.ID, ""); !errors.Is(err, members.ErrInviteExpired) {
 				t.Errorf("accepting an expired invitation: %v", err)
 			}
 			if list, err := f.sys.InvitationsFor(ctx, nia); err != nil || len(list) != 0 {
@@ -316,10 +323,10 @@ func TestInvitationLinks(t *testing.T) {
 			if err := f.sys.DeclineInvitation(ctx, nia, again.Invitation.ID, ""); err != nil {
 				t.Errorf("declining an expired invitation: %v", err)
 			}
-			if _, err := f.sys.InvitationByToken(ctx, again.Token); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.InvitationByToken(ctx, again.Token); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("a declined expired invitation is still there: %v", err)
 			}
-			renewed, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
+			renewed, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: "nia@example.org"}, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -327,28 +334,28 @@ func TestInvitationLinks(t *testing.T) {
 			if _, err := f.tn.RevokeInvitation(ctx, f.actor, renewed.Invitation.ID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.sys.InvitationByToken(ctx, renewed.Token); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.InvitationByToken(ctx, renewed.Token); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("withdrawn link: %v", err)
 			}
-			if _, err := f.sys.AcceptInvitation(ctx, nia, renewed.Invitation.ID, ""); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.AcceptInvitation(ctx, nia, renewed.Invitation.ID, ""); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("accepting a withdrawn invitation: %v", err)
 			}
 			// Declined: closed without a membership.
-			declined, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
+			declined, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: "nia@example.org"}, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := f.sys.DeclineInvitation(ctx, nia, declined.Invitation.ID, ""); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.sys.Access(ctx, nia.ID, f.project.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.Access(ctx, nia.ID, f.project.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("declining made a member: %v", err)
 			}
-			if f.auditCount(t, models.ActionInviteRevoked) != 1 || f.auditCount(t, models.ActionInviteDeclined) != 2 {
+			if f.auditCount(t, audit.ActionInviteRevoked) != 1 || f.auditCount(t, audit.ActionInviteDeclined) != 2 {
 				t.Error("want one invite.revoked and two invite.declined events")
 			}
 			// A deactivated member stays deactivated.
-			ok, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
+			ok, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: "nia@example.org"}, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -359,10 +366,10 @@ func TestInvitationLinks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.tn.UpdateMember(ctx, f.actor, m.ID, models.MemberUpdate{Active: false}); err != nil {
+			if _, err := f.tn.UpdateMember(ctx, f.actor, m.ID, members.MemberUpdate{Active: false}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{}); !strings.Contains(models.FieldErrors(err)["email"], "already a member") {
+			if _, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: "nia@example.org"}, mail.Letter{}); !strings.Contains(kit.FieldErrors(err)["email"], "already a member") {
 				t.Errorf("inviting an inactive member: %v", err)
 			}
 		})
@@ -375,7 +382,7 @@ func TestInvitationsStayInTheirProject(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
-			got, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "nia@example.org"}, models.Letter{})
+			got, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: "nia@example.org"}, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -383,10 +390,10 @@ func TestInvitationsStayInTheirProject(t *testing.T) {
 			if list, err := other.Invitations(ctx); err != nil || len(list) != 0 {
 				t.Errorf("other project lists %v (%v)", list, err)
 			}
-			if _, err := other.Invitation(ctx, got.Invitation.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := other.Invitation(ctx, got.Invitation.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("other project reads the invitation: %v", err)
 			}
-			if _, err := other.RevokeInvitation(ctx, models.Actor{}, got.Invitation.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := other.RevokeInvitation(ctx, audit.Actor{}, got.Invitation.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("other project withdraws the invitation: %v", err)
 			}
 			if _, err := f.sys.InvitationByToken(ctx, got.Token); err != nil {
@@ -403,19 +410,19 @@ func TestLastAdminRules(t *testing.T) {
 			own := f.adminMembership(t).ID
 			refused := func(what string, err error) {
 				t.Helper()
-				if !errors.Is(err, models.ErrLastAdmin) {
+				if !errors.Is(err, members.ErrLastAdmin) {
 					t.Errorf("%s: %v, want ErrLastAdmin", what, err)
 				}
 			}
-			_, err := f.tn.UpdateMember(ctx, f.actor, own, models.MemberUpdate{Admin: false, Active: true})
+			_, err := f.tn.UpdateMember(ctx, f.actor, own, members.MemberUpdate{Admin: false, Active: true})
 			refused("demote the only admin", err)
-			_, err = f.tn.UpdateMember(ctx, f.actor, own, models.MemberUpdate{Admin: true, Active: false})
+			_, err = f.tn.UpdateMember(ctx, f.actor, own, members.MemberUpdate{Admin: true, Active: false})
 			refused("deactivate the only admin", err)
 			_, err = f.tn.RemoveMember(ctx, f.actor, own)
 			refused("remove the only admin", err)
 
 			// An invitation to an admin who has not accepted does not count.
-			if _, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "p@example.org", Admin: true}, models.Letter{}); err != nil {
+			if _, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: "p@example.org", Admin: true}, mail.Letter{}); err != nil {
 				t.Fatal(err)
 			}
 			_, err = f.tn.RemoveMember(ctx, f.actor, own)
@@ -423,7 +430,7 @@ func TestLastAdminRules(t *testing.T) {
 			if m := f.adminMembership(t); !m.Admin || !m.Active {
 				t.Errorf("refused changes took effect: %+v", m)
 			}
-			if n := f.auditCount(t, models.ActionMemberUpdated) + f.auditCount(t, models.ActionMemberRemoved); n != 0 {
+			if n := f.auditCount(t, audit.ActionMemberUpdated) + f.auditCount(t, audit.ActionMemberRemoved); n != 0 {
 				t.Errorf("refused changes wrote %d audit events", n)
 			}
 
@@ -434,7 +441,7 @@ func TestLastAdminRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			upd, err := f.tn.UpdateMember(ctx, f.actor, own, models.MemberUpdate{Admin: false, Active: true})
+			upd, err := f.tn.UpdateMember(ctx, f.actor, own, members.MemberUpdate{Admin: false, Active: true})
 			if err != nil || upd.Membership.Admin {
 				t.Fatalf("demote with another admin present: %v", err)
 			}
@@ -444,10 +451,10 @@ func TestLastAdminRules(t *testing.T) {
 			if _, err := f.tn.RemoveMember(ctx, f.actor, own); err != nil {
 				t.Errorf("remove a plain member: %v", err)
 			}
-			if _, err := f.sys.Access(ctx, f.admin.ID, f.project.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := f.sys.Access(ctx, f.admin.ID, f.project.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("a removed member still has access: %v", err)
 			}
-			events, _, err := f.tn.AuditLog(ctx, models.AuditFilter{Action: models.ActionMemberUpdated})
+			events, _, err := f.tn.AuditLog(ctx, audit.Filter{Action: audit.ActionMemberUpdated})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -466,7 +473,7 @@ func TestLastAdminUnderConcurrency(t *testing.T) {
 			f := newMemberFixture(t, db)
 			bob := testdb.NewUser(t, f.sys, "bob@example.org")
 			for round := range 5 {
-				p, err := f.sys.CreateProject(ctx, f.admin.ID, models.NewProject{Name: "Race"})
+				p, err := f.sys.CreateProject(ctx, f.admin.ID, projects.NewProject{Name: "Race"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -484,7 +491,7 @@ func TestLastAdminUnderConcurrency(t *testing.T) {
 				wg.Add(2)
 				go func() {
 					defer wg.Done()
-					_, errs[0] = tn.UpdateMember(ctx, f.actor, own.ID, models.MemberUpdate{Admin: false, Active: true})
+					_, errs[0] = tn.UpdateMember(ctx, f.actor, own.ID, members.MemberUpdate{Admin: false, Active: true})
 				}()
 				go func() {
 					defer wg.Done()
@@ -496,7 +503,7 @@ func TestLastAdminUnderConcurrency(t *testing.T) {
 					switch {
 					case err == nil:
 						ok++
-					case errors.Is(err, models.ErrLastAdmin):
+					case errors.Is(err, members.ErrLastAdmin):
 						last++
 					default:
 						t.Fatalf("round %d: %v", round, err)
@@ -533,31 +540,31 @@ func TestMembersOfAnotherProject(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			f := newMemberFixture(t, db)
 			mallory := testdb.NewUser(t, f.sys, "mallory@example.org")
-			own, err := f.sys.CreateProject(ctx, mallory.ID, models.NewProject{Name: "Mallory's"})
+			own, err := f.sys.CreateProject(ctx, mallory.ID, projects.NewProject{Name: "Mallory's"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			theirs := f.sys.Tenant(own.ID)
 			victim := f.adminMembership(t).ID
-			act := models.Actor{UserID: mallory.ID}
-			if _, err := theirs.Member(ctx, victim); !errors.Is(err, models.ErrNotFound) {
+			act := audit.Actor{UserID: mallory.ID}
+			if _, err := theirs.Member(ctx, victim); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("read: %v", err)
 			}
-			if _, err := theirs.UpdateMember(ctx, act, victim, models.MemberUpdate{Admin: false, Active: false}); !errors.Is(err, models.ErrNotFound) {
+			if _, err := theirs.UpdateMember(ctx, act, victim, members.MemberUpdate{Admin: false, Active: false}); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("update: %v", err)
 			}
-			if _, err := theirs.RemoveMember(ctx, act, victim); !errors.Is(err, models.ErrNotFound) {
+			if _, err := theirs.RemoveMember(ctx, act, victim); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("remove: %v", err)
 			}
 			if m := f.adminMembership(t); !m.Admin || !m.Active {
 				t.Errorf("the other project's membership changed: %+v", m)
 			}
 			// Their policy cannot be given to a member of ours either.
-			pol, err := theirs.CreateAccessPolicy(ctx, act, models.PolicyInput{Name: "Mine"})
+			pol, err := theirs.CreateAccessPolicy(ctx, act, resources.PolicyInput{Name: "Mine"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.tn.UpdateMember(ctx, f.actor, victim, models.MemberUpdate{Admin: true, Active: true, AccessPolicyID: &pol.ID}); models.FieldErrors(err)["accessPolicy"] == "" {
+			if _, err := f.tn.UpdateMember(ctx, f.actor, victim, members.MemberUpdate{Admin: true, Active: true, AccessPolicyID: &pol.ID}); kit.FieldErrors(err)["accessPolicy"] == "" {
 				t.Errorf("foreign policy on update: %v", err)
 			}
 		})

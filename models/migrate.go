@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"embed"
+	"enclave/models/kit"
+	"enclave/models/members"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -29,15 +31,15 @@ var sqliteWords = strings.NewReplacer("TIMESTAMPTZ", "DATETIME", "BYTEA", "BLOB"
 //	-- +enclave postgres-only end
 //
 // The markers sit on lines of their own and do not nest.
-var onlyMarkers = map[Dialect][2]string{
-	Postgres: {"-- +enclave postgres-only begin", "-- +enclave postgres-only end"},
-	SQLite:   {"-- +enclave sqlite-only begin", "-- +enclave sqlite-only end"},
+var onlyMarkers = map[kit.Dialect][2]string{
+	kit.Postgres: {"-- +enclave postgres-only begin", "-- +enclave postgres-only end"},
+	kit.SQLite:   {"-- +enclave sqlite-only begin", "-- +enclave sqlite-only end"},
 }
 
 // forSQLite translates one PostgreSQL migration for SQLite: type names are
 // renamed and postgres-only blocks removed.
 func forSQLite(src string) (string, error) {
-	out, err := forDialect(src, SQLite)
+	out, err := forDialect(src, kit.SQLite)
 	if err != nil {
 		return "", err
 	}
@@ -47,7 +49,7 @@ func forSQLite(src string) (string, error) {
 // forDialect keeps the blocks marked for d (without their markers) and drops
 // those marked for the other dialect. Unbalanced markers are an error, so a
 // typo cannot leak one dialect's statements into the other.
-func forDialect(src string, d Dialect) (string, error) {
+func forDialect(src string, d kit.Dialect) (string, error) {
 	var out strings.Builder
 	inside := "" // the dialect of the block we are in
 	for i, line := range strings.SplitAfter(src, "\n") {
@@ -77,7 +79,7 @@ func forDialect(src string, d Dialect) (string, error) {
 }
 
 // migrationFS returns the numbered migrations, translated for the dialect.
-func migrationFS(d Dialect) (fs.FS, error) {
+func migrationFS(d kit.Dialect) (fs.FS, error) {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
@@ -92,8 +94,8 @@ func migrationFS(d Dialect) (fs.FS, error) {
 			return err
 		}
 		translate := forSQLite
-		if d == Postgres {
-			translate = func(src string) (string, error) { return forDialect(src, Postgres) }
+		if d == kit.Postgres {
+			translate = func(src string) (string, error) { return forDialect(src, kit.Postgres) }
 		}
 		translated, err := translate(string(b))
 		if err != nil {
@@ -109,7 +111,7 @@ func migrationFS(d Dialect) (fs.FS, error) {
 // that lack one their profile resource, and returns how many SQL migrations
 // it applied.
 func Migrate(ctx context.Context, db *gorm.DB) (int, error) {
-	d := DialectOf(db)
+	d := kit.DialectOf(db)
 	fsys, err := migrationFS(d)
 	if err != nil {
 		return 0, err
@@ -119,7 +121,7 @@ func Migrate(ctx context.Context, db *gorm.DB) (int, error) {
 		return 0, err
 	}
 	gd := goose.DialectSQLite3
-	if d == Postgres {
+	if d == kit.Postgres {
 		gd = goose.DialectPostgres
 	}
 	p, err := goose.NewProvider(gd, sqlDB, fsys, goose.WithDisableGlobalRegistry(true))
@@ -130,7 +132,7 @@ func Migrate(ctx context.Context, db *gorm.DB) (int, error) {
 	if err != nil {
 		return len(results), fmt.Errorf("migrations: %s", firstLine(err.Error()))
 	}
-	if _, err := BackfillProfiles(ctx, db); err != nil {
+	if _, err := members.BackfillProfiles(ctx, db); err != nil {
 		return len(results), fmt.Errorf("migrations: %s", firstLine(err.Error()))
 	}
 	return len(results), nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/kit"
 	"enclave/models/testdb"
 )
 
@@ -58,7 +59,7 @@ func TestMigrationTurnsPendingMembersIntoInvitations(t *testing.T) {
 			if inv.Invitation.Email != "pat@example.org" || !inv.Invitation.Admin || inv.ProjectName != "Alpha" || inv.InviterName != "Ann Admin" {
 				t.Errorf("migrated invitation: %+v", inv)
 			}
-			if _, err := sys.UserByEmail(ctx, "pat@example.org"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sys.UserByEmail(ctx, "pat@example.org"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("the passwordless account survived: %v", err)
 			}
 			members, err := sys.Tenant("00000000-0000-0000-0000-0000000000a1").Members(ctx)

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"enclave/models/kit"
 	"io/fs"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestForSQLiteRejectsUnbalancedMarkers(t *testing.T) {
 }
 
 func TestShippedMigrationsTranslateForSQLite(t *testing.T) {
-	fsys, err := migrationFS(SQLite)
+	fsys, err := migrationFS(kit.SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func fsReadFile(fsys fs.FS, name string) (string, error) {
 func TestDialectBlocksGoToTheirDialectOnly(t *testing.T) {
 	src := "A;\n-- +enclave postgres-only begin\nP;\n-- +enclave postgres-only end\n" +
 		"-- +enclave sqlite-only begin\nS;\n-- +enclave sqlite-only end\nB;\n"
-	for d, want := range map[Dialect]string{Postgres: "A;\nP;\nB;\n", SQLite: "A;\nS;\nB;\n"} {
+	for d, want := range map[kit.Dialect]string{kit.Postgres: "A;\nP;\nB;\n", kit.SQLite: "A;\nS;\nB;\n"} {
 		got, err := forDialect(src, d)
 		if err != nil {
 			t.Fatal(err)
@@ -73,7 +74,7 @@ func TestDialectBlocksGoToTheirDialectOnly(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", d, got, want)
 		}
 	}
-	if _, err := forDialect("-- +enclave sqlite-only begin\n-- +enclave postgres-only end\n", SQLite); err == nil {
+	if _, err := forDialect("-- +enclave sqlite-only begin\n-- +enclave postgres-only end\n", kit.SQLite); err == nil {
 		t.Error("a block closed by the other dialect's marker was accepted")
 	}
 }

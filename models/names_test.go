@@ -5,6 +5,11 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/projects"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
@@ -47,7 +52,7 @@ func TestNormalizeName(t *testing.T) {
 		if c.err != "" || c.stored == "" {
 			continue
 		}
-		if got := models.NormalizeName(c.in); got != c.stored {
+		if got := kit.NormalizeName(c.in); got != c.stored {
 			t.Errorf("%s: NormalizeName(%q) = %q, want %q", c.name, c.in, got, c.stored)
 		}
 	}
@@ -62,7 +67,7 @@ func TestNamesAreCheckedEverywhere(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ada := testdb.NewUser(t, sys, "ada@example.org")
-			home, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Home"})
+			home, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Home"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,11 +78,11 @@ func TestNamesAreCheckedEverywhere(t *testing.T) {
 				save               func(i int, name string) (string, error)
 			}{
 				{"registration, first name", "firstName", "First name", func(i int, name string) (string, error) {
-					u, err := sys.CreateUser(ctx, models.NewUser{FirstName: name, LastName: "L", Email: "r" + itoa(i) + "@example.org", Password: "password-123"})
+					u, err := sys.CreateUser(ctx, accounts.NewUser{FirstName: name, LastName: "L", Email: "r" + itoa(i) + "@example.org", Password: "password-123"})
 					return u.FirstName, err
 				}},
 				{"registration, last name", "lastName", "Last name", func(i int, name string) (string, error) {
-					u, err := sys.CreateUser(ctx, models.NewUser{FirstName: "F", LastName: name, Email: "l" + itoa(i) + "@example.org", Password: "password-123"})
+					u, err := sys.CreateUser(ctx, accounts.NewUser{FirstName: "F", LastName: name, Email: "l" + itoa(i) + "@example.org", Password: "password-123"})
 					return u.LastName, err
 				}},
 				{"account rename", "firstName", "First name", func(_ int, name string) (string, error) {
@@ -85,22 +90,22 @@ func TestNamesAreCheckedEverywhere(t *testing.T) {
 					return u.FirstName, err
 				}},
 				{"new project", "projectName", "Project name", func(_ int, name string) (string, error) {
-					p, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: name})
+					p, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: name})
 					return p.Name, err
 				}},
 				{"project settings", "name", "Project name", func(_ int, name string) (string, error) {
-					p, _, err := tn.UpdateSettings(ctx, models.Actor{UserID: ada.ID}, models.SettingsUpdate{Name: name, StrictMode: true, Version: version}, false)
+					p, _, err := tn.UpdateSettings(ctx, audit.Actor{UserID: ada.ID}, projects.SettingsUpdate{Name: name, StrictMode: true, Version: version}, false)
 					if err == nil {
 						version = p.Version
 					}
 					return p.Name, err
 				}},
 				{"access policy", "name", "Policy name", func(_ int, name string) (string, error) {
-					p, err := tn.CreateAccessPolicy(ctx, models.Actor{UserID: ada.ID}, models.PolicyInput{Name: name,
-						Rules: []models.PolicyRule{{ResourceType: "Patient"}}})
+					p, err := tn.CreateAccessPolicy(ctx, audit.Actor{UserID: ada.ID}, resources.PolicyInput{Name: name,
+						Rules: []resources.PolicyRule{{ResourceType: "Patient"}}})
 					if err == nil {
 						// Free the name for the next store that saves it.
-						err = tn.DeleteAccessPolicy(ctx, models.Actor{UserID: ada.ID}, p.ID)
+						err = tn.DeleteAccessPolicy(ctx, audit.Actor{UserID: ada.ID}, p.ID)
 					}
 					return p.Name, err
 				}},
@@ -108,7 +113,7 @@ func TestNamesAreCheckedEverywhere(t *testing.T) {
 			for _, s := range stores {
 				for i, c := range nameCases {
 					got, err := s.save(i, c.in)
-					msg := models.FieldErrors(err)[s.field]
+					msg := kit.FieldErrors(err)[s.field]
 					switch {
 					case c.err == "" && err != nil:
 						t.Errorf("%s, %s (%q): refused: %v", s.what, c.name, c.in, err)

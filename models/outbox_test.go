@@ -8,12 +8,16 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
+	"enclave/models/mail"
+	"enclave/models/members"
 	"enclave/models/testdb"
 
 	"gorm.io/gorm"
 )
 
-func newOutbox(t *testing.T, db testdb.DB) *models.Outbox {
+func newOutbox(t *testing.T, db testdb.DB) *mail.Outbox {
 	t.Helper()
 	return models.NewSystem(db.DB).Outbox(newTestBox(t))
 }
@@ -22,7 +26,7 @@ func newOutbox(t *testing.T, db testdb.DB) *models.Outbox {
 // moves it through the pointer.
 func stopOutboxClock(t *testing.T) *time.Time {
 	clock := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	t.Cleanup(models.SetOutboxClock(func() time.Time { return clock }))
+	t.Cleanup(mail.SetClockForTests(func() time.Time { return clock }))
 	return &clock
 }
 
@@ -46,7 +50,7 @@ func outboxRow(t *testing.T, db testdb.DB, id string) outboxState {
 	return s
 }
 
-func claim(t *testing.T, o *models.Outbox, n int) []models.QueuedMail {
+func claim(t *testing.T, o *mail.Outbox, n int) []mail.Queued {
 	t.Helper()
 	got, err := o.Claim(ctx, n)
 	if err != nil {
@@ -55,7 +59,7 @@ func claim(t *testing.T, o *models.Outbox, n int) []models.QueuedMail {
 	return got
 }
 
-func backlog(t *testing.T, o *models.Outbox) int64 {
+func backlog(t *testing.T, o *mail.Outbox) int64 {
 	t.Helper()
 	n, err := o.Backlog(ctx)
 	if err != nil {
@@ -64,9 +68,9 @@ func backlog(t *testing.T, o *models.Outbox) int64 {
 	return n
 }
 
-func enqueue(t *testing.T, o *models.Outbox, to, body string) {
+func enqueue(t *testing.T, o *mail.Outbox, to, body string) {
 	t.Helper()
-	if err := o.Enqueue(ctx, nil, models.Mail{To: to, Subject: "Hello", Body: body, Purpose: "test"}); err != nil {
+	if err := o.Enqueue(ctx, nil, mail.Message{To: to, Subject: "Hello", Body: body, Purpose: "test"}); err != nil {
 		t.Fatalf("enqueue: %v", err)
 	}
 }
@@ -81,7 +85,7 @@ func TestOutboxGoesWithItsTransaction(t *testing.T) {
 			o := newOutbox(t, db)
 			errRollback := errors.New("roll back")
 			err := db.DB.Transaction(func(tx *gorm.DB) error {
-				if err := o.Enqueue(ctx, tx, models.Mail{To: "a@example.org", Subject: "Hi", Body: "x", Purpose: "test"}); err != nil {
+				if err := o.Enqueue(ctx, tx, mail.Message{To: "a@example.org", Subject: "Hi", Body: "x", Purpose: "test"}); err != nil {
 					return err
 				}
 				return errRollback
@@ -97,23 +101,23 @@ func TestOutboxGoesWithItsTransaction(t *testing.T) {
 			}
 
 			f := newMemberFixture(t, db)
-			letter := func(purpose string) models.Letter {
-				return models.Letter{Outbox: o, Write: func(token string, expires time.Time) models.Mail {
-					return models.Mail{To: "ignored@example.org", Subject: purpose, Body: "token " + token + " until " + expires.UTC().Format(time.RFC3339), Purpose: purpose}
+			letter := func(purpose string) mail.Letter {
+				return mail.Letter{Outbox: o, Write: func(token string, expires time.Time) mail.Message {
+					return mail.Message{To: "ignored@example.org", Subject: purpose, Body: "token " + token + " until " + expires.UTC().Format(time.RFC3339), Purpose: purpose}
 				}}
 			}
-			token, expires, err := f.sys.IssueAccountToken(ctx, f.admin.ID, models.PurposeReset, f.admin.Email, letter("reset"))
+			token, expires, err := f.sys.IssueAccountToken(ctx, f.admin.ID, accounts.PurposeReset, f.admin.Email, letter("reset"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			invited, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: " Nia@Example.org "}, letter("invitation"))
+			invited, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: " Nia@Example.org "}, letter("invitation"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: f.admin.Email}, letter("refused")); models.FieldErrors(err) == nil {
+			if _, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: f.admin.Email}, letter("refused")); kit.FieldErrors(err) == nil {
 				t.Fatalf("inviting a member: %v, want a field error", err)
 			}
-			if _, err := f.tn.Invite(ctx, f.actor, models.InviteInput{Email: "bo@example.org"}, models.Letter{}); err != nil {
+			if _, err := f.tn.Invite(ctx, f.actor, members.InviteInput{Email: "bo@example.org"}, mail.Letter{}); err != nil {
 				t.Fatal(err)
 			}
 			got := claim(t, o, 10)
@@ -152,7 +156,7 @@ func TestOutboxRetriesThenGivesUp(t *testing.T) {
 			if len(got) != 2 {
 				t.Fatalf("claimed %d, want 2", len(got))
 			}
-			byTo := map[string]models.QueuedMail{}
+			byTo := map[string]mail.Queued{}
 			for _, m := range got {
 				byTo[m.To] = m
 				if m.Attempts != 1 || m.Subject != "Hello" || m.Purpose != "test" {
@@ -178,9 +182,9 @@ func TestOutboxRetriesThenGivesUp(t *testing.T) {
 			}
 
 			cause := errors.New("451 4.3.0 mailbox busy\nsecond line of the answer")
-			wait := models.OutboxFirstRetry
+			wait := mail.FirstRetry
 			m := doomed
-			for attempt := 1; attempt <= models.OutboxMaxAttempts; attempt++ {
+			for attempt := 1; attempt <= mail.MaxAttempts; attempt++ {
 				if m.Attempts != attempt {
 					t.Fatalf("claim %d counts %d attempts", attempt, m.Attempts)
 				}
@@ -188,7 +192,7 @@ func TestOutboxRetriesThenGivesUp(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if attempt == models.OutboxMaxAttempts {
+				if attempt == mail.MaxAttempts {
 					if !next.IsZero() {
 						t.Fatalf("the last attempt is retried at %v", next)
 					}
@@ -213,7 +217,7 @@ func TestOutboxRetriesThenGivesUp(t *testing.T) {
 				wait *= 2
 			}
 			row := outboxRow(t, db, doomed.ID)
-			if row.FailedAt == nil || row.SentAt != nil || row.Body != nil || row.Attempts != models.OutboxMaxAttempts || row.LastError != "451 4.3.0 mailbox busy" {
+			if row.FailedAt == nil || row.SentAt != nil || row.Body != nil || row.Attempts != mail.MaxAttempts || row.LastError != "451 4.3.0 mailbox busy" {
 				t.Errorf("given-up row %+v", row)
 			}
 			if n := backlog(t, o); n != 0 {
@@ -239,7 +243,7 @@ func TestOutboxLease(t *testing.T) {
 			if len(first) != 1 {
 				t.Fatalf("claimed %d", len(first))
 			}
-			*clock = clock.Add(models.OutboxLease - time.Second)
+			*clock = clock.Add(mail.Lease - time.Second)
 			if got := claim(t, o, 1); len(got) != 0 {
 				t.Fatal("claimed again within the lease")
 			}
@@ -363,7 +367,7 @@ func TestOutboxPurge(t *testing.T) {
 				case "sent@example.org":
 					err = o.MarkSent(ctx, m.ID)
 				case "failed@example.org":
-					m.Attempts = models.OutboxMaxAttempts
+					m.Attempts = mail.MaxAttempts
 					_, err = o.MarkFailed(ctx, m, errors.New("550 no such user"))
 				}
 				if err != nil {

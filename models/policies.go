@@ -4,17 +4,19 @@ import (
 	"context"
 	"enclave/models/audit"
 	"enclave/models/kit"
+	"enclave/models/members"
+	"enclave/models/resources"
 	"errors"
 )
 
 // PolicyUsage counts the members and open invitations that have the policy.
 func (t Tenant) PolicyUsage(ctx context.Context, id string) (int64, error) {
-	var members, invited int64
-	if err := t.scoped(ctx).Model(&ProjectMembership{}).Where("access_policy_id = ?", id).Count(&members).Error; err != nil {
+	var assigned, invited int64
+	if err := t.scoped(ctx).Model(&members.ProjectMembership{}).Where("access_policy_id = ?", id).Count(&assigned).Error; err != nil {
 		return 0, err
 	}
-	err := t.scoped(ctx).Model(&Invitation{}).Where("access_policy_id = ?", id).Count(&invited).Error
-	return members + invited, err
+	err := t.scoped(ctx).Model(&members.Invitation{}).Where("access_policy_id = ?", id).Count(&invited).Error
+	return assigned + invited, err
 }
 
 // ErrPolicyInUse refuses to delete a policy that members or the project's
@@ -24,7 +26,7 @@ var ErrPolicyInUse = errors.New("access policy in use")
 // DeleteAccessPolicy removes a policy that nobody uses. A policy assigned to
 // members, or set as the default patient policy, is refused with
 // ErrPolicyInUse: deleting it would widen their access.
-func (t Tenant) DeleteAccessPolicy(ctx context.Context, a Actor, id string) error {
+func (t Tenant) DeleteAccessPolicy(ctx context.Context, a audit.Actor, id string) error {
 	return t.inTx(ctx, func(tx Tenant) error {
 		p, err := tx.AccessPolicy(ctx, id)
 		if err != nil {
@@ -41,9 +43,9 @@ func (t Tenant) DeleteAccessPolicy(ctx context.Context, a Actor, id string) erro
 		if used > 0 || kit.Deref(proj.DefaultPatientAccessPolicy) == id {
 			return ErrPolicyInUse
 		}
-		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&AccessPolicy{}).Error; err != nil {
+		if err := tx.scoped(ctx).Where("id = ?", id).Delete(&resources.AccessPolicy{}).Error; err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx.bound(), a, ActionPolicyDeleted, p.Name, map[string]any{"id": id})
+		return audit.Record(ctx, tx.bound(), a, audit.ActionPolicyDeleted, p.Name, map[string]any{"id": id})
 	})
 }

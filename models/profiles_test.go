@@ -7,6 +7,12 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/members"
+	"enclave/models/projects"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
@@ -15,15 +21,15 @@ func TestMembershipProfiles(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ada := testdb.NewUser(t, sys, "ada@example.org")
-			bob, err := sys.CreateUser(ctx, models.NewUser{FirstName: "Bob", LastName: "Builder", Email: "bob@example.org", Password: "password-123"})
+			bob, err := sys.CreateUser(ctx, accounts.NewUser{FirstName: "Bob", LastName: "Builder", Email: "bob@example.org", Password: "password-123"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			p, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Alpha"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			other, err := sys.CreateProject(ctx, bob.ID, models.NewProject{Name: "Beta"})
+			other, err := sys.CreateProject(ctx, bob.ID, projects.NewProject{Name: "Beta"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,7 +44,7 @@ func TestMembershipProfiles(t *testing.T) {
 				t.Errorf("profile %+v", prof)
 			}
 			// It is indexed like any resource: a name search finds it.
-			q, err := models.ParseSearch("Practitioner", url.Values{"name": {"lovel"}}, false)
+			q, err := resources.ParseSearch("Practitioner", url.Values{"name": {"lovel"}}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,11 +53,11 @@ func TestMembershipProfiles(t *testing.T) {
 				t.Errorf("search for the profile by name: %+v, %v", found, err)
 			}
 			// The profile lives in its project only.
-			if _, err := sys.Tenant(other.ID).ReadResource(ctx, "Practitioner", *m.ProfileID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sys.Tenant(other.ID).ReadResource(ctx, "Practitioner", *m.ProfileID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("another project reads the profile: %v", err)
 			}
 
-			added, err := tn.AddMember(ctx, models.Actor{UserID: ada.ID}, bob.ID, false, nil)
+			added, err := tn.AddMember(ctx, audit.Actor{UserID: ada.ID}, bob.ID, false, nil)
 			if err != nil || added.ProfileID == nil {
 				t.Fatalf("added member %+v, %v", added, err)
 			}
@@ -63,10 +69,10 @@ func TestMembershipProfiles(t *testing.T) {
 			if err := db.DB.Exec("UPDATE project_memberships SET profile_id = NULL, profile_type = '' WHERE id = ?", added.ID).Error; err != nil {
 				t.Fatal(err)
 			}
-			if n, err := models.BackfillProfiles(ctx, db.DB); err != nil || n != 1 {
+			if n, err := members.BackfillProfiles(ctx, db.DB); err != nil || n != 1 {
 				t.Fatalf("backfill made %d, %v; want 1", n, err)
 			}
-			if n, err := models.BackfillProfiles(ctx, db.DB); err != nil || n != 0 {
+			if n, err := members.BackfillProfiles(ctx, db.DB); err != nil || n != 0 {
 				t.Errorf("second backfill made %d, %v; want 0", n, err)
 			}
 			again, err := tn.Membership(ctx, bob.ID)

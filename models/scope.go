@@ -1,6 +1,13 @@
 package models
 
-import "errors"
+import (
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/members"
+	"enclave/models/projects"
+	"errors"
+)
 
 // Scope is one request's way into one project: the signed-in user, their
 // active membership, the project, and the project's store bound to it and
@@ -10,7 +17,7 @@ import "errors"
 // value has no store: every method that needs one panics rather than reach
 // the database unscoped.
 type Scope struct {
-	user   User
+	user   accounts.User
 	access ProjectAccess
 	store  *Tenant
 }
@@ -25,7 +32,7 @@ var ErrPolicyMissing = errors.New("the membership's access policy is missing")
 // nothing.
 func (c Caller) Enter(projectID string) (Scope, error) {
 	if !c.resolved || !c.SignedIn() {
-		return Scope{}, ErrNotFound
+		return Scope{}, kit.ErrNotFound
 	}
 	a, err := c.Access(projectID)
 	if err != nil {
@@ -51,13 +58,13 @@ func (s Scope) Store() Tenant {
 }
 
 // User is the signed-in user.
-func (s Scope) User() User { return s.user }
+func (s Scope) User() accounts.User { return s.user }
 
 // Project is the project, as the caller's resolution loaded it.
-func (s Scope) Project() Project { return s.access.Project }
+func (s Scope) Project() projects.Project { return s.access.Project }
 
 // Membership is the user's active membership of the project.
-func (s Scope) Membership() ProjectMembership { return s.access.Membership }
+func (s Scope) Membership() members.ProjectMembership { return s.access.Membership }
 
 // Access is the project with the membership.
 func (s Scope) Access() ProjectAccess { return s.access }
@@ -66,6 +73,6 @@ func (s Scope) Access() ProjectAccess { return s.access }
 func (s Scope) Admin() bool { return s.access.Membership.Admin }
 
 // Actor is the member acting in this scope, from ip, for the audit log.
-func (s Scope) Actor(ip string) Actor {
-	return Actor{UserID: s.user.ID, Email: s.user.Email, IP: ip}
+func (s Scope) Actor(ip string) audit.Actor {
+	return audit.Actor{UserID: s.user.ID, Email: s.user.Email, IP: ip}
 }

@@ -9,16 +9,20 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/projects"
+	"enclave/models/secrets"
 	"enclave/models/testdb"
 )
 
-func newTestBox(t *testing.T) *models.SecretBox {
+func newTestBox(t *testing.T) *secrets.Box {
 	t.Helper()
-	key, err := models.GenerateSecretKey()
+	key, err := secrets.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	box, err := models.NewSecretBox(key)
+	box, err := secrets.NewBox(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,34 +30,34 @@ func newTestBox(t *testing.T) *models.SecretBox {
 }
 
 func TestSecretBoxKeys(t *testing.T) {
-	if _, err := models.NewSecretBox(make([]byte, 16)); err == nil {
+	if _, err := secrets.NewBox(make([]byte, 16)); err == nil {
 		t.Error("a 16-byte key was accepted")
 	}
 	for _, s := range []string{"", "not base64!", base64.StdEncoding.EncodeToString(make([]byte, 31))} {
-		if _, err := models.ParseSecretKey(s); !errors.Is(err, models.ErrBadSecretKey) {
+		if _, err := secrets.ParseKey(s); !errors.Is(err, secrets.ErrBadKey) {
 			t.Errorf("ParseSecretKey(%q): %v", s, err)
 		}
 	}
-	key, err := models.GenerateSecretKey()
+	key, err := secrets.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := models.ParseSecretKey(" " + models.EncodeSecretKey(key) + "\n")
+	back, err := secrets.ParseKey(" " + secrets.EncodeKey(key) + "\n")
 	if err != nil || !bytes.Equal(back, key) {
 		t.Errorf("key does not survive its text form: %v", err)
 	}
-	box, err := models.NewSecretBox(key)
+	box, err := secrets.NewBox(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id := box.KeyID(); len(id) != 8 || id != models.SecretKeyID(key) {
+	if id := box.KeyID(); len(id) != 8 || id != secrets.KeyID(key) {
 		t.Errorf("key id %q", id)
 	}
-	other, err := models.GenerateSecretKey()
+	other, err := secrets.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if models.SecretKeyID(other) == models.SecretKeyID(key) {
+	if secrets.KeyID(other) == secrets.KeyID(key) {
 		t.Error("two keys share an id")
 	}
 }
@@ -64,19 +68,19 @@ func TestSecrets(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ada := testdb.NewUser(t, sys, "ada@example.org")
 			bob := testdb.NewUser(t, sys, "bob@example.org")
-			pa, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			pa, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Alpha"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			pb, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			pb, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Beta"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			box := newTestBox(t)
 			sa := sys.Tenant(pa.ID).Secrets(box)
 			sb := sys.Tenant(pb.ID).Secrets(box)
-			asAda := models.Actor{UserID: ada.ID, Email: ada.Email}
-			asBob := models.Actor{UserID: bob.ID, Email: bob.Email}
+			asAda := audit.Actor{UserID: ada.ID, Email: ada.Email}
+			asBob := audit.Actor{UserID: bob.ID, Email: bob.Email}
 
 			const value = "sk_live_0123456789abcdef"
 			s, err := sa.Create(ctx, asAda, "  API_KEY ", value)
@@ -114,7 +118,7 @@ func TestSecrets(t *testing.T) {
 			}
 			for _, c := range cases {
 				_, err := sa.Create(ctx, asAda, c.name, c.value)
-				if got := models.FieldErrors(err)[c.field]; !strings.Contains(got, c.msg) {
+				if got := kit.FieldErrors(err)[c.field]; !strings.Contains(got, c.msg) {
 					t.Errorf("create %.20q=%.20q: %s error %q (%v), want %q", c.name, c.value, c.field, got, err, c.msg)
 				}
 			}
@@ -134,7 +138,7 @@ func TestSecrets(t *testing.T) {
 			if got, err := sa.Value(ctx, "API_KEY"); err != nil || got != "new-value-ffff" {
 				t.Errorf("value after replace %q, %v", got, err)
 			}
-			if _, err := sa.Replace(ctx, asBob, s.ID, ""); models.FieldErrors(err)["value"] == "" {
+			if _, err := sa.Replace(ctx, asBob, s.ID, ""); kit.FieldErrors(err)["value"] == "" {
 				t.Errorf("empty replacement: %v", err)
 			}
 
@@ -146,14 +150,14 @@ func TestSecrets(t *testing.T) {
 			if got, err := sa.Value(ctx, "STRIPE.KEY"); got != "new-value-ffff" || err != nil {
 				t.Errorf("value after rename %q, %v", got, err)
 			}
-			if _, err := sa.Value(ctx, "API_KEY"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sa.Value(ctx, "API_KEY"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("old name still answers: %v", err)
 			}
 			if _, err := sa.Create(ctx, asAda, "TAKEN", "x"); err != nil {
 				t.Fatal(err)
 			}
 			for name, msg := range map[string]string{"TAKEN": "already has a secret", "bad name": "letters", "": "required"} {
-				if _, err := sa.Rename(ctx, asAda, s.ID, name); !strings.Contains(models.FieldErrors(err)["name"], msg) {
+				if _, err := sa.Rename(ctx, asAda, s.ID, name); !strings.Contains(kit.FieldErrors(err)["name"], msg) {
 					t.Errorf("rename to %q: %v", name, err)
 				}
 			}
@@ -162,16 +166,16 @@ func TestSecrets(t *testing.T) {
 			}
 
 			// Project B cannot see or touch A's secret.
-			if _, err := sb.Get(ctx, s.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sb.Get(ctx, s.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("B reads A's secret: %v", err)
 			}
-			if _, err := sb.Replace(ctx, asAda, s.ID, "hijack"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sb.Replace(ctx, asAda, s.ID, "hijack"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("B replaces A's secret: %v", err)
 			}
-			if _, err := sb.Rename(ctx, asAda, s.ID, "HIJACK"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sb.Rename(ctx, asAda, s.ID, "HIJACK"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("B renames A's secret: %v", err)
 			}
-			if err := sb.Delete(ctx, asAda, s.ID); !errors.Is(err, models.ErrNotFound) {
+			if err := sb.Delete(ctx, asAda, s.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("B deletes A's secret: %v", err)
 			}
 			if got, err := sa.Value(ctx, "STRIPE.KEY"); got != "new-value-ffff" || err != nil {
@@ -192,15 +196,15 @@ func TestSecrets(t *testing.T) {
 			if err := sa.Delete(ctx, asAda, s.ID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sa.Get(ctx, s.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sa.Get(ctx, s.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("deleted secret: %v", err)
 			}
-			if err := sa.Delete(ctx, asAda, s.ID); !errors.Is(err, models.ErrNotFound) {
+			if err := sa.Delete(ctx, asAda, s.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("second delete: %v", err)
 			}
 
 			// The audit log has every action, with the name and never the value.
-			events, _, err := sys.Tenant(pa.ID).AuditLog(ctx, models.AuditFilter{})
+			events, _, err := sys.Tenant(pa.ID).AuditLog(ctx, audit.Filter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,13 +217,13 @@ func TestSecrets(t *testing.T) {
 					}
 				}
 			}
-			for action, target := range map[string]string{models.ActionSecretCreated: "API_KEY", models.ActionSecretUpdated: "API_KEY",
-				models.ActionSecretRenamed: "STRIPE.KEY", models.ActionSecretDeleted: "STRIPE.KEY"} {
+			for action, target := range map[string]string{audit.ActionSecretCreated: "API_KEY", audit.ActionSecretUpdated: "API_KEY",
+				audit.ActionSecretRenamed: "STRIPE.KEY", audit.ActionSecretDeleted: "STRIPE.KEY"} {
 				if !strings.Contains(seen[action], target) {
 					t.Errorf("audit: %s for %s missing (have %v)", action, target, seen)
 				}
 			}
-			if n := strings.Count(seen[models.ActionSecretRenamed], "STRIPE.KEY"); n != 1 {
+			if n := strings.Count(seen[audit.ActionSecretRenamed], "STRIPE.KEY"); n != 1 {
 				t.Errorf("%d rename events, want 1 (renaming to the same name records nothing)", n)
 			}
 		})
@@ -231,25 +235,25 @@ func TestSecretCiphertexts(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ada := testdb.NewUser(t, sys, "ada@example.org")
-			pa, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			pa, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Alpha"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			pb, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			pb, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Beta"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			box := newTestBox(t)
 			sa, sb := sys.Tenant(pa.ID).Secrets(box), sys.Tenant(pb.ID).Secrets(box)
-			one, err := sa.Create(ctx, models.Actor{}, "ONE", "same-value-for-both")
+			one, err := sa.Create(ctx, audit.Actor{}, "ONE", "same-value-for-both")
 			if err != nil {
 				t.Fatal(err)
 			}
-			two, err := sa.Create(ctx, models.Actor{}, "TWO", "same-value-for-both")
+			two, err := sa.Create(ctx, audit.Actor{}, "TWO", "same-value-for-both")
 			if err != nil {
 				t.Fatal(err)
 			}
-			other, err := sb.Create(ctx, models.Actor{}, "OTHER", "project-b-value")
+			other, err := sb.Create(ctx, audit.Actor{}, "OTHER", "project-b-value")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -276,11 +280,11 @@ func TestSecretCiphertexts(t *testing.T) {
 
 			// A ciphertext copied to another secret, or another project, does not open.
 			db.DB.Exec("UPDATE project_secrets SET ciphertext = ? WHERE id = ?", cts[0], two.ID)
-			if _, err := sa.Value(ctx, "TWO"); !errors.Is(err, models.ErrSecretTampered) {
+			if _, err := sa.Value(ctx, "TWO"); !errors.Is(err, secrets.ErrTampered) {
 				t.Errorf("ciphertext moved to another secret: %v", err)
 			}
 			db.DB.Exec("UPDATE project_secrets SET ciphertext = ? WHERE id = ?", cts[0], other.ID)
-			if _, err := sb.Value(ctx, "OTHER"); !errors.Is(err, models.ErrSecretTampered) {
+			if _, err := sb.Value(ctx, "OTHER"); !errors.Is(err, secrets.ErrTampered) {
 				t.Errorf("ciphertext moved to another project: %v", err)
 			}
 			if got, err := sa.Value(ctx, "ONE"); err != nil || got != "same-value-for-both" {
@@ -290,7 +294,7 @@ func TestSecretCiphertexts(t *testing.T) {
 			// Another key is named in the error instead of giving garbage.
 			wrong := newTestBox(t)
 			_, err = sys.Tenant(pa.ID).Secrets(wrong).Value(ctx, "ONE")
-			var ke *models.SecretKeyError
+			var ke *secrets.KeyError
 			if !errors.As(err, &ke) || ke.StoredKey != box.KeyID() || ke.CurrentKey != wrong.KeyID() || !strings.Contains(err.Error(), box.KeyID()) {
 				t.Errorf("wrong key: %v", err)
 			}
@@ -314,20 +318,20 @@ func TestRotateSecretsKey(t *testing.T) {
 			oldBox, newBox := newTestBox(t), newTestBox(t)
 			values := map[string]map[string]string{}
 			for _, name := range []string{"Alpha", "Beta"} {
-				p, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: name})
+				p, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: name})
 				if err != nil {
 					t.Fatal(err)
 				}
 				values[p.ID] = map[string]string{}
 				for _, s := range []string{"A", "B", "C"} {
 					v := name + "-" + s + "-value-0123"
-					if _, err := sys.Tenant(p.ID).Secrets(oldBox).Create(ctx, models.Actor{}, s, v); err != nil {
+					if _, err := sys.Tenant(p.ID).Secrets(oldBox).Create(ctx, audit.Actor{}, s, v); err != nil {
 						t.Fatal(err)
 					}
 					values[p.ID][s] = v
 				}
 			}
-			check := func(box *models.SecretBox) {
+			check := func(box *secrets.Box) {
 				t.Helper()
 				for pid, secrets := range values {
 					for name, want := range secrets {
@@ -348,7 +352,7 @@ func TestRotateSecretsKey(t *testing.T) {
 			broken := append([]byte(nil), saved...)
 			broken[len(broken)-1] ^= 1
 			db.DB.Exec("UPDATE project_secrets SET ciphertext = ? WHERE id = ?", broken, last.ID)
-			if n, err := sys.RotateSecretsKey(ctx, oldBox, newBox); !errors.Is(err, models.ErrSecretTampered) || n != 0 {
+			if n, err := sys.RotateSecretsKey(ctx, oldBox, newBox); !errors.Is(err, secrets.ErrTampered) || n != 0 {
 				t.Fatalf("rotation over a damaged row: %d, %v", n, err)
 			}
 			if n, err := sys.SecretsUnderOtherKeys(ctx, oldBox); err != nil {
@@ -364,7 +368,7 @@ func TestRotateSecretsKey(t *testing.T) {
 				t.Fatalf("rotate: %d, %v", n, err)
 			}
 			check(newBox)
-			var ke *models.SecretKeyError
+			var ke *secrets.KeyError
 			for pid := range values {
 				if _, err := sys.Tenant(pid).Secrets(oldBox).Value(ctx, "A"); !errors.As(err, &ke) {
 					t.Errorf("old key still opens a value: %v", err)

@@ -11,9 +11,9 @@ import (
 // u.Version, and returns the changed fields. superAdmin says whether the
 // actor may change features and the superAdmin flag; a form from anyone else
 // that tries is refused with ErrForbidden.
-func (t Tenant) UpdateSettings(ctx context.Context, a Actor, u SettingsUpdate, superAdmin bool) (Project, []SettingsChange, error) {
-	var saved Project
-	var changes []SettingsChange
+func (t Tenant) UpdateSettings(ctx context.Context, a audit.Actor, u projects.SettingsUpdate, superAdmin bool) (projects.Project, []projects.SettingsChange, error) {
+	var saved projects.Project
+	var changes []projects.SettingsChange
 	err := t.inTx(ctx, func(tx Tenant) error {
 		cur, err := tx.projectAt(ctx, u.Version)
 		if err != nil {
@@ -33,7 +33,7 @@ func (t Tenant) UpdateSettings(ctx context.Context, a Actor, u SettingsUpdate, s
 		}
 		next.Version = cur.Version + 1
 		next.UpdatedAt = kit.Now()
-		res := tx.db.WithContext(ctx).Model(&Project{}).Where("id = ? AND version = ?", tx.projectID, u.Version).
+		res := tx.db.WithContext(ctx).Model(&projects.Project{}).Where("id = ? AND version = ?", tx.projectID, u.Version).
 			Select("name", "description", "strict_mode", "check_references_on_write", "default_patient_access_policy",
 				"features", "super_admin", "version", "updated_at").
 			Updates(&next)
@@ -41,13 +41,13 @@ func (t Tenant) UpdateSettings(ctx context.Context, a Actor, u SettingsUpdate, s
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return ErrStale
+			return kit.ErrStale
 		}
-		details := map[string]Change{}
+		details := map[string]audit.Change{}
 		for _, c := range changes {
-			details[c.Field] = Change{Before: c.Before, After: c.After}
+			details[c.Field] = audit.Change{Before: c.Before, After: c.After}
 		}
-		if err := audit.Record(ctx, tx.bound(), a, ActionSettingsUpdated, tx.projectID, details); err != nil {
+		if err := audit.Record(ctx, tx.bound(), a, audit.ActionSettingsUpdated, tx.projectID, details); err != nil {
 			return err
 		}
 		saved = next
@@ -60,7 +60,7 @@ func (t Tenant) UpdateSettings(ctx context.Context, a Actor, u SettingsUpdate, s
 // the caller's resolution when it is that version (every write to a project
 // moves its version, so the two are the same), else the row read now. A
 // save checks the version again as it writes.
-func (t Tenant) projectAt(ctx context.Context, version int) (Project, error) {
+func (t Tenant) projectAt(ctx context.Context, version int) (projects.Project, error) {
 	if t.project != nil && t.project.Version == version {
 		return *t.project, nil
 	}

@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/projects"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
@@ -14,17 +18,17 @@ func TestUpdateSettings(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			ada := testdb.NewUser(t, sys, "ada@example.org")
-			p, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Alpha"})
+			p, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Alpha"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			other, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Beta"})
+			other, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Beta"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			tn := sys.Tenant(p.ID)
-			actor := models.Actor{UserID: ada.ID, Email: ada.Email, IP: "127.0.0.1"}
-			base := models.SettingsUpdate{Name: "Alpha", StrictMode: true, Version: p.Version}
+			actor := audit.Actor{UserID: ada.ID, Email: ada.Email, IP: "127.0.0.1"}
+			base := projects.SettingsUpdate{Name: "Alpha", StrictMode: true, Version: p.Version}
 
 			u := base
 			u.Name, u.CheckReferencesOnWrite = "Alpha Prod", true
@@ -38,7 +42,7 @@ func TestUpdateSettings(t *testing.T) {
 			if len(changes) != 2 || changes[0].Field != "name" || changes[1].Field != "checkReferencesOnWrite" {
 				t.Errorf("changes %+v", changes)
 			}
-			log, _, err := tn.AuditLog(ctx, models.AuditFilter{Action: models.ActionSettingsUpdated})
+			log, _, err := tn.AuditLog(ctx, audit.Filter{Action: audit.ActionSettingsUpdated})
 			if err != nil || len(log) != 1 || !strings.Contains(log[0].Details, `"before":"Alpha"`) || !strings.Contains(log[0].Details, `"after":"Alpha Prod"`) || log[0].ActorEmail != "ada@example.org" {
 				t.Errorf("audit %+v, %v", log, err)
 			}
@@ -46,7 +50,7 @@ func TestUpdateSettings(t *testing.T) {
 			// A second editor who loaded the old version is refused, and nothing is overwritten.
 			stale := base
 			stale.Name = "Overwritten"
-			if _, _, err := tn.UpdateSettings(ctx, actor, stale, false); !errors.Is(err, models.ErrStale) {
+			if _, _, err := tn.UpdateSettings(ctx, actor, stale, false); !errors.Is(err, kit.ErrStale) {
 				t.Errorf("stale save: %v, want ErrStale", err)
 			}
 			if cur, err := tn.Project(ctx); err != nil {
@@ -58,7 +62,7 @@ func TestUpdateSettings(t *testing.T) {
 			// Strict mode off needs confirmation.
 			u = base
 			u.Name, u.CheckReferencesOnWrite, u.Version, u.StrictMode = "Alpha Prod", true, saved.Version, false
-			if _, _, err := tn.UpdateSettings(ctx, actor, u, false); models.FieldErrors(err)["strictMode"] == "" {
+			if _, _, err := tn.UpdateSettings(ctx, actor, u, false); kit.FieldErrors(err)["strictMode"] == "" {
 				t.Errorf("strict mode off without confirmation: %v", err)
 			}
 			u.ConfirmStrictOff = true
@@ -69,12 +73,12 @@ func TestUpdateSettings(t *testing.T) {
 			// Features and superAdmin: refused for project admins, allowed for operators.
 			features := []string{"bots", "email"}
 			u.Version, u.Features = saved.Version, &features
-			if _, _, err := tn.UpdateSettings(ctx, actor, u, false); !errors.Is(err, models.ErrForbidden) {
+			if _, _, err := tn.UpdateSettings(ctx, actor, u, false); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("project admin setting features: %v, want ErrForbidden", err)
 			}
 			on := true
 			u.Features, u.SuperAdmin = nil, &on
-			if _, _, err := tn.UpdateSettings(ctx, actor, u, false); !errors.Is(err, models.ErrForbidden) {
+			if _, _, err := tn.UpdateSettings(ctx, actor, u, false); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("project admin setting superAdmin: %v, want ErrForbidden", err)
 			}
 			u.Features, u.SuperAdmin = &features, nil
@@ -83,7 +87,7 @@ func TestUpdateSettings(t *testing.T) {
 			}
 			bad := []string{"bots", "teleport"}
 			u.Version, u.Features = saved.Version, &bad
-			if _, _, err := tn.UpdateSettings(ctx, actor, u, true); !strings.Contains(models.FieldErrors(err)["features"], "teleport") {
+			if _, _, err := tn.UpdateSettings(ctx, actor, u, true); !strings.Contains(kit.FieldErrors(err)["features"], "teleport") {
 				t.Errorf("unknown feature: %v", err)
 			}
 
@@ -91,7 +95,7 @@ func TestUpdateSettings(t *testing.T) {
 			u.Features = nil
 			otherID := insertPolicy(t, db, other.ID, "Other's policy")
 			u.DefaultPatientAccessPolicy = &otherID
-			if _, _, err := tn.UpdateSettings(ctx, actor, u, true); models.FieldErrors(err)["defaultPatientAccessPolicy"] == "" {
+			if _, _, err := tn.UpdateSettings(ctx, actor, u, true); kit.FieldErrors(err)["defaultPatientAccessPolicy"] == "" {
 				t.Errorf("another project's policy accepted: %v", err)
 			}
 			mine := insertPolicy(t, db, p.ID, "Patients")
@@ -102,7 +106,7 @@ func TestUpdateSettings(t *testing.T) {
 
 			for _, name := range []string{"", strings.Repeat("n", 201)} {
 				u.Name, u.Version = name, saved.Version
-				if _, _, err := tn.UpdateSettings(ctx, actor, u, false); models.FieldErrors(err)["name"] == "" {
+				if _, _, err := tn.UpdateSettings(ctx, actor, u, false); kit.FieldErrors(err)["name"] == "" {
 					t.Errorf("name %q accepted: %v", name, err)
 				}
 			}
@@ -116,11 +120,11 @@ func TestSuperAdmin(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			op := testdb.NewUser(t, sys, "op@example.org")
 			ada := testdb.NewUser(t, sys, "ada@example.org")
-			ops, err := sys.CreateProject(ctx, op.ID, models.NewProject{Name: "Operators"})
+			ops, err := sys.CreateProject(ctx, op.ID, projects.NewProject{Name: "Operators"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Ada's"}); err != nil {
+			if _, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Ada's"}); err != nil {
 				t.Fatal(err)
 			}
 			if is, err := sys.IsSuperAdmin(ctx, op.ID); err != nil {
@@ -146,8 +150,8 @@ func TestSuperAdmin(t *testing.T) {
 // insertPolicy stores an access policy directly, for tests of other features.
 func insertPolicy(t *testing.T, db testdb.DB, projectID, name string) string {
 	t.Helper()
-	pol, err := models.NewSystem(db.DB).Tenant(projectID).CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: name,
-		Rules: []models.PolicyRule{{ResourceType: "Patient"}}})
+	pol, err := models.NewSystem(db.DB).Tenant(projectID).CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: name,
+		Rules: []resources.PolicyRule{{ResourceType: "Patient"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
+	"enclave/models/projects"
 	"enclave/models/testdb"
 )
 
@@ -25,13 +28,13 @@ func TestUsers(t *testing.T) {
 				t.Errorf("password not hashed: %q", u.PasswordHash)
 			}
 
-			_, err := sys.CreateUser(ctx, models.NewUser{FirstName: "A", LastName: "B", Email: "ADA@example.org", Password: "another one"})
-			if got := models.FieldErrors(err)["email"]; !strings.Contains(got, "already exists") {
+			_, err := sys.CreateUser(ctx, accounts.NewUser{FirstName: "A", LastName: "B", Email: "ADA@example.org", Password: "another one"})
+			if got := kit.FieldErrors(err)["email"]; !strings.Contains(got, "already exists") {
 				t.Errorf("duplicate email: got %v, want an email field error", err)
 			}
 
-			_, err = sys.CreateUser(ctx, models.NewUser{Email: "not-an-email", Password: "short"})
-			fields := models.FieldErrors(err)
+			_, err = sys.CreateUser(ctx, accounts.NewUser{Email: "not-an-email", Password: "short"})
+			fields := kit.FieldErrors(err)
 			for _, f := range []string{"firstName", "lastName", "email", "password"} {
 				if fields[f] == "" {
 					t.Errorf("invalid registration: no error for %s (got %v)", f, fields)
@@ -42,7 +45,7 @@ func TestUsers(t *testing.T) {
 				t.Errorf("sign in with the right password: %v, %v", got.ID, err)
 			}
 			for _, c := range []struct{ email, pw string }{{"ada@example.org", "wrong password"}, {"nobody@example.org", "correct horse"}} {
-				if _, err := sys.Authenticate(ctx, c.email, c.pw); !errors.Is(err, models.ErrBadCredentials) {
+				if _, err := sys.Authenticate(ctx, c.email, c.pw); !errors.Is(err, accounts.ErrBadCredentials) {
 					t.Errorf("sign in %s/%s: got %v, want ErrBadCredentials", c.email, c.pw, err)
 				}
 			}
@@ -57,14 +60,14 @@ func TestProjectsAndMembership(t *testing.T) {
 			ada := testdb.NewUser(t, sys, "ada@example.org")
 			bob := testdb.NewUser(t, sys, "bob@example.org")
 
-			p, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "  Staging ", Description: "pre-prod"})
+			p, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "  Staging ", Description: "pre-prod"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if p.Name != "Staging" || !p.StrictMode || p.SuperAdmin || p.CheckReferencesOnWrite || len(p.Features) != 0 || p.DefaultPatientAccessPolicy != nil {
 				t.Errorf("new project settings are not the seed defaults: %+v", p)
 			}
-			if _, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: "Dev"}); err != nil {
+			if _, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: "Dev"}); err != nil {
 				t.Fatal(err)
 			}
 
@@ -83,10 +86,10 @@ func TestProjectsAndMembership(t *testing.T) {
 				t.Errorf("bob has projects he never joined: %+v", list)
 			}
 
-			if _, err := sys.Access(ctx, bob.ID, p.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sys.Access(ctx, bob.ID, p.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("non-member access: got %v, want ErrNotFound", err)
 			}
-			if _, err := sys.Access(ctx, ada.ID, "not-a-uuid"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sys.Access(ctx, ada.ID, "not-a-uuid"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("malformed project id: got %v, want ErrNotFound", err)
 			}
 			acc, err := sys.Access(ctx, ada.ID, p.ID)
@@ -102,12 +105,12 @@ func TestProjectsAndMembership(t *testing.T) {
 			}
 
 			for _, name := range []string{"", "   ", strings.Repeat("x", 201)} {
-				_, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: name})
-				if models.FieldErrors(err)["projectName"] == "" {
+				_, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: name})
+				if kit.FieldErrors(err)["projectName"] == "" {
 					t.Errorf("project name %q: got %v, want a projectName error", name, err)
 				}
 			}
-			if _, err := sys.CreateProject(ctx, ada.ID, models.NewProject{Name: strings.Repeat("é", 200)}); err != nil {
+			if _, err := sys.CreateProject(ctx, ada.ID, projects.NewProject{Name: strings.Repeat("é", 200)}); err != nil {
 				t.Errorf("a 200-character name must be accepted: %v", err)
 			}
 		})
@@ -120,26 +123,26 @@ func TestSessions(t *testing.T) {
 			sys := models.NewSystem(db.DB)
 			u := testdb.NewUser(t, sys, "ada@example.org")
 			s := sys.Sessions()
-			if err := s.Save(ctx, "tok-1", &u.ID, []byte("payload"), time.Now().Add(time.Hour), models.SessionMeta{}); err != nil {
+			if err := s.Save(ctx, "tok-1", &u.ID, []byte("payload"), time.Now().Add(time.Hour), accounts.SessionMeta{}); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Save(ctx, "tok-1", &u.ID, []byte("payload 2"), time.Now().Add(time.Hour), models.SessionMeta{}); err != nil {
+			if err := s.Save(ctx, "tok-1", &u.ID, []byte("payload 2"), time.Now().Add(time.Hour), accounts.SessionMeta{}); err != nil {
 				t.Fatal(err)
 			}
 			if b, err := s.Load(ctx, "tok-1"); err != nil || string(b) != "payload 2" {
 				t.Errorf("load: %q, %v", b, err)
 			}
 			var n int64
-			if err := db.DB.Model(&models.Session{}).Where("id = ?", "tok-1").Count(&n).Error; err != nil {
+			if err := db.DB.Model(&accounts.Session{}).Where("id = ?", "tok-1").Count(&n).Error; err != nil {
 				t.Fatal(err)
 			}
 			if n != 0 {
 				t.Error("the session token is stored in clear; want only its hash")
 			}
-			if err := s.Save(ctx, "old", nil, []byte("x"), time.Now().Add(-time.Minute), models.SessionMeta{}); err != nil {
+			if err := s.Save(ctx, "old", nil, []byte("x"), time.Now().Add(-time.Minute), accounts.SessionMeta{}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Load(ctx, "old"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := s.Load(ctx, "old"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("expired session loaded: %v", err)
 			}
 			if removed, err := s.DeleteExpired(ctx); err != nil || removed != 1 {
@@ -148,7 +151,7 @@ func TestSessions(t *testing.T) {
 			if err := s.Delete(ctx, "tok-1"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Load(ctx, "tok-1"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := s.Load(ctx, "tok-1"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("deleted session loaded: %v", err)
 			}
 		})

@@ -30,7 +30,7 @@ const submissionPurgeEvery = time.Hour
 
 // ErrSubmissionPending means another request is still acting on the same
 // form (it was sent twice in quick succession) and did not finish in time.
-var ErrSubmissionPending = fmt.Errorf("%w: this form is already being submitted", ErrConflict)
+var ErrSubmissionPending = fmt.Errorf("%w: this form is already being submitted", kit.ErrConflict)
 
 // NewFormToken returns a fresh token for a create form.
 func NewFormToken() string { return rand.Text() }

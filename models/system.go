@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"enclave/models/accounts"
+	"enclave/models/audit"
 	"enclave/models/kit"
 	"enclave/models/mail"
 	"enclave/models/members"
@@ -42,20 +43,20 @@ func (s System) Tenant(projectID string) Tenant { return ForProject(s.db, projec
 
 // CreateProject makes a project owned by userID, with userID as its admin,
 // in one transaction, and moves AuthEpoch once it is committed.
-func (s System) CreateProject(ctx context.Context, userID string, n NewProject) (Project, error) {
+func (s System) CreateProject(ctx context.Context, userID string, n projects.NewProject) (projects.Project, error) {
 	if err := n.Validate(); err != nil {
-		return Project{}, err
+		return projects.Project{}, err
 	}
 	defer kit.BumpAuthEpoch()
 	t := kit.Now()
 	owner := userID
-	p := Project{ID: uuid.NewString(), Name: n.Name, Description: n.Description, StrictMode: true,
-		Features: StringList{}, OwnerID: &owner, Version: 1, CreatedAt: t, UpdatedAt: t}
+	p := projects.Project{ID: uuid.NewString(), Name: n.Name, Description: n.Description, StrictMode: true,
+		Features: kit.StringList{}, OwnerID: &owner, Version: 1, CreatedAt: t, UpdatedAt: t}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&p).Error; err != nil {
 			return err
 		}
-		_, err := ForProject(tx, p.ID).InsertMembership(ctx, Actor{}, userID, true, nil)
+		_, err := ForProject(tx, p.ID).InsertMembership(ctx, audit.Actor{}, userID, true, nil)
 		return err
 	})
 	return p, err
@@ -63,13 +64,13 @@ func (s System) CreateProject(ctx context.Context, userID string, n NewProject) 
 
 // ProjectAccess is one project a user may enter, and their role there.
 type ProjectAccess struct {
-	Project    Project
-	Membership ProjectMembership
+	Project    projects.Project
+	Membership members.ProjectMembership
 }
 
 // ProjectsOf lists the projects where userID has an active membership, by name.
 func (s System) ProjectsOf(ctx context.Context, userID string) ([]ProjectAccess, error) {
-	var ms []ProjectMembership
+	var ms []members.ProjectMembership
 	if err := s.db.WithContext(ctx).Where("user_id = ? AND active = ?", userID, true).Find(&ms).Error; err != nil {
 		return nil, err
 	}
@@ -80,11 +81,11 @@ func (s System) ProjectsOf(ctx context.Context, userID string) ([]ProjectAccess,
 	for i, m := range ms {
 		ids[i] = m.ProjectID
 	}
-	var ps []Project
+	var ps []projects.Project
 	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Order("name, id").Find(&ps).Error; err != nil {
 		return nil, err
 	}
-	byProject := make(map[string]ProjectMembership, len(ms))
+	byProject := make(map[string]members.ProjectMembership, len(ms))
 	for _, m := range ms {
 		byProject[m.ProjectID] = m
 	}
@@ -100,7 +101,7 @@ func (s System) ProjectsOf(ctx context.Context, userID string) ([]ProjectAccess,
 // not an active member (the two are indistinguishable on purpose).
 func (s System) Access(ctx context.Context, userID, projectID string) (ProjectAccess, error) {
 	if _, err := uuid.Parse(projectID); err != nil {
-		return ProjectAccess{}, ErrNotFound
+		return ProjectAccess{}, kit.ErrNotFound
 	}
 	t := s.Tenant(projectID)
 	m, err := t.Membership(ctx, userID)

@@ -5,6 +5,7 @@ import (
 	"enclave/models/audit"
 	"enclave/models/kit"
 	"enclave/models/members"
+	"enclave/models/projects"
 	"enclave/models/resources"
 	"enclave/models/secrets"
 
@@ -19,14 +20,14 @@ type Tenant struct {
 	projectID string
 	// policy restricts what the store may read and write of the project's
 	// resources; nil means full access.
-	policy *AccessPolicy
+	policy *resources.AccessPolicy
 	// project is the project row as the caller's resolution loaded it, so
 	// that a write need not read it again; nil means read it when needed.
-	project *Project
+	project *projects.Project
 	// member is the membership the store acts for, when it acts for one:
 	// it decides who may change membership profiles. nil means the server
 	// itself (tests, sub-commands, migrations).
-	member *ProjectMembership
+	member *members.ProjectMembership
 
 	// The domain stores, bound to the same project (see wired).
 	audit.Trail
@@ -35,7 +36,7 @@ type Tenant struct {
 }
 
 // WithMember returns the store acting for membership m of its project.
-func (t Tenant) WithMember(m ProjectMembership) Tenant {
+func (t Tenant) WithMember(m members.ProjectMembership) Tenant {
 	if m.ProjectID == t.projectID {
 		t.member = &m
 	}
@@ -51,7 +52,7 @@ func ForProject(db *gorm.DB, projectID string) Tenant {
 // for this request (by the caller's resolution), so that writes take the
 // project's settings from it instead of reading the row again. p must be the
 // store's own project; any other is ignored.
-func (t Tenant) WithProject(p Project) Tenant {
+func (t Tenant) WithProject(p projects.Project) Tenant {
 	if p.ID == t.projectID {
 		t.project = &p
 	}
@@ -67,8 +68,8 @@ func (t Tenant) scoped(ctx context.Context) *gorm.DB {
 }
 
 // Project loads the project itself.
-func (t Tenant) Project(ctx context.Context) (Project, error) {
-	var p Project
+func (t Tenant) Project(ctx context.Context) (projects.Project, error) {
+	var p projects.Project
 	err := t.db.WithContext(ctx).Where("id = ?", t.projectID).Take(&p).Error
 	return p, kit.NotFound(err)
 }
@@ -93,7 +94,7 @@ func (t Tenant) wired() Tenant {
 // WithPolicy returns the store restricted by an access policy, as a member
 // with that policy sees the project's resources (see
 // resources.Store.WithPolicy). A nil policy means full access.
-func (t Tenant) WithPolicy(p *AccessPolicy) Tenant {
+func (t Tenant) WithPolicy(p *resources.AccessPolicy) Tenant {
 	t.policy = p
 	return t.wired()
 }
@@ -111,7 +112,7 @@ func (t Tenant) inTx(ctx context.Context, fn func(tx Tenant) error) error {
 
 // RecordSignIn writes a server-wide sign-in event. a.UserID is empty when
 // the email matched no account.
-func (s System) RecordSignIn(ctx context.Context, a Actor, succeeded bool) error {
+func (s System) RecordSignIn(ctx context.Context, a audit.Actor, succeeded bool) error {
 	return audit.RecordSignIn(ctx, s.db, a, succeeded)
 }
 

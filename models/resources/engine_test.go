@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
@@ -83,7 +84,7 @@ func TestSearchPlansWithoutStatistics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q, err := models.ParseSearch("Patient", v, false)
+			q, err := resources.ParseSearch("Patient", v, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +126,7 @@ func TestSQLiteSearchPlans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, err := models.ParseSearch("Patient", v, false)
+		q, err := resources.ParseSearch("Patient", v, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +162,7 @@ func TestDriverChoice(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				q, err := models.ParseSearch("Patient", v, false)
+				q, err := resources.ParseSearch("Patient", v, false)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
@@ -24,7 +27,7 @@ func TestPolicyHardening(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pol, err := full.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "North", Rules: []models.PolicyRule{
+			pol, err := full.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: "North", Rules: []resources.PolicyRule{
 				{ResourceType: "Patient", Criteria: "Patient?organization=Organization/" + org, HiddenFields: []string{"birthDate"}},
 			}})
 			if err != nil {
@@ -38,7 +41,7 @@ func TestPolicyHardening(t *testing.T) {
 				_, _, err := nurse.CreateResourceIfNoneExist(ctx, "Patient",
 					[]byte(`{"resourceType":"Patient","managingOrganization":{"reference":"Organization/`+org+`"}}`),
 					url.Values{"birthdate": {guess}})
-				if !errors.Is(err, models.ErrForbidden) {
+				if !errors.Is(err, kit.ErrForbidden) {
 					t.Errorf("If-None-Exist on hidden birthdate=%s: %v, want ErrForbidden", guess, err)
 				}
 			}
@@ -48,14 +51,14 @@ func TestPolicyHardening(t *testing.T) {
 			if r, err := nurse.ReadResourceVersion(ctx, "Patient", p.ID, moved.VersionID); err != nil || r.VersionID != moved.VersionID {
 				t.Errorf("vread of the current version: %v", err)
 			}
-			if r, err := nurse.ReadResourceVersion(ctx, "Patient", p.ID, "1"); !errors.Is(err, models.ErrForbidden) {
+			if r, err := nurse.ReadResourceVersion(ctx, "Patient", p.ID, "1"); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("vread of a version outside the criteria: %s, %v, want ErrForbidden", r.JSON, err)
 			}
-			if h, err := nurse.ResourceHistory(ctx, "Patient", p.ID, models.Page{Count: 10}); !errors.Is(err, models.ErrForbidden) {
+			if h, err := nurse.ResourceHistory(ctx, "Patient", p.ID, resources.Page{Count: 10}); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("history under criteria: %d versions, %v, want ErrForbidden", len(h.Versions), err)
 			}
 			// Without criteria the history is whole.
-			if h, err := full.ResourceHistory(ctx, "Patient", p.ID, models.Page{Count: 10}); err != nil || h.Total != 2 {
+			if h, err := full.ResourceHistory(ctx, "Patient", p.ID, resources.Page{Count: 10}); err != nil || h.Total != 2 {
 				t.Errorf("full history: %d, %v", h.Total, err)
 			}
 		})

@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/members"
 	"enclave/models/testdb"
 )
 
@@ -17,11 +20,11 @@ func TestProfilesBelongToTheirMember(t *testing.T) {
 			ten := testdb.ProjectStore(t, sys, "admin@example.org")
 			bea := testdb.NewUser(t, sys, "bea@example.org")
 			cal := testdb.NewUser(t, sys, "cal@example.org")
-			beaM, err := ten.AddMember(ctx, models.Actor{}, bea.ID, false, nil)
+			beaM, err := ten.AddMember(ctx, audit.Actor{}, bea.ID, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			calM, err := ten.AddMember(ctx, models.Actor{}, cal.ID, false, nil)
+			calM, err := ten.AddMember(ctx, audit.Actor{}, cal.ID, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -29,7 +32,7 @@ func TestProfilesBelongToTheirMember(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			update := func(as models.Tenant, m models.ProjectMembership) error {
+			update := func(as models.Tenant, m members.ProjectMembership) error {
 				body := `{"resourceType":"Practitioner","id":"` + *m.ProfileID + `","name":[{"family":"Renamed"}]}`
 				_, err := as.UpdateResource(ctx, "Practitioner", *m.ProfileID, []byte(body), "")
 				return err
@@ -38,10 +41,10 @@ func TestProfilesBelongToTheirMember(t *testing.T) {
 			if err := update(asBea, beaM); err != nil {
 				t.Errorf("Bea updating her own profile: %v", err)
 			}
-			if err := update(asBea, calM); !errors.Is(err, models.ErrForbidden) {
+			if err := update(asBea, calM); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("Bea updating Cal's profile: %v, want ErrForbidden", err)
 			}
-			if err := asBea.DeleteResource(ctx, "Practitioner", *calM.ProfileID); !errors.Is(err, models.ErrForbidden) {
+			if err := asBea.DeleteResource(ctx, "Practitioner", *calM.ProfileID); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("Bea deleting Cal's profile: %v, want ErrForbidden", err)
 			}
 			if _, err := ten.ReadResource(ctx, "Practitioner", *calM.ProfileID); err != nil {

@@ -12,6 +12,10 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
+	"enclave/models/projects"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 
 	"gorm.io/gorm"
@@ -67,7 +71,7 @@ type bulkSet struct {
 // number of patients written.
 func bulkLoad(tb testing.TB, db *gorm.DB, set bulkSet) int {
 	tb.Helper()
-	pg := models.DialectOf(db) == models.Postgres
+	pg := kit.DialectOf(db) == kit.Postgres
 	projects := max(set.Projects, 1)
 	total := projects * set.Patients
 	base := time.Now().UTC().Truncate(time.Millisecond).UnixMicro()
@@ -148,11 +152,11 @@ func bulkLoad(tb testing.TB, db *gorm.DB, set bulkSet) int {
 // project's store carrying the project row, as the server's handlers do.
 func benchTenant(tb testing.TB, sys models.System, email string) models.Tenant {
 	tb.Helper()
-	u, err := sys.CreateUser(ctx, models.NewUser{FirstName: "Bench", LastName: "Mark", Email: email, Password: "correct horse"})
+	u, err := sys.CreateUser(ctx, accounts.NewUser{FirstName: "Bench", LastName: "Mark", Email: email, Password: "correct horse"})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p, err := sys.CreateProject(ctx, u.ID, models.NewProject{Name: "Bench of " + email})
+	p, err := sys.CreateProject(ctx, u.ID, projects.NewProject{Name: "Bench of " + email})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -160,7 +164,7 @@ func benchTenant(tb testing.TB, sys models.System, email string) models.Tenant {
 }
 
 // project loads the project of ten.
-func project(tb testing.TB, ten models.Tenant) models.Project {
+func project(tb testing.TB, ten models.Tenant) projects.Project {
 	tb.Helper()
 	p, err := ten.Project(ctx)
 	if err != nil {
@@ -170,13 +174,13 @@ func project(tb testing.TB, ten models.Tenant) models.Project {
 }
 
 // searchFor runs one search given as a query string.
-func searchFor(tb testing.TB, ten models.Tenant, typ, query string) models.SearchResult {
+func searchFor(tb testing.TB, ten models.Tenant, typ, query string) resources.SearchResult {
 	tb.Helper()
 	v, err := url.ParseQuery(query)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	q, err := models.ParseSearch(typ, v, false)
+	q, err := resources.ParseSearch(typ, v, false)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -455,12 +459,12 @@ func benchScaleOps(b *testing.B, tdb testdb.DB, sc benchScale) {
 		b.Fatalf("the measured project holds %d patients, want %d", len(ids), sc.resources)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	search := func(b *testing.B, query string) models.SearchResult {
+	search := func(b *testing.B, query string) resources.SearchResult {
 		v, err := url.ParseQuery(query)
 		if err != nil {
 			b.Fatal(err)
 		}
-		q, err := models.ParseSearch("Patient", v, false)
+		q, err := resources.ParseSearch("Patient", v, false)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
@@ -37,7 +40,7 @@ func TestCountByType(t *testing.T) {
 					if !store.CanRead(typ) {
 						continue
 					}
-					q, err := models.ParseSearch(typ, url.Values{"_count": {"0"}, "_total": {models.TotalAccurate}}, false)
+					q, err := resources.ParseSearch(typ, url.Values{"_count": {"0"}, "_total": {resources.TotalAccurate}}, false)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -66,7 +69,7 @@ func TestCountByType(t *testing.T) {
 				t.Errorf("project B counts %v, its searches %v", got, searched(b))
 			}
 
-			pol, err := a.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "North nurses", Rules: []models.PolicyRule{
+			pol, err := a.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: "North nurses", Rules: []resources.PolicyRule{
 				{ResourceType: "Patient", Criteria: "Patient?organization=Organization/" + org},
 				{ResourceType: "Observation", ReadOnly: true},
 			}})
@@ -78,7 +81,7 @@ func TestCountByType(t *testing.T) {
 			if got := counted(nurse, readable...); got["Patient"] != 1 || got["Observation"] != 1 || !maps.Equal(got, searched(nurse)) {
 				t.Errorf("the nurse counts %v, their searches %v", got, searched(nurse))
 			}
-			if _, err := nurse.CountByType(ctx, []string{"Patient", "Encounter"}); !errors.Is(err, models.ErrForbidden) {
+			if _, err := nurse.CountByType(ctx, []string{"Patient", "Encounter"}); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("counting a type the policy leaves out: %v, want ErrForbidden", err)
 			}
 		})

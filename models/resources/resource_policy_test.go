@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
@@ -22,7 +25,7 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 			south := testdb.MustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Sud"}],"managingOrganization":{"reference":"Organization/`+other+`"}}`).ID
 			obs := testdb.MustCreate(t, full, `{"resourceType":"Observation","status":"final","code":{"text":"pulse"}}`).ID
 
-			pol, err := full.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "North nurses", Rules: []models.PolicyRule{
+			pol, err := full.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: "North nurses", Rules: []resources.PolicyRule{
 				{ResourceType: "Patient", Criteria: "Patient?organization=Organization/" + org, HiddenFields: []string{"birthDate", "name.given"}},
 				{ResourceType: "Observation", ReadOnly: true},
 			}})
@@ -32,7 +35,7 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 			nurse := full.WithPolicy(&pol)
 
 			// Types the policy does not name are forbidden, shared definitions are not.
-			if _, err := nurse.ReadResource(ctx, "Organization", org); !errors.Is(err, models.ErrForbidden) {
+			if _, err := nurse.ReadResource(ctx, "Organization", org); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("read of an unlisted type: %v", err)
 			}
 			if _, err := nurse.ReadResource(ctx, "StructureDefinition", "Patient"); err != nil {
@@ -43,7 +46,7 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 			}
 
 			// Criteria: only the north patient exists for the nurse.
-			q, err := models.ParseSearch("Patient", url.Values{}, false)
+			q, err := resources.ParseSearch("Patient", url.Values{}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,16 +54,16 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 			if err != nil || found.Total != 1 || found.Resources[0].ID != north {
 				t.Fatalf("nurse's patient search: %+v, %v", found, err)
 			}
-			if _, err := nurse.ReadResource(ctx, "Patient", south); !errors.Is(err, models.ErrNotFound) {
+			if _, err := nurse.ReadResource(ctx, "Patient", south); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("read outside the criteria: %v, want ErrNotFound", err)
 			}
-			if _, err := nurse.UpdateResource(ctx, "Patient", south, []byte(`{"resourceType":"Patient","id":"`+south+`"}`), ""); !errors.Is(err, models.ErrNotFound) {
+			if _, err := nurse.UpdateResource(ctx, "Patient", south, []byte(`{"resourceType":"Patient","id":"`+south+`"}`), ""); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("update outside the criteria: %v", err)
 			}
-			if err := nurse.DeleteResource(ctx, "Patient", south); !errors.Is(err, models.ErrNotFound) {
+			if err := nurse.DeleteResource(ctx, "Patient", south); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("delete outside the criteria: %v", err)
 			}
-			if _, err := nurse.ResourceHistory(ctx, "Patient", "", models.Page{Count: 10}); !errors.Is(err, models.ErrForbidden) {
+			if _, err := nurse.ResourceHistory(ctx, "Patient", "", resources.Page{Count: 10}); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("type history under criteria: %v", err)
 			}
 
@@ -97,10 +100,10 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 
 			// Writes must stay inside the criteria: no creating or moving
 			// resources out of sight.
-			if _, err := nurse.CreateResource(ctx, "Patient", []byte(`{"resourceType":"Patient","managingOrganization":{"reference":"Organization/`+other+`"}}`)); !errors.Is(err, models.ErrForbidden) {
+			if _, err := nurse.CreateResource(ctx, "Patient", []byte(`{"resourceType":"Patient","managingOrganization":{"reference":"Organization/`+other+`"}}`)); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("create outside the criteria: %v", err)
 			}
-			if _, err := nurse.UpdateResource(ctx, "Patient", north, []byte(`{"resourceType":"Patient","id":"`+north+`","managingOrganization":{"reference":"Organization/`+other+`"}}`), ""); !errors.Is(err, models.ErrForbidden) {
+			if _, err := nurse.UpdateResource(ctx, "Patient", north, []byte(`{"resourceType":"Patient","id":"`+north+`","managingOrganization":{"reference":"Organization/`+other+`"}}`), ""); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("update moving a resource outside the criteria: %v", err)
 			}
 			if r, err := full.ReadResource(ctx, "Patient", north); err != nil || !strings.Contains(string(r.JSON), org) {
@@ -120,15 +123,15 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 
 			// Hidden fields cannot be probed by searching or sorting on them.
 			for _, probe := range []url.Values{{"birthdate": {"1980-01-01"}}, {"_sort": {"birthdate"}}, {"given": {"Nia"}}} {
-				pq, err := models.ParseSearch("Patient", probe, false)
+				pq, err := resources.ParseSearch("Patient", probe, false)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := nurse.Search(ctx, pq); !errors.Is(err, models.ErrForbidden) {
+				if _, err := nurse.Search(ctx, pq); !errors.Is(err, kit.ErrForbidden) {
 					t.Errorf("search %v on a hidden field: %v, want ErrForbidden", probe, err)
 				}
 			}
-			if pq, err := models.ParseSearch("Patient", url.Values{"family": {"Nord"}}, false); err != nil {
+			if pq, err := resources.ParseSearch("Patient", url.Values{"family": {"Nord"}}, false); err != nil {
 				t.Fatal(err)
 			} else {
 				if found, err := nurse.Search(ctx, pq); err != nil || found.Total != 1 {
@@ -140,10 +143,10 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 			if _, err := nurse.ReadResource(ctx, "Observation", obs); err != nil {
 				t.Errorf("read-only type unreadable: %v", err)
 			}
-			if _, err := nurse.CreateResource(ctx, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"}}`)); !errors.Is(err, models.ErrForbidden) {
+			if _, err := nurse.CreateResource(ctx, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"}}`)); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("create of a read-only type: %v", err)
 			}
-			if err := nurse.DeleteResource(ctx, "Observation", obs); !errors.Is(err, models.ErrForbidden) {
+			if err := nurse.DeleteResource(ctx, "Observation", obs); !errors.Is(err, kit.ErrForbidden) {
 				t.Errorf("delete of a read-only type: %v", err)
 			}
 			// Without a policy, everything as before.
@@ -161,11 +164,11 @@ func TestAccessPolicyEnforcement(t *testing.T) {
 // the store then does.
 func TestCanFollowsThePolicy(t *testing.T) {
 	full := models.Tenant{}
-	pol := &models.AccessPolicy{Rules: []models.PolicyRule{
+	pol := &resources.AccessPolicy{Rules: []resources.PolicyRule{
 		{ResourceType: "Patient", Criteria: "Patient?gender=female"},
 		{ResourceType: "Organization", ReadOnly: true},
 	}}
-	wildcard := &models.AccessPolicy{Rules: []models.PolicyRule{{ResourceType: "*", ReadOnly: true}, {ResourceType: "Observation"}}}
+	wildcard := &resources.AccessPolicy{Rules: []resources.PolicyRule{{ResourceType: "*", ReadOnly: true}, {ResourceType: "Observation"}}}
 	for _, c := range []struct {
 		what        string
 		store       models.Tenant

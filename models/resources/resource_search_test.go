@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/kit"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 
 	"gorm.io/gorm"
@@ -107,7 +109,7 @@ func TestSearch(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.typ+"?"+c.query, func(t *testing.T) {
 					v, _ := url.ParseQuery(c.query)
-					q, err := models.ParseSearch(c.typ, v, false)
+					q, err := resources.ParseSearch(c.typ, v, false)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -132,9 +134,9 @@ func TestSearch(t *testing.T) {
 
 			// Without _total a page is not counted: it only says whether
 			// another follows. The last page knows the total for free.
-			page := func(params url.Values) models.SearchResult {
+			page := func(params url.Values) resources.SearchResult {
 				t.Helper()
-				q, err := models.ParseSearch("Patient", params, false)
+				q, err := resources.ParseSearch("Patient", params, false)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -163,7 +165,7 @@ func TestSearch(t *testing.T) {
 			if want := []string{"ada", "charles", "emile"}; !slices.Equal(walked, want) {
 				t.Errorf("birthdate=gt1700 one by one: %v, want %v", walked, want)
 			}
-			for _, total := range []string{models.TotalAccurate, models.TotalEstimate} {
+			for _, total := range []string{resources.TotalAccurate, resources.TotalEstimate} {
 				res = page(url.Values{"_count": {"2"}, "_total": {total}})
 				if !res.Counted || res.Total != 5 || !res.More || len(res.Resources) != 2 {
 					t.Errorf("_total=%s: counted %v, total %d, more %v, %d resources", total, res.Counted, res.Total, res.More, len(res.Resources))
@@ -177,7 +179,7 @@ func TestSearch(t *testing.T) {
 			if res.Counted || len(res.Resources) != 0 {
 				t.Errorf("_count=0 alone: counted %v with %d resources, want neither", res.Counted, len(res.Resources))
 			}
-			if _, err := models.ParseSearch("Patient", url.Values{"_total": {"sometimes"}}, false); err == nil {
+			if _, err := resources.ParseSearch("Patient", url.Values{"_total": {"sometimes"}}, false); err == nil {
 				t.Error("_total=sometimes accepted")
 			}
 
@@ -238,7 +240,7 @@ func TestSearchLastUpdatedAndID(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				q, err := models.ParseSearch("Patient", v, false)
+				q, err := resources.ParseSearch("Patient", v, false)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -258,24 +260,24 @@ func TestParseSearchRefusals(t *testing.T) {
 		"_count=-1", "_count=ten", "_offset=x", "_sort=nickname", "_summary=true", "family=",
 	} {
 		v, _ := url.ParseQuery(query)
-		var qerr *models.QueryError
-		if _, err := models.ParseSearch("Patient", v, false); !errors.As(err, &qerr) || qerr.Message == "" {
+		var qerr *resources.QueryError
+		if _, err := resources.ParseSearch("Patient", v, false); !errors.As(err, &qerr) || qerr.Message == "" {
 			t.Errorf("%s: %v, want a QueryError", query, err)
 		}
 	}
 	v, _ := url.ParseQuery("nickname=x&family:missing=true&family=a")
-	q, err := models.ParseSearch("Patient", v, true)
+	q, err := resources.ParseSearch("Patient", v, true)
 	if err != nil || len(q.Params) != 1 || q.Params.Get("family") != "a" {
 		t.Errorf("lenient parse kept %v (%v), want only family", q.Params, err)
 	}
-	q, err = models.ParseSearch("Patient", url.Values{"_count": {"5000"}}, false)
+	q, err = resources.ParseSearch("Patient", url.Values{"_count": {"5000"}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q.Count != models.MaxSearchCount {
-		t.Errorf("_count=5000 gives %d, want the maximum %d", q.Count, models.MaxSearchCount)
+	if q.Count != resources.MaxSearchCount {
+		t.Errorf("_count=5000 gives %d, want the maximum %d", q.Count, resources.MaxSearchCount)
 	}
-	if _, err := models.ParseSearch("Nonsense", nil, false); err == nil {
+	if _, err := resources.ParseSearch("Nonsense", nil, false); err == nil {
 		t.Error("unknown type accepted")
 	}
 }
@@ -295,10 +297,10 @@ func TestConditionalCreate(t *testing.T) {
 				t.Fatalf("second conditional create: created=%v id %s %v, want the first one", created, again.ID, err)
 			}
 			testdb.MustCreate(t, ten, string(body))
-			if _, _, err := ten.CreateResourceIfNoneExist(ctx, "Patient", body, crit); !errors.Is(err, models.ErrPreconditionFailed) {
+			if _, _, err := ten.CreateResourceIfNoneExist(ctx, "Patient", body, crit); !errors.Is(err, resources.ErrPreconditionFailed) {
 				t.Errorf("with two matches: %v, want ErrPreconditionFailed", err)
 			}
-			var qerr *models.QueryError
+			var qerr *resources.QueryError
 			if _, _, err := ten.CreateResourceIfNoneExist(ctx, "Patient", body, url.Values{"nickname": {"x"}}); !errors.As(err, &qerr) {
 				t.Errorf("bad criteria: %v, want a QueryError", err)
 			}
@@ -312,10 +314,10 @@ func TestSystemResources(t *testing.T) {
 	if err != nil || !strings.Contains(string(sd.JSON), `"StructureDefinition"`) {
 		t.Fatalf("read StructureDefinition/Patient: %v", err)
 	}
-	if _, err := ten.ReadResource(ctx, "ValueSet", "no-such-set"); !errors.Is(err, models.ErrNotFound) {
+	if _, err := ten.ReadResource(ctx, "ValueSet", "no-such-set"); !errors.Is(err, kit.ErrNotFound) {
 		t.Errorf("unknown ValueSet: %v", err)
 	}
-	q, err := models.ParseSearch("StructureDefinition", url.Values{"name": {"patient"}, "_count": {"100"}}, false)
+	q, err := resources.ParseSearch("StructureDefinition", url.Values{"name": {"patient"}, "_count": {"100"}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,14 +330,14 @@ func TestSystemResources(t *testing.T) {
 			t.Errorf("unexpected match %s", r.ID)
 		}
 	}
-	q, err = models.ParseSearch("ValueSet", url.Values{"url": {"http://hl7.org/fhir/ValueSet/administrative-gender"}}, false)
+	q, err = resources.ParseSearch("ValueSet", url.Values{"url": {"http://hl7.org/fhir/ValueSet/administrative-gender"}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res, err := ten.Search(ctx, q); err != nil || res.Total != 1 {
 		t.Errorf("ValueSet by url: %d results, %v; want 1", res.Total, err)
 	}
-	if _, err := models.ParseSearch("CodeSystem", url.Values{"status": {"active"}}, false); err == nil {
+	if _, err := resources.ParseSearch("CodeSystem", url.Values{"status": {"active"}}, false); err == nil {
 		t.Error("unsupported system search parameter accepted")
 	}
 }

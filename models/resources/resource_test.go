@@ -9,11 +9,13 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/kit"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 )
 
 // decoded returns the JSON of r as a map.
-func decoded(t *testing.T, r models.Resource) map[string]any {
+func decoded(t *testing.T, r resources.Resource) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.JSON, &m); err != nil {
@@ -22,7 +24,7 @@ func decoded(t *testing.T, r models.Resource) map[string]any {
 	return m
 }
 
-func metaOf(t *testing.T, r models.Resource) map[string]any {
+func metaOf(t *testing.T, r resources.Resource) map[string]any {
 	m, _ := decoded(t, r)["meta"].(map[string]any)
 	return m
 }
@@ -51,7 +53,7 @@ func TestResourceLifecycle(t *testing.T) {
 			}
 
 			body := `{"resourceType":"Patient","id":"` + created.ID + `","name":[{"family":"Byron"}]}`
-			if _, err := ten.UpdateResource(ctx, "Patient", created.ID, []byte(body), "5"); !errors.Is(err, models.ErrPreconditionFailed) {
+			if _, err := ten.UpdateResource(ctx, "Patient", created.ID, []byte(body), "5"); !errors.Is(err, resources.ErrPreconditionFailed) {
 				t.Errorf("update with a stale If-Match: %v, want ErrPreconditionFailed", err)
 			}
 			v2, err := ten.UpdateResource(ctx, "Patient", created.ID, []byte(body), "1")
@@ -66,16 +68,16 @@ func TestResourceLifecycle(t *testing.T) {
 			if err != nil || !strings.Contains(string(old.JSON), "Lovelace") {
 				t.Errorf("vread 1 = %s %v, want the first version", old.JSON, err)
 			}
-			if _, err := ten.ReadResourceVersion(ctx, "Patient", created.ID, "9"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := ten.ReadResourceVersion(ctx, "Patient", created.ID, "9"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("vread 9: %v, want ErrNotFound", err)
 			}
 
 			wrongID := `{"resourceType":"Patient","id":"other","name":[{"family":"Byron"}]}`
-			var rerr *models.ResourceError
+			var rerr *resources.ResourceError
 			if _, err := ten.UpdateResource(ctx, "Patient", created.ID, []byte(wrongID), ""); !errors.As(err, &rerr) {
 				t.Errorf("update with another id in the body: %v, want a ResourceError", err)
 			}
-			if _, err := ten.UpdateResource(ctx, "Patient", "missing", []byte(strings.Replace(body, created.ID, "missing", 1)), ""); !errors.Is(err, models.ErrNotFound) {
+			if _, err := ten.UpdateResource(ctx, "Patient", "missing", []byte(strings.Replace(body, created.ID, "missing", 1)), ""); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("update of a missing id: %v, want ErrNotFound", err)
 			}
 
@@ -88,18 +90,18 @@ func TestResourceLifecycle(t *testing.T) {
 				"update": second(ten.UpdateResource(ctx, "Patient", created.ID, []byte(body), "")),
 				"delete": ten.DeleteResource(ctx, "Patient", created.ID),
 			} {
-				if !errors.Is(err, models.ErrGone) {
+				if !errors.Is(err, resources.ErrGone) {
 					t.Errorf("%s after delete: %v, want ErrGone", name, err)
 				}
 			}
-			if err := ten.DeleteResource(ctx, "Patient", "never-was"); !errors.Is(err, models.ErrNotFound) {
+			if err := ten.DeleteResource(ctx, "Patient", "never-was"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("delete of a missing id: %v, want ErrNotFound", err)
 			}
 			if _, err := ten.ReadResourceVersion(ctx, "Patient", created.ID, "2"); err != nil {
 				t.Errorf("old versions stay readable after delete: %v", err)
 			}
 
-			h, err := ten.ResourceHistory(ctx, "Patient", created.ID, models.Page{Count: 10})
+			h, err := ten.ResourceHistory(ctx, "Patient", created.ID, resources.Page{Count: 10})
 			if err != nil || h.Total != 4 || len(h.Versions) != 4 {
 				t.Fatalf("history: %+v %v, want 4 versions", h, err)
 			}
@@ -110,16 +112,16 @@ func TestResourceLifecycle(t *testing.T) {
 			if !slices.Equal(versions, []string{"4", "3", "2", "1"}) || !h.Versions[0].Deleted || h.Versions[1].Deleted {
 				t.Errorf("history versions %v (first deleted: %v), want 4 3 2 1 with 4 the deletion", versions, h.Versions[0].Deleted)
 			}
-			page, err := ten.ResourceHistory(ctx, "Patient", created.ID, models.Page{Count: 2, Offset: 2})
+			page, err := ten.ResourceHistory(ctx, "Patient", created.ID, resources.Page{Count: 2, Offset: 2})
 			if err != nil || len(page.Versions) != 2 || page.Versions[0].VersionID != "2" {
 				t.Errorf("history page 2: %+v, %v", page.Versions, err)
 			}
 			testdb.MustCreate(t, ten, `{"resourceType":"Patient"}`)
-			typeHistory, err := ten.ResourceHistory(ctx, "Patient", "", models.Page{Count: 10})
+			typeHistory, err := ten.ResourceHistory(ctx, "Patient", "", resources.Page{Count: 10})
 			if err != nil || typeHistory.Total != 5 {
 				t.Errorf("type history total %d %v, want 5", typeHistory.Total, err)
 			}
-			if _, err := ten.ResourceHistory(ctx, "Patient", "never-was", models.Page{Count: 10}); !errors.Is(err, models.ErrNotFound) {
+			if _, err := ten.ResourceHistory(ctx, "Patient", "never-was", resources.Page{Count: 10}); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("history of a missing id: %v, want ErrNotFound", err)
 			}
 		})
@@ -138,22 +140,22 @@ func TestResourceIsolation(t *testing.T) {
 			rb := testdb.MustCreate(t, b, `{"resourceType":"Patient","name":[{"family":"Alpha"}]}`)
 			for _, c := range []struct {
 				from, to models.Tenant
-				victim   models.Resource
+				victim   resources.Resource
 			}{{b, a, ra}, {a, b, rb}} {
 				id := c.victim.ID
 				body := []byte(`{"resourceType":"Patient","id":"` + id + `","name":[{"family":"Mallory"}]}`)
 				for name, err := range map[string]error{
 					"read":    second(c.from.ReadResource(ctx, "Patient", id)),
 					"vread":   second(c.from.ReadResourceVersion(ctx, "Patient", id, "1")),
-					"history": second(c.from.ResourceHistory(ctx, "Patient", id, models.Page{Count: 5})),
+					"history": second(c.from.ResourceHistory(ctx, "Patient", id, resources.Page{Count: 5})),
 					"update":  second(c.from.UpdateResource(ctx, "Patient", id, body, "")),
 					"delete":  c.from.DeleteResource(ctx, "Patient", id),
 				} {
-					if !errors.Is(err, models.ErrNotFound) {
+					if !errors.Is(err, kit.ErrNotFound) {
 						t.Errorf("%s of the other project's resource: %v, want ErrNotFound", name, err)
 					}
 				}
-				q, err := models.ParseSearch("Patient", url.Values{"_id": {id}}, false)
+				q, err := resources.ParseSearch("Patient", url.Values{"_id": {id}}, false)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -161,7 +163,7 @@ func TestResourceIsolation(t *testing.T) {
 				if err != nil || res.Total != 0 {
 					t.Errorf("search by the other project's id: total %d %v", res.Total, err)
 				}
-				q, err = models.ParseSearch("Patient", url.Values{"family": {"alpha"}}, false)
+				q, err = resources.ParseSearch("Patient", url.Values{"family": {"alpha"}}, false)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -169,7 +171,7 @@ func TestResourceIsolation(t *testing.T) {
 				if err != nil || res.Total != 1 || res.Resources[0].ID == id {
 					t.Errorf("search by name sees %d results, %v; want only its own", res.Total, err)
 				}
-				h, err := c.from.ResourceHistory(ctx, "Patient", "", models.Page{Count: 5})
+				h, err := c.from.ResourceHistory(ctx, "Patient", "", resources.Page{Count: 5})
 				if err != nil || h.Total != 1 {
 					t.Errorf("type history sees %d versions, %v; want only its own 1", h.Total, err)
 				}
@@ -221,7 +223,7 @@ func TestStrictModeAndReferenceChecks(t *testing.T) {
 						t.Fatal(err)
 					}
 					_, err := a.CreateResource(ctx, strings.SplitN(strings.SplitN(c.body, `"resourceType":"`, 2)[1], `"`, 2)[0], []byte(c.body))
-					var rerr *models.ResourceError
+					var rerr *resources.ResourceError
 					switch {
 					case c.name == "lenient still needs a known resourceType":
 						// Create ignores the client's id, so this one is accepted.
@@ -269,19 +271,19 @@ func TestBadBodies(t *testing.T) {
 		"no resourceType":  `{"name":[]}`,
 		"resourceType int": `{"resourceType":5}`,
 	} {
-		var rerr *models.ResourceError
+		var rerr *resources.ResourceError
 		if _, err := ten.CreateResource(ctx, "Patient", []byte(body)); !errors.As(err, &rerr) || rerr.Issues[0].Message == "" {
 			t.Errorf("%s: %v, want a ResourceError with a message", name, err)
 		}
 	}
-	var qerr *models.QueryError
+	var qerr *resources.QueryError
 	if _, err := ten.CreateResource(ctx, "Bogus", []byte(`{"resourceType":"Bogus"}`)); !errors.As(err, &qerr) {
 		t.Errorf("unknown type: %v, want a QueryError", err)
 	}
-	if _, err := ten.CreateResource(ctx, "StructureDefinition", []byte(`{"resourceType":"StructureDefinition"}`)); !errors.Is(err, models.ErrForbidden) {
+	if _, err := ten.CreateResource(ctx, "StructureDefinition", []byte(`{"resourceType":"StructureDefinition"}`)); !errors.Is(err, kit.ErrForbidden) {
 		t.Errorf("create a system resource: %v, want ErrForbidden", err)
 	}
-	if err := ten.DeleteResource(ctx, "ValueSet", "administrative-gender"); !errors.Is(err, models.ErrForbidden) {
+	if err := ten.DeleteResource(ctx, "ValueSet", "administrative-gender"); !errors.Is(err, kit.ErrForbidden) {
 		t.Errorf("delete a system resource: %v, want ErrForbidden", err)
 	}
 }

@@ -6,13 +6,16 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/projects"
+	"enclave/models/resources"
 )
 
 // NewUser registers a verified-free account with email and a fixed password,
 // "correct horse".
-func NewUser(t testing.TB, sys models.System, email string) models.User {
+func NewUser(t testing.TB, sys models.System, email string) accounts.User {
 	t.Helper()
-	u, err := sys.CreateUser(context.Background(), models.NewUser{FirstName: "Ada", LastName: "Lovelace", Email: email, Password: "correct horse"})
+	u, err := sys.CreateUser(context.Background(), accounts.NewUser{FirstName: "Ada", LastName: "Lovelace", Email: email, Password: "correct horse"})
 	if err != nil {
 		t.Fatalf("create user %s: %v", email, err)
 	}
@@ -23,7 +26,7 @@ func NewUser(t testing.TB, sys models.System, email string) models.User {
 func ProjectStore(t testing.TB, sys models.System, email string) models.Tenant {
 	t.Helper()
 	u := NewUser(t, sys, email)
-	p, err := sys.CreateProject(context.Background(), u.ID, models.NewProject{Name: "Project of " + email})
+	p, err := sys.CreateProject(context.Background(), u.ID, projects.NewProject{Name: "Project of " + email})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +34,7 @@ func ProjectStore(t testing.TB, sys models.System, email string) models.Tenant {
 }
 
 // MustCreate stores the resource body (its resourceType read from it).
-func MustCreate(t testing.TB, ten models.Tenant, body string) models.Resource {
+func MustCreate(t testing.TB, ten models.Tenant, body string) resources.Resource {
 	t.Helper()
 	var probe struct{ ResourceType string }
 	if err := json.Unmarshal([]byte(body), &probe); err != nil {

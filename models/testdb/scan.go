@@ -2,10 +2,9 @@ package testdb
 
 import (
 	"bytes"
+	"enclave/models/kit"
 	"fmt"
 	"testing"
-
-	"enclave/models"
 
 	"gorm.io/gorm"
 )
@@ -14,7 +13,7 @@ import (
 func Tables(t testing.TB, db *gorm.DB) []string {
 	t.Helper()
 	q := "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-	if models.DialectOf(db) == models.Postgres {
+	if kit.DialectOf(db) == kit.Postgres {
 		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name"
 	}
 	var names []string

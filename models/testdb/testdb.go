@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/accounts"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -35,7 +36,7 @@ const (
 	EnvRequireAll = "ENCLAVE_TEST_REQUIRE_ALL"
 )
 
-func init() { models.SetFastPasswordHashingForTests() }
+func init() { accounts.SetFastPasswordHashingForTests() }
 
 // RequireAll reports whether skips for missing services must fail instead.
 func RequireAll() bool { return os.Getenv(EnvRequireAll) == "1" }
