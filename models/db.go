@@ -1,10 +1,13 @@
-// Package models holds Enclave's data: GORM models, migrations and the stores
-// through which every other package reaches the database.
+// Package models is the door to Enclave's data: it opens the database, runs
+// the migrations, and composes the domain packages beneath it (accounts,
+// projects, members, secrets, audit, resources, mail, on the shared kit)
+// into two stores, and holds the use-cases that span domains.
 //
-// Two doors lead in. System reaches server-wide data (users, sessions, the list
-// of a user's projects) and is the only place allowed to cross a project
-// boundary. Tenant is bound to one project id at construction and every query
-// it runs carries that id.
+// System reaches server-wide data (accounts, a user's projects, invitations
+// to an address, the operator's flags) and is the only place allowed to cross
+// a project boundary. Tenant is bound to one project id at construction and
+// every store it is made of carries that id; web handlers reach it only
+// through a Scope, which a checked membership makes.
 package models
 
 import (
