@@ -18,8 +18,10 @@ var _ handlers.Accounts = models.System{}
 
 // TestHandlersStayInTheirScope reads the source of handlers/ and views/ and
 // fails if any of it could reach project data around the scope a project
-// route receives: by importing a database package, or by naming the
-// server-wide store or a way to open a project's store by id.
+// route receives: by importing a database package, by naming the
+// server-wide store or a way to open a project's store by id, or by calling
+// a domain package's constructor (kit.Bind, resources.For, accounts.New,
+// ...), which binds a store to whatever handle and project it is given.
 func TestHandlersStayInTheirScope(t *testing.T) {
 	banned := map[string]string{
 		"models.System":     "the server-wide store (use a narrow interface from stores.go)",
@@ -44,6 +46,7 @@ func TestHandlersStayInTheirScope(t *testing.T) {
 				t.Fatal(err)
 			}
 			checked++
+			domains := map[string]bool{}
 			for _, imp := range f.Imports {
 				path, err := strconv.Unquote(imp.Path.Value)
 				if err != nil {
@@ -52,11 +55,21 @@ func TestHandlersStayInTheirScope(t *testing.T) {
 				if strings.HasPrefix(path, "gorm.io/") || path == "database/sql" || strings.HasPrefix(path, "github.com/jackc/") {
 					t.Errorf("%s imports %s: handlers and views reach data only through models", name, path)
 				}
-				if filepath.Base(dir) == "views" && path == "enclave/models" {
-					t.Errorf("%s imports models: views take view models, never stores", name)
+				if filepath.Base(dir) == "views" && (path == "enclave/models" || strings.HasPrefix(path, "enclave/models/")) {
+					t.Errorf("%s imports %s: views take view models, never stores", name, path)
+				}
+				if strings.HasPrefix(path, "enclave/models/") && path != "enclave/models/fhir" {
+					domains[importName(imp, path)] = true
 				}
 			}
 			ast.Inspect(f, func(n ast.Node) bool {
+				if call, ok := n.(*ast.CallExpr); ok {
+					if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+						if pkg, ok := sel.X.(*ast.Ident); ok && domains[pkg.Name] && constructs(sel.Sel.Name) {
+							t.Errorf("%s: %s calls %s.%s: domain stores are built in models, from a checked scope", name, fset.Position(sel.Pos()), pkg.Name, sel.Sel.Name)
+						}
+					}
+				}
 				sel, ok := n.(*ast.SelectorExpr)
 				if !ok {
 					return true
@@ -76,4 +89,18 @@ func TestHandlersStayInTheirScope(t *testing.T) {
 	if checked < 20 {
 		t.Fatalf("only %d files checked: the test is not looking where it should", checked)
 	}
+}
+
+// importName is the name a file uses for an imported package.
+func importName(imp *ast.ImportSpec, path string) string {
+	if imp.Name != nil {
+		return imp.Name.Name
+	}
+	return filepath.Base(path)
+}
+
+// constructs reports whether a domain package's function of this name
+// builds a store (For, Bind, New...).
+func constructs(fn string) bool {
+	return fn == "For" || fn == "Bind" || strings.HasPrefix(fn, "New")
 }
