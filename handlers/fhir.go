@@ -13,12 +13,10 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 )
-
-// FHIRBase is where the FHIR R4 API is served.
-const FHIRBase = "/fhir/R4"
 
 // FHIRMediaType is the content type of every API answer.
 const FHIRMediaType = "application/fhir+json; charset=utf-8"
@@ -136,9 +134,9 @@ func (h *FHIR) Search(c echo.Context, sc models.Scope) error {
 	if res.Counted {
 		b.Total = &res.Total
 	}
-	b.Link = pageLinks(c, baseURL(c)+"/"+typ, q.Params, q.Count, q.Offset, res.More)
+	b.Link = pageLinks(c, Origin(c)+paths.FHIRType.URL(typ), q.Params, q.Count, q.Offset, res.More)
 	for _, r := range res.Resources {
-		b.Entry = append(b.Entry, bundleEntry{FullURL: baseURL(c) + "/" + r.Type + "/" + r.ID,
+		b.Entry = append(b.Entry, bundleEntry{FullURL: Origin(c) + paths.FHIRResource.URL(r.Type, r.ID),
 			Resource: r.JSON, Search: &entrySearch{Mode: "match"}})
 	}
 	return writeJSON(c, http.StatusOK, b)
@@ -160,14 +158,14 @@ func (h *FHIR) history(c echo.Context, sc models.Scope, id string) error {
 	if err != nil {
 		return notFoundAs(err, c)
 	}
-	self := baseURL(c) + "/" + typ
+	self := paths.FHIRTypeHistory.URL(typ)
 	if id != "" {
-		self += "/" + id
+		self = paths.FHIRHistory.URL(typ, id)
 	}
 	b := bundle{ResourceType: "Bundle", Type: "history", Total: &res.Total}
-	b.Link = pageLinks(c, self+"/_history", params, page.Count, page.Offset, page.Offset+page.Count < res.Total)
+	b.Link = pageLinks(c, Origin(c)+self, params, page.Count, page.Offset, page.Offset+page.Count < res.Total)
 	for i, r := range res.Versions {
-		e := bundleEntry{FullURL: baseURL(c) + "/" + r.Type + "/" + r.ID,
+		e := bundleEntry{FullURL: Origin(c) + paths.FHIRResource.URL(r.Type, r.ID),
 			Request:  &entryRequest{Method: http.MethodPut, URL: r.Type + "/" + r.ID},
 			Response: &entryResponse{Status: "200 OK", Etag: etag(r), LastModified: r.LastUpdated.Format(time.RFC3339Nano)}}
 		switch {
@@ -223,7 +221,7 @@ func (e *fhirNotFound) Unwrap() error { return models.ErrNotFound }
 
 // baseURL is the absolute FHIR base of this request, for links.
 func baseURL(c echo.Context) string {
-	return Origin(c) + FHIRBase
+	return Origin(c) + paths.FHIRBase
 }
 
 func pageLinks(c echo.Context, self string, params url.Values, count, offset int, more bool) []bundleLink {
@@ -258,7 +256,7 @@ func writeResource(c echo.Context, status int, r models.Resource) error {
 }
 
 func writeCreated(c echo.Context, r models.Resource) error {
-	c.Response().Header().Set("Location", baseURL(c)+"/"+r.Type+"/"+r.ID+"/_history/"+r.VersionID)
+	c.Response().Header().Set("Location", Origin(c)+paths.FHIRVersion.URL(r.Type, r.ID, r.VersionID))
 	return writeResource(c, http.StatusCreated, r)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"enclave/views/paths"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -134,9 +135,9 @@ func (s *Set) Lookup(name string) (a *Asset, hashed bool) {
 // hold keeps its plain path, which answers 404.
 func (s *Set) URL(name string) string {
 	if a, ok := s.byName[name]; ok {
-		return "/static/" + a.Hashed
+		return paths.Static.URL(a.Hashed)
 	}
-	return "/static/" + name
+	return paths.Static.URL(name)
 }
 
 // Embedded returns Files as a set, prepared once, on first use.

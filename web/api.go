@@ -9,8 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"enclave/handlers"
 	"enclave/models"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -164,5 +164,5 @@ var apiBodyLimit = middleware.BodyLimit("8M")
 // OperationOutcomes rather than pages.
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return p == handlers.FHIRBase || strings.HasPrefix(p, handlers.FHIRBase+"/")
+	return p == paths.FHIRBase || strings.HasPrefix(p, paths.FHIRBase+"/")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"enclave/static"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 )
@@ -26,7 +27,7 @@ const (
 // Folders are not listed: anything but a file is the 404 page.
 func assets(set *static.Set) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		name := strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(c.Request().URL.Path, "/static/")), "/")
+		name := strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(c.Request().URL.Path, paths.Static.URL(""))), "/")
 		return serveAsset(c, set, name)
 	}
 }

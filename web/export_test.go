@@ -2,7 +2,12 @@ package web
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"time"
+
+	"github.com/labstack/echo/v4"
 )
 
 // SetCallerClock makes the caller cache read the time from now.
@@ -21,3 +26,25 @@ func (c *callerCache) len() int {
 
 // RequestIDOf returns the id of the request whose context ctx is, or "".
 func RequestIDOf(ctx context.Context) string { return requestIDOf(ctx) }
+
+// RouteOf is what the router makes of a request for target: the pattern of
+// the route it picks and its parameters' values, unescaped as the path was.
+func (s *Server) RouteOf(method, target string) (pattern string, params []string) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "", nil
+	}
+	req := &http.Request{Method: method, URL: u, Header: http.Header{}}
+	c := s.echo.NewContext(req, httptest.NewRecorder())
+	s.echo.Router().Find(method, echo.GetPath(req), c)
+	params = c.ParamValues()
+	if req.URL.RawPath != "" {
+		// echo routed on the escaped path, so its values are escaped.
+		for i, v := range params {
+			if u, err := url.PathUnescape(v); err == nil {
+				params[i] = u
+			}
+		}
+	}
+	return c.Path(), params
+}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"enclave/views/paths"
+
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -163,7 +165,7 @@ func bearerIs(r *http.Request, want string) bool {
 // reach it.
 func (s *Server) metricsServer() *http.Server {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.metrics.handler)
+	mux.Handle("GET "+paths.Metrics.Pattern(), s.metrics.handler)
 	return &http.Server{
 		Addr:              s.cfg.MetricsAddr,
 		Handler:           mux,

@@ -13,6 +13,7 @@ import (
 
 	"enclave/handlers"
 	"enclave/models"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -230,7 +231,7 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if _, ok := handlers.CurrentUser(c); ok {
 			return next(c)
 		}
-		target := "/signin"
+		target := paths.SignIn.URL()
 		if c.Request().Method == http.MethodGet {
 			target += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
 		}

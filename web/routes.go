@@ -6,6 +6,7 @@ import (
 
 	"enclave/handlers"
 	"enclave/static"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -16,123 +17,163 @@ import (
 var resourceBodyLimit = middleware.BodyLimit("4M")
 
 // routes is the table of contents: every route, grouped by who may call it.
+// Patterns come from package paths, which builds the URLs that pages and
+// redirects send the browser to.
 func (s *Server) routes(h *handlers.Set) {
 	e := s.echo
 	e.Use(s.requestLog, s.recoverPanic, securityHeaders, s.publicOrigin, requestDeadline(s.cfg.RequestTimeout), rejectUnstorableInput)
 
 	// Probes and assets: no session, no CSRF.
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
+	root := group{echo: e.Group("")}
+	root.GET(paths.Healthz, s.healthz)
+	root.GET(paths.Readyz, s.readyz)
 	files := static.Embedded()
-	e.GET("/static/*", assets(files))
-	e.GET("/favicon.ico", favicon(files))
+	root.GET(paths.Static, assets(files))
+	root.GET(paths.Favicon, favicon(files))
 
 	// Metrics on the public listener only for ENCLAVE_METRICS_TOKEN's bearer;
 	// ENCLAVE_METRICS_ADDR serves them on a listener of their own (Run).
 	if s.cfg.MetricsToken != "" {
-		e.GET("/metrics", s.metricsWithToken)
+		root.GET(paths.Metrics, s.metricsWithToken)
 	}
 
 	// The console: sessions and CSRF on every route.
-	app := e.Group("", s.csrf(), s.loadCaller(consoleProjects))
+	app := root.with(s.csrf(), s.loadCaller(consoleProjects))
 
-	pub := app.Group("")
-	pub.GET("/", h.Auth.Root)
-	pub.GET("/register", h.Auth.RegisterPage)
-	pub.POST("/register", h.Auth.Register)
-	pub.GET("/signin", h.Auth.SignInPage)
-	pub.POST("/signin", h.Auth.SignIn)
-	pub.POST("/signout", h.Auth.SignOut)
-	pub.GET("/invite/:token", h.Invites.Page)
-	pub.GET("/verify/:token", h.Verify.Page)
-	pub.POST("/verify/:token", h.Verify.Confirm)
-	pub.GET("/forgot", h.Passwords.ForgotPage)
-	pub.POST("/forgot", h.Passwords.Forgot)
-	pub.GET("/reset/:token", h.Passwords.ResetPage)
-	pub.POST("/reset/:token", h.Passwords.Reset)
+	pub := app.with()
+	pub.GET(paths.Root, h.Auth.Root)
+	pub.GET(paths.Register, h.Auth.RegisterPage)
+	pub.POST(paths.Register, h.Auth.Register)
+	pub.GET(paths.SignIn, h.Auth.SignInPage)
+	pub.POST(paths.SignIn, h.Auth.SignIn)
+	pub.POST(paths.SignOut, h.Auth.SignOut)
+	pub.GET(paths.Invite, h.Invites.Page)
+	pub.GET(paths.Verify, h.Verify.Page)
+	pub.POST(paths.Verify, h.Verify.Confirm)
+	pub.GET(paths.Forgot, h.Passwords.ForgotPage)
+	pub.POST(paths.Forgot, h.Passwords.Forgot)
+	pub.GET(paths.Reset, h.Passwords.ResetPage)
+	pub.POST(paths.Reset, h.Passwords.Reset)
 
 	signedIn := s.requireUser
-	app.GET("/register/project", h.Auth.FirstProjectPage, signedIn)
-	app.POST("/register/project", h.Auth.FirstProject, signedIn)
-	app.POST("/account/verify", h.Verify.Resend, signedIn)
-	app.POST("/invitations/:invitation/accept", h.Invites.Accept, signedIn)
-	app.POST("/invitations/:invitation/decline", h.Invites.Decline, signedIn)
+	app.GET(paths.FirstProject, h.Auth.FirstProjectPage, signedIn)
+	app.POST(paths.FirstProject, h.Auth.FirstProject, signedIn)
+	app.POST(paths.ResendVerify, h.Verify.Resend, signedIn)
+	app.POST(paths.AcceptInvitation, h.Invites.Accept, signedIn)
+	app.POST(paths.DeclineInvitation, h.Invites.Decline, signedIn)
 
-	account := app.Group("/account", signedIn)
-	account.GET("", h.Account.Page)
-	account.POST("/name", h.Account.SaveName)
-	account.POST("/email", h.Account.ChangeEmail)
-	account.POST("/password", h.Account.ChangePassword)
-	account.POST("/sessions/:session/signout", h.Account.EndSession)
+	account := app.below(paths.Account.Pattern(), signedIn)
+	account.GET(paths.Account, h.Account.Page)
+	account.POST(paths.AccountName, h.Account.SaveName)
+	account.POST(paths.AccountEmail, h.Account.ChangeEmail)
+	account.POST(paths.AccountPassword, h.Account.ChangePassword)
+	account.POST(paths.EndSession, h.Account.EndSession)
 
-	projects := app.Group("/projects", signedIn)
-	projects.GET("", h.Projects.Choose)
-	projects.GET("/new", h.Projects.NewPage)
-	projects.POST("/new", h.Projects.Create)
+	projects := app.below(paths.Projects.Pattern(), signedIn)
+	projects.GET(paths.Projects, h.Projects.Choose)
+	projects.GET(paths.NewProject, h.Projects.NewPage)
+	projects.POST(paths.NewProject, h.Projects.Create)
 
 	// Below here the tenant boundary holds: requireMember has entered the
 	// project (checked the membership, bound the store under the member's
 	// access policy), and each handler receives that scope as a parameter.
-	member := projects.Group("/:project", s.requireMember)
-	member.GET("", scoped(h.Projects.Home))
-	member.GET("/resources", scoped(h.Resources.Types))
-	member.GET("/resources/:type", scoped(h.Resources.Search))
-	member.GET("/resources/:type/new", scoped(h.Resources.NewPage))
-	member.POST("/resources/:type/new", scoped(h.Resources.Create), resourceBodyLimit)
-	member.GET("/resources/:type/:id", scoped(h.Resources.Show))
-	member.GET("/resources/:type/:id/_history/:vid", scoped(h.Resources.Version))
-	member.GET("/resources/:type/:id/edit", scoped(h.Resources.EditPage))
-	member.POST("/resources/:type/:id/edit", scoped(h.Resources.Update), resourceBodyLimit)
-	member.GET("/resources/:type/:id/delete", scoped(h.Resources.DeletePage))
-	member.POST("/resources/:type/:id/delete", scoped(h.Resources.Delete))
+	member := projects.below(paths.Project.Pattern(), s.requireMember)
+	member.GET(paths.Project, scoped(h.Projects.Home))
+	member.GET(paths.Resources, scoped(h.Resources.Types))
+	member.GET(paths.ResourceSearch, scoped(h.Resources.Search))
+	member.GET(paths.NewResource, scoped(h.Resources.NewPage))
+	member.POST(paths.NewResource, scoped(h.Resources.Create), resourceBodyLimit)
+	member.GET(paths.Resource, scoped(h.Resources.Show))
+	member.GET(paths.ResourceVersion, scoped(h.Resources.Version))
+	member.GET(paths.EditResource, scoped(h.Resources.EditPage))
+	member.POST(paths.EditResource, scoped(h.Resources.Update), resourceBodyLimit)
+	member.GET(paths.DeleteResource, scoped(h.Resources.DeletePage))
+	member.POST(paths.DeleteResource, scoped(h.Resources.Delete))
 
 	// Project administration: admins only; other members get 403.
-	admin := member.Group("", s.requireAdmin)
-	admin.GET("/settings", scoped(h.Settings.Page))
-	admin.POST("/settings", scoped(h.Settings.Save))
-	admin.GET("/access-policies", scoped(h.Policies.List))
-	admin.GET("/access-policies/new", scoped(h.Policies.NewPage))
-	admin.POST("/access-policies/new", scoped(h.Policies.Create))
-	admin.GET("/access-policies/:policy", scoped(h.Policies.EditPage))
-	admin.POST("/access-policies/:policy", scoped(h.Policies.Update))
-	admin.GET("/access-policies/:policy/delete", scoped(h.Policies.DeletePage))
-	admin.POST("/access-policies/:policy/delete", scoped(h.Policies.Delete))
-	admin.GET("/audit", scoped(h.Audit.Page))
-	admin.GET("/members", scoped(h.Members.List))
-	admin.POST("/members/invite", scoped(h.Members.Invite))
-	admin.POST("/members/invitations/:invitation/resend", scoped(h.Members.Resend))
-	admin.POST("/members/invitations/:invitation/revoke", scoped(h.Members.Revoke))
-	admin.GET("/members/:member", scoped(h.Members.EditPage))
-	admin.POST("/members/:member", scoped(h.Members.Update))
-	admin.GET("/members/:member/remove", scoped(h.Members.RemovePage))
-	admin.POST("/members/:member/remove", scoped(h.Members.Remove))
-	admin.GET("/secrets", scoped(h.Secrets.List))
-	admin.POST("/secrets", scoped(h.Secrets.Create))
-	admin.GET("/secrets/:secret", scoped(h.Secrets.EditPage))
-	admin.POST("/secrets/:secret/value", scoped(h.Secrets.Replace))
-	admin.POST("/secrets/:secret/name", scoped(h.Secrets.Rename))
-	admin.GET("/secrets/:secret/delete", scoped(h.Secrets.DeletePage))
-	admin.POST("/secrets/:secret/delete", scoped(h.Secrets.Delete))
+	admin := member.with(s.requireAdmin)
+	admin.GET(paths.Settings, scoped(h.Settings.Page))
+	admin.POST(paths.Settings, scoped(h.Settings.Save))
+	admin.GET(paths.Policies, scoped(h.Policies.List))
+	admin.GET(paths.NewPolicy, scoped(h.Policies.NewPage))
+	admin.POST(paths.NewPolicy, scoped(h.Policies.Create))
+	admin.GET(paths.Policy, scoped(h.Policies.EditPage))
+	admin.POST(paths.Policy, scoped(h.Policies.Update))
+	admin.GET(paths.DeletePolicy, scoped(h.Policies.DeletePage))
+	admin.POST(paths.DeletePolicy, scoped(h.Policies.Delete))
+	admin.GET(paths.Audit, scoped(h.Audit.Page))
+	admin.GET(paths.Members, scoped(h.Members.List))
+	admin.POST(paths.InviteMember, scoped(h.Members.Invite))
+	admin.POST(paths.ResendInvitation, scoped(h.Members.Resend))
+	admin.POST(paths.RevokeInvitation, scoped(h.Members.Revoke))
+	admin.GET(paths.Member, scoped(h.Members.EditPage))
+	admin.POST(paths.Member, scoped(h.Members.Update))
+	admin.GET(paths.RemoveMember, scoped(h.Members.RemovePage))
+	admin.POST(paths.RemoveMember, scoped(h.Members.Remove))
+	admin.GET(paths.Secrets, scoped(h.Secrets.List))
+	admin.POST(paths.Secrets, scoped(h.Secrets.Create))
+	admin.GET(paths.Secret, scoped(h.Secrets.EditPage))
+	admin.POST(paths.SecretValue, scoped(h.Secrets.Replace))
+	admin.POST(paths.SecretName, scoped(h.Secrets.Rename))
+	admin.GET(paths.DeleteSecret, scoped(h.Secrets.DeletePage))
+	admin.POST(paths.DeleteSecret, scoped(h.Secrets.Delete))
 
 	// The FHIR R4 API: no CSRF token, because writes must be JSON (see
 	// jsonWritesOnly); every request but metadata needs a caller and works
 	// in the one project that caller resolves to.
-	e.GET(handlers.FHIRBase+"/metadata", h.FHIR.Metadata)
-	api := e.Group(handlers.FHIRBase, apiBodyLimit, s.loadCaller(apiProjects), s.requireAPICaller, jsonWritesOnly, utf8Bodies)
-	fhirRoutes(api, map[string]map[string]echo.HandlerFunc{
-		"/:type":                   {http.MethodGet: scoped(h.FHIR.Search), http.MethodPost: scoped(h.FHIR.Create)},
-		"/:type/_history":          {http.MethodGet: scoped(h.FHIR.TypeHistory)},
-		"/:type/:id":               {http.MethodGet: scoped(h.FHIR.Read), http.MethodPut: scoped(h.FHIR.Update), http.MethodDelete: scoped(h.FHIR.Delete)},
-		"/:type/:id/_history":      {http.MethodGet: scoped(h.FHIR.History)},
-		"/:type/:id/_history/:vid": {http.MethodGet: scoped(h.FHIR.VRead)},
+	root.GET(paths.FHIRMetadata, h.FHIR.Metadata)
+	api := root.below(paths.FHIRBase, apiBodyLimit, s.loadCaller(apiProjects), s.requireAPICaller, jsonWritesOnly, utf8Bodies)
+	fhirRoutes(api, map[paths.Route]map[string]echo.HandlerFunc{
+		paths.FHIRType:        {http.MethodGet: scoped(h.FHIR.Search), http.MethodPost: scoped(h.FHIR.Create)},
+		paths.FHIRTypeHistory: {http.MethodGet: scoped(h.FHIR.TypeHistory)},
+		paths.FHIRResource:    {http.MethodGet: scoped(h.FHIR.Read), http.MethodPut: scoped(h.FHIR.Update), http.MethodDelete: scoped(h.FHIR.Delete)},
+		paths.FHIRHistory:     {http.MethodGet: scoped(h.FHIR.History)},
+		paths.FHIRVersion:     {http.MethodGet: scoped(h.FHIR.VRead)},
 	})
+}
+
+// group is an echo group whose routes come from package paths: each is
+// registered by its pattern below the group's prefix, itself a pattern.
+type group struct {
+	echo   *echo.Group
+	prefix string
+}
+
+// below is a group for the routes under prefix, with more middleware.
+func (g group) below(prefix string, m ...echo.MiddlewareFunc) group {
+	return group{echo: g.echo.Group(g.relative(prefix), m...), prefix: prefix}
+}
+
+// with is a group for the same routes with more middleware.
+func (g group) with(m ...echo.MiddlewareFunc) group { return g.below(g.prefix, m...) }
+
+func (g group) GET(r paths.Route, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodGet, r, h, m...)
+}
+
+func (g group) POST(r paths.Route, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodPost, r, h, m...)
+}
+
+func (g group) add(method string, r paths.Route, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.echo.Add(method, g.relative(r.Pattern()), h, m...)
+}
+
+// relative is pattern below the group's prefix. A pattern outside it is a
+// mistake in routes, which stops the server before it starts.
+func (g group) relative(pattern string) string {
+	rest, ok := strings.CutPrefix(pattern, g.prefix)
+	if !ok || (g.prefix != "" && rest != "" && rest[0] != '/') {
+		panic("route " + pattern + " is not below " + g.prefix)
+	}
+	return rest
 }
 
 // fhirRoutes registers the API's paths and answers every other method on
 // them with 405 and an Allow header (echo's group catch-all would say 404).
-func fhirRoutes(g *echo.Group, paths map[string]map[string]echo.HandlerFunc) {
+func fhirRoutes(g group, routes map[paths.Route]map[string]echo.HandlerFunc) {
 	all := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
-	for path, methods := range paths {
+	for route, methods := range routes {
 		if get, ok := methods[http.MethodGet]; ok {
 			methods[http.MethodHead] = get
 		}
@@ -144,10 +185,10 @@ func fhirRoutes(g *echo.Group, paths map[string]map[string]echo.HandlerFunc) {
 		}
 		for _, m := range all {
 			if h, ok := methods[m]; ok {
-				g.Add(m, path, h)
+				g.add(m, route, h)
 				continue
 			}
-			g.Add(m, path, func(c echo.Context) error {
+			g.add(m, route, func(c echo.Context) error {
 				c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
 				return echo.ErrMethodNotAllowed
 			})

@@ -1,0 +1,169 @@
+// Package paths declares every route of the server once: the echo pattern
+// the router registers, and a builder of its URL. Handlers and views take
+// their URLs from here, so a route changes in one place and no URL is
+// glued together by hand.
+//
+// A route's type says how many parameters its pattern has (Route2 has
+// two), so a builder called with too few or too many does not compile. The
+// builder fills them in the pattern's order, each path-escaped: an id with
+// a "/" or "?" stays one segment.
+package paths
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Route is what the router needs of every route: its pattern.
+type Route interface{ Pattern() string }
+
+// Route0 is a route without parameters.
+type Route0 string
+
+// Route1 is a route with one parameter.
+type Route1 string
+
+// Route2 is a route with two parameters.
+type Route2 string
+
+// Route3 is a route with three parameters.
+type Route3 string
+
+// Route4 is a route with four parameters.
+type Route4 string
+
+// Files is a route that serves every path below it: its pattern ends in
+// "*", which stands for the rest of the path.
+type Files string
+
+func (r Route0) Pattern() string { return string(r) }
+func (r Route1) Pattern() string { return string(r) }
+func (r Route2) Pattern() string { return string(r) }
+func (r Route3) Pattern() string { return string(r) }
+func (r Route4) Pattern() string { return string(r) }
+func (r Files) Pattern() string  { return string(r) }
+
+func (r Route0) URL() string                  { return string(r) }
+func (r Route1) URL(a string) string          { return fill(string(r), a) }
+func (r Route2) URL(a, b string) string       { return fill(string(r), a, b) }
+func (r Route3) URL(a, b, c string) string    { return fill(string(r), a, b, c) }
+func (r Route4) URL(a, b, c, d string) string { return fill(string(r), a, b, c, d) }
+
+// URL is the file at name, a path below the route whose segments are
+// escaped one by one: "css/app.css" is "/static/css/app.css".
+func (r Files) URL(name string) string {
+	segments := strings.Split(name, "/")
+	for i, s := range segments {
+		segments[i] = url.PathEscape(s)
+	}
+	return strings.TrimSuffix(string(r), "*") + strings.Join(segments, "/")
+}
+
+// fill puts args, path-escaped, in place of the pattern's ":name"
+// segments, in order.
+func fill(pattern string, args ...string) string {
+	var b strings.Builder
+	rest := pattern
+	for _, a := range args {
+		i := strings.IndexByte(rest, ':')
+		if i < 0 {
+			panic("paths: more arguments than parameters in " + pattern)
+		}
+		b.WriteString(rest[:i])
+		b.WriteString(url.PathEscape(a))
+		rest = rest[i:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			rest = rest[j:]
+		} else {
+			rest = ""
+		}
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// Probes, assets and metrics: no session.
+const (
+	Healthz Route0 = "/healthz"
+	Readyz  Route0 = "/readyz"
+	Static  Files  = "/static/*"
+	Favicon Route0 = "/favicon.ico"
+	Metrics Route0 = "/metrics"
+)
+
+// The console's pages for visitors: sign-in, registration and the links
+// that mail sends.
+const (
+	Root     Route0 = "/"
+	Register Route0 = "/register"
+	SignIn   Route0 = "/signin"
+	SignOut  Route0 = "/signout"
+	Invite   Route1 = "/invite/:token"
+	Verify   Route1 = "/verify/:token"
+	Forgot   Route0 = "/forgot"
+	Reset    Route1 = "/reset/:token"
+)
+
+// The signed-in user's own pages.
+const (
+	FirstProject      Route0 = "/register/project"
+	ResendVerify      Route0 = "/account/verify"
+	AcceptInvitation  Route1 = "/invitations/:invitation/accept"
+	DeclineInvitation Route1 = "/invitations/:invitation/decline"
+	Account           Route0 = "/account"
+	AccountName       Route0 = "/account/name"
+	AccountEmail      Route0 = "/account/email"
+	AccountPassword   Route0 = "/account/password"
+	EndSession        Route1 = "/account/sessions/:session/signout"
+	Projects          Route0 = "/projects"
+	NewProject        Route0 = "/projects/new"
+)
+
+// A project's pages for every member: its home and the resource browser.
+// The first parameter is the project's id.
+const (
+	Project         Route1 = "/projects/:project"
+	Resources       Route1 = "/projects/:project/resources"
+	ResourceSearch  Route2 = "/projects/:project/resources/:type"
+	NewResource     Route2 = "/projects/:project/resources/:type/new"
+	Resource        Route3 = "/projects/:project/resources/:type/:id"
+	ResourceVersion Route4 = "/projects/:project/resources/:type/:id/_history/:vid"
+	EditResource    Route3 = "/projects/:project/resources/:type/:id/edit"
+	DeleteResource  Route3 = "/projects/:project/resources/:type/:id/delete"
+)
+
+// A project's administration, for its admins. The first parameter is the
+// project's id.
+const (
+	Settings         Route1 = "/projects/:project/settings"
+	Policies         Route1 = "/projects/:project/access-policies"
+	NewPolicy        Route1 = "/projects/:project/access-policies/new"
+	Policy           Route2 = "/projects/:project/access-policies/:policy"
+	DeletePolicy     Route2 = "/projects/:project/access-policies/:policy/delete"
+	Audit            Route1 = "/projects/:project/audit"
+	Members          Route1 = "/projects/:project/members"
+	InviteMember     Route1 = "/projects/:project/members/invite"
+	ResendInvitation Route2 = "/projects/:project/members/invitations/:invitation/resend"
+	RevokeInvitation Route2 = "/projects/:project/members/invitations/:invitation/revoke"
+	Member           Route2 = "/projects/:project/members/:member"
+	RemoveMember     Route2 = "/projects/:project/members/:member/remove"
+	Secrets          Route1 = "/projects/:project/secrets"
+	Secret           Route2 = "/projects/:project/secrets/:secret"
+	SecretValue      Route2 = "/projects/:project/secrets/:secret/value"
+	SecretName       Route2 = "/projects/:project/secrets/:secret/name"
+	DeleteSecret     Route2 = "/projects/:project/secrets/:secret/delete"
+)
+
+// FHIRBase is where the FHIR R4 API is served: the prefix of its routes.
+const FHIRBase = "/fhir/R4"
+
+// The FHIR R4 API. Its links are absolute: the request's origin (or
+// ENCLAVE_BASE_URL) before these.
+const (
+	FHIRMetadata    Route0 = "/fhir/R4/metadata"
+	FHIRType        Route1 = "/fhir/R4/:type"
+	FHIRTypeHistory Route1 = "/fhir/R4/:type/_history"
+	FHIRResource    Route2 = "/fhir/R4/:type/:id"
+	FHIRHistory     Route2 = "/fhir/R4/:type/:id/_history"
+	FHIRVersion     Route3 = "/fhir/R4/:type/:id/_history/:vid"
+)
