@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"strings"
-
 	"enclave/models"
 	"enclave/views"
 
@@ -27,8 +25,7 @@ func ErrorPage(c echo.Context, dir Directory, sc *models.Scope, vm views.ErrorVM
 	}
 	if sc != nil {
 		if p, err := projectPage(c, dir, *sc, vm.Title); err == nil {
-			rest := strings.TrimPrefix(c.Request().URL.Path, projectURL(*sc, ""))
-			return views.ProjectErrorPage(p, views.TabFor(rest), vm)
+			return views.ProjectErrorPage(p, views.TabFor(c.Request().URL.Path, sc.Project().ID), vm)
 		}
 	} else if p, err := pageFor(c, dir, vm.Title); err == nil {
 		return views.ErrorPage(p, vm)

@@ -9,7 +9,11 @@ package views
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-import "strings"
+import (
+	"strings"
+
+	"enclave/views/paths"
+)
 
 // Tab names a section of a project's pages.
 type Tab string
@@ -27,40 +31,32 @@ const (
 type tabLink struct {
 	Tab       Tab
 	Label     string
-	Path      string
+	Route     paths.Route1
 	AdminOnly bool
 }
 
 var projectTabs = []tabLink{
-	{TabOverview, "Overview", "", false},
-	{TabResources, "Resources", "/resources", false},
-	{TabSettings, "Settings", "/settings", true},
-	{TabSecrets, "Secrets", "/secrets", true},
-	{TabMembers, "Members", "/members", true},
-	{TabPolicies, "Access policies", "/access-policies", true},
-	{TabAudit, "Audit log", "/audit", true},
+	{TabOverview, "Overview", paths.Project, false},
+	{TabResources, "Resources", paths.Resources, false},
+	{TabSettings, "Settings", paths.Settings, true},
+	{TabSecrets, "Secrets", paths.Secrets, true},
+	{TabMembers, "Members", paths.Members, true},
+	{TabPolicies, "Access policies", paths.Policies, true},
+	{TabAudit, "Audit log", paths.Audit, true},
 }
 
-// TabFor is the tab of a project page, given its path below the project's
-// own (e.g. "/resources/Patient/1"); "" for none.
-func TabFor(rest string) Tab {
-	if rest == "" || rest == "/" {
+// TabFor is the tab of a page of the project, given the page's path (e.g.
+// "/projects/p1/resources/Patient/1"); "" for none.
+func TabFor(path, project string) Tab {
+	if home := paths.Project.URL(project); path == home || path == home+"/" {
 		return TabOverview
 	}
-	for _, t := range projectTabs {
-		if t.Path != "" && (rest == t.Path || strings.HasPrefix(rest, t.Path+"/")) {
+	for _, t := range projectTabs[1:] { // the sections, below the overview
+		if u := t.Route.URL(project); path == u || strings.HasPrefix(path, u+"/") {
 			return t.Tab
 		}
 	}
 	return ""
-}
-
-// ProjectURL is the address of a page of the current project.
-func (p Page) ProjectURL(path string) string {
-	if p.Current == nil {
-		return "/"
-	}
-	return p.Current.URL() + path
 }
 
 // ProjectShell frames a project's pages: its name and the section tabs. Admin
@@ -114,9 +110,9 @@ func ProjectShell(p Page, active Tab) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var3 string
-					templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(p.ProjectURL(t.Path))).ResolveURL(ctx)
+					templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(t.Route.URL(p.Current.ID))).ResolveURL(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `shell.templ`, Line: 70, Col: 49}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `shell.templ`, Line: 66, Col: 54}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 					if templ_7745c5c3_Err != nil {
@@ -129,7 +125,7 @@ func ProjectShell(p Page, active Tab) templ.Component {
 					var templ_7745c5c3_Var4 string
 					templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression("tab-" + string(t.Tab)).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `shell.templ`, Line: 71, Col: 43}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `shell.templ`, Line: 67, Col: 43}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 					if templ_7745c5c3_Err != nil {
@@ -157,7 +153,7 @@ func ProjectShell(p Page, active Tab) templ.Component {
 					var templ_7745c5c3_Var5 string
 					templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(t.Label)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `shell.templ`, Line: 78, Col: 16}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `shell.templ`, Line: 74, Col: 16}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 					if templ_7745c5c3_Err != nil {
@@ -227,7 +223,7 @@ func projectTitle(name string, oob bool) templ.Component {
 		var templ_7745c5c3_Var7 string
 		templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(name)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `shell.templ`, Line: 97, Col: 8}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `shell.templ`, Line: 93, Col: 8}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 		if templ_7745c5c3_Err != nil {
@@ -301,7 +297,7 @@ func Notice(msg string) templ.Component {
 			var templ_7745c5c3_Var10 string
 			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(msg)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `shell.templ`, Line: 113, Col: 141}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `shell.templ`, Line: 109, Col: 141}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 			if templ_7745c5c3_Err != nil {

@@ -2,6 +2,8 @@
 // struct; components never query the database.
 package views
 
+import "enclave/views/paths"
+
 // Page carries what the layout needs on every page.
 type Page struct {
 	Title string
@@ -36,7 +38,7 @@ type ProjectLink struct {
 }
 
 // URL is the project's home page.
-func (p ProjectLink) URL() string { return "/projects/" + p.ID }
+func (p ProjectLink) URL() string { return paths.Project.URL(p.ID) }
 
 // Role names the user's role in the project.
 func (p ProjectLink) Role() string {
