@@ -10,6 +10,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 )
@@ -183,7 +184,7 @@ func (h *Account) EndSession(c echo.Context) error {
 		if err := h.Sessions.SignOut(c); err != nil {
 			return err
 		}
-		return redirect(c, "/signin")
+		return redirect(c, paths.SignIn.URL())
 	}
 	if err := h.Sys.EndUserSession(ctx(c), u.ID, id); err != nil {
 		return err
@@ -192,7 +193,7 @@ func (h *Account) EndSession(c echo.Context) error {
 	if IsHTMX(c) {
 		return h.page(c, http.StatusOK, views.AccountVM{SessionsNotice: "Signed out " + describeDevice(ended.UserAgent) + "."})
 	}
-	return redirect(c, "/account")
+	return redirect(c, paths.Account.URL())
 }
 
 // passwordKey is the throttle key of the guesses at a user's current

@@ -9,6 +9,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"github.com/a-h/templ"
 
@@ -39,7 +40,7 @@ var registerFields = []string{"firstName", "lastName", "email"}
 // RegisterPage shows step 1 of registration.
 func (h *Auth) RegisterPage(c echo.Context) error {
 	if _, ok := CurrentUser(c); ok {
-		return c.Redirect(http.StatusSeeOther, "/projects/new")
+		return c.Redirect(http.StatusSeeOther, paths.NewProject.URL())
 	}
 	p, err := pageFor(c, h.Sys, "Register")
 	if err != nil {
@@ -79,7 +80,7 @@ func (h *Auth) Register(c echo.Context) error {
 	if err := h.Sessions.SignIn(c, u.ID); err != nil {
 		return err
 	}
-	return redirect(c, "/register/project")
+	return redirect(c, paths.FirstProject.URL())
 }
 
 // FirstProjectPage shows step 2 of registration.
@@ -94,7 +95,7 @@ func (h *Auth) FirstProjectPage(c echo.Context) error {
 // FirstProject creates the registering user's first project.
 func (h *Auth) FirstProject(c echo.Context) error {
 	return createProject(c, h.Sys, func(p views.Page, f views.Form) (page, fragment templ.Component) {
-		return views.NewProjectStepPage(p, f), views.ProjectForm(p.CSRF, "/register/project", "Create project", f)
+		return views.NewProjectStepPage(p, f), views.ProjectForm(p.CSRF, paths.FirstProject.URL(), "Create project", f)
 	})
 }
 
@@ -192,13 +193,13 @@ func (h *Auth) land(c echo.Context, next string) error {
 	}
 	switch {
 	case len(invited) > 0:
-		return redirect(c, "/projects") // where the invitations are
+		return redirect(c, paths.Projects.URL()) // where the invitations are
 	case len(list) == 0:
-		return redirect(c, "/projects/new")
+		return redirect(c, paths.NewProject.URL())
 	case len(list) == 1:
-		return redirect(c, "/projects/"+list[0].Project.ID)
+		return redirect(c, paths.Project.URL(list[0].Project.ID))
 	default:
-		return redirect(c, "/projects")
+		return redirect(c, paths.Projects.URL())
 	}
 }
 
@@ -207,13 +208,13 @@ func (h *Auth) SignOut(c echo.Context) error {
 	if err := h.Sessions.SignOut(c); err != nil {
 		return err
 	}
-	return redirect(c, "/signin")
+	return redirect(c, paths.SignIn.URL())
 }
 
 // Root sends visitors to sign-in and members to their projects.
 func (h *Auth) Root(c echo.Context) error {
 	if _, ok := CurrentUser(c); !ok {
-		return c.Redirect(http.StatusSeeOther, "/signin")
+		return c.Redirect(http.StatusSeeOther, paths.SignIn.URL())
 	}
 	return h.land(c, "")
 }

@@ -7,6 +7,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 )
@@ -55,7 +56,7 @@ func (h *Invites) Accept(c echo.Context) error {
 	if err != nil {
 		return h.refused(c, err)
 	}
-	return redirect(c, "/projects/"+projectID)
+	return redirect(c, paths.Project.URL(projectID))
 }
 
 // Decline closes the invitation without joining.
@@ -64,7 +65,7 @@ func (h *Invites) Decline(c echo.Context) error {
 	if err := h.Sys.DeclineInvitation(ctx(c), u, c.Param("invitation"), c.RealIP()); err != nil {
 		return h.refused(c, err)
 	}
-	return redirect(c, "/projects")
+	return redirect(c, paths.Projects.URL())
 }
 
 // refused explains why an invitation could not be answered.

@@ -9,6 +9,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 )
@@ -146,7 +147,7 @@ func (h *Members) Revoke(c echo.Context, sc models.Scope) error {
 		return err
 	}
 	if !IsHTMX(c) {
-		return redirect(c, savedURL(projectURL(sc, "/members"), withdrawnInvite))
+		return redirect(c, savedURL(paths.Members.URL(sc.Project().ID), withdrawnInvite))
 	}
 	vm, err := h.listVM(c, sc, views.Form{})
 	if err != nil {
@@ -156,7 +157,7 @@ func (h *Members) Revoke(c echo.Context, sc models.Scope) error {
 	return render(c, http.StatusOK, views.MembersPanel(vm))
 }
 
-func inviteURL(c echo.Context, token string) string { return Origin(c) + "/invite/" + token }
+func inviteURL(c echo.Context, token string) string { return Origin(c) + paths.Invite.URL(token) }
 
 // inviteLetter is the invitation's mail, queued with the invitation when a
 // mail server is configured. A sending failure never reaches the admin,
@@ -210,13 +211,13 @@ func (h *Members) Update(c echo.Context, sc models.Scope) error {
 	}
 	if self(c, m) {
 		if !u.Active {
-			return redirect(c, "/projects")
+			return redirect(c, paths.Projects.URL())
 		}
 		if !u.Admin {
-			return redirect(c, savedURL(projectURL(sc, ""), selfDemoted))
+			return redirect(c, savedURL(paths.Project.URL(sc.Project().ID), selfDemoted))
 		}
 	}
-	return redirect(c, savedURL(projectURL(sc, "/members"), m.Membership.ID))
+	return redirect(c, savedURL(paths.Members.URL(sc.Project().ID), m.Membership.ID))
 }
 
 // RemovePage asks for confirmation (the no-JavaScript path; htmx asks with
@@ -252,10 +253,10 @@ func (h *Members) Remove(c echo.Context, sc models.Scope) error {
 		return err
 	}
 	if self(c, m) {
-		return redirect(c, "/projects")
+		return redirect(c, paths.Projects.URL())
 	}
 	if !IsHTMX(c) {
-		return redirect(c, savedURL(projectURL(sc, "/members"), removedMember))
+		return redirect(c, savedURL(paths.Members.URL(sc.Project().ID), removedMember))
 	}
 	vm, err := h.listVM(c, sc, views.Form{})
 	if err != nil {
@@ -331,7 +332,7 @@ func memberRow(c echo.Context, sc models.Scope, m models.Member, names map[strin
 	}
 	if id := m.Membership.ProfileID; id != nil {
 		r.Profile = m.Membership.ProfileType + "/" + *id
-		r.ProfileURL = projectURL(sc, "/resources/"+r.Profile)
+		r.ProfileURL = paths.Resource.URL(sc.Project().ID, m.Membership.ProfileType, *id)
 	}
 	return r
 }

@@ -12,6 +12,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -122,7 +123,7 @@ func (h *Passwords) sendLink(c echo.Context, email string) error {
 // purposeReset names password-reset links in the logs.
 const purposeReset = "password-reset"
 
-func resetLink(c echo.Context, token string) string { return Origin(c) + "/reset/" + token }
+func resetLink(c echo.Context, token string) string { return Origin(c) + paths.Reset.URL(token) }
 
 // ResetPage shows the new-password form a reset link opens, or why the
 // link does not work.
@@ -158,7 +159,7 @@ func (h *Passwords) Reset(c echo.Context) error {
 	if err := h.Sys.RecordSignIn(ctx(c), actorOf(c, u), true); err != nil {
 		return err
 	}
-	return redirect(c, "/")
+	return redirect(c, paths.Root.URL())
 }
 
 func (h *Passwords) forgotForm(c echo.Context, status int, f views.Form) error {
@@ -175,7 +176,7 @@ func (h *Passwords) resetForm(c echo.Context, status int, email string, f views.
 	if err != nil {
 		return err
 	}
-	vm := views.ResetVM{Action: "/reset/" + c.Param("token"), Email: email, Form: f}
+	vm := views.ResetVM{Action: paths.Reset.URL(c.Param("token")), Email: email, Form: f}
 	return renderForm(c, status, views.ResetPage(p, vm), views.ResetForm(p.CSRF, vm))
 }
 

@@ -10,6 +10,7 @@ import (
 	"enclave/models"
 	"enclave/models/fhir"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 )
@@ -75,7 +76,7 @@ func (h *Policies) Create(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	return redirect(c, savedURL(projectURL(sc, "/access-policies"), pol.ID))
+	return redirect(c, savedURL(paths.Policies.URL(sc.Project().ID), pol.ID))
 }
 
 // EditPage shows a saved policy in the form.
@@ -111,7 +112,7 @@ func (h *Policies) Update(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	return redirect(c, savedURL(projectURL(sc, "/access-policies"), id))
+	return redirect(c, savedURL(paths.Policies.URL(sc.Project().ID), id))
 }
 
 // DeletePage asks for confirmation, or says why the policy cannot go.
@@ -150,20 +151,20 @@ func (h *Policies) Delete(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	return redirect(c, savedURL(projectURL(sc, "/access-policies"), deletedPolicy))
+	return redirect(c, savedURL(paths.Policies.URL(sc.Project().ID), deletedPolicy))
 }
 
 func (h *Policies) newVM(c echo.Context, sc models.Scope, f views.Form, rows []views.RuleVM) views.PolicyFormVM {
 	if len(rows) == 0 {
 		rows = []views.RuleVM{{}}
 	}
-	return views.PolicyFormVM{Action: projectURL(sc, "/access-policies/new"),
+	return views.PolicyFormVM{Action: paths.NewPolicy.URL(sc.Project().ID),
 		Title: "New access policy", Form: f, Rules: rows, ResourceTypes: fhir.ResourceTypes()}
 }
 
 func (h *Policies) editVM(c echo.Context, sc models.Scope, id string, f views.Form, rows []views.RuleVM) views.PolicyFormVM {
 	vm := h.newVM(c, sc, f, rows)
-	vm.Action = projectURL(sc, "/access-policies/"+id)
+	vm.Action = paths.Policy.URL(sc.Project().ID, id)
 	vm.Title = "Edit access policy"
 	return vm
 }

@@ -5,6 +5,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -39,7 +40,7 @@ func (h *Projects) NewPage(c echo.Context) error {
 // Create makes a project with the user as its admin.
 func (h *Projects) Create(c echo.Context) error {
 	return createProject(c, h.Sys, func(p views.Page, f views.Form) (templ.Component, templ.Component) {
-		return views.NewProjectPage(p, f), views.ProjectForm(p.CSRF, "/projects/new", "Create project", f)
+		return views.NewProjectPage(p, f), views.ProjectForm(p.CSRF, paths.NewProject.URL(), "Create project", f)
 	})
 }
 
@@ -69,7 +70,7 @@ func createProject(c echo.Context, sys ProjectMaker, pages func(views.Page, view
 	if err != nil {
 		return err
 	}
-	return redirect(c, "/projects/"+id)
+	return redirect(c, paths.Project.URL(id))
 }
 
 // Home is a project's overview page.

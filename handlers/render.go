@@ -115,8 +115,3 @@ func safeNext(next string) string {
 
 // ctx is the request's context.
 func ctx(c echo.Context) context.Context { return c.Request().Context() }
-
-// projectURL is the address of a page of the scope's project.
-func projectURL(sc models.Scope, path string) string {
-	return "/projects/" + sc.Project().ID + path
-}

@@ -7,6 +7,7 @@ import (
 
 	"enclave/models/fhir"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"enclave/models"
 )
@@ -181,7 +182,7 @@ func keyFields(sc models.Scope, b []byte) []views.KeyFieldVM {
 			f.Value = element(x)
 			if ref, ok := x["reference"].(string); ok {
 				if typ, id, ok := strings.Cut(ref, "/"); ok && fhir.IsResourceType(typ) && fhirID.MatchString(id) {
-					f.URL = projectURL(sc, "/resources/"+typ+"/"+id)
+					f.URL = paths.Resource.URL(sc.Project().ID, typ, id)
 				}
 			}
 		}

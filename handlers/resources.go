@@ -16,6 +16,7 @@ import (
 	"enclave/models"
 	"enclave/models/fhir"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 )
@@ -36,7 +37,7 @@ func (h *Resources) Types(c echo.Context, sc models.Scope) error {
 	status := http.StatusOK
 	if vm.Typed != "" {
 		if typ, ok := knownType(vm.Typed); ok {
-			return c.Redirect(http.StatusSeeOther, projectURL(sc, "/resources/"+typ))
+			return c.Redirect(http.StatusSeeOther, paths.ResourceSearch.URL(sc.Project().ID, typ))
 		}
 		vm.Error = fmt.Sprintf("%q is not a FHIR R4 resource type.", vm.Typed)
 		status = http.StatusUnprocessableEntity
@@ -200,7 +201,7 @@ func (h *Resources) runSearch(c echo.Context, sc models.Scope, typ string, in ur
 	vm.From, vm.To = q.Offset+1, q.Offset+len(res.Resources)
 	for _, r := range res.Resources {
 		vm.Rows = append(vm.Rows, views.ResourceRowVM{ID: r.ID, Summary: summarize(r.JSON), LastUpdated: timestamp(r),
-			URL: projectURL(sc, "/resources/"+typ+"/"+r.ID)})
+			URL: paths.Resource.URL(sc.Project().ID, typ, r.ID)})
 	}
 	if q.Count > 0 && q.Offset > 0 {
 		vm.PrevURL = pageURL(c, sc, typ, in, max(q.Offset-q.Count, 0))
@@ -256,7 +257,7 @@ func pageURL(c echo.Context, sc models.Scope, typ string, in url.Values, offset 
 		}
 	}
 	q.Set("_offset", strconv.Itoa(offset))
-	return projectURL(sc, "/resources/"+typ+"?"+q.Encode())
+	return paths.ResourceSearch.URL(sc.Project().ID, typ) + "?" + q.Encode()
 }
 
 // formParams are the search parameters the form offers as fields, in this
@@ -380,7 +381,7 @@ func (h *Resources) Show(c echo.Context, sc models.Scope) error {
 		vm.HistoryTotal = hist.Total
 		for _, v := range hist.Versions {
 			vm.History = append(vm.History, views.VersionVM{Version: v.VersionID, LastUpdated: timestamp(v), Deleted: v.Deleted,
-				Current: v.VersionID == r.VersionID, URL: projectURL(sc, "/resources/"+typ+"/"+r.ID+"/_history/"+v.VersionID)})
+				Current: v.VersionID == r.VersionID, URL: paths.ResourceVersion.URL(sc.Project().ID, typ, r.ID, v.VersionID)})
 		}
 	}
 	p, err := projectPage(c, h.Sys, sc, typ+"/"+r.ID)
@@ -483,7 +484,7 @@ func (h *Resources) Create(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return h.refused(c, sc, vm, err)
 	}
-	return redirect(c, savedURL(projectURL(sc, "/resources/"+typ+"/"+id), createdResource))
+	return redirect(c, savedURL(paths.Resource.URL(sc.Project().ID, typ, id), createdResource))
 }
 
 // EditPage loads the current version into the editor.
@@ -511,7 +512,7 @@ func (h *Resources) Update(c echo.Context, sc models.Scope) error {
 	if _, err := sc.Store().UpdateResource(ctx(c), typ, id, []byte(vm.JSON), vm.Version); err != nil {
 		return h.refused(c, sc, vm, err)
 	}
-	return redirect(c, savedURL(projectURL(sc, "/resources/"+typ+"/"+id), updatedResource))
+	return redirect(c, savedURL(paths.Resource.URL(sc.Project().ID, typ, id), updatedResource))
 }
 
 // refused shows the editor again, with the submitted JSON, after the store
@@ -577,5 +578,5 @@ func (h *Resources) Delete(c echo.Context, sc models.Scope) error {
 	if err := sc.Store().DeleteResource(ctx(c), typ, id); err != nil {
 		return resourceErr(err)
 	}
-	return redirect(c, projectURL(sc, "/resources/"+typ+"?deleted="+url.QueryEscape(id)))
+	return redirect(c, paths.ResourceSearch.URL(sc.Project().ID, typ)+"?deleted="+url.QueryEscape(id))
 }

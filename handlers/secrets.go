@@ -5,6 +5,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 )
@@ -159,7 +160,7 @@ func (h *Secrets) Delete(c echo.Context, sc models.Scope) error {
 	if IsHTMX(c) {
 		return h.list(c, sc, http.StatusOK, views.SecretsVM{Notice: "Secret " + s.Name + " deleted."})
 	}
-	return redirect(c, projectURL(sc, "/secrets"))
+	return redirect(c, paths.Secrets.URL(sc.Project().ID))
 }
 
 // retype is true when a value was typed but the form failed on something

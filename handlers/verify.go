@@ -8,6 +8,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
 )
@@ -31,7 +32,7 @@ func (h *Verify) Page(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.VerifyEmailPage(p, views.VerifyEmailVM{Email: email, Action: "/verify/" + c.Param("token")}))
+	return render(c, http.StatusOK, views.VerifyEmailPage(p, views.VerifyEmailVM{Email: email, Action: paths.Verify.URL(c.Param("token"))}))
 }
 
 // Confirm uses the link: the account's email becomes the address, verified.
@@ -53,7 +54,7 @@ func (h *Verify) Confirm(c echo.Context) error {
 func (h *Verify) Resend(c echo.Context) error {
 	u, _ := CurrentUser(c)
 	if u.Verified() {
-		return redirect(c, "/projects")
+		return redirect(c, paths.Projects.URL())
 	}
 	wait, err := h.Sys.Attempt(ctx(c), "verify:"+u.ID, models.VerifyLinksPerAccount)
 	if err != nil {
@@ -82,7 +83,7 @@ func sendVerification(c echo.Context, sys Accounts, p Postman, u models.User, em
 // purposeVerification names verification links in the logs.
 const purposeVerification = "email-verification"
 
-func verifyLink(c echo.Context, token string) string { return Origin(c) + "/verify/" + token }
+func verifyLink(c echo.Context, token string) string { return Origin(c) + paths.Verify.URL(token) }
 
 // verificationLetter is the mail that carries u's verification link for
 // email, queued with the link.
