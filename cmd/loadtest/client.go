@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/views/paths"
 
 	"gorm.io/gorm"
 )
@@ -71,7 +72,7 @@ func signIn(base string, u loadUser, conns int) (*client, error) {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	if err := c.get(base+"/signin", http.StatusOK); err != nil {
+	if err := c.get(base+paths.SignIn.URL(), http.StatusOK); err != nil {
 		return nil, err
 	}
 	baseURL, err := url.Parse(base)
@@ -84,7 +85,7 @@ func signIn(base string, u loadUser, conns int) (*client, error) {
 			token = k.Value
 		}
 	}
-	resp, err := c.http.PostForm(base+"/signin", url.Values{"_csrf": {token}, "email": {u.email}, "password": {u.password}})
+	resp, err := c.http.PostForm(base+paths.SignIn.URL(), url.Values{"_csrf": {token}, "email": {u.email}, "password": {u.password}})
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/views/paths"
 	"enclave/web"
 
 	"gorm.io/gorm"
@@ -237,7 +238,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	a := &api{c: apiClient, base: base0 + "/fhir/R4", project: user.project}
+	a := &api{c: apiClient, base: base0 + paths.FHIRBase, project: user.project}
 
 	fmt.Fprintf(out, "database: %s; Enclave at %s in this process\n", label, base0)
 	fmt.Fprintf(out, "each phase: at most %d requests or %s after a %s warm-up (reads, searches, console; not counted)\n", o.n, o.duration, o.warmup)
@@ -457,7 +458,7 @@ func makePhases(o options, a *api, console *client, base, project string, ids []
 	// order they were made in.
 	spread := func(i int) int { return int((int64(i) * 7919) % int64(n)) }
 	page := func(path string) func(int) error {
-		return func(int) error { return console.get(base+"/projects/"+project+path, http.StatusOK) }
+		return func(int) error { return console.get(base+path, http.StatusOK) }
 	}
 	milli := time.Millisecond
 	return []phase{
@@ -502,10 +503,10 @@ func makePhases(o options, a *api, console *client, base, project string, ids []
 			_, err := a.search(fmt.Sprintf("/Patient?family=smith&gender=female&_count=20&_offset=%d", (i%6)*20), 20)
 			return err
 		}},
-		{name: "console home", clients: o.consoleClients, warmup: o.warmup, target: target{latency: latencyTarget{"p99", 10 * milli}}, do: page("")},
-		{name: "console settings", clients: o.consoleClients, warmup: o.warmup, target: target{latency: latencyTarget{"p99", 10 * milli}}, do: page("/settings")},
-		{name: "console members", clients: o.consoleClients, warmup: o.warmup, target: target{latency: latencyTarget{"p99", 10 * milli}}, do: page("/members")},
-		{name: "console Patient list", clients: o.consoleClients, warmup: o.warmup, target: target{latency: latencyTarget{"p99", 30 * milli}}, do: page("/resources/Patient")},
+		{name: "console home", clients: o.consoleClients, warmup: o.warmup, target: target{latency: latencyTarget{"p99", 10 * milli}}, do: page(paths.Project.URL(project))},
+		{name: "console settings", clients: o.consoleClients, warmup: o.warmup, target: target{latency: latencyTarget{"p99", 10 * milli}}, do: page(paths.Settings.URL(project))},
+		{name: "console members", clients: o.consoleClients, warmup: o.warmup, target: target{latency: latencyTarget{"p99", 10 * milli}}, do: page(paths.Members.URL(project))},
+		{name: "console Patient list", clients: o.consoleClients, warmup: o.warmup, target: target{latency: latencyTarget{"p99", 30 * milli}}, do: page(paths.ResourceSearch.URL(project, "Patient"))},
 	}
 }
 
