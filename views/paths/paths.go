@@ -6,7 +6,9 @@
 // A route's type says how many parameters its pattern has (Route2 has
 // two), so a builder called with too few or too many does not compile. The
 // builder fills them in the pattern's order, each path-escaped: an id with
-// a "/" or "?" stays one segment.
+// a "/" or "?" stays one segment. web/paths_test.go checks that each
+// constant's type fits its pattern and that the router registers exactly
+// the patterns declared here.
 package paths
 
 import (
