@@ -48,3 +48,17 @@ func (s *Server) RouteOf(method, target string) (pattern string, params []string
 	}
 	return c.Path(), params
 }
+
+// RegisteredRoute returns the pattern of the route echo's router picks for method
+// and path (e.g. "/projects/:project"), or "" when none serves that method
+// there.
+func (s *Server) RegisteredRoute(method, path string) string {
+	c := s.echo.NewContext(httptest.NewRequest(method, path, nil), nil)
+	s.echo.Router().Find(method, path, c)
+	for _, r := range s.echo.Routes() {
+		if r.Method == method && r.Path == c.Path() {
+			return r.Path
+		}
+	}
+	return ""
+}

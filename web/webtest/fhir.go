@@ -9,7 +9,7 @@ import (
 // API sends a FHIR API request. A non-empty body goes as application/fhir+json
 // unless the headers (name, value pairs) set another Content-Type.
 func (c *Client) API(method, path, body string, headers ...string) *Response {
-	t := c.app.T
+	t := c.tb()
 	t.Helper()
 	req, err := http.NewRequest(method, c.app.HTTP.URL+path, strings.NewReader(body))
 	if err != nil {

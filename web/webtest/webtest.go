@@ -91,6 +91,25 @@ type Client struct {
 	// HTMX makes the client send HX-Request, as htmx does.
 	HTMX    bool
 	headers http.Header
+	// t is the test this browser reports failures to; nil means the app's.
+	t testing.TB
+}
+
+// For returns the same browser (cookies and headers shared) reporting its
+// failures to t: inside a subtest, a failed request must stop the subtest,
+// not the test that started the app.
+func (c *Client) For(t testing.TB) *Client {
+	in := *c
+	in.t = t
+	return &in
+}
+
+// tb is the test this browser reports to.
+func (c *Client) tb() testing.TB {
+	if c.t != nil {
+		return c.t
+	}
+	return c.app.T
 }
 
 // Header adds a header to every later request of this client; an empty
@@ -167,7 +186,7 @@ func (c *Client) csrfToken() string {
 
 // Do sends a request and reads the whole answer.
 func (c *Client) Do(method, path string, body io.Reader, contentType string) *Response {
-	t := c.app.T
+	t := c.tb()
 	t.Helper()
 	req, err := http.NewRequest(method, c.app.HTTP.URL+path, body)
 	if err != nil {
@@ -187,7 +206,7 @@ func (c *Client) Do(method, path string, body io.Reader, contentType string) *Re
 
 // send performs req and reads the whole answer.
 func (c *Client) send(req *http.Request) *Response {
-	t := c.app.T
+	t := c.tb()
 	t.Helper()
 	method, path := req.Method, req.URL.Path
 	resp, err := c.http.Do(req)
@@ -252,6 +271,12 @@ func (r *Response) TestID(id string) string {
 	return strings.TrimSpace(r.Doc().Find(`[data-testid="` + id + `"]`).First().Text())
 }
 
+// Title returns the page's title without the " · Enclave" that ends every
+// page's.
+func (r *Response) Title() string {
+	return strings.TrimSuffix(strings.TrimSpace(r.Doc().Find("title").First().Text()), " · Enclave")
+}
+
 // TestIDs returns the texts of every element with data-testid=id.
 func (r *Response) TestIDs(id string) []string {
 	var out []string
@@ -306,26 +331,26 @@ func (a *App) SignUp(email, projectName string) (*Client, string) {
 
 // NewProject creates another project as c's user and returns its id.
 func (c *Client) NewProject(name string) string {
-	c.app.T.Helper()
+	c.tb().Helper()
 	loc := c.PostForm("/projects/new", url.Values{"projectName": {name}}).RedirectsTo("/projects/")
 	return strings.TrimPrefix(loc, "/projects/")
 }
 
 // NewPolicy creates an access policy with one Patient rule and returns its id.
 func (c *Client) NewPolicy(project, name string) string {
-	c.app.T.Helper()
+	c.tb().Helper()
 	c.PostForm("/projects/"+project+"/access-policies/new", url.Values{"name": {name}, "rows": {"1"},
 		"rules.0.resourceType": {"Patient"}}).RedirectsTo("/projects/" + project + "/access-policies")
 	pols, err := c.app.Sys.Tenant(project).AccessPolicies(context.Background())
 	if err != nil {
-		c.app.T.Fatal(err)
+		c.tb().Fatal(err)
 	}
 	for _, p := range pols {
 		if p.Name == name {
 			return p.ID
 		}
 	}
-	c.app.T.Fatalf("policy %q not found after creating it", name)
+	c.tb().Fatalf("policy %q not found after creating it", name)
 	return ""
 }
 
@@ -385,16 +410,16 @@ func (a *App) LoggedLink(purpose, email string) string {
 // VerifyEmail opens the newest verification link logged for email and
 // confirms it, as the owner of the address would.
 func (c *Client) VerifyEmail(email string) {
-	c.app.T.Helper()
+	c.tb().Helper()
 	link := c.app.LoggedLink("email-verification", email)
 	if link == "" {
-		c.app.T.Fatalf("no verification link for %s in the server log", email)
+		c.tb().Fatalf("no verification link for %s in the server log", email)
 	}
 	path := strings.TrimPrefix(link, c.app.HTTP.URL)
 	c.Get(path).Status(http.StatusOK)
 	r := c.PostForm(path, url.Values{}).Status(http.StatusOK)
 	if msg := r.TestID("message"); !strings.Contains(msg, email+" is now the verified email address") {
-		c.app.T.Fatalf("verifying %s: the page says %q", email, msg)
+		c.tb().Fatalf("verifying %s: the page says %q", email, msg)
 	}
 }
 

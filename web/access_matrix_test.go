@@ -1,0 +1,890 @@
+package web_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"enclave/models"
+	"enclave/models/testdb"
+	"enclave/web"
+	"enclave/web/webtest"
+)
+
+// The access matrix says, for every route, what each kind of caller gets:
+// one row per request, one column per role. TestAccessMatrix runs it on
+// every database; TestAccessMatrixCoversEveryRoute fails when a route has
+// no row, so a new route cannot ship without saying who may call it.
+
+// role is a column of the matrix: who sends the request. Every role but
+// anonymous has a session of its own.
+type role int
+
+const (
+	anonymous       role = iota // no session
+	noProject                   // signed in, email not verified, member of no project
+	otherProject                // admin of another project
+	member                      // a plain member of the project
+	policed                     // a member whose access policy lets them only read Patients
+	admin                       // an admin of the project
+	superAdmin                  // an admin of the project who is also a super admin
+	otherSuperAdmin             // a super admin who is no member of the project
+	roleCount
+)
+
+var roleNames = [roleCount]string{"anonymous", "no-project", "other-project", "member", "policed-member",
+	"admin", "super-admin", "super-admin-elsewhere"}
+
+// nonMembers are the roles the isolation rule is about: nothing of the
+// project may reach them.
+var nonMembers = []role{anonymous, noProject, otherProject, otherSuperAdmin}
+
+// confidential is what only the project's members may see of it.
+var confidential = []string{"Alpha Clinic", "Quixotic", "ALPHA_TOKEN", "Front desk"}
+
+// outcome is what one role gets for one request: a status and a mark that
+// shows the right thing answered. The mark is, by the kind of answer:
+//   - a page (2xx, or a form sent back with its errors): its title;
+//   - an error page: a part of its message;
+//   - a redirect: where it leads, without the query (a trailing "/" makes
+//     it a prefix);
+//   - an API answer: its resourceType, or a part of an OperationOutcome's
+//     text when it is an error;
+//   - anything else: a part of the body.
+//
+// Marks may use the row's {placeholders}. An empty mark checks only the
+// status (and, for errors, that the answer is an error page or an
+// OperationOutcome).
+type outcome struct {
+	status int
+	mark   string
+}
+
+func titled(title string) outcome { return outcome{http.StatusOK, title} }
+func ok(mark string) outcome      { return outcome{http.StatusOK, mark} }
+func to(path string) outcome      { return outcome{http.StatusSeeOther, path} }
+
+// The usual refusals. signIn is the redirect of a page that needs a
+// session: a GET's remembers the page (/signin?next=…), a POST's does not.
+var (
+	signIn    = to("/signin?next=")
+	lost      = outcome{http.StatusNotFound, "does not exist, or you do not have access"}
+	notAdmin  = outcome{http.StatusForbidden, "Only admins of this project"}
+	readOnly  = outcome{http.StatusForbidden, "lets you read Patient but not change it"}
+	unseen    = outcome{http.StatusForbidden, "does not let you see Observation"}
+	apiSignIn = outcome{http.StatusUnauthorized, "Authentication required"}
+	apiLost   = outcome{http.StatusNotFound, "not found, or you are not an active member"}
+	apiChoose = outcome{http.StatusBadRequest, "No project named"}
+	apiDenied = outcome{http.StatusForbidden, "access policy"}
+)
+
+// cells is a row's outcomes, in role order.
+type cells [roleCount]outcome
+
+// anyone: every role alike.
+func anyone(o outcome) cells {
+	var c cells
+	for r := range c {
+		c[r] = o
+	}
+	return c
+}
+
+// guestsAndUsers: one outcome without a session, another with one.
+func guestsAndUsers(guest, user outcome) cells {
+	c := anyone(user)
+	c[anonymous] = guest
+	return c
+}
+
+// signedIn: every session; anonymous visitors are sent to sign in.
+func signedIn(o outcome) cells { return guestsAndUsers(signIn, o) }
+
+// members: the project's members; to everyone else it does not exist.
+func members(o outcome) cells {
+	return cells{signIn, lost, lost, o, o, o, o, lost}
+}
+
+// writers: members whose access policy lets them change Patients.
+func writers(o outcome) cells {
+	c := members(o)
+	c[policed] = readOnly
+	return c
+}
+
+// admins: the project's admins; other members are told why not.
+func admins(o outcome) cells {
+	return cells{signIn, lost, lost, notAdmin, notAdmin, o, o, lost}
+}
+
+// apiMembers: API calls naming the project.
+func apiMembers(o outcome) cells {
+	return cells{apiSignIn, apiLost, apiLost, o, o, o, o, apiLost}
+}
+
+// apiWriters: API writes naming the project.
+func apiWriters(o outcome) cells {
+	c := apiMembers(o)
+	c[policed] = apiDenied
+	return c
+}
+
+// vars name the fixture's ids and the caller's own values for a row's
+// {placeholders}.
+type vars map[string]string
+
+// accessRow is one request and what each role gets for it.
+type accessRow struct {
+	// req is "METHOD /path", the path with {placeholders}.
+	req string
+	// form is a console form, URL-encoded, with {placeholders}; it is sent
+	// with the caller's CSRF token.
+	form string
+	// body is an API request's JSON, with {placeholders}.
+	body string
+	// project is the X-Enclave-Project header of an API request; "" sends
+	// none.
+	project string
+	// spare sends the request from a second session of the caller's (a new
+	// browser for anonymous), for requests that end or replace the session.
+	spare bool
+	// link says the URL holds a one-time token: whoever has it may see what
+	// it is for, so the isolation check does not apply.
+	link bool
+	// fresh makes the row's target anew for each cell, so that a role that
+	// may change or delete it does not spoil the next cell.
+	fresh func(*testing.T, *accessFixture) vars
+	// state describes what the request may change: a refused request must
+	// leave it as it was, a granted one must change it.
+	state func(*testing.T, *accessFixture, vars) string
+	want  cells
+}
+
+const (
+	patientJSON = `{"resourceType":"Patient","name":[{"family":"Made"}]}`
+	editedJSON  = `{"resourceType":"Patient","id":"{patient}","name":[{"family":"Edited"}]}`
+)
+
+var consoleRows = []accessRow{
+	// Probes and assets: the same for everyone; metrics only for the
+	// bearer of the metrics token, which no session is.
+	{req: "GET /healthz", want: anyone(ok("ok"))},
+	{req: "GET /readyz", want: anyone(ok("ok"))},
+	{req: "GET /static/css/app.css", want: anyone(ok(".btn"))},
+	{req: "GET /favicon.ico", want: anyone(ok(""))},
+	{req: "GET /metrics", want: anyone(outcome{http.StatusNotFound, ""})},
+
+	// Signing up, in and out; links sent by email. {home} is where the
+	// caller lands: sign-in, their only project, or the project chooser.
+	{req: "GET /", want: anyone(to("{home}"))},
+	{req: "GET /register", want: guestsAndUsers(titled("Register"), to("/projects/new"))},
+	{req: "POST /register", spare: true, form: "firstName=New&lastName=Person&email={role}.new@example.org&password=password-123",
+		want: anyone(to("/register/project"))},
+	{req: "GET /signin", want: guestsAndUsers(titled("Sign in"), to("{home}"))},
+	{req: "POST /signin", spare: true, form: "email={email}&password=password-123",
+		want: guestsAndUsers(outcome{http.StatusUnauthorized, "Sign in"}, to("{home}"))},
+	{req: "POST /signout", spare: true, want: anyone(to("/signin"))},
+	{req: "GET /forgot", want: anyone(titled("Reset your password"))},
+	{req: "POST /forgot", form: "email={email}", want: anyone(titled("Reset your password"))},
+	{req: "GET /reset/{token}", fresh: newResetLink, want: anyone(titled("Choose a new password"))},
+	{req: "POST /reset/{token}", fresh: newResetLink, spare: true, form: "password=new-password-123&confirm=new-password-123",
+		want: anyone(to("/"))},
+	{req: "GET /verify/{token}", fresh: newVerifyLink, want: anyone(titled("Verify your email"))},
+	{req: "POST /verify/{token}", fresh: newVerifyLink, want: anyone(titled("Email verified"))},
+	{req: "POST /account/verify", want: cells{signIn, titled("Verification link sent"), to("/projects"), to("/projects"),
+		to("/projects"), to("/projects"), to("/projects"), to("/projects")}},
+
+	// Invitations: the link shows the project to whoever holds it; only
+	// the verified owner of the invited address may answer. Here that is
+	// the no-project user, who has not verified theirs.
+	{req: "GET /invite/{invite-token}", link: true, want: anyone(titled("Join Alpha Clinic"))},
+	{req: "POST /invitations/{invitation}/accept", state: invitationOpen, want: cells{signIn,
+		{http.StatusForbidden, "Verify your email address first"}, notInvited, notInvited, notInvited, notInvited, notInvited, notInvited}},
+	{req: "POST /invitations/{invitation}/decline", state: invitationOpen, want: cells{signIn,
+		{http.StatusForbidden, "Verify your email address first"}, notInvited, notInvited, notInvited, notInvited, notInvited, notInvited}},
+
+	// Everyone's own account. Changing the password is sent mistyped:
+	// done for real it would end the caller's other sessions.
+	{req: "GET /account", want: signedIn(titled("Your account"))},
+	{req: "POST /account/name", form: "firstName=Renamed&lastName={role}", state: ownName, want: signedIn(titled("Your account"))},
+	{req: "POST /account/email", form: "email={role}.moved@example.org&emailPassword=password-123", want: signedIn(titled("Your account"))},
+	{req: "POST /account/password", form: "current=password-123&password=new-password-123&confirm=new-password-456",
+		want: signedIn(outcome{http.StatusUnprocessableEntity, "Your account"})},
+	{req: "POST /account/sessions/{session}/signout", fresh: adminSession, state: sessionLive,
+		want: cells{signIn, lost, lost, lost, lost, to("/account"), lost, lost}},
+
+	// Projects of one's own. The forms are sent empty: a new project would
+	// change where each caller lands and which project the API picks.
+	{req: "GET /register/project", want: signedIn(titled("Name your first project"))},
+	{req: "POST /register/project", form: "projectName=", want: signedIn(outcome{http.StatusUnprocessableEntity, "New project"})},
+	{req: "GET /projects", want: signedIn(titled("Choose a project"))},
+	{req: "GET /projects/new", want: signedIn(titled("New project"))},
+	{req: "POST /projects/new", form: "projectName=", want: signedIn(outcome{http.StatusUnprocessableEntity, "New project"})},
+
+	// The project's overview and resource browser: every member, within
+	// their access policy.
+	{req: "GET /projects/{project}", want: members(titled("Alpha Clinic"))},
+	{req: "GET /projects/{project}/resources", want: members(titled("Resources"))},
+	{req: "GET /projects/{project}/resources/Patient", want: members(titled("Patient"))},
+	{req: "GET /projects/{project}/resources/Observation", want: cells{signIn, lost, lost, titled("Observation"), unseen,
+		titled("Observation"), titled("Observation"), lost}},
+	{req: "GET /projects/{project}/resources/Patient/new", want: writers(titled("New Patient"))},
+	{req: "POST /projects/{project}/resources/Patient/new", form: "json=" + patientJSON, state: patientCount,
+		want: writers(to("/projects/{project}/resources/Patient/"))},
+	{req: "GET /projects/{project}/resources/Patient/{patient}", want: members(titled("Patient/{patient}"))},
+	{req: "GET /projects/{project}/resources/Patient/{patient}/_history/1", want: members(titled("Patient/{patient} version 1"))},
+	{req: "GET /projects/{project}/resources/Patient/{patient}/edit", want: writers(titled("Edit Patient/{patient}"))},
+	{req: "POST /projects/{project}/resources/Patient/{patient}/edit", fresh: sparePatient, form: "version=1&json=" + editedJSON,
+		state: patientOf, want: writers(to("/projects/{project}/resources/Patient/{patient}"))},
+	{req: "GET /projects/{project}/resources/Patient/{patient}/delete", want: writers(titled("Delete Patient/{patient}"))},
+	{req: "POST /projects/{project}/resources/Patient/{patient}/delete", fresh: sparePatient, state: patientOf,
+		want: writers(to("/projects/{project}/resources/Patient"))},
+
+	// Administration: admins only. Features are for super admins.
+	{req: "GET /projects/{project}/settings", want: admins(titled("Settings"))},
+	{req: "POST /projects/{project}/settings", fresh: settingsVersion, state: projectSettings,
+		form: "name=Alpha+Clinic&description=Saved+by+{role}&strictMode=on&version={version}", want: admins(titled("Settings"))},
+	{req: "POST /projects/{project}/settings", fresh: settingsVersion, state: projectSettings,
+		form: "name=Alpha+Clinic&strictMode=on&version={version}&operatorFields=on&features=bots",
+		want: cells{signIn, lost, lost, notAdmin, notAdmin, {http.StatusForbidden, "Only a super admin"}, titled("Settings"), lost}},
+	{req: "GET /projects/{project}/access-policies", want: admins(titled("Access policies"))},
+	{req: "GET /projects/{project}/access-policies/new", want: admins(titled("New access policy"))},
+	{req: "POST /projects/{project}/access-policies/new", form: "name=Made+by+{role}&rows=1&rules.0.resourceType=Patient",
+		state: policyNames, want: admins(to("/projects/{project}/access-policies"))},
+	{req: "GET /projects/{project}/access-policies/{policy}", want: admins(titled("Edit access policy"))},
+	{req: "POST /projects/{project}/access-policies/{policy}", fresh: sparePolicy, state: policyOf,
+		form: "name=Renamed+by+{role}&rows=1&rules.0.resourceType=Observation", want: admins(to("/projects/{project}/access-policies"))},
+	{req: "GET /projects/{project}/access-policies/{policy}/delete", want: admins(titled("Delete access policy"))},
+	{req: "POST /projects/{project}/access-policies/{policy}/delete", fresh: sparePolicy, state: policyOf,
+		want: admins(to("/projects/{project}/access-policies"))},
+	{req: "GET /projects/{project}/audit", want: admins(titled("Audit log"))},
+	{req: "GET /projects/{project}/members", want: admins(titled("Members"))},
+	{req: "POST /projects/{project}/members/invite", form: "email={role}.invited@example.org", state: invitedEmails,
+		want: admins(titled("Members"))},
+	{req: "POST /projects/{project}/members/invitations/{invitation}/resend", fresh: spareInvitation, state: inviteLinkWorks,
+		want: admins(titled("Members"))},
+	{req: "POST /projects/{project}/members/invitations/{invitation}/revoke", fresh: spareInvitation, state: invitationOpen,
+		want: admins(to("/projects/{project}/members"))},
+	{req: "GET /projects/{project}/members/{member}", want: admins(titled("Edit member"))},
+	{req: "POST /projects/{project}/members/{member}", fresh: spareMember, form: "admin=on&active=on", state: membership,
+		want: admins(to("/projects/{project}/members"))},
+	{req: "GET /projects/{project}/members/{member}/remove", want: admins(titled("Remove member"))},
+	{req: "POST /projects/{project}/members/{member}/remove", fresh: spareMember, state: membership,
+		want: admins(to("/projects/{project}/members"))},
+	{req: "GET /projects/{project}/secrets", want: admins(titled("Secrets"))},
+	{req: "POST /projects/{project}/secrets", form: "name=made-by-{role}&value=value-of-{role}", state: secretNames,
+		want: admins(titled("Secrets"))},
+	{req: "GET /projects/{project}/secrets/{secret}", want: admins(titled("Secret ALPHA_TOKEN"))},
+	{req: "POST /projects/{project}/secrets/{secret}/value", fresh: spareSecret, form: "value=replaced-by-{role}", state: secretOf,
+		want: admins(titled("Secret {secret-name}"))},
+	{req: "POST /projects/{project}/secrets/{secret}/name", fresh: spareSecret, form: "name=renamed-by-{role}", state: secretOf,
+		want: admins(titled("Secret renamed-by-{role}"))},
+	{req: "GET /projects/{project}/secrets/{secret}/delete", want: admins(titled("Delete secret"))},
+	{req: "POST /projects/{project}/secrets/{secret}/delete", fresh: spareSecret, state: secretOf,
+		want: admins(to("/projects/{project}/secrets"))},
+}
+
+// notInvited is how an invitation to someone else is refused.
+var notInvited = outcome{http.StatusNotFound, "no longer open, or it is for another email address"}
+
+var apiRows = []accessRow{
+	{req: "GET /fhir/R4/metadata", want: anyone(ok("CapabilityStatement"))},
+
+	// Naming the project in X-Enclave-Project.
+	{req: "GET /fhir/R4/Patient", project: "{project}", want: apiMembers(ok("Bundle"))},
+	{req: "HEAD /fhir/R4/Patient", project: "{project}", want: apiMembers(ok(""))},
+	{req: "POST /fhir/R4/Patient", project: "{project}", body: patientJSON, state: patientCount,
+		want: apiWriters(outcome{http.StatusCreated, "Patient"})},
+	{req: "GET /fhir/R4/Observation", project: "{project}", want: cells{apiSignIn, apiLost, apiLost, ok("Bundle"), apiDenied,
+		ok("Bundle"), ok("Bundle"), apiLost}},
+	{req: "GET /fhir/R4/Patient/_history", project: "{project}", want: apiMembers(ok("Bundle"))},
+	{req: "HEAD /fhir/R4/Patient/_history", project: "{project}", want: apiMembers(ok(""))},
+	{req: "GET /fhir/R4/Patient/{patient}", project: "{project}", want: apiMembers(ok("Patient"))},
+	{req: "HEAD /fhir/R4/Patient/{patient}", project: "{project}", want: apiMembers(ok(""))},
+	{req: "PUT /fhir/R4/Patient/{patient}", project: "{project}", fresh: sparePatient, body: editedJSON, state: patientOf,
+		want: apiWriters(ok("Patient"))},
+	{req: "DELETE /fhir/R4/Patient/{patient}", project: "{project}", fresh: sparePatient, state: patientOf,
+		want: apiWriters(ok("OperationOutcome"))},
+	{req: "GET /fhir/R4/Patient/{patient}/_history", project: "{project}", want: apiMembers(ok("Bundle"))},
+	{req: "HEAD /fhir/R4/Patient/{patient}/_history", project: "{project}", want: apiMembers(ok(""))},
+	{req: "GET /fhir/R4/Patient/{patient}/_history/1", project: "{project}", want: apiMembers(ok("Patient"))},
+	{req: "HEAD /fhir/R4/Patient/{patient}/_history/1", project: "{project}", want: apiMembers(ok(""))},
+
+	// Naming none: the caller's only project, if they have exactly one.
+	// The other project's admin and the outside super admin search their
+	// own; the super admin of this project has two and must choose.
+	{req: "GET /fhir/R4/Patient", want: cells{apiSignIn, apiChoose, ok("Bundle"), ok("Bundle"), ok("Bundle"), ok("Bundle"),
+		apiChoose, ok("Bundle")}},
+	{req: "GET /fhir/R4/Patient/{patient}", want: cells{apiSignIn, apiChoose, apiNoSuch, ok("Patient"), ok("Patient"),
+		ok("Patient"), apiChoose, apiNoSuch}},
+}
+
+// apiNoSuch is a resource the caller's project does not have.
+var apiNoSuch = outcome{http.StatusNotFound, "not found"}
+
+// notAllowed rows: the methods the API does not support on path answer
+// 405 to members, after the same checks as every API request.
+func notAllowed(path string, methods ...string) []accessRow {
+	var rows []accessRow
+	for _, m := range methods {
+		rows = append(rows, accessRow{req: m + " " + path, project: "{project}", body: "{}",
+			want: apiMembers(outcome{http.StatusMethodNotAllowed, ""})})
+	}
+	return rows
+}
+
+var accessMatrix = slices.Concat(consoleRows, apiRows,
+	notAllowed("/fhir/R4/Patient", "PUT", "PATCH", "DELETE", "OPTIONS"),
+	notAllowed("/fhir/R4/Patient/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
+	notAllowed("/fhir/R4/Patient/{patient}", "POST", "PATCH", "OPTIONS"),
+	notAllowed("/fhir/R4/Patient/{patient}/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
+	notAllowed("/fhir/R4/Patient/{patient}/_history/1", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
+)
+
+// caller is one role's person and browser.
+type caller struct {
+	client *webtest.Client
+	email  string
+	userID string
+	// home is where the caller lands after signing in.
+	home string
+}
+
+// accessFixture is the world the matrix runs in: the project "Alpha
+// Clinic" with a member of each kind, a patient, a secret, an access policy
+// and an invitation, and the people around it.
+type accessFixture struct {
+	app     *webtest.App
+	project string
+	callers [roleCount]caller
+	// holder owns the verification and reset links the rows use.
+	holder models.User
+	ids    vars
+	made   int
+}
+
+// newMatrixApp starts the server the matrix runs against: with a metrics
+// token, so that /metrics is a route too.
+func newMatrixApp(t *testing.T, db testdb.DB) *webtest.App {
+	return webtest.NewWith(t, db, func(c *web.Config) { c.MetricsToken = "matrix-metrics-token-0123456789" })
+}
+
+func newAccessFixture(t *testing.T, db testdb.DB) *accessFixture {
+	t.Helper()
+	app := newMatrixApp(t, db)
+	ctx := t.Context()
+	sys := app.Sys
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	person := func(email string, verified bool) models.User {
+		t.Helper()
+		u, err := sys.CreateUser(ctx, models.NewUser{FirstName: "Test", LastName: strings.Split(email, "@")[0], Email: email, Password: "password-123"})
+		must(err)
+		if verified {
+			token, _, err := sys.IssueAccountToken(ctx, u.ID, models.PurposeVerify, email, models.Letter{})
+			must(err)
+			u, err = sys.VerifyEmail(ctx, token)
+			must(err)
+		}
+		return u
+	}
+	project := func(owner models.User, name string) string {
+		t.Helper()
+		p, err := sys.CreateProject(ctx, owner.ID, models.NewProject{Name: name})
+		must(err)
+		return p.ID
+	}
+
+	fx := &accessFixture{app: app, holder: person("holder@example.org", false)}
+	users := [roleCount]models.User{}
+	for r := noProject; r < roleCount; r++ {
+		users[r] = person(roleNames[r]+"@example.org", r != noProject)
+	}
+	fx.project = project(users[admin], "Alpha Clinic")
+	elsewhere := project(users[otherProject], "Elsewhere")
+	operators := project(users[otherSuperAdmin], "Operators")
+	must(sys.SetSuperAdmin(ctx, operators, true))
+	store := sys.Tenant(fx.project)
+	pol, err := store.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "Front desk",
+		Rules: []models.PolicyRule{{ResourceType: "Patient", ReadOnly: true}}})
+	must(err)
+	m, err := store.AddMember(ctx, models.Actor{}, users[member].ID, false, nil)
+	must(err)
+	_, err = store.AddMember(ctx, models.Actor{}, users[policed].ID, false, &pol.ID)
+	must(err)
+	_, err = store.AddMember(ctx, models.Actor{}, users[superAdmin].ID, true, nil)
+	must(err)
+	_, err = sys.Tenant(operators).AddMember(ctx, models.Actor{}, users[superAdmin].ID, true, nil)
+	must(err)
+	patient, err := store.CreateResource(ctx, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Quixotic"}]}`))
+	must(err)
+	secret, err := store.Secrets(app.SecretBox).Create(ctx, models.Actor{}, "ALPHA_TOKEN", "alpha-token-value")
+	must(err)
+	invited, err := store.Invite(ctx, models.Actor{}, models.InviteInput{Email: users[noProject].Email}, models.Letter{})
+	must(err)
+	fx.ids = vars{"project": fx.project, "patient": patient.ID, "secret": secret.ID, "policy": pol.ID, "member": m.ID,
+		"invitation": invited.Invitation.ID, "invite-token": invited.Token}
+
+	homes := [roleCount]string{"/signin", "/projects/new", "/projects/" + elsewhere, "/projects/" + fx.project,
+		"/projects/" + fx.project, "/projects/" + fx.project, "/projects", "/projects/" + operators}
+	for r := range roleCount {
+		c := caller{client: app.Client(), email: "nobody@example.org", home: homes[r]}
+		if r != anonymous {
+			c.email, c.userID = users[r].Email, users[r].ID
+			c.client.SignIn(c.email).Status(http.StatusSeeOther)
+		}
+		fx.callers[r] = c
+	}
+	return fx
+}
+
+// store is the project's store, for making and checking records.
+func (fx *accessFixture) store() models.Tenant { return fx.app.Sys.Tenant(fx.project) }
+
+// vars returns the placeholders of a request by r.
+func (fx *accessFixture) vars(r role) vars {
+	v := maps.Clone(fx.ids)
+	c := fx.callers[r]
+	v["role"], v["email"], v["home"] = roleNames[r], c.email, c.home
+	return v
+}
+
+// next numbers the records the rows make.
+func (fx *accessFixture) next() string {
+	fx.made++
+	return strconv.Itoa(fx.made)
+}
+
+// The fresh targets.
+
+func sparePatient(t *testing.T, fx *accessFixture) vars {
+	r, err := fx.store().CreateResource(t.Context(), "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Spare"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vars{"patient": r.ID}
+}
+
+func spareSecret(t *testing.T, fx *accessFixture) vars {
+	name := "SPARE_" + fx.next()
+	s, err := fx.store().Secrets(fx.app.SecretBox).Create(t.Context(), models.Actor{}, name, "spare-value")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vars{"secret": s.ID, "secret-name": name}
+}
+
+func sparePolicy(t *testing.T, fx *accessFixture) vars {
+	p, err := fx.store().CreateAccessPolicy(t.Context(), models.Actor{},
+		models.PolicyInput{Name: "Spare " + fx.next(), Rules: []models.PolicyRule{{ResourceType: "Patient"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vars{"policy": p.ID}
+}
+
+func spareInvitation(t *testing.T, fx *accessFixture) vars {
+	got, err := fx.store().Invite(t.Context(), models.Actor{},
+		models.InviteInput{Email: "spare-" + fx.next() + "@example.org"}, models.Letter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vars{"invitation": got.Invitation.ID, "invite-token": got.Token}
+}
+
+func spareMember(t *testing.T, fx *accessFixture) vars {
+	ctx := t.Context()
+	u, err := fx.app.Sys.CreateUser(ctx, models.NewUser{FirstName: "Spare", LastName: "Member",
+		Email: "spare-member-" + fx.next() + "@example.org", Password: "password-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := fx.store().AddMember(ctx, models.Actor{}, u.ID, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vars{"member": m.ID}
+}
+
+// adminSession signs the admin in on another browser and names that
+// session.
+func adminSession(t *testing.T, fx *accessFixture) vars {
+	a := fx.callers[admin]
+	ids := func() []string {
+		list, err := fx.app.Sys.UserSessions(t.Context(), a.userID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range list {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+	before := ids()
+	fx.app.Client().For(t).SignIn(a.email).Status(http.StatusSeeOther)
+	for _, id := range ids() {
+		if !slices.Contains(before, id) {
+			return vars{"session": id}
+		}
+	}
+	t.Fatal("signing the admin in made no session")
+	return nil
+}
+
+func settingsVersion(t *testing.T, fx *accessFixture) vars {
+	p, err := fx.store().Project(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vars{"version": strconv.Itoa(p.Version)}
+}
+
+func newVerifyLink(t *testing.T, fx *accessFixture) vars {
+	return fx.link(t, models.PurposeVerify)
+}
+
+func newResetLink(t *testing.T, fx *accessFixture) vars {
+	return fx.link(t, models.PurposeReset)
+}
+
+func (fx *accessFixture) link(t *testing.T, purpose models.TokenPurpose) vars {
+	token, _, err := fx.app.Sys.IssueAccountToken(t.Context(), fx.holder.ID, purpose, fx.holder.Email, models.Letter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vars{"token": token}
+}
+
+// The states a request may change.
+
+func patientCount(t *testing.T, fx *accessFixture, _ vars) string {
+	n, err := fx.store().CountByType(t.Context(), []string{"Patient"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strconv.Itoa(n["Patient"])
+}
+
+func patientOf(t *testing.T, fx *accessFixture, v vars) string {
+	r, err := fx.store().ReadResource(t.Context(), "Patient", v["patient"])
+	if err != nil {
+		return err.Error()
+	}
+	return r.VersionID + " " + string(r.JSON)
+}
+
+func projectSettings(t *testing.T, fx *accessFixture, _ vars) string {
+	p, err := fx.store().Project(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%d %q %v", p.Version, p.Description, p.Features)
+}
+
+func policyNames(t *testing.T, fx *accessFixture, _ vars) string {
+	pols, err := fx.store().AccessPolicies(t.Context())
+	return joined(t, pols, err, func(p models.AccessPolicy) string { return p.Name })
+}
+
+func policyOf(t *testing.T, fx *accessFixture, v vars) string {
+	p, err := fx.store().AccessPolicy(t.Context(), v["policy"])
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%s %+v", p.Name, p.Rules)
+}
+
+func invitedEmails(t *testing.T, fx *accessFixture, _ vars) string {
+	list, err := fx.store().Invitations(t.Context())
+	return joined(t, list, err, func(o models.OpenInvitation) string { return o.Invitation.Email })
+}
+
+func invitationOpen(t *testing.T, fx *accessFixture, v vars) string {
+	if _, err := fx.store().Invitation(t.Context(), v["invitation"]); err != nil {
+		return err.Error()
+	}
+	return "open"
+}
+
+func inviteLinkWorks(t *testing.T, fx *accessFixture, v vars) string {
+	if _, err := fx.app.Sys.InvitationByToken(t.Context(), v["invite-token"]); err != nil {
+		return err.Error()
+	}
+	return "works"
+}
+
+func membership(t *testing.T, fx *accessFixture, v vars) string {
+	m, err := fx.store().Member(t.Context(), v["member"])
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("admin %v, active %v", m.Membership.Admin, m.Membership.Active)
+}
+
+func secretNames(t *testing.T, fx *accessFixture, _ vars) string {
+	list, err := fx.store().Secrets(fx.app.SecretBox).List(t.Context())
+	return joined(t, list, err, func(s models.Secret) string { return s.Name })
+}
+
+// joined names each item of a list that loaded without error.
+func joined[T any](t *testing.T, list []T, err error, name func(T) string) string {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(list))
+	for i, item := range list {
+		names[i] = name(item)
+	}
+	return strings.Join(names, ", ")
+}
+
+func secretOf(t *testing.T, fx *accessFixture, v vars) string {
+	st := fx.store().Secrets(fx.app.SecretBox)
+	s, err := st.Get(t.Context(), v["secret"])
+	if err != nil {
+		return err.Error()
+	}
+	value, err := st.Value(t.Context(), s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Name + "=" + value
+}
+
+func ownName(t *testing.T, fx *accessFixture, v vars) string {
+	u, err := fx.app.Sys.UserByEmail(t.Context(), v["email"])
+	if err != nil {
+		return err.Error()
+	}
+	return u.Name()
+}
+
+func sessionLive(t *testing.T, fx *accessFixture, v vars) string {
+	list, err := fx.app.Sys.UserSessions(t.Context(), fx.callers[admin].userID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if s.ID == v["session"] {
+			return "live"
+		}
+	}
+	return "ended"
+}
+
+func TestAccessMatrix(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			fx := newAccessFixture(t, db)
+			for _, row := range accessMatrix {
+				t.Run(row.req, func(t *testing.T) {
+					for r := range roleCount {
+						t.Run(roleNames[r], func(t *testing.T) { fx.run(t, row, r) })
+					}
+				})
+			}
+		})
+	}
+}
+
+// run sends row's request as r and checks the answer, what it shows to
+// those outside the project, and what it changed.
+func (fx *accessFixture) run(t *testing.T, row accessRow, r role) {
+	v := fx.vars(r)
+	if row.fresh != nil {
+		maps.Copy(v, row.fresh(t, fx))
+	}
+	method, path, _ := strings.Cut(row.req, " ")
+	path = expand(t, path, v)
+	before := ""
+	if row.state != nil {
+		before = row.state(t, fx, v)
+	}
+
+	c := fx.callers[r].client.For(t)
+	if row.spare {
+		c = fx.app.Client().For(t)
+		if r != anonymous {
+			c.SignIn(fx.callers[r].email).Status(http.StatusSeeOther)
+		}
+	}
+	var resp *webtest.Response
+	switch {
+	case strings.HasPrefix(path, "/fhir/"):
+		var header []string
+		if row.project != "" {
+			header = []string{web.ProjectHeader, expand(t, row.project, v)}
+		}
+		resp = c.API(method, path, expand(t, row.body, v), header...)
+	case method == http.MethodGet:
+		resp = c.Get(path)
+	default:
+		form, err := url.ParseQuery(expand(t, row.form, v))
+		if err != nil {
+			t.Fatalf("the row's form: %v", err)
+		}
+		resp = c.PostForm(path, form)
+	}
+
+	want := row.want[r]
+	want.mark = expand(t, want.mark, v)
+	checkOutcome(t, resp, method, path, want)
+
+	if slices.Contains(nonMembers, r) && !row.link {
+		hidden := confidential
+		if !strings.HasPrefix(path, "/fhir/") {
+			// The API's 404 repeats the project id the caller sent; a page
+			// names nothing of the project, not even its id.
+			hidden = append(slices.Clip(hidden), fx.project)
+		}
+		for _, s := range hidden {
+			if strings.Contains(resp.Body, s) {
+				t.Errorf("the answer shows %q to someone outside the project", s)
+			}
+		}
+	}
+	if row.state != nil {
+		after := row.state(t, fx, v)
+		granted := resp.Resp.StatusCode < 400 && !sentToSignIn(resp)
+		switch {
+		case granted && after == before:
+			t.Errorf("granted (%d), but nothing changed: %s", resp.Resp.StatusCode, before)
+		case !granted && after != before:
+			t.Errorf("refused (%d), yet it changed %s\nto %s", resp.Resp.StatusCode, before, after)
+		}
+	}
+}
+
+// checkOutcome checks the status and the mark (see outcome).
+func checkOutcome(t *testing.T, resp *webtest.Response, method, path string, want outcome) {
+	t.Helper()
+	got := resp.Resp.StatusCode
+	if got != want.status {
+		t.Fatalf("status %d, want %d\n%s", got, want.status, clip(resp.Body))
+	}
+	kind := resp.Header("Content-Type")
+	switch {
+	case got >= 300 && got < 400:
+		loc := resp.Header("Location")
+		switch {
+		case want == signIn:
+			wantLoc := "/signin"
+			if method == http.MethodGet {
+				wantLoc += "?next=" + url.QueryEscape(path)
+			}
+			if loc != wantLoc {
+				t.Errorf("sent to %q, want %q", loc, wantLoc)
+			}
+		case strings.HasSuffix(want.mark, "/"):
+			if !strings.HasPrefix(loc, want.mark) {
+				t.Errorf("sent to %q, want %q…", loc, want.mark)
+			}
+		default:
+			if p, _, _ := strings.Cut(loc, "?"); p != want.mark {
+				t.Errorf("sent to %q, want %q", loc, want.mark)
+			}
+		}
+	case method == http.MethodHead:
+		// No body to look at.
+	case strings.Contains(kind, "json"):
+		var oo struct {
+			ResourceType string `json:"resourceType"`
+			Issue        []struct {
+				Details struct{ Text string } `json:"details"`
+			} `json:"issue"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &oo); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, clip(resp.Body))
+		}
+		if got >= 400 {
+			var texts []string
+			for _, is := range oo.Issue {
+				texts = append(texts, is.Details.Text)
+			}
+			text := strings.Join(texts, " | ")
+			if oo.ResourceType != "OperationOutcome" || !strings.Contains(text, want.mark) {
+				t.Errorf("answer %s %q, want an OperationOutcome saying %q", oo.ResourceType, text, want.mark)
+			}
+		} else if want.mark != "" && oo.ResourceType != want.mark {
+			t.Errorf("answer is a %s, want a %s", oo.ResourceType, want.mark)
+		}
+	case strings.HasPrefix(kind, "text/html"):
+		errorPage := resp.Has("error-page")
+		if got >= 400 && (errorPage || want.mark == "") {
+			if msg := resp.TestID("error-message"); !errorPage || !strings.Contains(msg, want.mark) {
+				t.Errorf("error page %v saying %q, want one saying %q\n%s", errorPage, msg, want.mark, clip(resp.Body))
+			}
+		} else if want.mark != "" && resp.Title() != want.mark {
+			t.Errorf("page %q, want %q", resp.Title(), want.mark)
+		}
+	default:
+		if !strings.Contains(resp.Body, want.mark) {
+			t.Errorf("%s answer lacks %q", kind, want.mark)
+		}
+	}
+}
+
+func sentToSignIn(resp *webtest.Response) bool {
+	return resp.Resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header("Location"), "/signin")
+}
+
+var placeholder = regexp.MustCompile(`\{([a-z][a-z-]*)\}`)
+
+// expand fills s's {placeholders} from v.
+func expand(t *testing.T, s string, v vars) string {
+	t.Helper()
+	return placeholder.ReplaceAllStringFunc(s, func(p string) string {
+		value, ok := v[strings.Trim(p, "{}")]
+		if !ok {
+			t.Fatalf("%s names nothing the fixture has", p)
+		}
+		return value
+	})
+}
+
+func clip(s string) string {
+	if len(s) > 1500 {
+		return s[:1500] + "…"
+	}
+	return s
+}
+
+// TestAccessMatrixCoversEveryRoute: every route the server registers has a
+// row, and every row reaches a route. Add a row for a new route, with what
+// each role gets.
+func TestAccessMatrixCoversEveryRoute(t *testing.T) {
+	app := newMatrixApp(t, testdb.SQLite(t))
+	covered := map[string]bool{}
+	for _, row := range accessMatrix {
+		method, path, _ := strings.Cut(row.req, " ")
+		path = placeholder.ReplaceAllString(path, "x")
+		route := app.Server.RegisteredRoute(method, path)
+		if route == "" {
+			t.Errorf("%s reaches no route", row.req)
+			continue
+		}
+		covered[method+" "+route] = true
+	}
+	for _, r := range app.Server.Routes() {
+		if !slices.Contains([]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+			http.MethodDelete, http.MethodOptions}, r.Method) {
+			continue // echo's not-found handlers of groups
+		}
+		if !covered[r.Method+" "+r.Path] {
+			t.Errorf("%s %s has no row in the access matrix: add one saying what each role gets", r.Method, r.Path)
+		}
+	}
+}
