@@ -81,7 +81,8 @@ var (
 	unseen    = outcome{http.StatusForbidden, "does not let you see Observation"}
 	apiSignIn = outcome{http.StatusUnauthorized, "Authentication required"}
 	apiLost   = outcome{http.StatusNotFound, "not found, or you are not an active member"}
-	apiChoose = outcome{http.StatusBadRequest, "No project named"}
+	apiChoose = outcome{http.StatusBadRequest, "you are a member of several projects"}
+	apiNone   = outcome{http.StatusBadRequest, "you are a member of none"}
 	apiDenied = outcome{http.StatusForbidden, "access policy"}
 )
 
@@ -319,10 +320,11 @@ var apiRows = []accessRow{
 
 	// Naming none: the caller's only project, if they have exactly one.
 	// The other project's admin and the outside super admin search their
-	// own; the super admin of this project has two and must choose.
-	{req: "GET /fhir/R4/Patient", want: cells{apiSignIn, apiChoose, ok("Bundle"), ok("Bundle"), ok("Bundle"), ok("Bundle"),
+	// own; the super admin of this project has two and must choose; the
+	// user without a project is told how to get one.
+	{req: "GET /fhir/R4/Patient", want: cells{apiSignIn, apiNone, ok("Bundle"), ok("Bundle"), ok("Bundle"), ok("Bundle"),
 		apiChoose, ok("Bundle")}},
-	{req: "GET /fhir/R4/Patient/{patient}", want: cells{apiSignIn, apiChoose, apiNoSuch, ok("Patient"), ok("Patient"),
+	{req: "GET /fhir/R4/Patient/{patient}", want: cells{apiSignIn, apiNone, apiNoSuch, ok("Patient"), ok("Patient"),
 		ok("Patient"), apiChoose, apiNoSuch}},
 }
 

@@ -67,6 +67,10 @@ func (a sessionAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
 const chooseProject = "No project named: you are a member of several projects, so send the " + ProjectHeader +
 	" header with the id of the one this request is for."
 
+// noProjects answers a caller who names no project and is a member of none.
+const noProjects = "No project named, and you are a member of none: create a project in the Enclave console, or accept an " +
+	"invitation to one, then send its id in the " + ProjectHeader + " header."
+
 // requireAPICaller authenticates an API request and puts the store of the
 // caller's project in the context, from the access loadCaller resolved (no
 // query of its own). Anonymous callers get 401; a project the caller cannot
@@ -95,7 +99,10 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 		project := caller.ProjectID
 		if project == "" {
 			// Only a member of exactly one project may leave it unnamed.
-			if !caller.Resolved.All || len(caller.Resolved.Projects) != 1 {
+			switch {
+			case caller.Resolved.All && len(caller.Resolved.Projects) == 0:
+				return echo.NewHTTPError(http.StatusBadRequest, noProjects)
+			case !caller.Resolved.All || len(caller.Resolved.Projects) != 1:
 				return echo.NewHTTPError(http.StatusBadRequest, chooseProject)
 			}
 			project = caller.Resolved.Projects[0].Project.ID
