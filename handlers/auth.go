@@ -83,9 +83,12 @@ func (h *Auth) Register(c echo.Context) error {
 	return redirect(c, paths.FirstProject.URL())
 }
 
+// firstProjectTitle is the title of registration's step 2.
+const firstProjectTitle = "Name your first project"
+
 // FirstProjectPage shows step 2 of registration.
 func (h *Auth) FirstProjectPage(c echo.Context) error {
-	p, err := pageFor(c, h.Sys, "Name your first project")
+	p, err := pageFor(c, h.Sys, firstProjectTitle)
 	if err != nil {
 		return err
 	}
@@ -94,7 +97,7 @@ func (h *Auth) FirstProjectPage(c echo.Context) error {
 
 // FirstProject creates the registering user's first project.
 func (h *Auth) FirstProject(c echo.Context) error {
-	return createProject(c, h.Sys, func(p views.Page, f views.Form) (page, fragment templ.Component) {
+	return createProject(c, h.Sys, firstProjectTitle, func(p views.Page, f views.Form) (page, fragment templ.Component) {
 		return views.NewProjectStepPage(p, f), views.ProjectForm(p.CSRF, paths.FirstProject.URL(), "Create project", f)
 	})
 }

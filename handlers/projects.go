@@ -30,7 +30,7 @@ func (h *Projects) Choose(c echo.Context) error {
 
 // NewPage shows the project creation form.
 func (h *Projects) NewPage(c echo.Context) error {
-	p, err := pageFor(c, h.Sys, "New project")
+	p, err := pageFor(c, h.Sys, newProjectTitle)
 	if err != nil {
 		return err
 	}
@@ -39,23 +39,26 @@ func (h *Projects) NewPage(c echo.Context) error {
 
 // Create makes a project with the user as its admin.
 func (h *Projects) Create(c echo.Context) error {
-	return createProject(c, h.Sys, func(p views.Page, f views.Form) (templ.Component, templ.Component) {
+	return createProject(c, h.Sys, newProjectTitle, func(p views.Page, f views.Form) (templ.Component, templ.Component) {
 		return views.NewProjectPage(p, f), views.ProjectForm(p.CSRF, paths.NewProject.URL(), "Create project", f)
 	})
 }
 
+// newProjectTitle is the title of /projects/new.
+const newProjectTitle = "New project"
+
 // createProject is shared by registration step 2 and /projects/new, which
-// differ only in the page around the form. The form's one-time token makes
-// a second submission of it (a double click) land on the project the first
-// one made.
-func createProject(c echo.Context, sys ProjectMaker, pages func(views.Page, views.Form) (page, fragment templ.Component)) error {
+// differ only in the page around the form and its title. The form's
+// one-time token makes a second submission of it (a double click) land on
+// the project the first one made.
+func createProject(c echo.Context, sys ProjectMaker, title string, pages func(views.Page, views.Form) (page, fragment templ.Component)) error {
 	u, _ := CurrentUser(c)
 	id, err := submitOnce(c, sys, "project", func() (string, error) {
 		pr, err := sys.CreateProject(ctx(c), u.ID, models.NewProject{Name: c.FormValue("projectName"), Description: c.FormValue("description")})
 		return pr.ID, err
 	})
 	if models.FieldErrors(err) != nil || isPendingSubmission(err) {
-		p, perr := pageFor(c, sys, "New project")
+		p, perr := pageFor(c, sys, title)
 		if perr != nil {
 			return perr
 		}

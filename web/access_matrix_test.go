@@ -224,7 +224,7 @@ var consoleRows = []accessRow{
 	// Projects of one's own. The forms are sent empty: a new project would
 	// change where each caller lands and which project the API picks.
 	{req: "GET /register/project", want: signedIn(titled("Name your first project"))},
-	{req: "POST /register/project", form: "projectName=", want: signedIn(outcome{http.StatusUnprocessableEntity, "New project"})},
+	{req: "POST /register/project", form: "projectName=", want: signedIn(outcome{http.StatusUnprocessableEntity, "Name your first project"})},
 	{req: "GET /projects", want: signedIn(titled("Choose a project"))},
 	{req: "GET /projects/new", want: signedIn(titled("New project"))},
 	{req: "POST /projects/new", form: "projectName=", want: signedIn(outcome{http.StatusUnprocessableEntity, "New project"})},
