@@ -12,14 +12,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 )
 
-// publicRoutes may be reached without a session.
-var publicRoutes = map[string]bool{
-	"GET /": true, "GET /register": true, "POST /register": true, "GET /signin": true, "POST /signin": true,
-	"POST /signout": true, "GET /healthz": true, "GET /readyz": true, "GET /static/*": true, "GET /favicon.ico": true,
-	"GET /invite/:token": true, "GET /verify/:token": true, "POST /verify/:token": true,
-	"GET /forgot": true, "POST /forgot": true, "GET /reset/:token": true, "POST /reset/:token": true,
-}
-
 // consoleRoutes returns every console route with :project filled in, so new
 // routes are covered by the permission tests below without being listed.
 func consoleRoutes(app *webtest.App, project string) []struct{ Method, Path, Key string } {
@@ -82,29 +74,15 @@ func TestCSRFHeaderAccepted(t *testing.T) {
 		Status(http.StatusOK).RedirectsTo("/projects/")
 }
 
-func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
+// Where each route sends a signed-out visitor is in the access matrix;
+// htmx, which would swap a redirect's page into the current one, is told
+// to go there instead.
+func TestSignedOutHTMXIsSentToSignIn(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			app := webtest.New(t, db)
 			_, project := app.SignUp("ada@example.org", "Alpha")
 			anon := app.Client()
-			for _, r := range consoleRoutes(app, project) {
-				if publicRoutes[r.Key] {
-					continue
-				}
-				var resp *webtest.Response
-				if r.Method == http.MethodGet {
-					resp = anon.Get(r.Path)
-					resp.Status(http.StatusSeeOther)
-					if loc := resp.RedirectsTo("/signin?next="); !strings.Contains(loc, url.QueryEscape(r.Path)) {
-						t.Errorf("%s: next= should remember %s, got %s", r.Key, r.Path, loc)
-					}
-				} else {
-					resp = anon.PostForm(r.Path, url.Values{"projectName": {"X"}})
-					resp.Status(http.StatusSeeOther).RedirectsTo("/signin")
-				}
-				resp.NotContains("Alpha")
-			}
 			anon.HTMX = true
 			r := anon.Get("/projects/" + project)
 			if r.Resp.StatusCode != http.StatusUnauthorized || r.Resp.Header.Get("HX-Redirect") == "" {
@@ -118,11 +96,13 @@ func TestOtherProjectsAreNotFound(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			app := webtest.New(t, db)
-			_, secret := app.SignUp("owner@example.org", "Secret Project Zeta")
+			app.SignUp("owner@example.org", "Secret Project Zeta")
 			mallory, own := app.SignUp("mallory@example.org", "Mallory's")
 			missing := "00000000-0000-4000-8000-000000000000"
 			projectRoutes := 0
-			for _, target := range []string{secret, missing, "not-a-uuid"} {
+			// Another member's project is in the access matrix; one that does
+			// not exist, or whose id is malformed, must look the same.
+			for _, target := range []string{missing, "not-a-uuid"} {
 				for _, r := range consoleRoutes(app, target) {
 					if !strings.Contains(r.Key, ":project") {
 						continue
