@@ -18,11 +18,6 @@ import (
 	"enclave/web/webtest"
 )
 
-// The access matrix says, for every route, what each kind of caller gets:
-// one row per request, one column per role. TestAccessMatrix runs it on
-// every database; TestAccessMatrixCoversEveryRoute fails when a route has
-// no row, so a new route cannot ship without saying who may call it.
-
 // role is a column of the matrix: who sends the request. Every role but
 // anonymous has a session of its own.
 type role int
@@ -206,10 +201,10 @@ var consoleRows = []accessRow{
 	// the verified owner of the invited address may answer. Here that is
 	// the no-project user, who has not verified theirs.
 	{req: "GET /invite/{invite-token}", link: true, want: anyone(titled("Join Alpha Clinic"))},
-	{req: "POST /invitations/{invitation}/accept", state: invitationOpen, want: cells{signIn,
-		{http.StatusForbidden, "Verify your email address first"}, notInvited, notInvited, notInvited, notInvited, notInvited, notInvited}},
-	{req: "POST /invitations/{invitation}/decline", state: invitationOpen, want: cells{signIn,
-		{http.StatusForbidden, "Verify your email address first"}, notInvited, notInvited, notInvited, notInvited, notInvited, notInvited}},
+	{req: "POST /invitations/{invitation}/accept", state: invitationOpen,
+		want: cells{signIn, unverified, notInvited, notInvited, notInvited, notInvited, notInvited, notInvited}},
+	{req: "POST /invitations/{invitation}/decline", state: invitationOpen,
+		want: cells{signIn, unverified, notInvited, notInvited, notInvited, notInvited, notInvited, notInvited}},
 
 	// Everyone's own account. Changing the password is sent mistyped:
 	// done for real it would end the caller's other sessions.
@@ -292,8 +287,12 @@ var consoleRows = []accessRow{
 		want: admins(to("/projects/{project}/secrets"))},
 }
 
-// notInvited is how an invitation to someone else is refused.
-var notInvited = outcome{http.StatusNotFound, "no longer open, or it is for another email address"}
+// How an invitation is refused to its unverified invitee, and to anyone
+// else.
+var (
+	unverified = outcome{http.StatusForbidden, "Verify your email address first"}
+	notInvited = outcome{http.StatusNotFound, "no longer open, or it is for another email address"}
+)
 
 var apiRows = []accessRow{
 	{req: "GET /fhir/R4/metadata", want: anyone(ok("CapabilityStatement"))},
@@ -687,6 +686,12 @@ func sessionLive(t *testing.T, fx *accessFixture, v vars) string {
 	return "ended"
 }
 
+// TestAccessMatrix says, for every route, what each kind of caller gets:
+// one row per request, one column per role (accessMatrix). It runs on every
+// database, on one fixture; each cell is a subtest named after the row and
+// the role, e.g. "sqlite/GET_/projects/{project}/settings/member".
+// TestAccessMatrixCoversEveryRoute fails when a route has no row, so a new
+// route cannot ship without saying who may call it.
 func TestAccessMatrix(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
