@@ -428,8 +428,7 @@ func newAccessFixture(t *testing.T, db testdb.DB) *accessFixture {
 	must(err)
 	_, err = sys.Tenant(operators).AddMember(ctx, models.Actor{}, users[superAdmin].ID, true, nil)
 	must(err)
-	patient, err := store.CreateResource(ctx, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Quixotic"}]}`))
-	must(err)
+	patient := testdb.MustCreate(t, store, `{"resourceType":"Patient","name":[{"family":"Quixotic"}]}`)
 	secret, err := store.Secrets(app.SecretBox).Create(ctx, models.Actor{}, "ALPHA_TOKEN", "alpha-token-value")
 	must(err)
 	invited, err := store.Invite(ctx, models.Actor{}, models.InviteInput{Email: users[noProject].Email}, models.Letter{})
@@ -470,11 +469,7 @@ func (fx *accessFixture) next() string {
 // The fresh targets.
 
 func sparePatient(t *testing.T, fx *accessFixture) vars {
-	r, err := fx.store().CreateResource(t.Context(), "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Spare"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return vars{"patient": r.ID}
+	return vars{"patient": testdb.MustCreate(t, fx.store(), `{"resourceType":"Patient","name":[{"family":"Spare"}]}`).ID}
 }
 
 func spareSecret(t *testing.T, fx *accessFixture) vars {
@@ -505,13 +500,8 @@ func spareInvitation(t *testing.T, fx *accessFixture) vars {
 }
 
 func spareMember(t *testing.T, fx *accessFixture) vars {
-	ctx := t.Context()
-	u, err := fx.app.Sys.CreateUser(ctx, models.NewUser{FirstName: "Spare", LastName: "Member",
-		Email: "spare-member-" + fx.next() + "@example.org", Password: "password-123"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := fx.store().AddMember(ctx, models.Actor{}, u.ID, false, nil)
+	u := testdb.NewUser(t, fx.app.Sys, "spare-member-"+fx.next()+"@example.org")
+	m, err := fx.store().AddMember(t.Context(), models.Actor{}, u.ID, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
