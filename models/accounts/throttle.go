@@ -125,3 +125,11 @@ func throttleKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
 }
+
+// SetThrottleClockForTests makes the throttle read the time from clock until
+// the returned function restores it; tests only.
+func SetThrottleClockForTests(clock func() time.Time) (restore func()) {
+	old := throttleClock
+	throttleClock = clock
+	return func() { throttleClock = old }
+}

@@ -22,7 +22,7 @@ func TestThrottle(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sys := accounts.New(db.DB)
 			clock := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-			defer accounts.SetThrottleClock(func() time.Time { return clock })()
+			defer accounts.SetThrottleClockForTests(func() time.Time { return clock })()
 			rule := accounts.ThrottleRule{Free: 5, Max: time.Minute, Window: 15 * time.Minute}
 
 			var allowed atomic.Int32
