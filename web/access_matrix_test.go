@@ -103,14 +103,14 @@ func guestsAndUsers(guest, user outcome) cells {
 // signedIn: every session; anonymous visitors are sent to sign in.
 func signedIn(o outcome) cells { return guestsAndUsers(signIn, o) }
 
-// members: the project's members; to everyone else it does not exist.
-func members(o outcome) cells {
+// insiders: the project's members; to everyone else it does not exist.
+func insiders(o outcome) cells {
 	return cells{signIn, lost, lost, o, o, o, o, lost}
 }
 
 // writers: members whose access policy lets them change Patients.
 func writers(o outcome) cells {
-	c := members(o)
+	c := insiders(o)
 	c[policed] = readOnly
 	return c
 }
@@ -226,16 +226,16 @@ var consoleRows = []accessRow{
 
 	// The project's overview and resource browser: every member, within
 	// their access policy.
-	{req: "GET /projects/{project}", want: members(titled("Alpha Clinic"))},
-	{req: "GET /projects/{project}/resources", want: members(titled("Resources"))},
-	{req: "GET /projects/{project}/resources/Patient", want: members(titled("Patient"))},
+	{req: "GET /projects/{project}", want: insiders(titled("Alpha Clinic"))},
+	{req: "GET /projects/{project}/resources", want: insiders(titled("Resources"))},
+	{req: "GET /projects/{project}/resources/Patient", want: insiders(titled("Patient"))},
 	{req: "GET /projects/{project}/resources/Observation", want: cells{signIn, lost, lost, titled("Observation"), unseen,
 		titled("Observation"), titled("Observation"), lost}},
 	{req: "GET /projects/{project}/resources/Patient/new", want: writers(titled("New Patient"))},
 	{req: "POST /projects/{project}/resources/Patient/new", form: "json=" + patientJSON, state: patientCount,
 		want: writers(to("/projects/{project}/resources/Patient/"))},
-	{req: "GET /projects/{project}/resources/Patient/{patient}", want: members(titled("Patient/{patient}"))},
-	{req: "GET /projects/{project}/resources/Patient/{patient}/_history/1", want: members(titled("Patient/{patient} version 1"))},
+	{req: "GET /projects/{project}/resources/Patient/{patient}", want: insiders(titled("Patient/{patient}"))},
+	{req: "GET /projects/{project}/resources/Patient/{patient}/_history/1", want: insiders(titled("Patient/{patient} version 1"))},
 	{req: "GET /projects/{project}/resources/Patient/{patient}/edit", want: writers(titled("Edit Patient/{patient}"))},
 	{req: "POST /projects/{project}/resources/Patient/{patient}/edit", fresh: sparePatient, form: "version=1&json=" + editedJSON,
 		state: patientOf, want: writers(to("/projects/{project}/resources/Patient/{patient}"))},

@@ -210,9 +210,9 @@ func TestInviteMembers(t *testing.T) {
 			if n, m := len(r.TestIDs("member-row")), len(r.TestIDs("invitation-row")); n != 2 || m != 0 {
 				t.Errorf("%d members and %d invitations after refused invitations, want 2 and 0", n, m)
 			}
-			audit := admin.Get("/projects/" + project + "/audit").Status(http.StatusOK).Body
+			log := admin.Get("/projects/" + project + "/audit").Status(http.StatusOK).Body
 			for _, action := range []string{models.ActionMemberInvited, models.ActionInviteAccepted, models.ActionInviteRevoked} {
-				if !strings.Contains(audit, action) {
+				if !strings.Contains(log, action) {
 					t.Errorf("audit log lacks %s", action)
 				}
 			}
@@ -441,9 +441,9 @@ func TestEditAndRemoveMembers(t *testing.T) {
 				t.Errorf("htmx removal: %q", r.TestID("notice"))
 			}
 
-			audit := bob.Get("/projects/" + project + "/audit").Status(http.StatusOK).Body
+			log := bob.Get("/projects/" + project + "/audit").Status(http.StatusOK).Body
 			for _, action := range []string{models.ActionMemberUpdated, models.ActionMemberRemoved} {
-				if !strings.Contains(audit, action) {
+				if !strings.Contains(log, action) {
 					t.Errorf("audit log lacks %s", action)
 				}
 			}

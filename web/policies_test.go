@@ -189,8 +189,8 @@ func TestAuditLog(t *testing.T) {
 				c.PostForm("/projects/"+project+"/access-policies/new", url.Values{"name": {"P" + string(rune('A'+i%26)) + strings.Repeat("x", i/26)},
 					"rows": {"1"}, "rules.0.resourceType": {"Patient"}}).Status(http.StatusSeeOther)
 			}
-			audit := "/projects/" + project + "/audit"
-			page1 := c.Get(audit).Status(http.StatusOK)
+			logURL := "/projects/" + project + "/audit"
+			page1 := c.Get(logURL).Status(http.StatusOK)
 			if n := len(page1.TestIDs("audit-row")); n != models.AuditPageSize {
 				t.Errorf("page 1 has %d rows", n)
 			}
@@ -201,7 +201,7 @@ func TestAuditLog(t *testing.T) {
 			if first := page1.TestIDs("audit-target")[0]; !strings.HasPrefix(first, "P") || page1.TestIDs("audit-action")[0] != "policy.created" {
 				t.Errorf("first row %q", first)
 			}
-			page2 := c.Get(audit + "?page=2").Status(http.StatusOK)
+			page2 := c.Get(logURL + "?page=2").Status(http.StatusOK)
 			actions := strings.Join(page2.TestIDs("audit-action"), ",")
 			if !strings.Contains(actions, "signin.succeeded") || !strings.Contains(actions, "signin.failed") {
 				t.Errorf("page 2 lacks the member's sign-ins: %s", actions)
@@ -209,11 +209,11 @@ func TestAuditLog(t *testing.T) {
 			if strings.Contains(page2.Body, "stranger@example.org") || strings.Contains(page1.Body, "stranger@example.org") {
 				t.Error("a non-member's sign-in shows in this project's log")
 			}
-			only := c.Get(audit + "?action=signin.failed").Status(http.StatusOK)
+			only := c.Get(logURL + "?action=signin.failed").Status(http.StatusOK)
 			if got := only.TestIDs("audit-action"); len(got) != 1 || got[0] != "signin.failed" {
 				t.Errorf("filtered log: %v", got)
 			}
-			c.Get(audit + "?action=<script>&page=-3").Status(http.StatusOK).NotContains("<script>")
+			c.Get(logURL + "?action=<script>&page=-3").Status(http.StatusOK).NotContains("<script>")
 		})
 	}
 }

@@ -88,8 +88,8 @@ func opensWith(t *testing.T, db *gorm.DB, key []byte, values map[string]map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	for pid, secrets := range values {
-		for name, want := range secrets {
+	for pid, named := range values {
+		for name, want := range named {
 			got, err := models.NewSystem(db).Tenant(pid).Secrets(box).Value(context.Background(), name)
 			var ke *models.SecretKeyError
 			if err != nil && !errors.As(err, &ke) {
