@@ -37,13 +37,13 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		}
 		return out
 	}
-	var resources []resource
+	var listed []resource
 	for _, rt := range fhir.ResourceTypes() {
 		r := resource{Type: rt, ConditionalDelete: "not-supported"}
 		if fhir.IsSystemType(rt) {
 			r.Interaction = codes("read", "search-type")
 			r.SearchParam = []param{{"_id", "token"}, {"name", "string"}, {"url", "uri"}}
-			resources = append(resources, r)
+			listed = append(listed, r)
 			continue
 		}
 		r.Interaction = codes("read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type")
@@ -62,7 +62,7 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 			}
 			return 0
 		})
-		resources = append(resources, r)
+		listed = append(listed, r)
 	}
 	cs := map[string]any{
 		"resourceType": "CapabilityStatement",
@@ -77,7 +77,7 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		"format":      []string{"application/fhir+json", "json"},
 		"rest": []map[string]any{{
 			"mode":     "server",
-			"resource": resources,
+			"resource": listed,
 		}},
 	}
 	b, err := json.Marshal(cs)
