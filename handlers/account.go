@@ -10,6 +10,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/forms"
 	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
@@ -28,9 +29,9 @@ type Account struct {
 // accountTitle is the account page's title.
 const accountTitle = "Your account"
 
-// emailPasswordField is the email form's password input. The store calls it
-// "current", like the password form's; on one page the two need their own
-// names, ids and errors.
+// emailPasswordField is the email form's password input (see forms.Email).
+// The store calls it "current", like the password form's; on one page the
+// two need their own names, ids and errors.
 const emailPasswordField = "emailPassword"
 
 // Page shows the account page.
@@ -39,12 +40,13 @@ func (h *Account) Page(c echo.Context) error {
 }
 
 // page answers with the account page, or its panel for htmx, carrying vm's
-// forms and notices; what the account is now fills in the rest.
+// forms and notices; what the account is now fills in the rest, the name
+// form too unless it comes back with errors.
 func (h *Account) page(c echo.Context, status int, vm views.AccountVM) error {
 	u, _ := CurrentUser(c)
 	vm.Email, vm.Verified = u.Email, u.Verified()
-	if vm.Name.Values == nil {
-		vm.Name = views.Form{Values: map[string]string{"firstName": u.FirstName, "lastName": u.LastName}}
+	if !vm.NameErrors.Any() {
+		vm.Name = forms.Name{FirstName: u.FirstName, LastName: u.LastName}
 	}
 	list, err := h.Sys.UserSessions(ctx(c), u.ID, h.Sessions.Token(c))
 	if err != nil {
@@ -65,12 +67,17 @@ func (h *Account) page(c echo.Context, status int, vm views.AccountVM) error {
 // SaveName changes the user's first and last name.
 func (h *Account) SaveName(c echo.Context) error {
 	u, _ := CurrentUser(c)
-	renamed, err := h.Sys.UpdateName(ctx(c), u.ID, c.FormValue("firstName"), c.FormValue("lastName"))
-	if models.FieldErrors(err) != nil {
-		return h.page(c, http.StatusUnprocessableEntity, views.AccountVM{Name: formOf(c, err, "firstName", "lastName")})
-	}
+	var f forms.Name
+	var renamed models.User
+	errs, err := submit(c, &f, func() (err error) {
+		renamed, err = h.Sys.UpdateName(ctx(c), u.ID, f.FirstName, f.LastName)
+		return err
+	})
 	if err != nil {
 		return err
+	}
+	if errs.Any() {
+		return h.page(c, http.StatusUnprocessableEntity, views.AccountVM{Name: f, NameErrors: errs})
 	}
 	SetUser(c, renamed)
 	return h.page(c, http.StatusOK, views.AccountVM{NameNotice: "Your name is now " + renamed.Name() + "."})
@@ -81,12 +88,17 @@ func (h *Account) SaveName(c echo.Context) error {
 // out, and nobody can take an address they do not receive mail at.
 func (h *Account) ChangeEmail(c echo.Context) error {
 	u, _ := CurrentUser(c)
+	var f forms.Email
+	errs, err := bindForm(c, &f)
+	if err != nil {
+		return err
+	}
 	wait, err := h.passwordAttempt(c, u)
 	if err != nil {
 		return err
 	}
 	if wait > 0 {
-		return h.page(c, http.StatusTooManyRequests, views.AccountVM{EmailForm: h.tooSoon(c, u, wait, "email")})
+		return h.page(c, http.StatusTooManyRequests, views.AccountVM{EmailForm: f, EmailErrors: h.tooSoon(c, u, wait)})
 	}
 	// Links share their budget with Verify.Resend: knowing the password
 	// does not make the server a way to fill someone's inbox.
@@ -96,12 +108,11 @@ func (h *Account) ChangeEmail(c echo.Context) error {
 	}
 	if wait > 0 {
 		c.Response().Header().Set("Retry-After", retryAfter(wait))
-		f := formOf(c, nil, "email")
-		f.Error = "You asked for several links already. Try again in " + humanWait(wait) + "."
-		return h.page(c, http.StatusTooManyRequests, views.AccountVM{EmailForm: f})
+		return h.page(c, http.StatusTooManyRequests, views.AccountVM{EmailForm: f,
+			EmailErrors: forms.Errors{Form: "You asked for several links already. Try again in " + humanWait(wait) + "."}})
 	}
-	to := models.NormalizeEmail(c.FormValue("email"))
-	token, err := h.Sys.RequestEmailChange(ctx(c), u.ID, c.FormValue(emailPasswordField), to, verificationLetter(c, h.Postman, u, to))
+	to := models.NormalizeEmail(f.Email)
+	token, err := h.Sys.RequestEmailChange(ctx(c), u.ID, f.Password, to, verificationLetter(c, h.Postman, u, to))
 	if fields := models.FieldErrors(err); fields != nil {
 		if err := h.Sys.RefundAttempt(ctx(c), linksKey); err != nil {
 			return err
@@ -109,9 +120,8 @@ func (h *Account) ChangeEmail(c echo.Context) error {
 		if err := h.passwordChecked(c, u, fields); err != nil {
 			return err
 		}
-		f := formOf(c, err, "email")
-		f.Errors = moveError(fields, "current", emailPasswordField)
-		return h.page(c, http.StatusUnprocessableEntity, views.AccountVM{EmailForm: f})
+		errs.Merge(moveError(fields, "current", emailPasswordField))
+		return h.page(c, http.StatusUnprocessableEntity, views.AccountVM{EmailForm: f, EmailErrors: errs})
 	}
 	if err != nil {
 		return err
@@ -137,20 +147,26 @@ func (h *Account) ChangeEmail(c echo.Context) error {
 // session of the account; this one stays signed in.
 func (h *Account) ChangePassword(c echo.Context) error {
 	u, _ := CurrentUser(c)
+	var f forms.Password
+	errs, err := bindForm(c, &f)
+	if err != nil {
+		return err
+	}
 	wait, err := h.passwordAttempt(c, u)
 	if err != nil {
 		return err
 	}
 	if wait > 0 {
-		return h.page(c, http.StatusTooManyRequests, views.AccountVM{Password: h.tooSoon(c, u, wait)})
+		return h.page(c, http.StatusTooManyRequests, views.AccountVM{PasswordErrors: h.tooSoon(c, u, wait)})
 	}
-	pw := models.NewPassword{Password: c.FormValue("password"), Confirm: c.FormValue("confirm")}
-	err = h.Sys.ChangePassword(ctx(c), u.ID, c.FormValue("current"), pw, h.Sessions.Token(c))
+	pw := models.NewPassword{Password: f.Password, Confirm: f.Confirm}
+	err = h.Sys.ChangePassword(ctx(c), u.ID, f.Current, pw, h.Sessions.Token(c))
 	if fields := models.FieldErrors(err); fields != nil {
 		if err := h.passwordChecked(c, u, fields); err != nil {
 			return err
 		}
-		return h.page(c, http.StatusUnprocessableEntity, views.AccountVM{Password: formOf(c, err)})
+		errs.Merge(fields)
+		return h.page(c, http.StatusUnprocessableEntity, views.AccountVM{PasswordErrors: errs})
 	}
 	if err != nil {
 		return err
@@ -207,14 +223,12 @@ func (h *Account) passwordAttempt(c echo.Context, u models.User) (time.Duration,
 	return h.Sys.Attempt(ctx(c), passwordKey(u), models.SignInPerAccount)
 }
 
-// tooSoon is the form of a change refused for coming too soon after wrong
-// passwords, keeping the named fields' values.
-func (h *Account) tooSoon(c echo.Context, u models.User, wait time.Duration, keep ...string) views.Form {
+// tooSoon refuses a change for coming too soon after wrong passwords: the
+// form's errors say so.
+func (h *Account) tooSoon(c echo.Context, u models.User, wait time.Duration) forms.Errors {
 	h.Log.WarnContext(ctx(c), "account change refused: too many wrong passwords", "user", u.ID, "ip", c.RealIP())
 	c.Response().Header().Set("Retry-After", retryAfter(wait))
-	f := formOf(c, nil, keep...)
-	f.Error = "Too many wrong passwords. Try again in " + humanWait(wait) + "."
-	return f
+	return forms.Errors{Form: "Too many wrong passwords. Try again in " + humanWait(wait) + "."}
 }
 
 // passwordChecked forgets the counted attempts once the current password

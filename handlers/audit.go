@@ -3,15 +3,14 @@ package handlers
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"enclave/models"
 	"enclave/models/audit"
 	"enclave/views"
+	"enclave/views/forms"
 
 	"github.com/labstack/echo/v4"
 )
@@ -21,17 +20,18 @@ type Audit struct {
 	Sys Directory
 }
 
-// auditDay is how the audit filter's dates are written (an <input
-// type=date>'s value); a day runs from midnight to midnight UTC, as the log
-// shows its times in UTC.
-const auditDay = "2006-01-02"
-
 // Page shows one page of events, newest first, optionally narrowed to one
-// action, one person (the actor's email) and a range of days.
+// action, one person (the actor's email) and a range of days. The parts of
+// a filter that do not read are shown with their errors, and the events as
+// if those parts were not given.
 func (h *Audit) Page(c echo.Context, sc models.Scope) error {
-	f, vm := auditFilter(c.QueryParams())
+	f, errs, err := bindAuditFilter(c)
+	if err != nil {
+		return err
+	}
+	vm := views.AuditVM{Actions: models.AuditActions, Filter: f, Errors: errs, Applied: f.Applied(errs)}
 	t := sc.Store()
-	events, more, err := t.AuditLog(ctx(c), f)
+	events, more, err := t.AuditLog(ctx(c), auditQuery(vm.Applied))
 	if err != nil {
 		return err
 	}
@@ -56,28 +56,27 @@ func (h *Audit) Page(c echo.Context, sc models.Scope) error {
 	return render(c, http.StatusOK, views.AuditPage(p, vm))
 }
 
-// auditFilter reads the filter from the query string. An unknown action and
-// a date that does not parse are dropped, so the page shows them unfiltered
-// rather than failing.
-func auditFilter(q url.Values) (models.AuditFilter, views.AuditVM) {
-	f := models.AuditFilter{Action: q.Get("action"), Actor: strings.TrimSpace(q.Get("actor"))}
-	if !slices.Contains(models.AuditActions, f.Action) {
-		f.Action = ""
+// bindAuditFilter reads the filter from the query string, with errors for
+// what does not read: a day, a page, an action the log does not know.
+func bindAuditFilter(c echo.Context) (forms.AuditFilter, forms.Errors, error) {
+	var f forms.AuditFilter
+	errs, err := bindForm(c, &f)
+	if a := f.Action; a != "" && !slices.Contains(models.AuditActions, a) {
+		errs.Add("action", "Choose an action from the list.")
 	}
-	if len(f.Actor) > 320 {
-		f.Actor = ""
+	return f, errs, err
+}
+
+// auditQuery is the store's filter for an applied filter (see
+// forms.AuditFilter.Applied). Days are whole UTC days, as the log shows its
+// times in UTC: To runs until the next midnight.
+func auditQuery(f forms.AuditFilter) models.AuditFilter {
+	q := models.AuditFilter{Action: f.Action, Actor: f.Actor, Page: f.PageNumber()}
+	q.From, _ = f.From.Time()
+	if to, ok := f.To.Time(); ok {
+		q.To = to.AddDate(0, 0, 1)
 	}
-	vm := views.AuditVM{Actions: models.AuditActions, Action: f.Action, Actor: f.Actor}
-	if d, err := time.Parse(auditDay, q.Get("from")); err == nil {
-		f.From, vm.From = d, d.Format(auditDay)
-	}
-	if d, err := time.Parse(auditDay, q.Get("to")); err == nil {
-		f.To, vm.To = d.AddDate(0, 0, 1), d.Format(auditDay)
-	}
-	f.Page, _ = strconv.Atoi(q.Get("page"))
-	f.Page = max(f.Page, 1)
-	vm.Page = f.Page
-	return f, vm
+	return q
 }
 
 // auditRefs collects the ids that a page of events mentions, to look up

@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"net/url"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -74,20 +74,39 @@ func TestAuditRefs(t *testing.T) {
 	}
 }
 
-// The filter reads days as whole UTC days, both included, and drops what it
-// cannot read.
+// The filter reads days as whole UTC days, both included. What does not
+// read is an error on its field, and narrows nothing.
 func TestAuditFilterQuery(t *testing.T) {
-	f, vm := auditFilter(url.Values{"action": {"policy.created"}, "actor": {" Ada@Example.org "},
-		"from": {"2026-03-02"}, "to": {"2026-03-04"}, "page": {"2"}})
-	if f.Action != "policy.created" || f.Actor != "Ada@Example.org" || f.Page != 2 ||
-		!f.From.Equal(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)) || !f.To.Equal(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("filter %+v", f)
+	f, errs, err := bindAuditFilter(formRequest(http.MethodGet, "/audit?action=policy.created&actor=+Ada@Example.org+&from=2026-03-02&to=2026-03-04&page=2", ""))
+	if err != nil || errs.Any() {
+		t.Fatalf("a good filter: %+v, %v", errs, err)
 	}
-	if vm.From != "2026-03-02" || vm.To != "2026-03-04" || vm.Actor != "Ada@Example.org" {
-		t.Errorf("view %+v", vm)
+	q := auditQuery(f.Applied(errs))
+	if q.Action != "policy.created" || q.Actor != "Ada@Example.org" || q.Page != 2 ||
+		!q.From.Equal(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)) || !q.To.Equal(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("filter %+v", q)
 	}
-	f, vm = auditFilter(url.Values{"action": {"<script>"}, "from": {"yesterday"}, "to": {"2026-02-30"}, "page": {"-3"}})
-	if f.Action != "" || !f.From.IsZero() || !f.To.IsZero() || f.Page != 1 || vm.Filtered() {
-		t.Errorf("bad input kept: %+v %+v", f, vm)
+	if f.From.Text != "2026-03-02" || f.To.Text != "2026-03-04" || f.Actor != " Ada@Example.org " {
+		t.Errorf("the filter as sent: %+v", f)
+	}
+
+	f, errs, err = bindAuditFilter(formRequest(http.MethodGet, "/audit?action=%3Cscript%3E&from=yesterday&to=2026-02-30&page=two", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{"action", "from", "to", "page"} {
+		if errs.Of(field) == "" {
+			t.Errorf("no error on %s: %+v", field, errs)
+		}
+	}
+	if q := auditQuery(f.Applied(errs)); q.Action != "" || !q.From.IsZero() || !q.To.IsZero() || q.Page != 1 {
+		t.Errorf("bad input narrows the log: %+v", q)
+	}
+	if f.Action != "<script>" || f.From.Text != "yesterday" || f.To.Text != "2026-02-30" || f.Page.String() != "two" {
+		t.Errorf("the filter as sent: %+v", f)
+	}
+	f, errs, _ = bindAuditFilter(formRequest(http.MethodGet, "/audit?page=-3", ""))
+	if q := auditQuery(f.Applied(errs)); errs.Any() || q.Page != 1 {
+		t.Errorf("page -3 reads as %d, %+v", q.Page, errs)
 	}
 }

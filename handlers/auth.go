@@ -9,6 +9,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/forms"
 	"enclave/views/paths"
 
 	"github.com/a-h/templ"
@@ -35,8 +36,6 @@ type Auth struct {
 	Log     *slog.Logger
 }
 
-var registerFields = []string{"firstName", "lastName", "email"}
-
 // RegisterPage shows step 1 of registration.
 func (h *Auth) RegisterPage(c echo.Context) error {
 	if _, ok := CurrentUser(c); ok {
@@ -46,7 +45,7 @@ func (h *Auth) RegisterPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.RegisterPage(p, views.Form{}))
+	return render(c, http.StatusOK, views.RegisterPage(p, forms.Register{}, forms.Errors{}))
 }
 
 // Register creates the account, signs the user in and moves on to step 2.
@@ -59,19 +58,21 @@ func (h *Auth) Register(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", retryAfter(wait))
 		return echo.NewHTTPError(http.StatusTooManyRequests, "Too many registrations from your address. Try again in "+humanWait(wait)+".")
 	}
-	n := models.NewUser{FirstName: c.FormValue("firstName"), LastName: c.FormValue("lastName"),
-		Email: c.FormValue("email"), Password: c.FormValue("password")}
-	u, err := h.Sys.CreateUser(ctx(c), n)
-	if models.FieldErrors(err) != nil {
-		p, perr := pageFor(c, h.Sys, "Register")
-		if perr != nil {
-			return perr
-		}
-		f := formOf(c, err, registerFields...)
-		return renderForm(c, http.StatusUnprocessableEntity, views.RegisterPage(p, f), views.RegisterForm(p.CSRF, f))
-	}
+	var f forms.Register
+	var u models.User
+	errs, err := submit(c, &f, func() (err error) {
+		u, err = h.Sys.CreateUser(ctx(c), models.NewUser{FirstName: f.FirstName, LastName: f.LastName, Email: f.Email, Password: f.Password})
+		return err
+	})
 	if err != nil {
 		return err
+	}
+	if errs.Any() {
+		p, err := pageFor(c, h.Sys, "Register")
+		if err != nil {
+			return err
+		}
+		return renderForm(c, http.StatusUnprocessableEntity, views.RegisterPage(p, f, errs), views.RegisterForm(p.CSRF, f, errs))
 	}
 	h.Log.InfoContext(ctx(c), "user registered", "user", u.ID)
 	if _, err := sendVerification(c, h.Sys, h.Postman, u, u.Email); err != nil {
@@ -92,13 +93,13 @@ func (h *Auth) FirstProjectPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.NewProjectStepPage(p, views.Form{Token: models.NewFormToken()}))
+	return render(c, http.StatusOK, views.NewProjectStepPage(p, forms.Project{Token: models.NewFormToken()}, forms.Errors{}))
 }
 
 // FirstProject creates the registering user's first project.
 func (h *Auth) FirstProject(c echo.Context) error {
-	return createProject(c, h.Sys, firstProjectTitle, func(p views.Page, f views.Form) (page, fragment templ.Component) {
-		return views.NewProjectStepPage(p, f), views.ProjectForm(p.CSRF, paths.FirstProject.URL(), "Create project", f)
+	return createProject(c, h.Sys, firstProjectTitle, func(p views.Page, f forms.Project, errs forms.Errors) (page, fragment templ.Component) {
+		return views.NewProjectStepPage(p, f, errs), views.ProjectForm(p.CSRF, paths.FirstProject.URL(), "Create project", f, errs)
 	})
 }
 
@@ -107,11 +108,16 @@ func (h *Auth) SignInPage(c echo.Context) error {
 	if _, ok := CurrentUser(c); ok {
 		return h.land(c, "")
 	}
+	var f forms.SignIn
+	if _, err := bindForm(c, &f); err != nil {
+		return err
+	}
+	f.Next = safeNext(f.Next)
 	p, err := pageFor(c, h.Sys, "Sign in")
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.SignInPage(p, views.Form{}, safeNext(c.QueryParam("next"))))
+	return render(c, http.StatusOK, views.SignInPage(p, f, forms.Errors{}))
 }
 
 // SignIn checks the credentials, starts a new session and lands the user.
@@ -119,8 +125,12 @@ func (h *Auth) SignInPage(c echo.Context) error {
 // client address and per address alone (see models.SignInPerAccount), so
 // guesses slow down without locking the account's owner out elsewhere.
 func (h *Auth) SignIn(c echo.Context) error {
-	next := safeNext(c.FormValue("next"))
-	email, ip := models.NormalizeEmail(c.FormValue("email")), c.RealIP()
+	var f forms.SignIn
+	if _, err := bindForm(c, &f); err != nil {
+		return err
+	}
+	f.Next = safeNext(f.Next)
+	email, ip := models.NormalizeEmail(f.Email), c.RealIP()
 	accountKey, addressKey := "signin:"+email+"|"+ip, "signin-ip:"+ip
 	for _, k := range []struct {
 		key  string
@@ -132,20 +142,20 @@ func (h *Auth) SignIn(c echo.Context) error {
 		}
 		if wait > 0 {
 			h.Log.WarnContext(ctx(c), "sign-in refused: too many attempts", "ip", ip)
-			return h.tooSoon(c, wait, next)
+			return h.tooSoon(c, wait, f)
 		}
 	}
-	u, err := h.Sys.Authenticate(ctx(c), c.FormValue("email"), c.FormValue("password"))
+	u, err := h.Sys.Authenticate(ctx(c), f.Email, f.Password)
 	if errors.Is(err, models.ErrBadCredentials) {
 		h.Log.InfoContext(ctx(c), "sign-in failed", "ip", c.RealIP())
-		actor := models.Actor{Email: models.NormalizeEmail(c.FormValue("email")), IP: c.RealIP()}
+		actor := models.Actor{Email: email, IP: c.RealIP()}
 		if known, kerr := h.Sys.UserByEmail(ctx(c), actor.Email); kerr == nil {
 			actor.UserID = known.ID
 		}
 		if rerr := h.Sys.RecordSignIn(ctx(c), actor, false); rerr != nil {
 			return rerr
 		}
-		return h.signInRefused(c, http.StatusUnauthorized, "Email or password is incorrect.", next)
+		return h.signInRefused(c, http.StatusUnauthorized, "Email or password is incorrect.", f)
 	}
 	if err != nil {
 		return err
@@ -164,19 +174,18 @@ func (h *Auth) SignIn(c echo.Context) error {
 		return err
 	}
 	SetUser(c, u)
-	return h.land(c, next)
+	return h.land(c, f.Next)
 }
 
-// signInRefused shows the sign-in form again with the email kept and why it
-// failed.
-func (h *Auth) signInRefused(c echo.Context, status int, msg, next string) error {
+// signInRefused shows the sign-in form f again, as it was sent but for the
+// password, with why it failed.
+func (h *Auth) signInRefused(c echo.Context, status int, msg string, f forms.SignIn) error {
 	p, err := pageFor(c, h.Sys, "Sign in")
 	if err != nil {
 		return err
 	}
-	f := formOf(c, nil, "email")
-	f.Error = msg
-	return renderForm(c, status, views.SignInPage(p, f, next), views.SignInForm(p.CSRF, f, next))
+	errs := forms.Errors{Form: msg}
+	return renderForm(c, status, views.SignInPage(p, f, errs), views.SignInForm(p.CSRF, f, errs))
 }
 
 // land sends a signed-in user where they belong: the page they asked for,
@@ -223,9 +232,9 @@ func (h *Auth) Root(c echo.Context) error {
 }
 
 // tooSoon refuses a sign-in attempt that came before its wait was over.
-func (h *Auth) tooSoon(c echo.Context, wait time.Duration, next string) error {
+func (h *Auth) tooSoon(c echo.Context, wait time.Duration, f forms.SignIn) error {
 	c.Response().Header().Set("Retry-After", retryAfter(wait))
-	return h.signInRefused(c, http.StatusTooManyRequests, "Too many sign-in attempts. Try again in "+humanWait(wait)+".", next)
+	return h.signInRefused(c, http.StatusTooManyRequests, "Too many sign-in attempts. Try again in "+humanWait(wait)+".", f)
 }
 
 // retryAfter is a Retry-After header value: whole seconds, at least one.

@@ -9,6 +9,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/forms"
 	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
@@ -22,13 +23,11 @@ type Members struct {
 	Postman Postman
 }
 
-var inviteFields = []string{"email", "admin", "accessPolicy"}
-
 // List shows the members, the open invitations and the invite form, and
 // what the last change did when a save sent the browser here (see
 // savedNotice).
 func (h *Members) List(c echo.Context, sc models.Scope) error {
-	vm, err := h.listVM(c, sc, views.Form{})
+	vm, err := h.listVM(c, sc)
 	if err != nil {
 		return err
 	}
@@ -83,18 +82,23 @@ const (
 // answer only: it is not stored and cannot be shown again. Nothing on the
 // page depends on whether the address has an account.
 func (h *Members) Invite(c echo.Context, sc models.Scope) error {
-	in := models.InviteInput{Email: c.FormValue("email"), Admin: c.FormValue("admin") == "on",
-		AccessPolicyID: optional(c.FormValue("accessPolicy"))}
-	got, err := sc.Store().Invite(ctx(c), sc.Actor(c.RealIP()), in, h.inviteLetter(c, sc))
-	if models.FieldErrors(err) != nil {
-		vm, lerr := h.listVM(c, sc, formOf(c, err, inviteFields...))
-		if lerr != nil {
-			return lerr
-		}
-		return h.panel(c, http.StatusUnprocessableEntity, vm)
-	}
+	var f forms.Invite
+	var got models.Invited
+	errs, err := submit(c, &f, func() (err error) {
+		in := models.InviteInput{Email: f.Email, Admin: f.Admin.On(), AccessPolicyID: optional(f.AccessPolicy)}
+		got, err = sc.Store().Invite(ctx(c), sc.Actor(c.RealIP()), in, h.inviteLetter(c, sc))
+		return err
+	})
 	if err != nil {
 		return err
+	}
+	if errs.Any() {
+		vm, err := h.listVM(c, sc)
+		if err != nil {
+			return err
+		}
+		vm.Invite, vm.InviteErrors = f, errs
+		return h.panel(c, http.StatusUnprocessableEntity, vm)
 	}
 	return h.invited(c, sc, got)
 }
@@ -110,7 +114,7 @@ func (h *Members) Resend(c echo.Context, sc models.Scope) error {
 	got, err := t.Invite(ctx(c), sc.Actor(c.RealIP()), models.InviteInput{Email: inv.Email, Admin: inv.Admin, AccessPolicyID: inv.AccessPolicyID},
 		h.inviteLetter(c, sc))
 	if models.FieldErrors(err) != nil {
-		vm, lerr := h.listVM(c, sc, views.Form{})
+		vm, lerr := h.listVM(c, sc)
 		if lerr != nil {
 			return lerr
 		}
@@ -125,7 +129,7 @@ func (h *Members) Resend(c echo.Context, sc models.Scope) error {
 
 // invited shows the members page with a fresh invitation's link.
 func (h *Members) invited(c echo.Context, sc models.Scope, got models.Invited) error {
-	vm, err := h.listVM(c, sc, views.Form{})
+	vm, err := h.listVM(c, sc)
 	if err != nil {
 		return err
 	}
@@ -149,7 +153,7 @@ func (h *Members) Revoke(c echo.Context, sc models.Scope) error {
 	if !IsHTMX(c) {
 		return redirect(c, savedURL(paths.Members.URL(sc.Project().ID), withdrawnInvite))
 	}
-	vm, err := h.listVM(c, sc, views.Form{})
+	vm, err := h.listVM(c, sc)
 	if err != nil {
 		return err
 	}
@@ -183,9 +187,9 @@ func (h *Members) EditPage(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	vm := views.MemberEditVM{Member: memberRow(c, sc, m, nil), Admin: m.Membership.Admin, Active: m.Membership.Active,
-		Policy: derefString(m.Membership.AccessPolicyID)}
-	return h.editForm(c, sc, http.StatusOK, vm)
+	f := forms.Member{Admin: forms.Checkbox(m.Membership.Admin), Active: forms.Checkbox(m.Membership.Active),
+		AccessPolicy: derefString(m.Membership.AccessPolicyID)}
+	return h.editForm(c, sc, http.StatusOK, views.MemberEditVM{Member: memberRow(c, sc, m, nil), Form: f})
 }
 
 // Update saves a member's admin flag, active flag and access policy.
@@ -195,25 +199,26 @@ func (h *Members) Update(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	u := models.MemberUpdate{Admin: c.FormValue("admin") == "on", Active: c.FormValue("active") == "on",
-		AccessPolicyID: optional(c.FormValue("accessPolicy"))}
-	_, err = t.UpdateMember(ctx(c), sc.Actor(c.RealIP()), m.Membership.ID, u)
-	if errors.Is(err, models.ErrLastAdmin) || models.FieldErrors(err) != nil {
-		vm := views.MemberEditVM{Member: memberRow(c, sc, m, nil), Admin: u.Admin, Active: u.Active,
-			Policy: derefString(u.AccessPolicyID), Form: views.Form{Errors: models.FieldErrors(err)}}
-		if errors.Is(err, models.ErrLastAdmin) {
-			vm.Form.Error = lastAdminMessage(m)
-		}
-		return h.editForm(c, sc, http.StatusUnprocessableEntity, vm)
+	var f forms.Member
+	errs, err := submit(c, &f, func() error {
+		u := models.MemberUpdate{Admin: f.Admin.On(), Active: f.Active.On(), AccessPolicyID: optional(f.AccessPolicy)}
+		_, err := t.UpdateMember(ctx(c), sc.Actor(c.RealIP()), m.Membership.ID, u)
+		return err
+	})
+	if errors.Is(err, models.ErrLastAdmin) {
+		errs.Form, err = lastAdminMessage(m), nil
 	}
 	if err != nil {
 		return err
 	}
+	if errs.Any() {
+		return h.editForm(c, sc, http.StatusUnprocessableEntity, views.MemberEditVM{Member: memberRow(c, sc, m, nil), Form: f, Errors: errs})
+	}
 	if self(c, m) {
-		if !u.Active {
+		if !f.Active.On() {
 			return redirect(c, paths.Projects.URL())
 		}
-		if !u.Admin {
+		if !f.Admin.On() {
 			return redirect(c, savedURL(paths.Project.URL(sc.Project().ID), selfDemoted))
 		}
 	}
@@ -240,7 +245,7 @@ func (h *Members) Remove(c echo.Context, sc models.Scope) error {
 			return merr
 		}
 		if IsHTMX(c) {
-			vm, lerr := h.listVM(c, sc, views.Form{})
+			vm, lerr := h.listVM(c, sc)
 			if lerr != nil {
 				return lerr
 			}
@@ -258,7 +263,7 @@ func (h *Members) Remove(c echo.Context, sc models.Scope) error {
 	if !IsHTMX(c) {
 		return redirect(c, savedURL(paths.Members.URL(sc.Project().ID), removedMember))
 	}
-	vm, err := h.listVM(c, sc, views.Form{})
+	vm, err := h.listVM(c, sc)
 	if err != nil {
 		return err
 	}
@@ -275,8 +280,8 @@ func self(c echo.Context, m models.Member) bool {
 	return u.ID == m.User.ID
 }
 
-// listVM builds the members page with the invite form in state f.
-func (h *Members) listVM(c echo.Context, sc models.Scope, f views.Form) (views.MembersVM, error) {
+// listVM builds the members page with an empty invite form.
+func (h *Members) listVM(c echo.Context, sc models.Scope) (views.MembersVM, error) {
 	t := sc.Store()
 	p, err := projectPage(c, h.Sys, sc, "Members")
 	if err != nil {
@@ -295,7 +300,7 @@ func (h *Members) listVM(c echo.Context, sc models.Scope, f views.Form) (views.M
 	if err != nil {
 		return views.MembersVM{}, err
 	}
-	vm := views.MembersVM{Page: p, Form: f}
+	vm := views.MembersVM{Page: p}
 	for _, pol := range policies {
 		names[pol.ID] = pol.Name
 		vm.Policies = append(vm.Policies, views.Option{Value: pol.ID, Label: pol.Name})

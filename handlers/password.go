@@ -12,6 +12,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/forms"
 	"enclave/views/paths"
 
 	"github.com/a-h/templ"
@@ -48,11 +49,14 @@ func (h *Passwords) ForgotPage(c echo.Context) error {
 // an account. The link is issued and queued after that (the outbox's sender
 // mails it), and what becomes of it only reaches the log.
 func (h *Passwords) Forgot(c echo.Context) error {
-	email := models.NormalizeEmail(c.FormValue("email"))
-	if msg := models.EmailProblem(email); msg != "" {
-		f := formOf(c, nil, "email")
-		f.Errors = map[string]string{"email": msg}
-		return h.forgotForm(c, http.StatusUnprocessableEntity, f)
+	var f forms.Forgot
+	errs, err := bindForm(c, &f)
+	if err != nil {
+		return err
+	}
+	email := models.NormalizeEmail(f.Email)
+	if errs.Add("email", models.EmailProblem(email)); errs.Any() {
+		return h.forgotForm(c, http.StatusUnprocessableEntity, f, errs)
 	}
 	for _, k := range []struct {
 		key  string
@@ -64,9 +68,8 @@ func (h *Passwords) Forgot(c echo.Context) error {
 		}
 		if wait > 0 {
 			c.Response().Header().Set("Retry-After", retryAfter(wait))
-			f := formOf(c, nil, "email")
-			f.Error = "Too many reset links asked for. Try again in " + humanWait(wait) + "."
-			return h.forgotForm(c, http.StatusTooManyRequests, f)
+			return h.forgotForm(c, http.StatusTooManyRequests, f,
+				forms.Errors{Form: "Too many reset links asked for. Try again in " + humanWait(wait) + "."})
 		}
 	}
 	p, err := pageFor(c, h.Sys, "Reset your password")
@@ -133,7 +136,7 @@ func (h *Passwords) ResetPage(c echo.Context) error {
 	if err != nil {
 		return h.gone(c, err)
 	}
-	return h.resetForm(c, http.StatusOK, email, views.Form{})
+	return h.resetForm(c, http.StatusOK, email, forms.Errors{})
 }
 
 // Reset uses the link: the account gets the new password, every one of its
@@ -141,16 +144,21 @@ func (h *Passwords) ResetPage(c echo.Context) error {
 func (h *Passwords) Reset(c echo.Context) error {
 	keepTokenPrivate(c)
 	token := c.Param("token")
-	u, err := h.Sys.ResetPassword(ctx(c), token, models.NewPassword{Password: c.FormValue("password"), Confirm: c.FormValue("confirm")})
-	if fe := models.FieldErrors(err); fe != nil {
-		_, email, perr := h.Sys.PeekAccountToken(ctx(c), token, models.PurposeReset)
-		if perr != nil {
-			return h.gone(c, perr)
-		}
-		return h.resetForm(c, http.StatusUnprocessableEntity, email, views.Form{Errors: fe})
-	}
+	var f forms.Reset
+	var u models.User
+	errs, err := submit(c, &f, func() (err error) {
+		u, err = h.Sys.ResetPassword(ctx(c), token, models.NewPassword{Password: f.Password, Confirm: f.Confirm})
+		return err
+	})
 	if err != nil {
 		return h.gone(c, err)
+	}
+	if errs.Any() {
+		_, email, err := h.Sys.PeekAccountToken(ctx(c), token, models.PurposeReset)
+		if err != nil {
+			return h.gone(c, err)
+		}
+		return h.resetForm(c, http.StatusUnprocessableEntity, email, errs)
 	}
 	h.Log.InfoContext(ctx(c), "password reset by link", "user", u.ID)
 	if err := h.Sessions.SignIn(c, u.ID); err != nil {
@@ -162,21 +170,21 @@ func (h *Passwords) Reset(c echo.Context) error {
 	return redirect(c, paths.Root.URL())
 }
 
-func (h *Passwords) forgotForm(c echo.Context, status int, f views.Form) error {
+func (h *Passwords) forgotForm(c echo.Context, status int, f forms.Forgot, errs forms.Errors) error {
 	p, err := pageFor(c, h.Sys, "Reset your password")
 	if err != nil {
 		return err
 	}
-	vm := views.ForgotVM{Form: f}
+	vm := views.ForgotVM{Form: f, Errors: errs}
 	return renderForm(c, status, views.ForgotPage(p, vm), views.ForgotPanel(p.CSRF, vm))
 }
 
-func (h *Passwords) resetForm(c echo.Context, status int, email string, f views.Form) error {
+func (h *Passwords) resetForm(c echo.Context, status int, email string, errs forms.Errors) error {
 	p, err := pageFor(c, h.Sys, "Choose a new password")
 	if err != nil {
 		return err
 	}
-	vm := views.ResetVM{Action: paths.Reset.URL(c.Param("token")), Email: email, Form: f}
+	vm := views.ResetVM{Action: paths.Reset.URL(c.Param("token")), Email: email, Errors: errs}
 	return renderForm(c, status, views.ResetPage(p, vm), views.ResetForm(p.CSRF, vm))
 }
 

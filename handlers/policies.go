@@ -2,14 +2,13 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"enclave/models"
 	"enclave/models/fhir"
 	"enclave/views"
+	"enclave/views/forms"
 	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
@@ -60,23 +59,15 @@ func (h *Policies) list(c echo.Context, sc models.Scope, saved string) error {
 
 // NewPage shows an empty policy form.
 func (h *Policies) NewPage(c echo.Context, sc models.Scope) error {
-	return h.form(c, sc, http.StatusOK, h.newVM(c, sc, views.Form{}, nil))
+	return h.form(c, sc, http.StatusOK, h.newVM(sc))
 }
 
 // Create saves a new policy, or adds a blank rule row when asked.
 func (h *Policies) Create(c echo.Context, sc models.Scope) error {
-	in, rows := parsePolicy(c)
-	if c.FormValue("action") == "add-rule" {
-		return h.form(c, sc, http.StatusOK, h.newVM(c, sc, formOf(c, nil, "name"), append(rows, views.RuleVM{})))
-	}
-	pol, err := sc.Store().CreateAccessPolicy(ctx(c), sc.Actor(c.RealIP()), in)
-	if models.FieldErrors(err) != nil {
-		return h.form(c, sc, http.StatusUnprocessableEntity, h.newVM(c, sc, formOf(c, err, "name"), withRuleErrors(rows, err)))
-	}
-	if err != nil {
-		return err
-	}
-	return redirect(c, savedURL(paths.Policies.URL(sc.Project().ID), pol.ID))
+	return h.save(c, sc, h.newVM(sc), func(in models.PolicyInput) (string, error) {
+		pol, err := sc.Store().CreateAccessPolicy(ctx(c), sc.Actor(c.RealIP()), in)
+		return pol.ID, err
+	})
 }
 
 // EditPage shows a saved policy in the form.
@@ -85,13 +76,13 @@ func (h *Policies) EditPage(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	rows := make([]views.RuleVM, 0, len(pol.Rules)+1)
+	vm := h.editVM(sc, pol.ID)
+	vm.Form.Name = pol.Name
 	for _, r := range pol.Rules {
-		rows = append(rows, views.RuleVM{ResourceType: r.ResourceType, ReadOnly: r.ReadOnly, Criteria: r.Criteria,
-			HiddenFields: views.JoinFields(r.HiddenFields)})
+		vm.Form.Rules = append(vm.Form.Rules, forms.Rule{ResourceType: r.ResourceType, ReadOnly: forms.Checkbox(r.ReadOnly),
+			Criteria: r.Criteria, HiddenFields: views.JoinFields(r.HiddenFields)})
 	}
-	f := views.Form{Values: map[string]string{"name": pol.Name}}
-	return h.form(c, sc, http.StatusOK, h.editVM(c, sc, pol.ID, f, append(rows, views.RuleVM{})))
+	return h.form(c, sc, http.StatusOK, vm)
 }
 
 // Update saves an edited policy.
@@ -101,13 +92,37 @@ func (h *Policies) Update(c echo.Context, sc models.Scope) error {
 	if _, err := t.AccessPolicy(ctx(c), id); err != nil {
 		return err
 	}
-	in, rows := parsePolicy(c)
-	if c.FormValue("action") == "add-rule" {
-		return h.form(c, sc, http.StatusOK, h.editVM(c, sc, id, formOf(c, nil, "name"), append(rows, views.RuleVM{})))
+	return h.save(c, sc, h.editVM(sc, id), func(in models.PolicyInput) (string, error) {
+		_, err := t.UpdateAccessPolicy(ctx(c), sc.Actor(c.RealIP()), id, in)
+		return id, err
+	})
+}
+
+// save takes the form of vm, a new or an edited policy: it shows the form
+// again with one more rule row when asked, and otherwise writes the policy,
+// which returns its id, and goes back to the list. (The rule rows are read
+// after binding, which leaves them out: see forms.Policy.)
+func (h *Policies) save(c echo.Context, sc models.Scope, vm views.PolicyFormVM, write func(models.PolicyInput) (string, error)) error {
+	errs, err := bindForm(c, &vm.Form)
+	if err != nil {
+		return err
 	}
-	_, err := t.UpdateAccessPolicy(ctx(c), sc.Actor(c.RealIP()), id, in)
-	if models.FieldErrors(err) != nil {
-		return h.form(c, sc, http.StatusUnprocessableEntity, h.editVM(c, sc, id, formOf(c, err, "name"), withRuleErrors(rows, err)))
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	vm.Form.ReadRules(form, models.MaxPolicyRules+1)
+	if errs.Any() {
+		vm.Errors = errs
+		return h.form(c, sc, http.StatusUnprocessableEntity, vm)
+	}
+	if vm.Form.Action == forms.AddRule {
+		return h.form(c, sc, http.StatusOK, vm)
+	}
+	id, err := write(policyInput(vm.Form))
+	if errs.Merge(models.FieldErrors(err)); errs.Any() {
+		vm.Errors = errs
+		return h.form(c, sc, http.StatusUnprocessableEntity, vm)
 	}
 	if err != nil {
 		return err
@@ -154,16 +169,12 @@ func (h *Policies) Delete(c echo.Context, sc models.Scope) error {
 	return redirect(c, savedURL(paths.Policies.URL(sc.Project().ID), deletedPolicy))
 }
 
-func (h *Policies) newVM(c echo.Context, sc models.Scope, f views.Form, rows []views.RuleVM) views.PolicyFormVM {
-	if len(rows) == 0 {
-		rows = []views.RuleVM{{}}
-	}
-	return views.PolicyFormVM{Action: paths.NewPolicy.URL(sc.Project().ID),
-		Title: "New access policy", Form: f, Rules: rows, ResourceTypes: fhir.ResourceTypes()}
+func (h *Policies) newVM(sc models.Scope) views.PolicyFormVM {
+	return views.PolicyFormVM{Action: paths.NewPolicy.URL(sc.Project().ID), Title: "New access policy", ResourceTypes: fhir.ResourceTypes()}
 }
 
-func (h *Policies) editVM(c echo.Context, sc models.Scope, id string, f views.Form, rows []views.RuleVM) views.PolicyFormVM {
-	vm := h.newVM(c, sc, f, rows)
+func (h *Policies) editVM(sc models.Scope, id string) views.PolicyFormVM {
+	vm := h.newVM(sc)
 	vm.Action = paths.Policy.URL(sc.Project().ID, id)
 	vm.Title = "Edit access policy"
 	return vm
@@ -177,35 +188,15 @@ func (h *Policies) form(c echo.Context, sc models.Scope, status int, vm views.Po
 	return renderForm(c, status, views.PolicyFormPage(p, vm), views.PolicyForm(p, vm))
 }
 
-// parsePolicy reads the rule rows, dropping blank ones. It returns the input
-// for the store and the rows to show again, index-aligned with it.
-func parsePolicy(c echo.Context) (models.PolicyInput, []views.RuleVM) {
-	in := models.PolicyInput{Name: c.FormValue("name")}
-	var rows []views.RuleVM
-	n, _ := strconv.Atoi(c.FormValue("rows"))
-	n = min(max(n, 0), models.MaxPolicyRules+1)
-	for i := range n {
-		field := func(name string) string { return c.FormValue(fmt.Sprintf("rules.%d.%s", i, name)) }
-		row := views.RuleVM{ResourceType: strings.TrimSpace(field("resourceType")), ReadOnly: field("readonly") == "on",
-			Criteria: strings.TrimSpace(field("criteria")), HiddenFields: strings.TrimSpace(field("hiddenFields"))}
-		if row.ResourceType == "" && row.Criteria == "" && row.HiddenFields == "" && !row.ReadOnly {
-			continue
-		}
-		rows = append(rows, row)
-		in.Rules = append(in.Rules, models.PolicyRule{ResourceType: row.ResourceType, ReadOnly: row.ReadOnly,
-			Criteria: row.Criteria, HiddenFields: strings.Split(row.HiddenFields, ",")})
+// policyInput is the policy the form describes, its rules index-aligned with
+// the form's rows (whose errors the store reports as rules.N).
+func policyInput(f forms.Policy) models.PolicyInput {
+	in := models.PolicyInput{Name: f.Name}
+	for _, r := range f.Rules {
+		in.Rules = append(in.Rules, models.PolicyRule{ResourceType: r.ResourceType, ReadOnly: r.ReadOnly.On(),
+			Criteria: r.Criteria, HiddenFields: strings.Split(r.HiddenFields, ",")})
 	}
-	return in, rows
-}
-
-// withRuleErrors puts the store's per-rule messages on their rows and adds a
-// blank row for the next rule.
-func withRuleErrors(rows []views.RuleVM, err error) []views.RuleVM {
-	fields := models.FieldErrors(err)
-	for i := range rows {
-		rows[i].Err = fields[fmt.Sprintf("rules.%d", i)]
-	}
-	return append(rows, views.RuleVM{})
+	return in
 }
 
 func ruleSummary(rules models.PolicyRules) string {

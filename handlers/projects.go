@@ -5,6 +5,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/forms"
 	"enclave/views/paths"
 
 	"github.com/a-h/templ"
@@ -34,13 +35,13 @@ func (h *Projects) NewPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.NewProjectPage(p, views.Form{Token: models.NewFormToken()}))
+	return render(c, http.StatusOK, views.NewProjectPage(p, forms.Project{Token: models.NewFormToken()}, forms.Errors{}))
 }
 
 // Create makes a project with the user as its admin.
 func (h *Projects) Create(c echo.Context) error {
-	return createProject(c, h.Sys, newProjectTitle, func(p views.Page, f views.Form) (templ.Component, templ.Component) {
-		return views.NewProjectPage(p, f), views.ProjectForm(p.CSRF, paths.NewProject.URL(), "Create project", f)
+	return createProject(c, h.Sys, newProjectTitle, func(p views.Page, f forms.Project, errs forms.Errors) (templ.Component, templ.Component) {
+		return views.NewProjectPage(p, f, errs), views.ProjectForm(p.CSRF, paths.NewProject.URL(), "Create project", f, errs)
 	})
 }
 
@@ -51,27 +52,32 @@ const newProjectTitle = "New project"
 // differ only in the page around the form and its title. The form's
 // one-time token makes a second submission of it (a double click) land on
 // the project the first one made.
-func createProject(c echo.Context, sys ProjectMaker, title string, pages func(views.Page, views.Form) (page, fragment templ.Component)) error {
+func createProject(c echo.Context, sys ProjectMaker, title string, pages func(views.Page, forms.Project, forms.Errors) (page, fragment templ.Component)) error {
+	var f forms.Project
+	var id string
 	u, _ := CurrentUser(c)
-	id, err := submitOnce(c, sys, "project", func() (string, error) {
-		pr, err := sys.CreateProject(ctx(c), u.ID, models.NewProject{Name: c.FormValue("projectName"), Description: c.FormValue("description")})
-		return pr.ID, err
+	errs, err := submit(c, &f, func() (err error) {
+		id, err = submitOnce(c, sys, "project", f.Token, func() (string, error) {
+			pr, err := sys.CreateProject(ctx(c), u.ID, models.NewProject{Name: f.Name, Description: f.Description})
+			return pr.ID, err
+		})
+		return err
 	})
-	if models.FieldErrors(err) != nil || isPendingSubmission(err) {
-		p, perr := pageFor(c, sys, title)
-		if perr != nil {
-			return perr
-		}
-		f, status := formOf(c, err, "projectName", "description"), http.StatusUnprocessableEntity
-		f.Token = resentToken(c)
-		if isPendingSubmission(err) {
-			f.Error, status = pendingSubmission, http.StatusConflict
-		}
-		page, fragment := pages(p, f)
-		return renderForm(c, status, page, fragment)
+	status := http.StatusUnprocessableEntity
+	if isPendingSubmission(err) {
+		errs.Form, status, err = pendingSubmission, http.StatusConflict, nil
 	}
 	if err != nil {
 		return err
+	}
+	if errs.Any() {
+		p, err := pageFor(c, sys, title)
+		if err != nil {
+			return err
+		}
+		f.Token = resentToken(f.Token)
+		page, fragment := pages(p, f, errs)
+		return renderForm(c, status, page, fragment)
 	}
 	return redirect(c, paths.Project.URL(id))
 }

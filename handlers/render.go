@@ -41,16 +41,6 @@ func redirect(c echo.Context, url string) error {
 	return c.Redirect(http.StatusSeeOther, url)
 }
 
-// formOf keeps the submitted values of the named fields (never passwords) and
-// the per-field errors of err.
-func formOf(c echo.Context, err error, names ...string) views.Form {
-	f := views.Form{Values: map[string]string{}, Errors: models.FieldErrors(err)}
-	for _, n := range names {
-		f.Values[n] = c.FormValue(n)
-	}
-	return f
-}
-
 // pageFor builds the layout's view model: the user, their projects for the
 // switcher and the current project, if the request is about one.
 func pageFor(c echo.Context, sys Directory, title string) (views.Page, error) {

@@ -16,6 +16,7 @@ import (
 	"enclave/models"
 	"enclave/models/fhir"
 	"enclave/views"
+	"enclave/views/forms"
 	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
@@ -33,13 +34,20 @@ var commonTypes = []string{"Patient", "Practitioner", "Organization", "Observati
 
 // Types lets the member pick a type; ?type=X jumps to X's search.
 func (h *Resources) Types(c echo.Context, sc models.Scope) error {
-	vm := views.ResourceTypesVM{Typed: strings.TrimSpace(c.QueryParam("type"))}
-	status := http.StatusOK
-	if vm.Typed != "" {
-		if typ, ok := knownType(vm.Typed); ok {
+	var vm views.ResourceTypesVM
+	errs, err := bindForm(c, &vm.Jump)
+	if err != nil {
+		return err
+	}
+	if typed := strings.TrimSpace(vm.Jump.Type); typed != "" {
+		if typ, ok := knownType(typed); ok {
 			return c.Redirect(http.StatusSeeOther, paths.ResourceSearch.URL(sc.Project().ID, typ))
 		}
-		vm.Error = fmt.Sprintf("%q is not a FHIR R4 resource type.", vm.Typed)
+		errs.Add("type", fmt.Sprintf("%q is not a FHIR R4 resource type.", typed))
+	}
+	vm.JumpErrors = errs
+	status := http.StatusOK
+	if errs.Any() {
 		status = http.StatusUnprocessableEntity
 	}
 	t := sc.Store()
@@ -464,8 +472,8 @@ func (h *Resources) NewPage(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	return h.editor(c, sc, http.StatusOK, views.ResourceEditVM{Type: typ, JSON: "{\n  \"resourceType\": \"" + typ + "\"\n}",
-		Token: models.NewFormToken()})
+	return h.editor(c, sc, http.StatusOK, views.ResourceEditVM{Type: typ,
+		Form: forms.Resource{JSON: "{\n  \"resourceType\": \"" + typ + "\"\n}", Token: models.NewFormToken()}})
 }
 
 // Create stores the submitted JSON as a new resource, once per form: the
@@ -476,12 +484,16 @@ func (h *Resources) Create(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	vm := views.ResourceEditVM{Type: typ, JSON: c.FormValue("json"), Token: resentToken(c)}
-	id, err := submitOnce(c, h.Sys, "resource:"+sc.Project().ID+"/"+typ, func() (string, error) {
-		r, err := sc.Store().CreateResource(ctx(c), typ, []byte(vm.JSON))
+	vm := views.ResourceEditVM{Type: typ}
+	if _, err := bindForm(c, &vm.Form); err != nil {
+		return err
+	}
+	id, err := submitOnce(c, h.Sys, "resource:"+sc.Project().ID+"/"+typ, vm.Form.Token, func() (string, error) {
+		r, err := sc.Store().CreateResource(ctx(c), typ, []byte(vm.Form.JSON))
 		return r.ID, err
 	})
 	if err != nil {
+		vm.Form.Token = resentToken(vm.Form.Token)
 		return h.refused(c, sc, vm, err)
 	}
 	return redirect(c, savedURL(paths.Resource.URL(sc.Project().ID, typ, id), createdResource))
@@ -497,7 +509,8 @@ func (h *Resources) EditPage(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return resourceErr(err)
 	}
-	return h.editor(c, sc, http.StatusOK, views.ResourceEditVM{Type: typ, ID: r.ID, Version: r.VersionID, JSON: prettyJSON(r.JSON)})
+	return h.editor(c, sc, http.StatusOK, views.ResourceEditVM{Type: typ, ID: r.ID,
+		Form: forms.Resource{Version: r.VersionID, JSON: prettyJSON(r.JSON)}})
 }
 
 // Update saves the edited JSON as a new version, unless the resource changed
@@ -508,8 +521,11 @@ func (h *Resources) Update(c echo.Context, sc models.Scope) error {
 		return err
 	}
 	id := c.Param("id")
-	vm := views.ResourceEditVM{Type: typ, ID: id, Version: c.FormValue("version"), JSON: c.FormValue("json")}
-	if _, err := sc.Store().UpdateResource(ctx(c), typ, id, []byte(vm.JSON), vm.Version); err != nil {
+	vm := views.ResourceEditVM{Type: typ, ID: id}
+	if _, err := bindForm(c, &vm.Form); err != nil {
+		return err
+	}
+	if _, err := sc.Store().UpdateResource(ctx(c), typ, id, []byte(vm.Form.JSON), vm.Form.Version); err != nil {
 		return h.refused(c, sc, vm, err)
 	}
 	return redirect(c, savedURL(paths.Resource.URL(sc.Project().ID, typ, id), updatedResource))
@@ -531,7 +547,7 @@ func (h *Resources) refused(c echo.Context, sc models.Scope, vm views.ResourceEd
 	case errors.Is(err, models.ErrPreconditionFailed) || errors.Is(err, models.ErrConflict):
 		vm.Conflict = "Someone changed " + vm.Type + "/" + vm.ID + " after you opened it"
 		if cur, err := sc.Store().ReadResource(ctx(c), vm.Type, vm.ID); err == nil {
-			vm.Conflict += " (you edited version " + vm.Version + "; it is now at version " + cur.VersionID + ")"
+			vm.Conflict += " (you edited version " + vm.Form.Version + "; it is now at version " + cur.VersionID + ")"
 		}
 		vm.Conflict += ". Your changes were not saved; they are still below. Copy what you need, then load the current version."
 		return h.editor(c, sc, http.StatusConflict, vm)

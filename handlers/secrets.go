@@ -5,6 +5,7 @@ import (
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/forms"
 	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
@@ -56,13 +57,17 @@ func (h *Secrets) Create(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	s, err := st.Create(ctx(c), sc.Actor(c.RealIP()), c.FormValue("name"), c.FormValue("value"))
-	if models.FieldErrors(err) != nil {
-		f := formOf(c, err, "name")
-		return h.list(c, sc, http.StatusUnprocessableEntity, views.SecretsVM{Form: f, Retype: retype(c, f)})
-	}
+	var f forms.Secret
+	var s models.Secret
+	errs, err := submit(c, &f, func() (err error) {
+		s, err = st.Create(ctx(c), sc.Actor(c.RealIP()), f.Name, f.Value)
+		return err
+	})
 	if err != nil {
 		return err
+	}
+	if errs.Any() {
+		return h.list(c, sc, http.StatusUnprocessableEntity, views.SecretsVM{Form: f, Errors: errs})
 	}
 	return h.list(c, sc, http.StatusOK, views.SecretsVM{Notice: "Secret " + s.Name + " added."})
 }
@@ -88,8 +93,8 @@ func (h *Secrets) edit(c echo.Context, sc models.Scope, status int, vm views.Sec
 		return err
 	}
 	vm.Secret = secretRowVM(s)
-	if vm.Rename.Values == nil {
-		vm.Rename = views.Form{Values: map[string]string{"name": s.Name}}
+	if !vm.RenameErrors.Any() {
+		vm.Rename = forms.SecretName{Name: s.Name}
 	}
 	p, err := projectPage(c, h.Sys, sc, "Secret "+s.Name)
 	if err != nil {
@@ -104,12 +109,16 @@ func (h *Secrets) Replace(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	_, err = st.Replace(ctx(c), sc.Actor(c.RealIP()), c.Param("secret"), c.FormValue("value"))
-	if models.FieldErrors(err) != nil {
-		return h.edit(c, sc, http.StatusUnprocessableEntity, views.SecretEditVM{Replace: formOf(c, err)})
-	}
+	var f forms.SecretValue
+	errs, err := submit(c, &f, func() error {
+		_, err := st.Replace(ctx(c), sc.Actor(c.RealIP()), c.Param("secret"), f.Value)
+		return err
+	})
 	if err != nil {
 		return err
+	}
+	if errs.Any() {
+		return h.edit(c, sc, http.StatusUnprocessableEntity, views.SecretEditVM{ReplaceErrors: errs})
 	}
 	return h.edit(c, sc, http.StatusOK, views.SecretEditVM{Notice: "Value replaced."})
 }
@@ -120,12 +129,17 @@ func (h *Secrets) Rename(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	s, err := st.Rename(ctx(c), sc.Actor(c.RealIP()), before.ID, c.FormValue("name"))
-	if models.FieldErrors(err) != nil {
-		return h.edit(c, sc, http.StatusUnprocessableEntity, views.SecretEditVM{Rename: formOf(c, err, "name")})
-	}
+	var f forms.SecretName
+	var s models.Secret
+	errs, err := submit(c, &f, func() (err error) {
+		s, err = st.Rename(ctx(c), sc.Actor(c.RealIP()), before.ID, f.Name)
+		return err
+	})
 	if err != nil {
 		return err
+	}
+	if errs.Any() {
+		return h.edit(c, sc, http.StatusUnprocessableEntity, views.SecretEditVM{Rename: f, RenameErrors: errs})
 	}
 	notice := "Renamed to " + s.Name + "."
 	if s.Name == before.Name {
@@ -161,12 +175,6 @@ func (h *Secrets) Delete(c echo.Context, sc models.Scope) error {
 		return h.list(c, sc, http.StatusOK, views.SecretsVM{Notice: "Secret " + s.Name + " deleted."})
 	}
 	return redirect(c, paths.Secrets.URL(sc.Project().ID))
-}
-
-// retype is true when a value was typed but the form failed on something
-// else: the value is not sent back, so the user must enter it again.
-func retype(c echo.Context, f views.Form) bool {
-	return c.FormValue("value") != "" && f.Err("value") == ""
 }
 
 func secretRowVM(s models.Secret) views.SecretRowVM {

@@ -3,11 +3,11 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"enclave/models"
 	"enclave/views"
+	"enclave/views/forms"
 
 	"github.com/labstack/echo/v4"
 )
@@ -50,41 +50,47 @@ func (h *Settings) viewModel(c echo.Context, sc models.Scope, pr models.Project)
 	if err != nil {
 		return views.SettingsVM{}, err
 	}
-	vm := views.SettingsVM{
-		Form:          views.Form{Values: map[string]string{"name": pr.Name, "description": pr.Description}},
-		Version:       pr.Version,
-		StrictMode:    pr.StrictMode,
-		CheckRefs:     pr.CheckReferencesOnWrite,
-		DefaultPolicy: derefString(pr.DefaultPatientAccessPolicy),
-		Features:      pr.Features,
-		AllFeatures:   models.ProjectFeatures,
-		SuperAdmin:    pr.SuperAdmin,
-		CanOperate:    operator,
-	}
+	vm := views.SettingsVM{Form: settingsForm(pr), AllFeatures: models.ProjectFeatures, CanOperate: operator}
 	for _, pol := range policies {
 		vm.Policies = append(vm.Policies, views.Option{Value: pol.ID, Label: pol.Name})
 	}
 	return vm, nil
 }
 
+// settingsForm is the editor's form showing the saved project.
+func settingsForm(pr models.Project) forms.Settings {
+	superAdmin := forms.Checkbox(pr.SuperAdmin)
+	return forms.Settings{Name: pr.Name, Description: pr.Description, Version: forms.IntOf(pr.Version),
+		StrictMode: forms.Checkbox(pr.StrictMode), CheckReferencesOnWrite: forms.Checkbox(pr.CheckReferencesOnWrite),
+		DefaultPatientAccessPolicy: derefString(pr.DefaultPatientAccessPolicy), Features: pr.Features, SuperAdmin: &superAdmin}
+}
+
 // Save applies the form. Validation errors and a concurrent save come back
-// in the form with the user's input kept; features or superAdmin from
-// anyone but a super admin are refused with 403.
+// in the form as the user sent it; features or superAdmin from anyone but a
+// super admin are refused with 403.
 func (h *Settings) Save(c echo.Context, sc models.Scope) error {
-	u := parseSettings(c)
-	user, _ := CurrentUser(c)
-	operator, err := superAdmin(c, h.Sys, user.ID)
-	if err != nil {
+	var f forms.Settings
+	var saved models.Project
+	var changes []models.SettingsChange
+	errs, err := submit(c, &f, func() error {
+		user, _ := CurrentUser(c)
+		operator, err := superAdmin(c, h.Sys, user.ID)
+		if err != nil {
+			return err
+		}
+		saved, changes, err = sc.Store().UpdateSettings(ctx(c), sc.Actor(c.RealIP()), settingsUpdate(f), operator)
 		return err
-	}
-	saved, changes, err := sc.Store().UpdateSettings(ctx(c), sc.Actor(c.RealIP()), u, operator)
+	})
 	switch {
 	case errors.Is(err, models.ErrForbidden):
 		return echo.NewHTTPError(http.StatusForbidden, "Only a super admin can change a project's features or super-admin flag.")
-	case errors.Is(err, models.ErrStale), models.FieldErrors(err) != nil:
-		return h.rejected(c, sc, u, err)
+	case errors.Is(err, models.ErrStale):
+		errs.Form = "Someone else saved these settings while you were editing, so yours were not saved. Reload the page to see the current settings, then make your change again."
+		return h.rejected(c, sc, http.StatusConflict, f, errs)
 	case err != nil:
 		return err
+	case errs.Any():
+		return h.rejected(c, sc, http.StatusUnprocessableEntity, f, errs)
 	}
 	p, err := projectPage(c, h.Sys, sc, "Settings")
 	if err != nil {
@@ -106,56 +112,43 @@ func (h *Settings) Save(c echo.Context, sc models.Scope) error {
 	return renderForm(c, http.StatusOK, views.SettingsPage(p, vm), views.SettingsSaved(p, vm, renamed))
 }
 
-// rejected re-renders the form with what the user submitted and why it was
-// not saved.
-func (h *Settings) rejected(c echo.Context, sc models.Scope, u models.SettingsUpdate, err error) error {
-	p, vm, lerr := h.load(c, sc)
-	if lerr != nil {
-		return lerr
+// rejected shows the form again as the user sent it, with why it was not
+// saved.
+func (h *Settings) rejected(c echo.Context, sc models.Scope, status int, f forms.Settings, errs forms.Errors) error {
+	p, vm, err := h.load(c, sc)
+	if err != nil {
+		return err
 	}
-	status := http.StatusUnprocessableEntity
-	vm.Form = formOf(c, err, "name", "description")
-	vm.Version = u.Version
-	vm.StrictMode = u.StrictMode
-	vm.CheckRefs = u.CheckReferencesOnWrite
-	vm.DefaultPolicy = derefString(u.DefaultPatientAccessPolicy)
-	if u.Features != nil {
-		vm.Features = *u.Features
+	// A browser does not send disabled inputs: a form without the
+	// operator's fields shows them as saved.
+	if !f.OperatorFields.On() {
+		if f.Features == nil {
+			f.Features = vm.Form.Features
+		}
+		if f.SuperAdmin == nil {
+			f.SuperAdmin = vm.Form.SuperAdmin
+		}
 	}
-	if u.SuperAdmin != nil {
-		vm.SuperAdmin = *u.SuperAdmin
-	}
-	vm.AskStrictOff = vm.Form.Err("strictMode") != ""
-	if errors.Is(err, models.ErrStale) {
-		status = http.StatusConflict
-		vm.Form.Error = "Someone else saved these settings while you were editing, so yours were not saved. Reload the page to see the current settings, then make your change again."
-	}
+	vm.Form, vm.Errors = f, errs
+	vm.AskStrictOff = errs.Of("strictMode") != ""
 	return renderForm(c, status, views.SettingsPage(p, vm), views.SettingsForm(p, vm))
 }
 
-// parseSettings reads the form. Operator fields are passed on only when the
-// form carries them, so that the store can refuse a forged attempt.
-func parseSettings(c echo.Context) models.SettingsUpdate {
-	u := models.SettingsUpdate{
-		Name:                   c.FormValue("name"),
-		Description:            c.FormValue("description"),
-		StrictMode:             c.FormValue("strictMode") == "on",
-		ConfirmStrictOff:       c.FormValue("confirmStrictOff") == "on",
-		CheckReferencesOnWrite: c.FormValue("checkReferencesOnWrite") == "on",
-	}
-	u.Version, _ = strconv.Atoi(c.FormValue("version"))
-	if id := c.FormValue("defaultPatientAccessPolicy"); id != "" {
+// settingsUpdate is the change the form asks for. The operator's fields are
+// passed on only when the form carries them, so that the store can refuse
+// a forged attempt.
+func settingsUpdate(f forms.Settings) models.SettingsUpdate {
+	u := models.SettingsUpdate{Name: f.Name, Description: f.Description, Version: f.Version.N,
+		StrictMode: f.StrictMode.On(), ConfirmStrictOff: f.ConfirmStrictOff.On(), CheckReferencesOnWrite: f.CheckReferencesOnWrite.On()}
+	if id := f.DefaultPatientAccessPolicy; id != "" {
 		u.DefaultPatientAccessPolicy = &id
 	}
-	form, _ := c.FormParams()
-	if _, ok := form["features"]; ok || c.FormValue("operatorFields") == "on" {
-		fs := form["features"]
-		u.Features = &fs
+	if f.Features != nil || f.OperatorFields.On() {
+		u.Features = &f.Features
 	}
-	if _, ok := form["superAdmin"]; ok || c.FormValue("operatorFields") == "on" {
-		on := c.FormValue("superAdmin") == "on"
-		u.SuperAdmin = &on
-		u.ConfirmName = c.FormValue("confirmSuperAdmin")
+	if f.SuperAdmin != nil || f.OperatorFields.On() {
+		on := f.SuperAdminOn()
+		u.SuperAdmin, u.ConfirmName = &on, f.ConfirmSuperAdmin
 	}
 	return u
 }

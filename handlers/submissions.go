@@ -23,25 +23,22 @@ type FormDirectory interface {
 	Submissions
 }
 
-// formTokenField is the hidden field that carries a create form's one-time
-// token.
-const formTokenField = "formToken"
-
 // submitOnce runs create once for the create form of the request, named by
-// purpose (see Submissions); create returns the id of what it made, which
-// submitOnce returns, also to a repeated submission of the same form.
-func submitOnce(c echo.Context, subs Submissions, purpose string, create func() (string, error)) (string, error) {
+// purpose (see Submissions), which carried token; create returns the id of
+// what it made, which submitOnce returns, also to a repeated submission of
+// the same form.
+func submitOnce(c echo.Context, subs Submissions, purpose, token string, create func() (string, error)) (string, error) {
 	u, _ := CurrentUser(c)
-	id, _, err := subs.SubmitOnce(ctx(c), u.ID, purpose, c.FormValue(formTokenField), create)
+	id, _, err := subs.SubmitOnce(ctx(c), u.ID, purpose, token, create)
 	return id, err
 }
 
 // resentToken is the one-time token to put in a create form shown again
 // after a refusal: the one it was sent with (the refused submission let it
 // go), or a fresh one when it carried none.
-func resentToken(c echo.Context) string {
-	if tok := c.FormValue(formTokenField); tok != "" && len(tok) <= 64 {
-		return tok
+func resentToken(sent string) string {
+	if sent != "" && len(sent) <= 64 {
+		return sent
 	}
 	return models.NewFormToken()
 }

@@ -2,7 +2,10 @@
 // struct; components never query the database.
 package views
 
-import "enclave/views/paths"
+import (
+	"enclave/views/forms"
+	"enclave/views/paths"
+)
 
 // Page carries what the layout needs on every page.
 type Page struct {
@@ -48,22 +51,6 @@ func (p ProjectLink) Role() string {
 	return "Member"
 }
 
-// Form holds submitted values and per-field errors for re-rendering a form.
-type Form struct {
-	Values map[string]string
-	Errors map[string]string
-	// Error is a message for the whole form (e.g. wrong credentials).
-	Error string
-	// Token is a create form's one-time token (see FormTokenField).
-	Token string
-}
-
-// Value returns the submitted value of a field.
-func (f Form) Value(name string) string { return f.Values[name] }
-
-// Err returns the error message of a field.
-func (f Form) Err(name string) string { return f.Errors[name] }
-
 // FieldVM describes one labelled input.
 type FieldVM struct {
 	Name         string
@@ -81,9 +68,14 @@ type FieldVM struct {
 // ID is the input's element id.
 func (f FieldVM) ID() string { return "f-" + f.Name }
 
-// Field builds the view model of a form field from a Form.
-func (f Form) Field(name, label, typ, autocomplete string) FieldVM {
-	return FieldVM{Name: name, Label: label, Type: typ, Value: f.Value(name), Err: f.Err(name), Autocomplete: autocomplete, Required: true}
+// input is the view model of a required input showing value, as the form
+// was submitted, with the message errs hold for it. A password input is
+// always empty: a password is never sent back.
+func input(name, label, typ, autocomplete, value string, errs forms.Errors) FieldVM {
+	if typ == "password" {
+		value = ""
+	}
+	return FieldVM{Name: name, Label: label, Type: typ, Value: value, Err: errs.Of(name), Autocomplete: autocomplete, Required: true}
 }
 
 // ProjectHomeVM is the project home page.
