@@ -9,18 +9,22 @@ import (
 	"errors"
 )
 
-// PolicyUsage counts the members and open invitations that have the policy.
+// PolicyUsage counts the members, open invitations and API clients that
+// have the policy.
 func (t Tenant) PolicyUsage(ctx context.Context, id string) (int64, error) {
 	var assigned, invited int64
 	if err := t.scoped(ctx).Model(&members.ProjectMembership{}).Where("access_policy_id = ?", id).Count(&assigned).Error; err != nil {
 		return 0, err
 	}
-	err := t.scoped(ctx).Model(&members.Invitation{}).Where("access_policy_id = ?", id).Count(&invited).Error
-	return assigned + invited, err
+	if err := t.scoped(ctx).Model(&members.Invitation{}).Where("access_policy_id = ?", id).Count(&invited).Error; err != nil {
+		return 0, err
+	}
+	apps, err := t.ClientsUsingPolicy(ctx, id)
+	return assigned + invited + apps, err
 }
 
-// ErrPolicyInUse refuses to delete a policy that members or the project's
-// default still use: without it they would fall back to full access.
+// ErrPolicyInUse refuses to delete a policy that members, API clients or
+// the project's default still use: without it they would fall back to full access.
 var ErrPolicyInUse = errors.New("access policy in use")
 
 // DeleteAccessPolicy removes a policy that nobody uses. A policy assigned to

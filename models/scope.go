@@ -3,6 +3,7 @@ package models
 import (
 	"enclave/models/accounts"
 	"enclave/models/audit"
+	"enclave/models/clients"
 	"enclave/models/kit"
 	"enclave/models/members"
 	"enclave/models/projects"
@@ -13,13 +14,17 @@ import (
 // active membership, the project, and the project's store bound to it and
 // restricted by the member's access policy. It is the only way web handlers
 // reach project data, and it can be made only from a resolved Caller
-// (Caller.Enter), so holding one proves the membership was checked. Its zero
+// (Caller.Enter), so holding one proves the membership was checked, or from
+// a resolved API client (ClientCaller.Enter), which has no user. Its zero
 // value has no store: every method that needs one panics rather than reach
 // the database unscoped.
 type Scope struct {
 	user   accounts.User
 	access ProjectAccess
 	store  *Tenant
+	// client is the API client the scope acts for, when an access token
+	// made it (ClientCaller.Enter); user is then empty.
+	client *clients.Client
 }
 
 // ErrPolicyMissing refuses a membership that names an access policy its
@@ -57,7 +62,15 @@ func (s Scope) Store() Tenant {
 	return *s.store
 }
 
-// User is the signed-in user.
+// Client is the API client the scope acts for; ok is false for a member.
+func (s Scope) Client() (c clients.Client, ok bool) {
+	if s.client == nil {
+		return clients.Client{}, false
+	}
+	return *s.client, true
+}
+
+// User is the signed-in user; empty for an API client.
 func (s Scope) User() accounts.User { return s.user }
 
 // Project is the project, as the caller's resolution loaded it.

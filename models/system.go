@@ -4,6 +4,7 @@ import (
 	"context"
 	"enclave/models/accounts"
 	"enclave/models/audit"
+	"enclave/models/clients"
 	"enclave/models/kit"
 	"enclave/models/mail"
 	"enclave/models/members"
@@ -27,12 +28,14 @@ type System struct {
 	projects.Registry
 	// members.Inbox: invitations as their invitee finds and answers them.
 	members.Inbox
+	// clients.Directory: API clients by the client id they present.
+	clients.Directory
 }
 
 // NewSystem returns the server-wide store.
 func NewSystem(db *gorm.DB) System {
 	return System{db: db, Store: accounts.New(db), Keys: secrets.NewKeys(db), Registry: projects.NewRegistry(db),
-		Inbox: members.NewInbox(db)}
+		Inbox: members.NewInbox(db), Directory: clients.NewDirectory(db)}
 }
 
 // DB exposes the handle for wiring (readiness checks, building Tenants).

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"enclave/models/audit"
+	"enclave/models/clients"
 	"enclave/models/kit"
 	"enclave/models/members"
 	"enclave/models/projects"
@@ -33,6 +34,7 @@ type Tenant struct {
 	audit.Trail
 	resources.Store
 	members.Roster
+	clients.Apps
 }
 
 // WithMember returns the store acting for membership m of its project.
@@ -83,6 +85,7 @@ func (t Tenant) wired() Tenant {
 	b := t.bound()
 	t.Trail = audit.For(b)
 	t.Roster = members.For(b)
+	t.Apps = clients.For(b)
 	var acting *resources.Acting
 	if t.member != nil {
 		acting = &resources.Acting{MembershipID: t.member.ID, Admin: t.member.Admin}

@@ -33,6 +33,12 @@ const (
 	ActionPolicyCreated   = "policy.created"
 	ActionPolicyUpdated   = "policy.updated"
 	ActionPolicyDeleted   = "policy.deleted"
+
+	ActionClientCreated       = "client.created"
+	ActionClientSecretRotated = "client.secret-rotated"
+	ActionClientEnabled       = "client.enabled"
+	ActionClientDisabled      = "client.disabled"
+	ActionClientDeleted       = "client.deleted"
 )
 
 // Actions lists every action, for the audit log's filter.
@@ -40,7 +46,9 @@ var Actions = []string{
 	ActionSettingsUpdated, ActionSecretCreated, ActionSecretUpdated, ActionSecretRenamed, ActionSecretDeleted,
 	ActionMemberInvited, ActionMemberAdded, ActionMemberUpdated, ActionMemberRemoved, ActionInviteAccepted,
 	ActionInviteDeclined, ActionInviteRevoked,
-	ActionPolicyCreated, ActionPolicyUpdated, ActionPolicyDeleted, ActionSignInSucceeded, ActionSignInFailed,
+	ActionPolicyCreated, ActionPolicyUpdated, ActionPolicyDeleted,
+	ActionClientCreated, ActionClientSecretRotated, ActionClientEnabled, ActionClientDisabled, ActionClientDeleted,
+	ActionSignInSucceeded, ActionSignInFailed,
 }
 
 // Event is one line of the audit log.
@@ -61,6 +69,16 @@ type Actor struct {
 	UserID string
 	Email  string
 	IP     string
+}
+
+// UserRef is the acting user's id as an updated_by column keeps it: nil
+// when no user acts (the server itself).
+func (a Actor) UserRef() *string {
+	if a.UserID == "" {
+		return nil
+	}
+	id := a.UserID
+	return &id
 }
 
 // Change is a before/after pair in an audit event's details.

@@ -69,3 +69,49 @@ func (b Bound) CheckNameFree(ctx context.Context, model any, name, exceptID, msg
 	}
 	return nil
 }
+
+// TenantRole is the PostgreSQL role that row-level security holds to one
+// project: a transaction that takes it sees only the rows of the project
+// named in enclave.project_id, even when it connected as a superuser.
+const TenantRole = "enclave_tenant"
+
+// EnterWall puts the current transaction behind PostgreSQL's row-level
+// security, in b's project, until the transaction ends: it names the
+// project (enclave.project_id) and takes TenantRole, for tables whose rows
+// are walled off per project. b must be a transaction; on SQLite, which
+// has no such wall, it does nothing.
+func (b Bound) EnterWall(ctx context.Context) error {
+	return EnterWall(ctx, b.db, "enclave.project_id", b.projectID)
+}
+
+// EnterWall puts the transaction tx behind row-level security with the
+// setting key (enclave.project_id, or another that a table's policy reads)
+// set to value, until tx ends. On SQLite it does nothing.
+func EnterWall(ctx context.Context, tx *gorm.DB, key, value string) error {
+	if DialectOf(tx) != Postgres {
+		return nil
+	}
+	return tx.WithContext(ctx).Exec("SELECT set_config(?, ?, true), set_config('role', ?, true)", key, value, TenantRole).Error
+}
+
+// Walled runs fn where the wall lets it read the project's rows: inside one
+// transaction that entered it, on PostgreSQL. Inside a transaction already
+// begun, the wall is left again after fn, so that the rest of it keeps its
+// rights. SQLite needs no transaction (one would take its write lock), so
+// fn runs on the handle itself.
+func (b Bound) Walled(ctx context.Context, fn func(tx Bound) error) error {
+	if DialectOf(b.db) != Postgres {
+		return fn(b)
+	}
+	_, nested := b.db.Statement.ConnPool.(gorm.TxCommitter)
+	return b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		wall := Bound{db: tx, projectID: b.projectID}
+		if err := wall.EnterWall(ctx); err != nil {
+			return err
+		}
+		if err := fn(wall); err != nil || !nested {
+			return err
+		}
+		return tx.Exec("SELECT set_config('role', 'none', true)").Error
+	})
+}

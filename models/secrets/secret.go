@@ -143,7 +143,7 @@ func (s Store) Create(ctx context.Context, a audit.Actor, name, value string) (S
 	}
 	ts := kit.Now()
 	r := secretRow{ID: uuid.NewString(), ProjectID: s.b.ProjectID(), Name: name, Hint: secretHint(value),
-		KeyID: s.box.KeyID(), CreatedAt: ts, UpdatedAt: ts, UpdatedBy: actorID(a)}
+		KeyID: s.box.KeyID(), CreatedAt: ts, UpdatedAt: ts, UpdatedBy: a.UserRef()}
 	var err error
 	if r.Ciphertext, err = s.box.seal(r.ProjectID, r.ID, []byte(value)); err != nil {
 		return Secret{}, err
@@ -184,7 +184,7 @@ func (s Store) Replace(ctx context.Context, a audit.Actor, id, value string) (Se
 		}
 		if err := tx.Scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
 			"ciphertext": ct, "key_id": s.box.KeyID(), "hint": secretHint(value),
-			"updated_at": kit.Now(), "updated_by": actorID(a)}).Error; err != nil {
+			"updated_at": kit.Now(), "updated_by": a.UserRef()}).Error; err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, a, audit.ActionSecretUpdated, r.Name, map[string]any{"id": id})
@@ -212,7 +212,7 @@ func (s Store) Rename(ctx context.Context, a audit.Actor, id, name string) (Secr
 			return err
 		}
 		if err := tx.Scoped(ctx).Model(&secretRow{}).Where("id = ?", id).Updates(map[string]any{
-			"name": name, "updated_at": kit.Now(), "updated_by": actorID(a)}).Error; err != nil {
+			"name": name, "updated_at": kit.Now(), "updated_by": a.UserRef()}).Error; err != nil {
 			if kit.IsUniqueViolation(err) {
 				return &kit.ValidationError{Fields: map[string]string{"name": secretNameTaken}}
 			}
@@ -280,14 +280,6 @@ func (s Store) describe(ctx context.Context, rows []secretRow) ([]Secret, error)
 		}
 	}
 	return out, nil
-}
-
-func actorID(a audit.Actor) *string {
-	if a.UserID == "" {
-		return nil
-	}
-	id := a.UserID
-	return &id
 }
 
 // Keys acts on the secrets of every project at once: key rotation.
