@@ -132,18 +132,13 @@ func (h *Auth) SignIn(c echo.Context) error {
 	f.Next = safeNext(f.Next)
 	email, ip := models.NormalizeEmail(f.Email), c.RealIP()
 	accountKey, addressKey := "signin:"+email+"|"+ip, "signin-ip:"+ip
-	for _, k := range []struct {
-		key  string
-		rule models.ThrottleRule
-	}{{accountKey, models.SignInPerAccount}, {addressKey, models.SignInPerAddress}} {
-		wait, err := h.Sys.Attempt(ctx(c), k.key, k.rule)
-		if err != nil {
-			return err
-		}
-		if wait > 0 {
-			h.Log.WarnContext(ctx(c), "sign-in refused: too many attempts", "ip", ip)
-			return h.tooSoon(c, wait, f)
-		}
+	wait, err := signInAttempt(c, h.Sys, accountKey, addressKey)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		h.Log.WarnContext(ctx(c), "sign-in refused: too many attempts", "ip", ip)
+		return h.tooSoon(c, wait, f)
 	}
 	u, err := h.Sys.Authenticate(ctx(c), f.Email, f.Password)
 	if errors.Is(err, models.ErrBadCredentials) {
@@ -186,6 +181,23 @@ func (h *Auth) signInRefused(c echo.Context, status int, msg string, f forms.Sig
 	}
 	errs := forms.Errors{Form: msg}
 	return renderForm(c, status, views.SignInPage(p, f, errs), views.SignInForm(p.CSRF, f, errs))
+}
+
+// signInAttempt counts a sign-in attempt (with a password or a client
+// secret) under the rules of the sign-in form: per account (or client) and
+// address, and per address alone. It says how long to wait when the attempt
+// comes too soon.
+func signInAttempt(c echo.Context, t Throttle, accountKey, addressKey string) (time.Duration, error) {
+	for _, k := range []struct {
+		key  string
+		rule models.ThrottleRule
+	}{{accountKey, models.SignInPerAccount}, {addressKey, models.SignInPerAddress}} {
+		wait, err := t.Attempt(ctx(c), k.key, k.rule)
+		if err != nil || wait > 0 {
+			return wait, err
+		}
+	}
+	return 0, nil
 }
 
 // land sends a signed-in user where they belong: the page they asked for,

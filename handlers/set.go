@@ -15,4 +15,5 @@ type Set struct {
 	Secrets   *Secrets
 	Resources *Resources
 	FHIR      *FHIR
+	OAuth     *OAuth
 }

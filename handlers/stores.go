@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/clients"
 )
 
 // The handlers reach server-wide data only through these narrow interfaces,
@@ -29,6 +30,13 @@ type Throttle interface {
 	Attempt(ctx context.Context, key string, rule models.ThrottleRule) (time.Duration, error)
 	RefundAttempt(ctx context.Context, key string) error
 	ResetAttempts(ctx context.Context, key string) error
+}
+
+// ClientAuthenticator checks the credentials an API client presents at the
+// token endpoint, throttled like the sign-in form.
+type ClientAuthenticator interface {
+	Throttle
+	AuthenticateClient(ctx context.Context, clientID, secret string) (clients.Client, error)
 }
 
 // Accounts is the server-wide store of people: registration, sign-in,

@@ -14,7 +14,10 @@ import (
 )
 
 // The server-wide store serves every narrow interface the handlers hold.
-var _ handlers.Accounts = models.System{}
+var (
+	_ handlers.Accounts            = models.System{}
+	_ handlers.ClientAuthenticator = models.System{}
+)
 
 // TestHandlersStayInTheirScope reads the source of handlers/ and views/ and
 // fails if any of it could reach project data around the scope a project

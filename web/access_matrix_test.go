@@ -297,6 +297,17 @@ var (
 var apiRows = []accessRow{
 	{req: "GET /fhir/R4/metadata", want: anyone(ok("CapabilityStatement"))},
 
+	// OAuth: no session counts, and a form needs no CSRF token (the
+	// matrix sends one all the same). Each role names its own unknown
+	// client, so that the throttle of bad secrets stays out of the way.
+	{req: "POST /oauth2/token", form: "grant_type=client_credentials&client_id={role}&client_secret=wrong",
+		want: anyone(outcome{http.StatusUnauthorized, "invalid_client"})},
+	{req: "POST /oauth2/token", form: "grant_type=password&username={email}&password=password-123",
+		want: anyone(outcome{http.StatusBadRequest, "unsupported_grant_type"})},
+	{req: "GET /.well-known/jwks.json", want: anyone(ok(""))},
+	{req: "GET /.well-known/openid-configuration", want: anyone(ok(""))},
+	{req: "GET /fhir/R4/.well-known/smart-configuration", want: anyone(ok(""))},
+
 	// Naming the project in X-Enclave-Project.
 	{req: "GET /fhir/R4/Patient", project: "{project}", want: apiMembers(ok("Bundle"))},
 	{req: "HEAD /fhir/R4/Patient", project: "{project}", want: apiMembers(ok(""))},
@@ -802,11 +813,17 @@ func checkOutcome(t *testing.T, resp *webtest.Response, method, path string, wan
 			Issue        []struct {
 				Details struct{ Text string } `json:"details"`
 			} `json:"issue"`
+			// Error is the code of an OAuth (RFC 6749) error.
+			Error string `json:"error"`
 		}
 		if err := json.Unmarshal([]byte(resp.Body), &oo); err != nil {
 			t.Fatalf("not JSON: %v\n%s", err, clip(resp.Body))
 		}
-		if got >= 400 {
+		if got >= 400 && strings.HasPrefix(path, "/oauth2/") {
+			if oo.Error != want.mark {
+				t.Errorf("OAuth error %q, want %q", oo.Error, want.mark)
+			}
+		} else if got >= 400 {
 			var texts []string
 			for _, is := range oo.Issue {
 				texts = append(texts, is.Details.Text)

@@ -24,14 +24,24 @@ type apiCaller struct {
 	// Resolved is the caller's resolution: the user and their access to the
 	// project named by ProjectID or, when Resolved.All, to every project.
 	Resolved models.Caller
+	// Client is the API client of an access token, instead of a user.
+	Client *models.ClientCaller
 	// ProjectID is the project the request names (the X-Enclave-Project
-	// header, later a project-bound token); empty when it names none.
+	// header, or the access token's); empty when it names none.
 	ProjectID string
+}
+
+// enter builds the scope of project for the caller.
+func (a apiCaller) enter(project string) (models.Scope, error) {
+	if a.Client != nil {
+		return a.Client.Enter()
+	}
+	return a.Resolved.Enter(project)
 }
 
 // apiAuthenticator recognises one kind of API credential. ok is false when
 // the request carries none of that kind. Console sessions are one kind;
-// bearer access tokens will be another, fixing the project in the token.
+// bearer access tokens another, fixing the project in the token.
 type apiAuthenticator interface {
 	authenticate(c echo.Context) (caller apiCaller, ok bool, err error)
 }
@@ -90,9 +100,9 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if !found {
-			msg := "Authentication required: sign in to the Enclave console"
+			msg := "Authentication required: send an access token (Authorization: Bearer) or sign in to the Enclave console"
 			if c.Request().Header.Get(echo.HeaderAuthorization) != "" {
-				msg = "This kind of Authorization is not supported yet: sign in to the Enclave console"
+				msg = "This kind of Authorization is not supported: send an access token from " + paths.OAuthToken.URL() + " (Authorization: Bearer)"
 			}
 			return echo.NewHTTPError(http.StatusUnauthorized, msg)
 		}
@@ -102,12 +112,12 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 			switch {
 			case caller.Resolved.All && len(caller.Resolved.Projects) == 0:
 				return echo.NewHTTPError(http.StatusBadRequest, noProjects)
-			case !caller.Resolved.All || len(caller.Resolved.Projects) != 1:
+			case caller.Client != nil || !caller.Resolved.All || len(caller.Resolved.Projects) != 1:
 				return echo.NewHTTPError(http.StatusBadRequest, chooseProject)
 			}
 			project = caller.Resolved.Projects[0].Project.ID
 		}
-		sc, err := caller.Resolved.Enter(project)
+		sc, err := caller.enter(project)
 		if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
 			return echo.NewHTTPError(http.StatusNotFound, "Project "+project+" not found, or you are not an active member")
 		}

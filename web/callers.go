@@ -28,55 +28,69 @@ type callerKey struct {
 	project string
 }
 
-type callerEntry struct {
-	caller models.Caller
-	// err is nil or models.ErrNotFound (no live session).
+// callerCache holds resolved session callers; an entry never outlives its
+// session.
+type callerCache = epochCache[callerKey, models.Caller]
+
+func newCallerCache(ttl time.Duration, max int) *callerCache {
+	return newEpochCache[callerKey](ttl, max, func(c models.Caller, err error) time.Time {
+		if err != nil {
+			return time.Time{}
+		}
+		return c.SessionExpires
+	})
+}
+
+type cacheEntry[V any] struct {
+	value V
+	// err is nil or models.ErrNotFound (nothing there to resolve).
 	err     error
 	epoch   uint64
 	expires time.Time
 }
 
-// callerCache is a bounded, short-lived, in-process cache of resolved
-// callers. An entry serves while the auth epoch is the one it was filled
-// under and its time is not up.
-type callerCache struct {
+// epochCache is a bounded, short-lived, in-process cache of resolutions
+// (callers, API clients). An entry serves while the auth epoch is the one it
+// was filled under and its time is not up.
+type epochCache[K comparable, V any] struct {
 	ttl time.Duration
 	max int
 	now func() time.Time
+	// until is when an entry must go at the latest (zero: only its TTL).
+	until func(V, error) time.Time
 
 	mu      sync.Mutex
-	entries map[callerKey]callerEntry
+	entries map[K]cacheEntry[V]
 	swept   time.Time
 }
 
-func newCallerCache(ttl time.Duration, max int) *callerCache {
-	return &callerCache{ttl: ttl, max: max, now: time.Now, entries: make(map[callerKey]callerEntry)}
+func newEpochCache[K comparable, V any](ttl time.Duration, max int, until func(V, error) time.Time) *epochCache[K, V] {
+	return &epochCache[K, V]{ttl: ttl, max: max, now: time.Now, until: until, entries: make(map[K]cacheEntry[V])}
 }
 
 // get returns the entry for k if it is still valid under epoch.
-func (c *callerCache) get(k callerKey, epoch uint64) (callerEntry, bool) {
+func (c *epochCache[K, V]) get(k K, epoch uint64) (cacheEntry[V], bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[k]
 	if !ok {
-		return callerEntry{}, false
+		return cacheEntry[V]{}, false
 	}
 	if e.epoch != epoch || !c.now().Before(e.expires) {
 		delete(c.entries, k)
-		return callerEntry{}, false
+		return cacheEntry[V]{}, false
 	}
 	return e, true
 }
 
-// put stores a resolution made after reading epoch. It never outlives the
-// session it resolved.
-func (c *callerCache) put(k callerKey, caller models.Caller, err error, epoch uint64) {
+// put stores a resolution made after reading epoch.
+func (c *epochCache[K, V]) put(k K, v V, err error, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	e := callerEntry{caller: caller, err: err, epoch: epoch, expires: now.Add(c.ttl)}
-	if err == nil && caller.SessionExpires.Before(e.expires) {
-		e.expires = caller.SessionExpires
+	e := cacheEntry[V]{value: v, err: err, epoch: epoch, expires: now.Add(c.ttl)}
+	if until := c.until(v, err); !until.IsZero() && until.Before(e.expires) {
+		e.expires = until
 	}
 	old, ok := c.entries[k]
 	if ok && old.epoch > epoch {
@@ -90,7 +104,7 @@ func (c *callerCache) put(k callerKey, caller models.Caller, err error, epoch ui
 
 // makeRoom drops entries that can no longer serve (at most one sweep per
 // TTL), then arbitrary ones until one more fits.
-func (c *callerCache) makeRoom(now time.Time, epoch uint64) {
+func (c *epochCache[K, V]) makeRoom(now time.Time, epoch uint64) {
 	if now.Sub(c.swept) >= c.ttl {
 		c.swept = now
 		for k, e := range c.entries {
@@ -114,7 +128,7 @@ func (s *Server) resolveCaller(ctx context.Context, token, project string) (mode
 	k := callerKey{session: sha256.Sum256([]byte(token)), project: project}
 	epoch := models.AuthEpoch() // before the query: a write committed during it voids the answer
 	if e, ok := s.callers.get(k, epoch); ok {
-		return e.caller, epoch, e.err
+		return e.value, epoch, e.err
 	}
 	caller, err := s.sys.ResolveCaller(ctx, token, project)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {

@@ -25,7 +25,7 @@ func TestCallerCacheEntries(t *testing.T) {
 	live := models.Caller{User: models.User{ID: "u"}, SessionExpires: clock.t.Add(time.Hour)}
 
 	c.put(key(1), live, nil, 7)
-	if e, ok := c.get(key(1), 7); !ok || e.caller.User.ID != "u" {
+	if e, ok := c.get(key(1), 7); !ok || e.value.User.ID != "u" {
 		t.Fatal("a fresh entry is not served")
 	}
 	if _, ok := c.get(key(2), 7); ok {
@@ -66,8 +66,8 @@ func TestCallerCacheEntries(t *testing.T) {
 	// A resolution that started before a newer one does not replace it.
 	c.put(key(5), models.Caller{User: models.User{ID: "new"}, SessionExpires: clock.t.Add(time.Hour)}, nil, 9)
 	c.put(key(5), models.Caller{User: models.User{ID: "old"}, SessionExpires: clock.t.Add(time.Hour)}, nil, 8)
-	if e, ok := c.get(key(5), 9); !ok || e.caller.User.ID != "new" {
-		t.Errorf("an older resolution replaced a newer one: %+v, %v", e.caller.User, ok)
+	if e, ok := c.get(key(5), 9); !ok || e.value.User.ID != "new" {
+		t.Errorf("an older resolution replaced a newer one: %+v, %v", e.value.User, ok)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/oauth"
 )
 
 // Config is the server's configuration, read from the environment.
@@ -56,6 +57,12 @@ type Config struct {
 	// MetricsToken opens /metrics on the public listener to requests that
 	// send it as a bearer token (ENCLAVE_METRICS_TOKEN); empty: closed.
 	MetricsToken string
+	// OAuthKeys sign and verify access tokens: ENCLAVE_OAUTH_KEY (PEM, with
+	// ENCLAVE_OAUTH_PREVIOUS_KEY still verifying), or the key set in
+	// DataDir/oauth-keys.json (see oauthkey.go).
+	OAuthKeys            *oauth.Keys
+	oauthKeyText         string
+	oauthPreviousKeyText string
 }
 
 // minMetricsToken is the shortest ENCLAVE_METRICS_TOKEN accepted.
@@ -140,6 +147,7 @@ func ConfigFromEnv(lookup func(string) string) Config {
 		c.SMTP.Port = "587"
 	}
 	c.secretsKeyText = lookup("ENCLAVE_SECRETS_KEY")
+	c.oauthKeyText, c.oauthPreviousKeyText = lookup("ENCLAVE_OAUTH_KEY"), lookup("ENCLAVE_OAUTH_PREVIOUS_KEY")
 	c.SecretsKeyFromEnv = c.secretsKeyText != ""
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
@@ -154,7 +162,8 @@ func ConfigFromEnv(lookup func(string) string) Config {
 }
 
 // PrepareDataDir makes sure the data directory exists and is writable, and
-// loads or creates the session and secrets keys in it when none were configured.
+// loads or creates the session, secrets and OAuth keys in it when none were
+// configured.
 func (c *Config) PrepareDataDir() error {
 	if err := models.MakePrivateDir(c.DataDir); err != nil {
 		return fmt.Errorf("data directory %s cannot be created: %s", c.DataDir, errText(err))
@@ -165,6 +174,9 @@ func (c *Config) PrepareDataDir() error {
 	}
 	os.Remove(probe)
 	if err := c.prepareSecretsKey(); err != nil {
+		return err
+	}
+	if err := c.prepareOAuthKeys(); err != nil {
 		return err
 	}
 	if len(c.SessionKey) > 0 {

@@ -34,6 +34,18 @@ func (s *Server) handleError(err error, c echo.Context) {
 		handlers.FHIRError(c, err, s.loggerFor(c.Request().Context()))
 		return
 	}
+	if strings.HasPrefix(c.Request().URL.Path, "/oauth2/") {
+		status := http.StatusInternalServerError
+		var he *echo.HTTPError
+		if errors.As(httpError(err), &he) {
+			status = he.Code
+		}
+		if status >= 500 {
+			s.log.ErrorContext(c.Request().Context(), "request failed", "path", loggedPath(c), "err", err)
+		}
+		_ = handlers.OAuthError(c, status)
+		return
+	}
 	vm := views.ErrorVM{Status: http.StatusInternalServerError, Title: "500",
 		Message: "Something went wrong on our side. It has been logged; please try again."}
 	err = httpError(err)

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"time"
 
+	"enclave/oauth"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -18,7 +20,7 @@ func (s *Server) SetCallerClock(now func() time.Time) {
 }
 
 // len says how many entries the cache holds.
-func (c *callerCache) len() int {
+func (c *epochCache[K, V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)
@@ -62,3 +64,9 @@ func (s *Server) RegisteredRoute(method, path string) string {
 	}
 	return ""
 }
+
+// OAuthKeys are the keys the server signs and verifies access tokens with.
+func (s *Server) OAuthKeys() *oauth.Keys { return s.cfg.OAuthKeys }
+
+// DataDir is the server's data directory.
+func (s *Server) DataDir() string { return s.cfg.DataDir }

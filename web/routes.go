@@ -118,6 +118,13 @@ func (s *Server) routes(h *handlers.Set) {
 	admin.GET(paths.DeleteSecret, scoped(h.Secrets.DeletePage))
 	admin.POST(paths.DeleteSecret, scoped(h.Secrets.Delete))
 
+	// OAuth 2.0: the token endpoint takes no cookie, so no CSRF token; its
+	// answers are RFC 6749 JSON. Discovery documents are public.
+	root.POST(paths.OAuthToken, h.OAuth.Token)
+	root.GET(paths.JWKS, h.OAuth.JWKS)
+	root.GET(paths.OpenIDConfiguration, h.OAuth.OpenIDConfiguration)
+	root.GET(paths.SMARTConfiguration, h.OAuth.SMARTConfiguration)
+
 	// The FHIR R4 API: no CSRF token, because writes must be JSON (see
 	// jsonWritesOnly); every request but metadata needs a caller and works
 	// in the one project that caller resolves to.

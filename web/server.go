@@ -21,8 +21,10 @@ type Server struct {
 	sys      models.System
 	sessions *sessionManager
 	apiAuth  []apiAuthenticator
-	// callers caches resolved callers for CallerCacheTTL.
+	// callers caches resolved callers for CallerCacheTTL, clients the API
+	// clients of access tokens.
 	callers *callerCache
+	clients *clientCache
 	log     *slog.Logger
 	metrics *metrics
 	// outbox queues mail (nil without the secrets key); sender sends it
@@ -52,10 +54,19 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		sys:      sys,
 		sessions: &sessionManager{store: newDBStore(sys.Sessions(), cfg.SessionKey), secure: cfg.SecureCookies},
 		callers:  newCallerCache(CallerCacheTTL, callerCacheSize),
+		clients:  newClientCache(),
 		log:      log,
 		metrics:  newMetrics(db, log),
 	}
-	s.apiAuth = []apiAuthenticator{sessionAuth{}}
+	if cfg.OAuthKeys == nil {
+		if err := cfg.prepareOAuthKeys(); err != nil {
+			log.Error("access tokens are unavailable", "err", err)
+		}
+		s.cfg.OAuthKeys = cfg.OAuthKeys
+	}
+	// A bearer token, when sent, decides: a session cookie beside it is
+	// not looked at.
+	s.apiAuth = []apiAuthenticator{bearerAuth{s: s}, sessionAuth{}}
 	e.HTTPErrorHandler = s.handleError
 	postman := s.setUpMail(box)
 	s.routes(&handlers.Set{
@@ -72,6 +83,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Secrets:   &handlers.Secrets{Sys: sys, Box: box},
 		Resources: &handlers.Resources{Sys: sys},
 		FHIR:      &handlers.FHIR{Log: log},
+		OAuth:     &handlers.OAuth{Sys: sys, Keys: s.cfg.OAuthKeys, Log: log},
 	})
 	s.metrics.learnRoutes(e.Routes())
 	return s

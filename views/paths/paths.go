@@ -156,6 +156,14 @@ const (
 	DeleteSecret     Route2 = "/projects/:project/secrets/:secret/delete"
 )
 
+// OAuth 2.0 and its discovery documents: no session, no CSRF token.
+const (
+	OAuthToken          Route0 = "/oauth2/token"
+	JWKS                Route0 = "/.well-known/jwks.json"
+	OpenIDConfiguration Route0 = "/.well-known/openid-configuration"
+	SMARTConfiguration  Route0 = "/fhir/R4/.well-known/smart-configuration"
+)
+
 // FHIRBase is where the FHIR R4 API is served: the prefix of its routes.
 const FHIRBase = "/fhir/R4"
 

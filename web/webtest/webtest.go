@@ -18,6 +18,7 @@ import (
 
 	"enclave/models"
 	"enclave/models/testdb"
+	"enclave/oauth"
 	"enclave/web"
 
 	"github.com/PuerkitoBio/goquery"
@@ -56,7 +57,7 @@ func start(t testing.TB, db testdb.DB, tls bool, configure ...func(*web.Config))
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := web.Config{DataDir: t.TempDir(), SessionKey: []byte("0123456789abcdef0123456789abcdef"),
-		SecretsKey: []byte("fedcba9876543210fedcba9876543210")}
+		SecretsKey: []byte("fedcba9876543210fedcba9876543210"), OAuthKeys: sharedOAuthKeys()}
 	for _, f := range configure {
 		f(&cfg)
 	}
@@ -80,6 +81,21 @@ func start(t testing.TB, db testdb.DB, tls bool, configure ...func(*web.Config))
 	}
 	return &App{T: t, DB: db, Sys: models.NewSystem(db.DB), Server: srv, HTTP: hs, SecretBox: box, logs: logs}
 }
+
+// sharedOAuthKeys is one signing key for every test server of the process:
+// making an RSA key for each would slow the suite down. A test that needs
+// the key file in the data directory sets Config.OAuthKeys to nil.
+var sharedOAuthKeys = sync.OnceValue(func() *oauth.Keys {
+	pem, err := oauth.NewKeyPEM()
+	if err != nil {
+		panic(err)
+	}
+	keys, err := oauth.FromPEM(pem, "")
+	if err != nil {
+		panic(err)
+	}
+	return keys
+})
 
 // Logs returns everything the server logged so far.
 func (a *App) Logs() string { return a.logs.String() }

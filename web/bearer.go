@@ -1,0 +1,84 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"enclave/models"
+	"enclave/oauth"
+
+	"github.com/labstack/echo/v4"
+)
+
+// clientKey names one API client of one project, as its tokens name it.
+type clientKey struct{ project, client string }
+
+// clientCache holds API clients resolved for their tokens (enabled or not,
+// policy, project) for CallerCacheTTL, voided on this process by every
+// change (models.AuthEpoch): a disable or delete here applies at once.
+type clientCache = epochCache[clientKey, models.ClientCaller]
+
+func newClientCache() *clientCache {
+	return newEpochCache[clientKey](CallerCacheTTL, callerCacheSize,
+		func(models.ClientCaller, error) time.Time { return time.Time{} })
+}
+
+// bearerAuth accepts the access tokens of the token endpoint. The signature
+// is checked in process and the client comes from the cache, so a request
+// on the hot path costs no database round trip for its credentials.
+type bearerAuth struct{ s *Server }
+
+// invalidToken is the 401 of a bearer token that does not pass, with the
+// challenge RFC 6750 asks for.
+func invalidToken(c echo.Context, msg string) error {
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token"`)
+	return echo.NewHTTPError(http.StatusUnauthorized, msg)
+}
+
+func (a bearerAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
+	auth := c.Request().Header.Get(echo.HeaderAuthorization)
+	scheme, token, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return apiCaller{}, false, nil
+	}
+	s := a.s
+	if s.cfg.OAuthKeys == nil {
+		return apiCaller{}, true, invalidToken(c, "This server issues no access tokens")
+	}
+	claims, err := s.cfg.OAuthKeys.Verify(strings.TrimSpace(token), time.Now())
+	if err != nil {
+		s.loggerFor(c.Request().Context()).Info("access token refused", "reason", err.Error())
+		return apiCaller{}, true, invalidToken(c, "The access token is invalid or has expired")
+	}
+	cc, err := s.resolveClient(c, claims)
+	if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
+		return apiCaller{}, true, invalidToken(c, "The access token's client no longer exists")
+	}
+	if err != nil {
+		return apiCaller{}, true, err
+	}
+	if !cc.Client.TokenValid(claims.IssuedAt.Time()) {
+		return apiCaller{}, true, invalidToken(c, "The access token's client is disabled, or the token was revoked")
+	}
+	if p := headerProject(c); p != "" && p != claims.ProjectID {
+		return apiCaller{}, true, invalidToken(c, "The access token is for another project than "+ProjectHeader+" names")
+	}
+	return apiCaller{Client: &cc, ProjectID: claims.ProjectID}, true, nil
+}
+
+// resolveClient reads a token's client through the cache.
+func (s *Server) resolveClient(c echo.Context, claims oauth.Claims) (models.ClientCaller, error) {
+	k := clientKey{project: claims.ProjectID, client: claims.ClientID}
+	epoch := models.AuthEpoch() // before the query, as for callers
+	if e, ok := s.clients.get(k, epoch); ok {
+		return e.value, e.err
+	}
+	cc, err := s.sys.ResolveClient(c.Request().Context(), claims.ProjectID, claims.ClientID)
+	if err != nil && !errors.Is(err, models.ErrNotFound) && !errors.Is(err, models.ErrPolicyMissing) {
+		return cc, err
+	}
+	s.clients.put(k, cc, err, epoch)
+	return cc, err
+}
