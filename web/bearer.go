@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"strings"
@@ -25,9 +26,35 @@ func newClientCache() *clientCache {
 		func(models.ClientCaller, error) time.Time { return time.Time{} })
 }
 
+// tokenCache remembers the claims of tokens whose signature passed, by the
+// token's SHA-256, for CallerCacheTTL at most and never past the token's
+// expiry: a client that sends the same token again and again is checked
+// with a hash and a look-up instead of an RSA verification.
+type tokenCache = epochCache[[sha256.Size]byte, oauth.Claims]
+
+func newTokenCache() *tokenCache {
+	return newEpochCache[[sha256.Size]byte](CallerCacheTTL, callerCacheSize,
+		func(c oauth.Claims, _ error) time.Time { return c.Expiry.Time() })
+}
+
+// verifyToken checks a token, through the cache. Refused tokens are not
+// remembered.
+func (s *Server) verifyToken(token string) (oauth.Claims, error) {
+	k := sha256.Sum256([]byte(token))
+	if e, ok := s.tokens.get(k, 0); ok {
+		return e.value, nil
+	}
+	claims, err := s.cfg.OAuthKeys.Verify(token, time.Now())
+	if err == nil {
+		s.tokens.put(k, claims, nil, 0)
+	}
+	return claims, err
+}
+
 // bearerAuth accepts the access tokens of the token endpoint. The signature
-// is checked in process and the client comes from the cache, so a request
-// on the hot path costs no database round trip for its credentials.
+// is checked in process (once per token while the cache holds it) and the
+// client comes from the cache, so a request on the hot path costs no
+// database round trip for its credentials.
 type bearerAuth struct{ s *Server }
 
 // invalidToken is the 401 of a bearer token that does not pass, with the
@@ -47,7 +74,7 @@ func (a bearerAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
 	if s.cfg.OAuthKeys == nil {
 		return apiCaller{}, true, invalidToken(c, "This server issues no access tokens")
 	}
-	claims, err := s.cfg.OAuthKeys.Verify(strings.TrimSpace(token), time.Now())
+	claims, err := s.verifyToken(strings.TrimSpace(token))
 	if err != nil {
 		s.loggerFor(c.Request().Context()).Info("access token refused", "reason", err.Error())
 		return apiCaller{}, true, invalidToken(c, "The access token is invalid or has expired")

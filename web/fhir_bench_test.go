@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"enclave/models/audit"
+	"enclave/models/clients"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -55,6 +57,43 @@ func BenchmarkFHIR(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				do(b, http.MethodGet, fmt.Sprintf("/fhir/R4/Patient?family=bench%d&gender=female&_count=10", i%200), nil, http.StatusOK)
 			}
+		})
+	}
+}
+
+// BenchmarkFHIRReadAuth compares a read with a console session cookie and
+// with a client's bearer token, through the whole HTTP stack. Both callers
+// are cached (the session's for CallerCacheTTL, the client's likewise), so
+// neither costs a query for its credentials while the cache holds it; the
+// bearer token's signature is checked on every request.
+func BenchmarkFHIRReadAuth(b *testing.B) {
+	for _, db := range testdb.All(b) {
+		app := webtest.New(b, db)
+		client, project := app.SignUp("bench@example.org", "Bench")
+		cookie := &http.Cookie{Name: "enclave_session", Value: client.Cookie("enclave_session")}
+		id := client.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient","name":[{"family":"Bench"}]}`,
+			"X-Enclave-Project", project).Status(http.StatusCreated).JSON()["id"].(string)
+		c, secret, err := app.Sys.Tenant(project).CreateClient(b.Context(), audit.Actor{}, clients.Input{Name: "Bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		token := app.Client().ClientToken(c.ID, secret)
+		read := func(b *testing.B, auth func(*http.Request)) {
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodGet, "/fhir/R4/Patient/"+id, nil)
+				auth(r)
+				w := httptest.NewRecorder()
+				app.Server.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("%d %s", w.Code, w.Body)
+				}
+			}
+		}
+		b.Run(db.Name+"/session", func(b *testing.B) {
+			read(b, func(r *http.Request) { r.AddCookie(cookie); r.Header.Set("X-Enclave-Project", project) })
+		})
+		b.Run(db.Name+"/bearer", func(b *testing.B) {
+			read(b, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) })
 		})
 	}
 }

@@ -25,6 +25,7 @@ type Server struct {
 	// clients of access tokens.
 	callers *callerCache
 	clients *clientCache
+	tokens  *tokenCache
 	log     *slog.Logger
 	metrics *metrics
 	// outbox queues mail (nil without the secrets key); sender sends it
@@ -55,6 +56,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		sessions: &sessionManager{store: newDBStore(sys.Sessions(), cfg.SessionKey), secure: cfg.SecureCookies},
 		callers:  newCallerCache(CallerCacheTTL, callerCacheSize),
 		clients:  newClientCache(),
+		tokens:   newTokenCache(),
 		log:      log,
 		metrics:  newMetrics(db, log),
 	}

@@ -6,6 +6,8 @@
 //	enclave users set-password EMAIL      give an account a new password, read from stdin
 //	enclave secrets rotate-key [--new-key KEY]
 //	                   re-encrypt every project secret under a new key
+//	enclave oauth rotate-key
+//	                   sign access tokens with a new key, keeping the old one for verification
 //	enclave -h         list the commands and flags
 //
 // Configuration comes from environment variables (see README.md); flags
@@ -38,6 +40,9 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "secrets" {
 		return runSecrets(args[1:], os.Stdout)
 	}
+	if len(args) > 0 && args[0] == "oauth" {
+		return runOAuth(args[1:], os.Stdout)
+	}
 	if len(args) > 0 && args[0] == "super-admin" {
 		return runSuperAdmin(args[1:], os.Stdout)
 	}
@@ -65,6 +70,7 @@ Commands:
   serve                       start the server (the default)
   migrate                     apply the database migrations and exit
   secrets rotate-key          re-encrypt every project secret under a new key (-h for its flags)
+  oauth rotate-key            sign access tokens with a new key; the old one verifies for 24 h more
   super-admin grant|revoke ID make or unmake a project's admins server operators
   users set-password EMAIL    give an account a new password, read from standard input (-h explains)
 
