@@ -8,7 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
 	"enclave/views"
 	"enclave/views/forms"
 	"enclave/views/paths"
@@ -68,7 +69,7 @@ func (h *Account) page(c echo.Context, status int, vm views.AccountVM) error {
 func (h *Account) SaveName(c echo.Context) error {
 	u, _ := CurrentUser(c)
 	var f forms.Name
-	var renamed models.User
+	var renamed accounts.User
 	errs, err := submit(c, &f, func() (err error) {
 		renamed, err = h.Sys.UpdateName(ctx(c), u.ID, f.FirstName, f.LastName)
 		return err
@@ -103,7 +104,7 @@ func (h *Account) ChangeEmail(c echo.Context) error {
 	// Links share their budget with Verify.Resend: knowing the password
 	// does not make the server a way to fill someone's inbox.
 	linksKey := "verify:" + u.ID
-	if wait, err = h.Sys.Attempt(ctx(c), linksKey, models.VerifyLinksPerAccount); err != nil {
+	if wait, err = h.Sys.Attempt(ctx(c), linksKey, accounts.VerifyLinksPerAccount); err != nil {
 		return err
 	}
 	if wait > 0 {
@@ -111,9 +112,9 @@ func (h *Account) ChangeEmail(c echo.Context) error {
 		return h.page(c, http.StatusTooManyRequests, views.AccountVM{EmailForm: f,
 			EmailErrors: forms.Errors{Form: "You asked for several links already. Try again in " + humanWait(wait) + "."}})
 	}
-	to := models.NormalizeEmail(f.Email)
+	to := accounts.NormalizeEmail(f.Email)
 	token, err := h.Sys.RequestEmailChange(ctx(c), u.ID, f.Password, to, verificationLetter(c, h.Postman, u, to))
-	if fields := models.FieldErrors(err); fields != nil {
+	if fields := kit.FieldErrors(err); fields != nil {
 		if err := h.Sys.RefundAttempt(ctx(c), linksKey); err != nil {
 			return err
 		}
@@ -159,9 +160,9 @@ func (h *Account) ChangePassword(c echo.Context) error {
 	if wait > 0 {
 		return h.page(c, http.StatusTooManyRequests, views.AccountVM{PasswordErrors: h.tooSoon(c, u, wait)})
 	}
-	pw := models.NewPassword{Password: f.Password, Confirm: f.Confirm}
+	pw := accounts.NewPassword{Password: f.Password, Confirm: f.Confirm}
 	err = h.Sys.ChangePassword(ctx(c), u.ID, f.Current, pw, h.Sessions.Token(c))
-	if fields := models.FieldErrors(err); fields != nil {
+	if fields := kit.FieldErrors(err); fields != nil {
 		if err := h.passwordChecked(c, u, fields); err != nil {
 			return err
 		}
@@ -187,14 +188,14 @@ func (h *Account) EndSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var ended *models.SessionInfo
+	var ended *accounts.SessionInfo
 	for i := range list {
 		if list[i].ID == id {
 			ended = &list[i]
 		}
 	}
 	if ended == nil {
-		return models.ErrNotFound
+		return kit.ErrNotFound
 	}
 	if ended.Current {
 		if err := h.Sessions.SignOut(c); err != nil {
@@ -215,17 +216,17 @@ func (h *Account) EndSession(c echo.Context) error {
 // passwordKey is the throttle key of the guesses at a user's current
 // password on this page: a stolen session must not be a way to try
 // passwords without limit.
-func passwordKey(u models.User) string { return "account-password:" + u.ID }
+func passwordKey(u accounts.User) string { return "account-password:" + u.ID }
 
 // passwordAttempt counts an attempt at the current password before it is
 // checked, and says how long to wait when it comes too soon.
-func (h *Account) passwordAttempt(c echo.Context, u models.User) (time.Duration, error) {
-	return h.Sys.Attempt(ctx(c), passwordKey(u), models.SignInPerAccount)
+func (h *Account) passwordAttempt(c echo.Context, u accounts.User) (time.Duration, error) {
+	return h.Sys.Attempt(ctx(c), passwordKey(u), accounts.SignInPerAccount)
 }
 
 // tooSoon refuses a change for coming too soon after wrong passwords: the
 // form's errors say so.
-func (h *Account) tooSoon(c echo.Context, u models.User, wait time.Duration) forms.Errors {
+func (h *Account) tooSoon(c echo.Context, u accounts.User, wait time.Duration) forms.Errors {
 	h.Log.WarnContext(ctx(c), "account change refused: too many wrong passwords", "user", u.ID, "ip", c.RealIP())
 	c.Response().Header().Set("Retry-After", retryAfter(wait))
 	return forms.Errors{Form: "Too many wrong passwords. Try again in " + humanWait(wait) + "."}
@@ -234,7 +235,7 @@ func (h *Account) tooSoon(c echo.Context, u models.User, wait time.Duration) for
 // passwordChecked forgets the counted attempts once the current password
 // proved right: fields are the change's field errors, nil when it went
 // through.
-func (h *Account) passwordChecked(c echo.Context, u models.User, fields map[string]string) error {
+func (h *Account) passwordChecked(c echo.Context, u accounts.User, fields map[string]string) error {
 	if _, wrong := fields["current"]; wrong {
 		return nil
 	}
@@ -253,7 +254,7 @@ func moveError(fields map[string]string, from, to string) map[string]string {
 	return out
 }
 
-func sessionRowVM(s models.SessionInfo, at time.Time) views.SessionRowVM {
+func sessionRowVM(s accounts.SessionInfo, at time.Time) views.SessionRowVM {
 	return views.SessionRowVM{ID: s.ID, Device: describeDevice(s.UserAgent), UserAgent: s.UserAgent, IP: s.IP,
 		SignedIn: s.CreatedAt.UTC().Format("2006-01-02"), LastSeen: ago(s.LastSeen, at),
 		LastSeenAt: s.LastSeen.UTC().Format("2006-01-02 15:04 UTC"), Current: s.Current}

@@ -9,6 +9,7 @@ import (
 
 	"enclave/models"
 	"enclave/models/audit"
+	"enclave/models/resources"
 	"enclave/views"
 	"enclave/views/forms"
 
@@ -29,7 +30,7 @@ func (h *Audit) Page(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	vm := views.AuditVM{Actions: models.AuditActions, Filter: f, Errors: errs, Applied: f.Applied(errs)}
+	vm := views.AuditVM{Actions: audit.Actions, Filter: f, Errors: errs, Applied: f.Applied(errs)}
 	t := sc.Store()
 	events, more, err := t.AuditLog(ctx(c), auditQuery(vm.Applied))
 	if err != nil {
@@ -61,7 +62,7 @@ func (h *Audit) Page(c echo.Context, sc models.Scope) error {
 func bindAuditFilter(c echo.Context) (forms.AuditFilter, forms.Errors, error) {
 	var f forms.AuditFilter
 	errs, err := bindForm(c, &f)
-	if a := f.Action; a != "" && !slices.Contains(models.AuditActions, a) {
+	if a := f.Action; a != "" && !slices.Contains(audit.Actions, a) {
 		errs.Add("action", "Choose an action from the list.")
 	}
 	return f, errs, err
@@ -70,8 +71,8 @@ func bindAuditFilter(c echo.Context) (forms.AuditFilter, forms.Errors, error) {
 // auditQuery is the store's filter for an applied filter (see
 // forms.AuditFilter.Applied). Days are whole UTC days, as the log shows its
 // times in UTC: To runs until the next midnight.
-func auditQuery(f forms.AuditFilter) models.AuditFilter {
-	q := models.AuditFilter{Action: f.Action, Actor: f.Actor, Page: f.PageNumber()}
+func auditQuery(f forms.AuditFilter) audit.Filter {
+	q := audit.Filter{Action: f.Action, Actor: f.Actor, Page: f.PageNumber()}
 	q.From, _ = f.From.Time()
 	if to, ok := f.To.Time(); ok {
 		q.To = to.AddDate(0, 0, 1)
@@ -82,12 +83,12 @@ func auditQuery(f forms.AuditFilter) models.AuditFilter {
 // auditRefs collects the ids that a page of events mentions, to look up
 // their names at once: policies, memberships, and accounts (who acted, and
 // whom member.added added).
-func auditRefs(events []models.AuditEvent) (policies, memberships, users []string) {
+func auditRefs(events []audit.Event) (policies, memberships, users []string) {
 	for _, e := range events {
 		if e.UserID != nil {
 			users = append(users, *e.UserID)
 		}
-		if e.Action == models.ActionMemberAdded {
+		if e.Action == audit.ActionMemberAdded {
 			users = append(users, e.Target)
 		}
 		for key, raw := range auditFields(e) {
@@ -114,11 +115,11 @@ func compact(ids []string) []string {
 
 // auditTarget names what an event is about: for memberships the member as
 // they are known now, for settings the project's settings.
-func auditTarget(e models.AuditEvent, names models.AuditNames) string {
+func auditTarget(e audit.Event, names audit.Names) string {
 	switch e.Action {
-	case models.ActionSettingsUpdated:
+	case audit.ActionSettingsUpdated:
 		return "Project settings"
-	case models.ActionMemberAdded:
+	case audit.ActionMemberAdded:
 		if u, ok := names.Users[e.Target]; ok {
 			return person(u)
 		}
@@ -166,7 +167,7 @@ var auditIDKeys = map[string]bool{"id": true, "invitation": true, "membership": 
 // auditDetails tells an event's details as text, e.g. "admin: no → yes;
 // access policy: none → “Readers”": changes as before → after, policies by
 // name, and nothing of the ids the Target column stands for.
-func auditDetails(e models.AuditEvent, names models.AuditNames) string {
+func auditDetails(e audit.Event, names audit.Names) string {
 	fields := auditFields(e)
 	if fields == nil {
 		return e.Details
@@ -213,7 +214,7 @@ func auditDetails(e models.AuditEvent, names models.AuditNames) string {
 
 // auditFields are an event's details by key; nil when they are not a JSON
 // object.
-func auditFields(e models.AuditEvent) map[string]json.RawMessage {
+func auditFields(e audit.Event) map[string]json.RawMessage {
 	var fields map[string]json.RawMessage
 	if json.Unmarshal([]byte(e.Details), &fields) != nil {
 		return nil
@@ -223,7 +224,7 @@ func auditFields(e models.AuditEvent) map[string]json.RawMessage {
 
 type change struct{ before, after json.RawMessage }
 
-// asChange reads a models.Change: an object of exactly before and after.
+// asChange reads a audit.Change: an object of exactly before and after.
 func asChange(raw json.RawMessage) (change, bool) {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil || len(m) != 2 {
@@ -236,7 +237,7 @@ func asChange(raw json.RawMessage) (change, bool) {
 
 // auditValue shows one value of a detail: yes or no, a quoted text, a list,
 // a policy's name, a rule summary or a time.
-func auditValue(key string, raw json.RawMessage, names models.AuditNames) string {
+func auditValue(key string, raw json.RawMessage, names audit.Names) string {
 	switch {
 	case policyKeys[key]:
 		id := jsonString(raw)
@@ -248,7 +249,7 @@ func auditValue(key string, raw json.RawMessage, names models.AuditNames) string
 		}
 		return "a deleted policy"
 	case key == "rules":
-		var rules models.PolicyRules
+		var rules resources.PolicyRules
 		if json.Unmarshal(raw, &rules) == nil {
 			return ruleSummary(rules)
 		}

@@ -6,44 +6,43 @@ import (
 	"testing"
 	"time"
 
-	"enclave/models"
 	"enclave/models/audit"
 )
 
 // The audit log tells details as text, with names for the ids it knows.
 func TestAuditDetails(t *testing.T) {
 	nia := audit.Person{ID: "u-nia", FirstName: "Nia", LastName: "New", Email: "nia@example.org"}
-	names := models.AuditNames{Policies: map[string]string{"p-read": "Readers"},
+	names := audit.Names{Policies: map[string]string{"p-read": "Readers"},
 		Memberships: map[string]audit.Person{"m-nia": nia}, Users: map[string]audit.Person{"u-nia": nia}}
 	for _, c := range []struct {
 		action, target, details string
 		wantTarget, wantDetails string
 	}{
-		{models.ActionMemberUpdated, "nia@example.org",
+		{audit.ActionMemberUpdated, "nia@example.org",
 			`{"membership":"m-nia","admin":{"before":false,"after":true},"accessPolicy":{"before":null,"after":"p-read"}}`,
 			"Nia New (nia@example.org)", "admin: no → yes; access policy: none → “Readers”"},
-		{models.ActionMemberUpdated, "gone@example.org",
+		{audit.ActionMemberUpdated, "gone@example.org",
 			`{"membership":"m-gone","active":{"before":true,"after":false},"accessPolicy":{"before":"p-deleted","after":null}}`,
 			"gone@example.org", "active: yes → no; access policy: a deleted policy → none"},
-		{models.ActionMemberAdded, "u-nia", `{"membership":"m-nia","admin":false}`, "Nia New (nia@example.org)", "role: member"},
-		{models.ActionMemberRemoved, "old@example.org", `{"membership":"m-old","admin":true}`, "old@example.org", "role: admin"},
-		{models.ActionMemberInvited, "new@example.org", `{"invitation":"i-1","admin":false,"reissued":true,"expiresAt":"2026-03-08T10:00:00Z"}`,
+		{audit.ActionMemberAdded, "u-nia", `{"membership":"m-nia","admin":false}`, "Nia New (nia@example.org)", "role: member"},
+		{audit.ActionMemberRemoved, "old@example.org", `{"membership":"m-old","admin":true}`, "old@example.org", "role: admin"},
+		{audit.ActionMemberInvited, "new@example.org", `{"invitation":"i-1","admin":false,"reissued":true,"expiresAt":"2026-03-08T10:00:00Z"}`,
 			"new@example.org", "role: member; a new link replaced the previous one; expires: 8 Mar 2026 10:00 UTC"},
-		{models.ActionSettingsUpdated, "project-id",
+		{audit.ActionSettingsUpdated, "project-id",
 			`{"name":{"before":"Alpha","after":"Alpha Prod"},"strictMode":{"before":false,"after":true},"defaultPatientAccessPolicy":{"before":"","after":"p-read"},"features":{"before":[],"after":["bots","email"]}}`,
 			"Project settings", "name: “Alpha” → “Alpha Prod”; strict validation: no → yes; default patient access policy: none → “Readers”; features: none → bots, email"},
-		{models.ActionPolicyCreated, "Readers", `{"id":"p-read","rules":[{"resourceType":"Patient","readonly":true},{"resourceType":"Observation"}]}`,
+		{audit.ActionPolicyCreated, "Readers", `{"id":"p-read","rules":[{"resourceType":"Patient","readonly":true},{"resourceType":"Observation"}]}`,
 			"Readers", "rules: Patient (read-only), Observation"},
-		{models.ActionPolicyUpdated, "Readers",
+		{audit.ActionPolicyUpdated, "Readers",
 			`{"id":"p-read","name":{"before":"Readers","after":"Readers"},"rules":{"before":[{"resourceType":"Patient"}],"after":[]}}`,
 			"Readers", "rules: Patient → No access"},
-		{models.ActionSecretRenamed, "NEW_KEY", `{"id":"s-1","name":{"before":"OLD_KEY","after":"NEW_KEY"}}`, "NEW_KEY", "name: “OLD_KEY” → “NEW_KEY”"},
-		{models.ActionSecretDeleted, "API_KEY", `{"id":"s-1"}`, "API_KEY", ""},
-		{models.ActionSignInFailed, "ada@example.org", `{}`, "ada@example.org", ""},
+		{audit.ActionSecretRenamed, "NEW_KEY", `{"id":"s-1","name":{"before":"OLD_KEY","after":"NEW_KEY"}}`, "NEW_KEY", "name: “OLD_KEY” → “NEW_KEY”"},
+		{audit.ActionSecretDeleted, "API_KEY", `{"id":"s-1"}`, "API_KEY", ""},
+		{audit.ActionSignInFailed, "ada@example.org", `{}`, "ada@example.org", ""},
 		{"some.future", "x", `{"zeta":1,"alpha":"a"}`, "x", "alpha: “a”; zeta: 1"},
 		{"some.future", "x", `not json`, "x", "not json"},
 	} {
-		e := models.AuditEvent{Action: c.action, Target: c.target, Details: c.details}
+		e := audit.Event{Action: c.action, Target: c.target, Details: c.details}
 		if got := auditTarget(e, names); got != c.wantTarget {
 			t.Errorf("%s %s: target %q, want %q", c.action, c.details, got, c.wantTarget)
 		}
@@ -55,12 +54,12 @@ func TestAuditDetails(t *testing.T) {
 
 func TestAuditRefs(t *testing.T) {
 	ada := "u-ada"
-	events := []models.AuditEvent{
-		{Action: models.ActionMemberUpdated, UserID: &ada, Details: `{"membership":"m-1","accessPolicy":{"before":"p-1","after":null}}`},
-		{Action: models.ActionMemberAdded, UserID: &ada, Target: "u-bob", Details: `{"membership":"m-2","admin":false}`},
-		{Action: models.ActionPolicyDeleted, Details: `{"id":"p-2"}`},
-		{Action: models.ActionSecretDeleted, Details: `{"id":"s-1"}`},
-		{Action: models.ActionSettingsUpdated, Details: `{"defaultPatientAccessPolicy":{"before":"","after":"p-1"}}`},
+	events := []audit.Event{
+		{Action: audit.ActionMemberUpdated, UserID: &ada, Details: `{"membership":"m-1","accessPolicy":{"before":"p-1","after":null}}`},
+		{Action: audit.ActionMemberAdded, UserID: &ada, Target: "u-bob", Details: `{"membership":"m-2","admin":false}`},
+		{Action: audit.ActionPolicyDeleted, Details: `{"id":"p-2"}`},
+		{Action: audit.ActionSecretDeleted, Details: `{"id":"s-1"}`},
+		{Action: audit.ActionSettingsUpdated, Details: `{"defaultPatientAccessPolicy":{"before":"","after":"p-1"}}`},
 	}
 	policies, memberships, users := auditRefs(events)
 	if want := []string{"p-1", "p-2"}; !slices.Equal(policies, want) {

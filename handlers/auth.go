@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
 	"enclave/views"
 	"enclave/views/forms"
 	"enclave/views/paths"
@@ -50,7 +52,7 @@ func (h *Auth) RegisterPage(c echo.Context) error {
 
 // Register creates the account, signs the user in and moves on to step 2.
 func (h *Auth) Register(c echo.Context) error {
-	wait, err := h.Sys.Attempt(ctx(c), "register-ip:"+c.RealIP(), models.RegisterPerAddress)
+	wait, err := h.Sys.Attempt(ctx(c), "register-ip:"+c.RealIP(), accounts.RegisterPerAddress)
 	if err != nil {
 		return err
 	}
@@ -59,9 +61,9 @@ func (h *Auth) Register(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusTooManyRequests, "Too many registrations from your address. Try again in "+humanWait(wait)+".")
 	}
 	var f forms.Register
-	var u models.User
+	var u accounts.User
 	errs, err := submit(c, &f, func() (err error) {
-		u, err = h.Sys.CreateUser(ctx(c), models.NewUser{FirstName: f.FirstName, LastName: f.LastName, Email: f.Email, Password: f.Password})
+		u, err = h.Sys.CreateUser(ctx(c), accounts.NewUser{FirstName: f.FirstName, LastName: f.LastName, Email: f.Email, Password: f.Password})
 		return err
 	})
 	if err != nil {
@@ -122,7 +124,7 @@ func (h *Auth) SignInPage(c echo.Context) error {
 
 // SignIn checks the credentials, starts a new session and lands the user.
 // Every attempt is counted before the password is checked, per account and
-// client address and per address alone (see models.SignInPerAccount), so
+// client address and per address alone (see accounts.SignInPerAccount), so
 // guesses slow down without locking the account's owner out elsewhere.
 func (h *Auth) SignIn(c echo.Context) error {
 	var f forms.SignIn
@@ -130,7 +132,7 @@ func (h *Auth) SignIn(c echo.Context) error {
 		return err
 	}
 	f.Next = safeNext(f.Next)
-	email, ip := models.NormalizeEmail(f.Email), c.RealIP()
+	email, ip := accounts.NormalizeEmail(f.Email), c.RealIP()
 	accountKey, addressKey := "signin:"+email+"|"+ip, "signin-ip:"+ip
 	wait, err := signInAttempt(c, h.Sys, accountKey, addressKey)
 	if err != nil {
@@ -141,9 +143,9 @@ func (h *Auth) SignIn(c echo.Context) error {
 		return h.tooSoon(c, wait, f)
 	}
 	u, err := h.Sys.Authenticate(ctx(c), f.Email, f.Password)
-	if errors.Is(err, models.ErrBadCredentials) {
+	if errors.Is(err, accounts.ErrBadCredentials) {
 		h.Log.InfoContext(ctx(c), "sign-in failed", "ip", c.RealIP())
-		actor := models.Actor{Email: email, IP: c.RealIP()}
+		actor := audit.Actor{Email: email, IP: c.RealIP()}
 		if known, kerr := h.Sys.UserByEmail(ctx(c), actor.Email); kerr == nil {
 			actor.UserID = known.ID
 		}
@@ -190,8 +192,8 @@ func (h *Auth) signInRefused(c echo.Context, status int, msg string, f forms.Sig
 func signInAttempt(c echo.Context, t Throttle, accountKey, addressKey string) (time.Duration, error) {
 	for _, k := range []struct {
 		key  string
-		rule models.ThrottleRule
-	}{{accountKey, models.SignInPerAccount}, {addressKey, models.SignInPerAddress}} {
+		rule accounts.ThrottleRule
+	}{{accountKey, accounts.SignInPerAccount}, {addressKey, accounts.SignInPerAddress}} {
 		wait, err := t.Attempt(ctx(c), k.key, k.rule)
 		if err != nil || wait > 0 {
 			return wait, err

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"sync"
 
-	"enclave/models"
 	"enclave/models/fhir"
+	"enclave/models/resources"
 )
 
 // capabilityStatement describes exactly what the API supports. It is built
@@ -49,7 +49,7 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		r.Interaction = codes("read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type")
 		r.Versioning, r.ReadHistory, r.ConditionalCreate = "versioned-update", true, true
 		for name, p := range fhir.SearchParams(rt) {
-			if models.Searchable(p) {
+			if resources.Searchable(p) {
 				r.SearchParam = append(r.SearchParam, param{name, string(p.Type)})
 			}
 		}

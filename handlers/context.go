@@ -5,6 +5,9 @@ package handlers
 
 import (
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/kit"
 
 	"github.com/labstack/echo/v4"
 )
@@ -18,16 +21,16 @@ const (
 )
 
 // SetUser records the signed-in user for the rest of the request.
-func SetUser(c echo.Context, u models.User) { c.Set(keyUser, u) }
+func SetUser(c echo.Context, u accounts.User) { c.Set(keyUser, u) }
 
 // CurrentUser returns the signed-in user, if any.
-func CurrentUser(c echo.Context) (models.User, bool) {
-	u, ok := c.Get(keyUser).(models.User)
+func CurrentUser(c echo.Context) (accounts.User, bool) {
+	u, ok := c.Get(keyUser).(accounts.User)
 	return u, ok
 }
 
 // projectList is a user's projects as the middleware resolved them, while
-// models.AuthEpoch() was epoch.
+// kit.AuthEpoch() was epoch.
 type projectList struct {
 	userID string
 	list   []models.ProjectAccess
@@ -45,7 +48,7 @@ func SetProjects(c echo.Context, userID string, list []models.ProjectAccess, epo
 // in this request moves the epoch), else from the database, kept for the
 // rest of the request.
 func projectsOf(c echo.Context, sys Directory, userID string) ([]models.ProjectAccess, error) {
-	epoch := models.AuthEpoch() // before the query: a write committed during it voids the answer
+	epoch := kit.AuthEpoch() // before the query: a write committed during it voids the answer
 	if l, ok := c.Get(keyProjects).(projectList); ok && l.userID == userID && l.epoch == epoch {
 		return l.list, nil
 	}
@@ -104,12 +107,12 @@ func MailConfigured(c echo.Context) bool {
 func IsHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
 
 // actorOf describes u, acting in this request, for the audit log.
-func actorOf(c echo.Context, u models.User) models.Actor {
-	return models.Actor{UserID: u.ID, Email: u.Email, IP: c.RealIP()}
+func actorOf(c echo.Context, u accounts.User) audit.Actor {
+	return audit.Actor{UserID: u.ID, Email: u.Email, IP: c.RealIP()}
 }
 
 // Actor is the signed-in user acting in this request.
-func Actor(c echo.Context) models.Actor {
+func Actor(c echo.Context) audit.Actor {
 	u, _ := CurrentUser(c)
 	return actorOf(c, u)
 }

@@ -1,10 +1,10 @@
 package handlers
 
 import (
+	"enclave/models/kit"
+	"enclave/models/resources"
 	"errors"
 	"net/http"
-
-	"enclave/models"
 )
 
 // errorRule is one row of the table from domain errors to HTTP: the status,
@@ -21,7 +21,7 @@ type errorRule struct {
 // error page (the web layer's error handler, through PageError) and the FHIR
 // API's OperationOutcome (outcomeFor) both read it, so the two cannot drift.
 var errorTable = []errorRule{
-	{models.ErrNotFound, http.StatusNotFound, "This page does not exist, or you do not have access to it.",
+	{kit.ErrNotFound, http.StatusNotFound, "This page does not exist, or you do not have access to it.",
 		func(err error) string {
 			var nf *fhirNotFound
 			if errors.As(err, &nf) {
@@ -29,16 +29,16 @@ var errorTable = []errorRule{
 			}
 			return "Not found"
 		}},
-	{models.ErrGone, http.StatusGone, "This resource has been deleted. Its history is kept, but it can no longer be read or changed.",
+	{resources.ErrGone, http.StatusGone, "This resource has been deleted. Its history is kept, but it can no longer be read or changed.",
 		func(error) string { return "The resource has been deleted" }},
-	{models.ErrPreconditionFailed, http.StatusPreconditionFailed, "This changed since you loaded it. Reload the page and try again.",
-		func(err error) string { return "Precondition failed: " + detail(err, models.ErrPreconditionFailed) }},
-	{models.ErrStale, http.StatusConflict, "Someone else changed this while you were editing. Reload the page and try again.",
-		func(err error) string { return "Conflict: " + detail(err, models.ErrStale) }},
-	{models.ErrConflict, http.StatusConflict, "This clashes with something that already exists.",
-		func(err error) string { return "Conflict: " + detail(err, models.ErrConflict) }},
-	{models.ErrForbidden, http.StatusForbidden, "You are not allowed to do that.",
-		func(err error) string { return "Forbidden: " + detail(err, models.ErrForbidden) }},
+	{resources.ErrPreconditionFailed, http.StatusPreconditionFailed, "This changed since you loaded it. Reload the page and try again.",
+		func(err error) string { return "Precondition failed: " + detail(err, resources.ErrPreconditionFailed) }},
+	{kit.ErrStale, http.StatusConflict, "Someone else changed this while you were editing. Reload the page and try again.",
+		func(err error) string { return "Conflict: " + detail(err, kit.ErrStale) }},
+	{kit.ErrConflict, http.StatusConflict, "This clashes with something that already exists.",
+		func(err error) string { return "Conflict: " + detail(err, kit.ErrConflict) }},
+	{kit.ErrForbidden, http.StatusForbidden, "You are not allowed to do that.",
+		func(err error) string { return "Forbidden: " + detail(err, kit.ErrForbidden) }},
 }
 
 // classify finds err's row in errorTable.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/kit"
+	"enclave/models/resources"
 	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
@@ -67,7 +69,7 @@ func (h *FHIR) Create(c echo.Context, sc models.Scope) error {
 	}
 	criteria, err := url.ParseQuery(cond[strings.Index(cond, "?")+1:])
 	if err != nil {
-		return &models.QueryError{Message: "If-None-Exist is not a valid search query"}
+		return &resources.QueryError{Message: "If-None-Exist is not a valid search query"}
 	}
 	r, created, err := sc.Store().CreateResourceIfNoneExist(ctx(c), typ, body, criteria)
 	if err != nil {
@@ -122,7 +124,7 @@ func (h *FHIR) Delete(c echo.Context, sc models.Scope) error {
 // Search answers GET /{type}?params with a searchset Bundle.
 func (h *FHIR) Search(c echo.Context, sc models.Scope) error {
 	typ := c.Param("type")
-	q, err := models.ParseSearch(typ, c.QueryParams(), lenient(c))
+	q, err := resources.ParseSearch(typ, c.QueryParams(), lenient(c))
 	if err != nil {
 		return err
 	}
@@ -184,17 +186,17 @@ func (h *FHIR) history(c echo.Context, sc models.Scope, id string) error {
 }
 
 // historyPage reads _count and _offset, the only parameters history takes.
-func historyPage(q url.Values) (models.Page, url.Values, error) {
-	p := models.Page{Count: models.DefaultSearchCount}
+func historyPage(q url.Values) (resources.Page, url.Values, error) {
+	p := resources.Page{Count: resources.DefaultSearchCount}
 	for key, values := range q {
 		n, err := strconv.Atoi(values[len(values)-1])
 		switch {
 		case key != "_count" && key != "_offset":
-			return p, nil, &models.QueryError{Message: fmt.Sprintf("History does not support the parameter %q", key)}
+			return p, nil, &resources.QueryError{Message: fmt.Sprintf("History does not support the parameter %q", key)}
 		case err != nil || n < 0:
-			return p, nil, &models.QueryError{Message: key + " must be a whole number of 0 or more"}
+			return p, nil, &resources.QueryError{Message: key + " must be a whole number of 0 or more"}
 		case key == "_count":
-			p.Count = min(n, models.MaxSearchCount)
+			p.Count = min(n, resources.MaxSearchCount)
 		default:
 			p.Offset = n
 		}
@@ -208,7 +210,7 @@ func lenient(c echo.Context) bool {
 
 // notFoundAs names the missing resource in not-found answers.
 func notFoundAs(err error, c echo.Context) error {
-	if errors.Is(err, models.ErrNotFound) {
+	if errors.Is(err, kit.ErrNotFound) {
 		return &fhirNotFound{what: c.Param("type") + "/" + c.Param("id")}
 	}
 	return err
@@ -217,7 +219,7 @@ func notFoundAs(err error, c echo.Context) error {
 type fhirNotFound struct{ what string }
 
 func (e *fhirNotFound) Error() string { return "Resource " + e.what + " not found" }
-func (e *fhirNotFound) Unwrap() error { return models.ErrNotFound }
+func (e *fhirNotFound) Unwrap() error { return kit.ErrNotFound }
 
 // baseURL is the absolute FHIR base of this request, for links.
 func baseURL(c echo.Context) string {
@@ -244,9 +246,9 @@ func pageLinks(c echo.Context, self string, params url.Values, count, offset int
 	return out
 }
 
-func etag(r models.Resource) string { return `W/"` + r.VersionID + `"` }
+func etag(r resources.Resource) string { return `W/"` + r.VersionID + `"` }
 
-func writeResource(c echo.Context, status int, r models.Resource) error {
+func writeResource(c echo.Context, status int, r resources.Resource) error {
 	h := c.Response().Header()
 	if r.VersionID != "" {
 		h.Set("ETag", etag(r))
@@ -255,7 +257,7 @@ func writeResource(c echo.Context, status int, r models.Resource) error {
 	return c.Blob(status, FHIRMediaType, r.JSON)
 }
 
-func writeCreated(c echo.Context, r models.Resource) error {
+func writeCreated(c echo.Context, r resources.Resource) error {
 	c.Response().Header().Set("Location", Origin(c)+paths.FHIRVersion.URL(r.Type, r.ID, r.VersionID))
 	return writeResource(c, http.StatusCreated, r)
 }

@@ -4,7 +4,7 @@ import (
 	"mime"
 	"net/http"
 
-	"enclave/models"
+	"enclave/models/kit"
 	"enclave/views/forms"
 
 	"github.com/labstack/echo/v4"
@@ -18,7 +18,7 @@ type validator interface{ Validate() forms.Errors }
 // value fails to bind (a typed field keeps what it cannot read, and its
 // form's Validate says so), so what is wrong with the values comes back as
 // field errors, with f as submitted. The models' rules are checked where
-// the form is acted on, and their messages (models.FieldErrors) merged into
+// the form is acted on, and their messages (kit.FieldErrors) merged into
 // the same errors.
 //
 // A body must be a web form, as the console's forms send it: echo's binder
@@ -39,7 +39,7 @@ func bindForm(c echo.Context, f any) (forms.Errors, error) {
 }
 
 // submit binds the request into f (see bindForm) and, when every value
-// reads, acts on it: act's refusal by the models (a *models.ValidationError)
+// reads, acts on it: act's refusal by the models (a *kit.ValidationError)
 // joins the form's errors, with the models' own messages. err is any other
 // failure, of the binding or of act; when it is nil and errs has anything,
 // the form goes back to its page as it was sent.
@@ -48,7 +48,7 @@ func submit(c echo.Context, f any, act func() error) (errs forms.Errors, err err
 		return errs, err
 	}
 	err = act()
-	if fields := models.FieldErrors(err); fields != nil {
+	if fields := kit.FieldErrors(err); fields != nil {
 		errs.Merge(fields)
 		return errs, nil
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/resources"
 	"enclave/views"
 	"enclave/views/forms"
 
@@ -147,7 +147,7 @@ func TestPolicyRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.ReadRules(form, models.MaxPolicyRules+1)
+	f.ReadRules(form, resources.MaxPolicyRules+1)
 	want := []forms.Rule{{ResourceType: "Patient", ReadOnly: true, HiddenFields: "birthDate, address"},
 		{ResourceType: "Observation", Criteria: "Observation?status=final"}}
 	if !slices.Equal(f.Rules, want) {

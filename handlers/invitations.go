@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"net/url"
 
-	"enclave/models"
+	"enclave/models/kit"
+	"enclave/models/members"
 	"enclave/views"
 	"enclave/views/paths"
 
@@ -72,13 +73,13 @@ func (h *Invites) Decline(c echo.Context) error {
 func (h *Invites) refused(c echo.Context, err error) error {
 	vm := views.ErrorVM{Status: http.StatusNotFound, Message: "This invitation is no longer open, or it is for another email address."}
 	switch {
-	case errors.Is(err, models.ErrNotVerified):
+	case errors.Is(err, members.ErrNotVerified):
 		vm.Status, vm.Message = http.StatusForbidden, "Verify your email address first: open the link we sent you, then accept the invitation."
-	case errors.Is(err, models.ErrInviteExpired):
+	case errors.Is(err, members.ErrInviteExpired):
 		vm.Status, vm.Message = http.StatusGone, "This invitation has expired. Ask the project's admin to invite you again."
-	case models.FieldErrors(err) != nil:
-		vm.Status, vm.Message = http.StatusConflict, models.FieldErrors(err)["invitation"]
-	case !errors.Is(err, models.ErrNotFound):
+	case kit.FieldErrors(err) != nil:
+		vm.Status, vm.Message = http.StatusConflict, kit.FieldErrors(err)["invitation"]
+	case !errors.Is(err, kit.ErrNotFound):
 		return err
 	}
 	return h.errorPage(c, vm)
@@ -90,9 +91,9 @@ func (h *Invites) gone(c echo.Context, err error) error {
 	vm := views.ErrorVM{Status: http.StatusNotFound,
 		Message: "This invite link is not valid: it was used, withdrawn or replaced by a newer one. Ask the project's admin for a new link."}
 	switch {
-	case errors.Is(err, models.ErrInviteExpired):
+	case errors.Is(err, members.ErrInviteExpired):
 		vm.Status, vm.Message = http.StatusGone, "This invite link has expired. Ask the project's admin to invite you again."
-	case !errors.Is(err, models.ErrNotFound):
+	case !errors.Is(err, kit.ErrNotFound):
 		return err
 	}
 	return h.errorPage(c, vm)
@@ -108,7 +109,7 @@ func (h *Invites) errorPage(c echo.Context, vm views.ErrorVM) error {
 }
 
 // invitationVM describes an invitation to its invitee.
-func invitationVM(inv models.PendingInvitation) views.InvitationVM {
+func invitationVM(inv members.PendingInvitation) views.InvitationVM {
 	role := "a member"
 	if inv.Invitation.Admin {
 		role = "an admin"

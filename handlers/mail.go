@@ -1,10 +1,9 @@
 package handlers
 
 import (
+	"enclave/models/mail"
 	"log/slog"
 	"time"
-
-	"enclave/models"
 )
 
 // Delivery says where a one-time link went, so that the page can tell the
@@ -29,7 +28,7 @@ const (
 // installation finds them; nothing else ever logs a link.
 type Postman struct {
 	// Outbox is nil when no mail server is configured.
-	Outbox *models.Outbox
+	Outbox *mail.Outbox
 	// Wake tells the sender that mail was queued, so that it goes at once
 	// rather than at the sender's next look; nil when there is no sender.
 	Wake func()
@@ -39,11 +38,11 @@ type Postman struct {
 // Letter is the mail that write makes for a link, for the store that
 // issues the link to queue with it. Without a mail server it is the zero
 // Letter, which queues nothing.
-func (p Postman) Letter(write func(token string, expires time.Time) models.Mail) models.Letter {
+func (p Postman) Letter(write func(token string, expires time.Time) mail.Message) mail.Letter {
 	if p.Outbox == nil {
-		return models.Letter{}
+		return mail.Letter{}
 	}
-	return models.Letter{Outbox: p.Outbox, Write: write}
+	return mail.Letter{Outbox: p.Outbox, Write: write}
 }
 
 // queued reports whether the Letter of a link that was just issued went to

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/kit"
+	"enclave/models/mail"
+	"enclave/models/members"
 	"enclave/views"
 	"enclave/views/forms"
 	"enclave/views/paths"
@@ -83,9 +86,9 @@ const (
 // page depends on whether the address has an account.
 func (h *Members) Invite(c echo.Context, sc models.Scope) error {
 	var f forms.Invite
-	var got models.Invited
+	var got members.Invited
 	errs, err := submit(c, &f, func() (err error) {
-		in := models.InviteInput{Email: f.Email, Admin: f.Admin.On(), AccessPolicyID: optional(f.AccessPolicy)}
+		in := members.InviteInput{Email: f.Email, Admin: f.Admin.On(), AccessPolicyID: optional(f.AccessPolicy)}
 		got, err = sc.Store().Invite(ctx(c), sc.Actor(c.RealIP()), in, h.inviteLetter(c, sc))
 		return err
 	})
@@ -111,14 +114,14 @@ func (h *Members) Resend(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	got, err := t.Invite(ctx(c), sc.Actor(c.RealIP()), models.InviteInput{Email: inv.Email, Admin: inv.Admin, AccessPolicyID: inv.AccessPolicyID},
+	got, err := t.Invite(ctx(c), sc.Actor(c.RealIP()), members.InviteInput{Email: inv.Email, Admin: inv.Admin, AccessPolicyID: inv.AccessPolicyID},
 		h.inviteLetter(c, sc))
-	if models.FieldErrors(err) != nil {
+	if kit.FieldErrors(err) != nil {
 		vm, lerr := h.listVM(c, sc)
 		if lerr != nil {
 			return lerr
 		}
-		vm.Error = models.FieldErrors(err)["email"]
+		vm.Error = kit.FieldErrors(err)["email"]
 		return h.panel(c, http.StatusUnprocessableEntity, vm)
 	}
 	if err != nil {
@@ -128,7 +131,7 @@ func (h *Members) Resend(c echo.Context, sc models.Scope) error {
 }
 
 // invited shows the members page with a fresh invitation's link.
-func (h *Members) invited(c echo.Context, sc models.Scope, got models.Invited) error {
+func (h *Members) invited(c echo.Context, sc models.Scope, got members.Invited) error {
 	vm, err := h.listVM(c, sc)
 	if err != nil {
 		return err
@@ -166,15 +169,15 @@ func inviteURL(c echo.Context, token string) string { return Origin(c) + paths.I
 // inviteLetter is the invitation's mail, queued with the invitation when a
 // mail server is configured. A sending failure never reaches the admin,
 // who has the link on screen anyway: the sender retries and logs it.
-func (h *Members) inviteLetter(c echo.Context, sc models.Scope) models.Letter {
+func (h *Members) inviteLetter(c echo.Context, sc models.Scope) mail.Letter {
 	inviter, _ := CurrentUser(c)
 	project := sc.Access().Project.Name
-	return h.Postman.Letter(func(token string, expires time.Time) models.Mail {
+	return h.Postman.Letter(func(token string, expires time.Time) mail.Message {
 		body := fmt.Sprintf("Hello,\n\n%s invited you to the project %q on Enclave.\n\n"+
 			"Open this link, then sign in or register with this email address to accept:\n\n%s\n\n"+
 			"The invitation is open until %s. If you did not expect it, ignore this email.\n",
 			inviter.Name(), project, inviteURL(c, token), when(expires))
-		return models.Mail{Subject: "You are invited to " + project, Body: body, Purpose: "invitation"}
+		return mail.Message{Subject: "You are invited to " + project, Body: body, Purpose: "invitation"}
 	})
 }
 
@@ -201,11 +204,11 @@ func (h *Members) Update(c echo.Context, sc models.Scope) error {
 	}
 	var f forms.Member
 	errs, err := submit(c, &f, func() error {
-		u := models.MemberUpdate{Admin: f.Admin.On(), Active: f.Active.On(), AccessPolicyID: optional(f.AccessPolicy)}
+		u := members.MemberUpdate{Admin: f.Admin.On(), Active: f.Active.On(), AccessPolicyID: optional(f.AccessPolicy)}
 		_, err := t.UpdateMember(ctx(c), sc.Actor(c.RealIP()), m.Membership.ID, u)
 		return err
 	})
-	if errors.Is(err, models.ErrLastAdmin) {
+	if errors.Is(err, members.ErrLastAdmin) {
 		errs.Form, err = lastAdminMessage(m), nil
 	}
 	if err != nil {
@@ -239,7 +242,7 @@ func (h *Members) RemovePage(c echo.Context, sc models.Scope) error {
 func (h *Members) Remove(c echo.Context, sc models.Scope) error {
 	t := sc.Store()
 	m, err := t.RemoveMember(ctx(c), sc.Actor(c.RealIP()), c.Param("member"))
-	if errors.Is(err, models.ErrLastAdmin) {
+	if errors.Is(err, members.ErrLastAdmin) {
 		m, merr := t.Member(ctx(c), c.Param("member"))
 		if merr != nil {
 			return merr
@@ -271,11 +274,11 @@ func (h *Members) Remove(c echo.Context, sc models.Scope) error {
 	return render(c, http.StatusOK, views.MembersPanel(vm))
 }
 
-func lastAdminMessage(m models.Member) string {
+func lastAdminMessage(m members.Member) string {
 	return m.User.Name() + " is the last active admin of this project. Make another member an admin first."
 }
 
-func self(c echo.Context, m models.Member) bool {
+func self(c echo.Context, m members.Member) bool {
 	u, _ := CurrentUser(c)
 	return u.ID == m.User.ID
 }
@@ -325,7 +328,7 @@ func (h *Members) listVM(c echo.Context, sc models.Scope) (views.MembersVM, erro
 
 // memberRow describes a member; names maps policy ids to names (nil leaves
 // the policy column empty).
-func memberRow(c echo.Context, sc models.Scope, m models.Member, names map[string]string) views.MemberRowVM {
+func memberRow(c echo.Context, sc models.Scope, m members.Member, names map[string]string) views.MemberRowVM {
 	r := views.MemberRowVM{ID: m.Membership.ID, Name: m.User.Name(), Email: m.User.Email, Admin: m.Membership.Admin,
 		Active: m.Membership.Active, Self: self(c, m),
 		Joined: m.Membership.CreatedAt.UTC().Format("2006-01-02")}

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 
-	"enclave/models"
 	"enclave/models/fhir"
+	"enclave/models/resources"
 
 	"github.com/labstack/echo/v4"
 )
@@ -70,8 +70,8 @@ func FHIRError(c echo.Context, err error, log *slog.Logger) {
 }
 
 func outcomeFor(err error) (int, operationOutcome) {
-	var rerr *models.ResourceError
-	var qerr *models.QueryError
+	var rerr *resources.ResourceError
+	var qerr *resources.QueryError
 	var he *echo.HTTPError
 	simple := func(status int, text string) (int, operationOutcome) {
 		code, ok := issueCodes[status]

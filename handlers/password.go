@@ -10,7 +10,9 @@ import (
 	"strconv"
 	"time"
 
-	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
+	"enclave/models/mail"
 	"enclave/views"
 	"enclave/views/forms"
 	"enclave/views/paths"
@@ -54,14 +56,14 @@ func (h *Passwords) Forgot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	email := models.NormalizeEmail(f.Email)
-	if errs.Add("email", models.EmailProblem(email)); errs.Any() {
+	email := accounts.NormalizeEmail(f.Email)
+	if errs.Add("email", accounts.EmailProblem(email)); errs.Any() {
 		return h.forgotForm(c, http.StatusUnprocessableEntity, f, errs)
 	}
 	for _, k := range []struct {
 		key  string
-		rule models.ThrottleRule
-	}{{"reset-ip:" + c.RealIP(), models.ResetPerAddress}, {"reset:" + email, models.ResetPerEmail}} {
+		rule accounts.ThrottleRule
+	}{{"reset-ip:" + c.RealIP(), accounts.ResetPerAddress}, {"reset:" + email, accounts.ResetPerEmail}} {
 		wait, err := h.Sys.Attempt(ctx(c), k.key, k.rule)
 		if err != nil {
 			return err
@@ -99,20 +101,20 @@ func (h *Passwords) Forgot(c echo.Context) error {
 // does, and delivers it (queued with the link when there is a mail server).
 func (h *Passwords) sendLink(c echo.Context, email string) error {
 	u, err := h.Sys.UserByEmail(ctx(c), email)
-	if errors.Is(err, models.ErrNotFound) {
+	if errors.Is(err, kit.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	token, _, err := h.Sys.IssueAccountToken(ctx(c), u.ID, models.PurposeReset, u.Email, h.Postman.Letter(func(token string, expires time.Time) models.Mail {
+	token, _, err := h.Sys.IssueAccountToken(ctx(c), u.ID, accounts.PurposeReset, u.Email, h.Postman.Letter(func(token string, expires time.Time) mail.Message {
 		body := fmt.Sprintf("Hello %s,\n\nSomeone, hopefully you, asked to reset the password of your Enclave account %s. "+
 			"Open this link to choose a new one:\n\n%s\n\n"+
 			"The link works once, until %s. If you did not ask for it, ignore this email: your password stays as it is.\n",
 			u.FirstName, u.Email, resetLink(c, token), when(expires))
-		return models.Mail{Subject: "Reset your Enclave password", Body: body, Purpose: purposeReset}
+		return mail.Message{Subject: "Reset your Enclave password", Body: body, Purpose: purposeReset}
 	}))
-	if models.FieldErrors(err) != nil {
+	if kit.FieldErrors(err) != nil {
 		// Another request issued a link at the same moment; that one goes.
 		return nil
 	}
@@ -132,7 +134,7 @@ func resetLink(c echo.Context, token string) string { return Origin(c) + paths.R
 // link does not work.
 func (h *Passwords) ResetPage(c echo.Context) error {
 	keepTokenPrivate(c)
-	_, email, err := h.Sys.PeekAccountToken(ctx(c), c.Param("token"), models.PurposeReset)
+	_, email, err := h.Sys.PeekAccountToken(ctx(c), c.Param("token"), accounts.PurposeReset)
 	if err != nil {
 		return h.gone(c, err)
 	}
@@ -145,16 +147,16 @@ func (h *Passwords) Reset(c echo.Context) error {
 	keepTokenPrivate(c)
 	token := c.Param("token")
 	var f forms.Reset
-	var u models.User
+	var u accounts.User
 	errs, err := submit(c, &f, func() (err error) {
-		u, err = h.Sys.ResetPassword(ctx(c), token, models.NewPassword{Password: f.Password, Confirm: f.Confirm})
+		u, err = h.Sys.ResetPassword(ctx(c), token, accounts.NewPassword{Password: f.Password, Confirm: f.Confirm})
 		return err
 	})
 	if err != nil {
 		return h.gone(c, err)
 	}
 	if errs.Any() {
-		_, email, err := h.Sys.PeekAccountToken(ctx(c), token, models.PurposeReset)
+		_, email, err := h.Sys.PeekAccountToken(ctx(c), token, accounts.PurposeReset)
 		if err != nil {
 			return h.gone(c, err)
 		}
@@ -192,7 +194,7 @@ func (h *Passwords) resetForm(c echo.Context, status int, email string, errs for
 // all alike. htmx, which would not show the page, is sent to the link's
 // own page, which does.
 func (h *Passwords) gone(c echo.Context, err error) error {
-	if !errors.Is(err, models.ErrLinkInvalid) {
+	if !errors.Is(err, accounts.ErrLinkInvalid) {
 		return err
 	}
 	if IsHTMX(c) && c.Request().Method == http.MethodPost {

@@ -7,6 +7,8 @@ import (
 
 	"enclave/models"
 	"enclave/models/fhir"
+	"enclave/models/kit"
+	"enclave/models/resources"
 	"enclave/views"
 	"enclave/views/forms"
 	"enclave/views/paths"
@@ -64,7 +66,7 @@ func (h *Policies) NewPage(c echo.Context, sc models.Scope) error {
 
 // Create saves a new policy, or adds a blank rule row when asked.
 func (h *Policies) Create(c echo.Context, sc models.Scope) error {
-	return h.save(c, sc, h.newVM(sc), func(in models.PolicyInput) (string, error) {
+	return h.save(c, sc, h.newVM(sc), func(in resources.PolicyInput) (string, error) {
 		pol, err := sc.Store().CreateAccessPolicy(ctx(c), sc.Actor(c.RealIP()), in)
 		return pol.ID, err
 	})
@@ -92,7 +94,7 @@ func (h *Policies) Update(c echo.Context, sc models.Scope) error {
 	if _, err := t.AccessPolicy(ctx(c), id); err != nil {
 		return err
 	}
-	return h.save(c, sc, h.editVM(sc, id), func(in models.PolicyInput) (string, error) {
+	return h.save(c, sc, h.editVM(sc, id), func(in resources.PolicyInput) (string, error) {
 		_, err := t.UpdateAccessPolicy(ctx(c), sc.Actor(c.RealIP()), id, in)
 		return id, err
 	})
@@ -102,7 +104,7 @@ func (h *Policies) Update(c echo.Context, sc models.Scope) error {
 // again with one more rule row when asked, and otherwise writes the policy,
 // which returns its id, and goes back to the list. (The rule rows are read
 // after binding, which leaves them out: see forms.Policy.)
-func (h *Policies) save(c echo.Context, sc models.Scope, vm views.PolicyFormVM, write func(models.PolicyInput) (string, error)) error {
+func (h *Policies) save(c echo.Context, sc models.Scope, vm views.PolicyFormVM, write func(resources.PolicyInput) (string, error)) error {
 	errs, err := bindForm(c, &vm.Form)
 	if err != nil {
 		return err
@@ -111,7 +113,7 @@ func (h *Policies) save(c echo.Context, sc models.Scope, vm views.PolicyFormVM, 
 	if err != nil {
 		return err
 	}
-	vm.Form.ReadRules(form, models.MaxPolicyRules+1)
+	vm.Form.ReadRules(form, resources.MaxPolicyRules+1)
 	if errs.Any() {
 		vm.Errors = errs
 		return h.form(c, sc, http.StatusUnprocessableEntity, vm)
@@ -120,7 +122,7 @@ func (h *Policies) save(c echo.Context, sc models.Scope, vm views.PolicyFormVM, 
 		return h.form(c, sc, http.StatusOK, vm)
 	}
 	id, err := write(policyInput(vm.Form))
-	if errs.Merge(models.FieldErrors(err)); errs.Any() {
+	if errs.Merge(kit.FieldErrors(err)); errs.Any() {
 		vm.Errors = errs
 		return h.form(c, sc, http.StatusUnprocessableEntity, vm)
 	}
@@ -190,16 +192,16 @@ func (h *Policies) form(c echo.Context, sc models.Scope, status int, vm views.Po
 
 // policyInput is the policy the form describes, its rules index-aligned with
 // the form's rows (whose errors the store reports as rules.N).
-func policyInput(f forms.Policy) models.PolicyInput {
-	in := models.PolicyInput{Name: f.Name}
+func policyInput(f forms.Policy) resources.PolicyInput {
+	in := resources.PolicyInput{Name: f.Name}
 	for _, r := range f.Rules {
-		in.Rules = append(in.Rules, models.PolicyRule{ResourceType: r.ResourceType, ReadOnly: r.ReadOnly.On(),
+		in.Rules = append(in.Rules, resources.PolicyRule{ResourceType: r.ResourceType, ReadOnly: r.ReadOnly.On(),
 			Criteria: r.Criteria, HiddenFields: strings.Split(r.HiddenFields, ",")})
 	}
 	return in
 }
 
-func ruleSummary(rules models.PolicyRules) string {
+func ruleSummary(rules resources.PolicyRules) string {
 	if len(rules) == 0 {
 		return "No access"
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"enclave/models"
+	"enclave/models/projects"
 	"enclave/views"
 	"enclave/views/forms"
 	"enclave/views/paths"
@@ -58,7 +59,7 @@ func createProject(c echo.Context, sys ProjectMaker, title string, pages func(vi
 	u, _ := CurrentUser(c)
 	errs, err := submit(c, &f, func() (err error) {
 		id, err = submitOnce(c, sys, "project", f.Token, func() (string, error) {
-			pr, err := sys.CreateProject(ctx(c), u.ID, models.NewProject{Name: f.Name, Description: f.Description})
+			pr, err := sys.CreateProject(ctx(c), u.ID, projects.NewProject{Name: f.Name, Description: f.Description})
 			return pr.ID, err
 		})
 		return err

@@ -15,6 +15,8 @@ import (
 
 	"enclave/models"
 	"enclave/models/fhir"
+	"enclave/models/kit"
+	"enclave/models/resources"
 	"enclave/views"
 	"enclave/views/forms"
 	"enclave/views/paths"
@@ -134,8 +136,8 @@ func readOnlyType(typ string) string {
 // ErrForbidden detail, such as "your access policy only allows Patient
 // resources matching …"), as a sentence to show.
 func refusal(err error) string {
-	msg := strings.TrimSpace(detail(err, models.ErrForbidden))
-	if msg == "" || msg == models.ErrForbidden.Error() {
+	msg := strings.TrimSpace(detail(err, kit.ErrForbidden))
+	if msg == "" || msg == kit.ErrForbidden.Error() {
 		return "You are not allowed to do that."
 	}
 	return strings.ToUpper(msg[:1]) + strings.TrimSuffix(msg[1:], ".") + "."
@@ -168,11 +170,11 @@ func (h *Resources) Search(c echo.Context, sc models.Scope) error {
 	}
 	status := http.StatusOK
 	if err := h.runSearch(c, sc, typ, in, &vm); err != nil {
-		var qe *models.QueryError
+		var qe *resources.QueryError
 		switch {
 		case errors.As(err, &qe):
 			vm.Error = qe.Message
-		case errors.Is(err, models.ErrForbidden):
+		case errors.Is(err, kit.ErrForbidden):
 			// A search by a field the member's policy hides: said next to
 			// the query, which they can change.
 			vm.Error = refusal(err)
@@ -193,7 +195,7 @@ func (h *Resources) runSearch(c echo.Context, sc models.Scope, typ string, in ur
 	if err != nil {
 		return err
 	}
-	q, err := models.ParseSearch(typ, params, false)
+	q, err := resources.ParseSearch(typ, params, false)
 	if err != nil {
 		return err
 	}
@@ -241,7 +243,7 @@ func searchParams(typ string, in url.Values) (url.Values, error) {
 		}
 		extra, err := url.ParseQuery(raw)
 		if err != nil {
-			return nil, &models.QueryError{Message: "The query is not a valid query string (name=value pairs joined with &): " + err.Error()}
+			return nil, &resources.QueryError{Message: "The query is not a valid query string (name=value pairs joined with &): " + err.Error()}
 		}
 		for k, vs := range extra {
 			out[k] = append(out[k], vs...)
@@ -251,7 +253,7 @@ func searchParams(typ string, in url.Values) (url.Values, error) {
 		out.Set("_sort", "-_lastUpdated")
 	}
 	if !out.Has("_count") {
-		out.Set("_count", strconv.Itoa(models.DefaultSearchCount))
+		out.Set("_count", strconv.Itoa(resources.DefaultSearchCount))
 	}
 	return out, nil
 }
@@ -299,7 +301,7 @@ func searchForm(typ string, in url.Values) views.ResourceSearchVM {
 	slices.Sort(all)
 	vm.AllParams = all
 	if vm.Count == "" {
-		vm.Count = strconv.Itoa(models.DefaultSearchCount)
+		vm.Count = strconv.Itoa(resources.DefaultSearchCount)
 	}
 	if !slices.Contains(vm.Counts, vm.Count) {
 		vm.Counts = append(vm.Counts, vm.Count)
@@ -342,11 +344,11 @@ func searchField(code string, typ fhir.ParamType, value string) views.SearchFiel
 // deleted resource is 410, a bad type or version 404, and a refusal by the
 // member's access policy a 403 that says why.
 func resourceErr(err error) error {
-	var qe *models.QueryError
+	var qe *resources.QueryError
 	if errors.As(err, &qe) {
 		return echo.ErrNotFound
 	}
-	if errors.Is(err, models.ErrForbidden) {
+	if errors.Is(err, kit.ErrForbidden) {
 		return echo.NewHTTPError(http.StatusForbidden, refusal(err)).SetInternal(err)
 	}
 	return err
@@ -378,11 +380,11 @@ func (h *Resources) Show(c echo.Context, sc models.Scope) error {
 		vm.Notice = "Saved " + typ + "/" + r.ID + " as version " + r.VersionID + "."
 	}
 	if !vm.Shared {
-		hist, err := t.ResourceHistory(ctx(c), typ, r.ID, models.Page{Count: 50})
+		hist, err := t.ResourceHistory(ctx(c), typ, r.ID, resources.Page{Count: 50})
 		switch {
-		case errors.Is(err, models.ErrForbidden):
+		case errors.Is(err, kit.ErrForbidden):
 			// The member's policy keeps earlier versions out of sight.
-			hist = models.History{}
+			hist = resources.History{}
 		case err != nil:
 			return resourceErr(err)
 		}
@@ -418,7 +420,7 @@ func (h *Resources) Version(c echo.Context, sc models.Scope) error {
 	return render(c, http.StatusOK, views.ResourcePage(p, vm))
 }
 
-func resourceVM(sc models.Scope, r models.Resource) views.ResourceVM {
+func resourceVM(sc models.Scope, r resources.Resource) views.ResourceVM {
 	_, write := sc.Store().Can(r.Type)
 	shared := fhir.IsSystemType(r.Type)
 	return views.ResourceVM{Type: r.Type, ID: r.ID, Version: r.VersionID, LastUpdated: timestamp(r), Summary: summarize(r.JSON),
@@ -426,7 +428,7 @@ func resourceVM(sc models.Scope, r models.Resource) views.ResourceVM {
 }
 
 // timestamp shows when a version was written; shared resources have none.
-func timestamp(r models.Resource) string {
+func timestamp(r resources.Resource) string {
 	if r.LastUpdated.IsZero() {
 		return ""
 	}
@@ -534,7 +536,7 @@ func (h *Resources) Update(c echo.Context, sc models.Scope) error {
 // refused shows the editor again, with the submitted JSON, after the store
 // refused it: every validation issue (422) or the conflict (409).
 func (h *Resources) refused(c echo.Context, sc models.Scope, vm views.ResourceEditVM, err error) error {
-	var re *models.ResourceError
+	var re *resources.ResourceError
 	switch {
 	case isPendingSubmission(err):
 		vm.Issues = []views.IssueVM{{Message: pendingSubmission}}
@@ -544,7 +546,7 @@ func (h *Resources) refused(c echo.Context, sc models.Scope, vm views.ResourceEd
 			vm.Issues = append(vm.Issues, views.IssueVM{Expression: is.Expression, Message: is.Message})
 		}
 		return h.editor(c, sc, http.StatusUnprocessableEntity, vm)
-	case errors.Is(err, models.ErrPreconditionFailed) || errors.Is(err, models.ErrConflict):
+	case errors.Is(err, resources.ErrPreconditionFailed) || errors.Is(err, kit.ErrConflict):
 		vm.Conflict = "Someone changed " + vm.Type + "/" + vm.ID + " after you opened it"
 		if cur, err := sc.Store().ReadResource(ctx(c), vm.Type, vm.ID); err == nil {
 			vm.Conflict += " (you edited version " + vm.Form.Version + "; it is now at version " + cur.VersionID + ")"

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"enclave/models"
+	"enclave/models/secrets"
 	"enclave/views"
 	"enclave/views/forms"
 	"enclave/views/paths"
@@ -16,12 +17,12 @@ import (
 type Secrets struct {
 	Sys Directory
 	// Box seals the values; nil when the server has no valid key.
-	Box *models.SecretBox
+	Box *secrets.Box
 }
 
-func (h *Secrets) store(c echo.Context, sc models.Scope) (models.Secrets, error) {
+func (h *Secrets) store(c echo.Context, sc models.Scope) (secrets.Store, error) {
 	if h.Box == nil {
-		return models.Secrets{}, echo.NewHTTPError(http.StatusServiceUnavailable,
+		return secrets.Store{}, echo.NewHTTPError(http.StatusServiceUnavailable,
 			"Secrets are unavailable: the server has no valid secrets key. Ask the server operator.")
 	}
 	return sc.Store().Secrets(h.Box), nil
@@ -58,7 +59,7 @@ func (h *Secrets) Create(c echo.Context, sc models.Scope) error {
 		return err
 	}
 	var f forms.Secret
-	var s models.Secret
+	var s secrets.Secret
 	errs, err := submit(c, &f, func() (err error) {
 		s, err = st.Create(ctx(c), sc.Actor(c.RealIP()), f.Name, f.Value)
 		return err
@@ -78,10 +79,10 @@ func (h *Secrets) EditPage(c echo.Context, sc models.Scope) error {
 }
 
 // secret loads the secret named in the URL; another project's is ErrNotFound.
-func (h *Secrets) secret(c echo.Context, sc models.Scope) (models.Secrets, models.Secret, error) {
+func (h *Secrets) secret(c echo.Context, sc models.Scope) (secrets.Store, secrets.Secret, error) {
 	st, err := h.store(c, sc)
 	if err != nil {
-		return st, models.Secret{}, err
+		return st, secrets.Secret{}, err
 	}
 	s, err := st.Get(ctx(c), c.Param("secret"))
 	return st, s, err
@@ -130,7 +131,7 @@ func (h *Secrets) Rename(c echo.Context, sc models.Scope) error {
 		return err
 	}
 	var f forms.SecretName
-	var s models.Secret
+	var s secrets.Secret
 	errs, err := submit(c, &f, func() (err error) {
 		s, err = st.Rename(ctx(c), sc.Actor(c.RealIP()), before.ID, f.Name)
 		return err
@@ -177,7 +178,7 @@ func (h *Secrets) Delete(c echo.Context, sc models.Scope) error {
 	return redirect(c, paths.Secrets.URL(sc.Project().ID))
 }
 
-func secretRowVM(s models.Secret) views.SecretRowVM {
+func secretRowVM(s secrets.Secret) views.SecretRowVM {
 	vm := views.SecretRowVM{ID: s.ID, Name: s.Name, Hint: s.Hint, Updated: s.UpdatedAt.UTC().Format("2006-01-02 15:04"), UpdatedBy: "unknown"}
 	if s.UpdatedBy != nil {
 		vm.UpdatedBy = s.UpdatedBy.Name()

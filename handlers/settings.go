@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"enclave/models"
+	"enclave/models/kit"
+	"enclave/models/projects"
 	"enclave/views"
 	"enclave/views/forms"
 
@@ -40,7 +42,7 @@ func (h *Settings) load(c echo.Context, sc models.Scope) (views.Page, views.Sett
 	return p, vm, err
 }
 
-func (h *Settings) viewModel(c echo.Context, sc models.Scope, pr models.Project) (views.SettingsVM, error) {
+func (h *Settings) viewModel(c echo.Context, sc models.Scope, pr projects.Project) (views.SettingsVM, error) {
 	u, _ := CurrentUser(c)
 	operator, err := superAdmin(c, h.Sys, u.ID)
 	if err != nil {
@@ -50,7 +52,7 @@ func (h *Settings) viewModel(c echo.Context, sc models.Scope, pr models.Project)
 	if err != nil {
 		return views.SettingsVM{}, err
 	}
-	vm := views.SettingsVM{Form: settingsForm(pr), AllFeatures: models.ProjectFeatures, CanOperate: operator}
+	vm := views.SettingsVM{Form: settingsForm(pr), AllFeatures: projects.ProjectFeatures, CanOperate: operator}
 	for _, pol := range policies {
 		vm.Policies = append(vm.Policies, views.Option{Value: pol.ID, Label: pol.Name})
 	}
@@ -58,7 +60,7 @@ func (h *Settings) viewModel(c echo.Context, sc models.Scope, pr models.Project)
 }
 
 // settingsForm is the editor's form showing the saved project.
-func settingsForm(pr models.Project) forms.Settings {
+func settingsForm(pr projects.Project) forms.Settings {
 	superAdmin := forms.Checkbox(pr.SuperAdmin)
 	return forms.Settings{Name: pr.Name, Description: pr.Description, Version: forms.IntOf(pr.Version),
 		StrictMode: forms.Checkbox(pr.StrictMode), CheckReferencesOnWrite: forms.Checkbox(pr.CheckReferencesOnWrite),
@@ -70,8 +72,8 @@ func settingsForm(pr models.Project) forms.Settings {
 // super admin are refused with 403.
 func (h *Settings) Save(c echo.Context, sc models.Scope) error {
 	var f forms.Settings
-	var saved models.Project
-	var changes []models.SettingsChange
+	var saved projects.Project
+	var changes []projects.SettingsChange
 	errs, err := submit(c, &f, func() error {
 		user, _ := CurrentUser(c)
 		operator, err := superAdmin(c, h.Sys, user.ID)
@@ -82,9 +84,9 @@ func (h *Settings) Save(c echo.Context, sc models.Scope) error {
 		return err
 	})
 	switch {
-	case errors.Is(err, models.ErrForbidden):
+	case errors.Is(err, kit.ErrForbidden):
 		return echo.NewHTTPError(http.StatusForbidden, "Only a super admin can change a project's features or super-admin flag.")
-	case errors.Is(err, models.ErrStale):
+	case errors.Is(err, kit.ErrStale):
 		errs.Form = "Someone else saved these settings while you were editing, so yours were not saved. Reload the page to see the current settings, then make your change again."
 		return h.rejected(c, sc, http.StatusConflict, f, errs)
 	case err != nil:
@@ -137,8 +139,8 @@ func (h *Settings) rejected(c echo.Context, sc models.Scope, status int, f forms
 // settingsUpdate is the change the form asks for. The operator's fields are
 // passed on only when the form carries them, so that the store can refuse
 // a forged attempt.
-func settingsUpdate(f forms.Settings) models.SettingsUpdate {
-	u := models.SettingsUpdate{Name: f.Name, Description: f.Description, Version: f.Version.N,
+func settingsUpdate(f forms.Settings) projects.SettingsUpdate {
+	u := projects.SettingsUpdate{Name: f.Name, Description: f.Description, Version: f.Version.N,
 		StrictMode: f.StrictMode.On(), ConfirmStrictOff: f.ConfirmStrictOff.On(), CheckReferencesOnWrite: f.CheckReferencesOnWrite.On()}
 	if id := f.DefaultPatientAccessPolicy; id != "" {
 		u.DefaultPatientAccessPolicy = &id
@@ -159,7 +161,7 @@ var settingLabels = map[string]string{
 	"features": "features", "superAdmin": "super-admin flag",
 }
 
-func changeNotice(changes []models.SettingsChange) string {
+func changeNotice(changes []projects.SettingsChange) string {
 	if len(changes) == 0 {
 		return "Nothing to save: the settings are unchanged."
 	}

@@ -5,7 +5,12 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
 	"enclave/models/clients"
+	"enclave/models/mail"
+	"enclave/models/members"
+	"enclave/models/projects"
 )
 
 // The handlers reach server-wide data only through these narrow interfaces,
@@ -22,12 +27,12 @@ type Directory interface {
 // ProjectMaker creates projects for the signed-in user, once per form.
 type ProjectMaker interface {
 	FormDirectory
-	CreateProject(ctx context.Context, userID string, n models.NewProject) (models.Project, error)
+	CreateProject(ctx context.Context, userID string, n projects.NewProject) (projects.Project, error)
 }
 
 // Throttle counts attempts (sign-in, links, password checks).
 type Throttle interface {
-	Attempt(ctx context.Context, key string, rule models.ThrottleRule) (time.Duration, error)
+	Attempt(ctx context.Context, key string, rule accounts.ThrottleRule) (time.Duration, error)
 	RefundAttempt(ctx context.Context, key string) error
 	ResetAttempts(ctx context.Context, key string) error
 }
@@ -44,21 +49,21 @@ type ClientAuthenticator interface {
 type Accounts interface {
 	ProjectMaker
 	Throttle
-	CreateUser(ctx context.Context, n models.NewUser) (models.User, error)
-	Authenticate(ctx context.Context, email, password string) (models.User, error)
-	UserByEmail(ctx context.Context, email string) (models.User, error)
-	RecordSignIn(ctx context.Context, a models.Actor, ok bool) error
-	IssueAccountToken(ctx context.Context, userID string, purpose models.TokenPurpose, email string, mail models.Letter) (string, time.Time, error)
-	PeekAccountToken(ctx context.Context, token string, purpose models.TokenPurpose) (models.User, string, error)
-	VerifyEmail(ctx context.Context, token string) (models.User, error)
-	ResetPassword(ctx context.Context, token string, pw models.NewPassword) (models.User, error)
-	ChangePassword(ctx context.Context, userID, current string, pw models.NewPassword, keepToken string) error
-	UpdateName(ctx context.Context, userID, first, last string) (models.User, error)
-	RequestEmailChange(ctx context.Context, userID, current, email string, mail models.Letter) (string, error)
-	UserSessions(ctx context.Context, userID, currentToken string) ([]models.SessionInfo, error)
+	CreateUser(ctx context.Context, n accounts.NewUser) (accounts.User, error)
+	Authenticate(ctx context.Context, email, password string) (accounts.User, error)
+	UserByEmail(ctx context.Context, email string) (accounts.User, error)
+	RecordSignIn(ctx context.Context, a audit.Actor, ok bool) error
+	IssueAccountToken(ctx context.Context, userID string, purpose accounts.TokenPurpose, email string, mail mail.Letter) (string, time.Time, error)
+	PeekAccountToken(ctx context.Context, token string, purpose accounts.TokenPurpose) (accounts.User, string, error)
+	VerifyEmail(ctx context.Context, token string) (accounts.User, error)
+	ResetPassword(ctx context.Context, token string, pw accounts.NewPassword) (accounts.User, error)
+	ChangePassword(ctx context.Context, userID, current string, pw accounts.NewPassword, keepToken string) error
+	UpdateName(ctx context.Context, userID, first, last string) (accounts.User, error)
+	RequestEmailChange(ctx context.Context, userID, current, email string, mail mail.Letter) (string, error)
+	UserSessions(ctx context.Context, userID, currentToken string) ([]accounts.SessionInfo, error)
 	EndUserSession(ctx context.Context, userID, sessionID string) error
-	InvitationsFor(ctx context.Context, u models.User) ([]models.PendingInvitation, error)
-	InvitationByToken(ctx context.Context, token string) (models.PendingInvitation, error)
-	AcceptInvitation(ctx context.Context, u models.User, id, ip string) (string, error)
-	DeclineInvitation(ctx context.Context, u models.User, id, ip string) error
+	InvitationsFor(ctx context.Context, u accounts.User) ([]members.PendingInvitation, error)
+	InvitationByToken(ctx context.Context, token string) (members.PendingInvitation, error)
+	AcceptInvitation(ctx context.Context, u accounts.User, id, ip string) (string, error)
+	DeclineInvitation(ctx context.Context, u accounts.User, id, ip string) error
 }

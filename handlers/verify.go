@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"time"
 
-	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
+	"enclave/models/mail"
 	"enclave/views"
 	"enclave/views/paths"
 
@@ -24,7 +26,7 @@ type Verify struct {
 // nothing, so a mail scanner that follows links does not use it up.
 func (h *Verify) Page(c echo.Context) error {
 	c.Response().Header().Set("Referrer-Policy", "no-referrer")
-	_, email, err := h.Sys.PeekAccountToken(ctx(c), c.Param("token"), models.PurposeVerify)
+	_, email, err := h.Sys.PeekAccountToken(ctx(c), c.Param("token"), accounts.PurposeVerify)
 	if err != nil {
 		return h.invalid(c, err)
 	}
@@ -39,7 +41,7 @@ func (h *Verify) Page(c echo.Context) error {
 func (h *Verify) Confirm(c echo.Context) error {
 	c.Response().Header().Set("Referrer-Policy", "no-referrer")
 	u, err := h.Sys.VerifyEmail(ctx(c), c.Param("token"))
-	if fe := models.FieldErrors(err); fe != nil {
+	if fe := kit.FieldErrors(err); fe != nil {
 		return h.message(c, http.StatusConflict, "Not verified", fe["email"]+" Ask for a link to another address on your account page.")
 	}
 	if err != nil {
@@ -56,7 +58,7 @@ func (h *Verify) Resend(c echo.Context) error {
 	if u.Verified() {
 		return redirect(c, paths.Projects.URL())
 	}
-	wait, err := h.Sys.Attempt(ctx(c), "verify:"+u.ID, models.VerifyLinksPerAccount)
+	wait, err := h.Sys.Attempt(ctx(c), "verify:"+u.ID, accounts.VerifyLinksPerAccount)
 	if err != nil {
 		return err
 	}
@@ -72,8 +74,8 @@ func (h *Verify) Resend(c echo.Context) error {
 }
 
 // sendVerification issues a verification link for email and delivers it.
-func sendVerification(c echo.Context, sys Accounts, p Postman, u models.User, email string) (Delivery, error) {
-	token, _, err := sys.IssueAccountToken(ctx(c), u.ID, models.PurposeVerify, email, verificationLetter(c, p, u, email))
+func sendVerification(c echo.Context, sys Accounts, p Postman, u accounts.User, email string) (Delivery, error) {
+	token, _, err := sys.IssueAccountToken(ctx(c), u.ID, accounts.PurposeVerify, email, verificationLetter(c, p, u, email))
 	if err != nil {
 		return 0, err
 	}
@@ -87,12 +89,12 @@ func verifyLink(c echo.Context, token string) string { return Origin(c) + paths.
 
 // verificationLetter is the mail that carries u's verification link for
 // email, queued with the link.
-func verificationLetter(c echo.Context, p Postman, u models.User, email string) models.Letter {
-	return p.Letter(func(token string, _ time.Time) models.Mail {
+func verificationLetter(c echo.Context, p Postman, u accounts.User, email string) mail.Letter {
+	return p.Letter(func(token string, _ time.Time) mail.Message {
 		body := fmt.Sprintf("Hello %s,\n\nOpen this link to confirm %s as the email address of your Enclave account:\n\n%s\n\n"+
 			"The link works once, for %d hours. If you did not ask for it, ignore this email.\n",
-			u.FirstName, email, verifyLink(c, token), int(models.VerifyTTL.Hours()))
-		return models.Mail{Subject: "Confirm your email address", Body: body, Purpose: purposeVerification}
+			u.FirstName, email, verifyLink(c, token), int(accounts.VerifyTTL.Hours()))
+		return mail.Message{Subject: "Confirm your email address", Body: body, Purpose: purposeVerification}
 	})
 }
 
@@ -107,7 +109,7 @@ func deliveryMessage(d Delivery, email string) string {
 
 // invalid explains a verification link that does not work.
 func (h *Verify) invalid(c echo.Context, err error) error {
-	if !errors.Is(err, models.ErrLinkInvalid) {
+	if !errors.Is(err, accounts.ErrLinkInvalid) {
 		return err
 	}
 	return h.message(c, http.StatusNotFound, "Link not valid",

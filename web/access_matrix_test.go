@@ -13,6 +13,13 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/mail"
+	"enclave/models/members"
+	"enclave/models/projects"
+	"enclave/models/resources"
+	"enclave/models/secrets"
 	"enclave/models/testdb"
 	"enclave/web"
 	"enclave/web/webtest"
@@ -377,7 +384,7 @@ type accessFixture struct {
 	project string
 	callers [roleCount]caller
 	// holder owns the verification and reset links the rows use.
-	holder models.User
+	holder accounts.User
 	ids    vars
 	made   int
 }
@@ -399,27 +406,27 @@ func newAccessFixture(t *testing.T, db testdb.DB) *accessFixture {
 			t.Fatal(err)
 		}
 	}
-	person := func(email string, verified bool) models.User {
+	person := func(email string, verified bool) accounts.User {
 		t.Helper()
-		u, err := sys.CreateUser(ctx, models.NewUser{FirstName: "Test", LastName: strings.Split(email, "@")[0], Email: email, Password: "password-123"})
+		u, err := sys.CreateUser(ctx, accounts.NewUser{FirstName: "Test", LastName: strings.Split(email, "@")[0], Email: email, Password: "password-123"})
 		must(err)
 		if verified {
-			token, _, err := sys.IssueAccountToken(ctx, u.ID, models.PurposeVerify, email, models.Letter{})
+			token, _, err := sys.IssueAccountToken(ctx, u.ID, accounts.PurposeVerify, email, mail.Letter{})
 			must(err)
 			u, err = sys.VerifyEmail(ctx, token)
 			must(err)
 		}
 		return u
 	}
-	project := func(owner models.User, name string) string {
+	project := func(owner accounts.User, name string) string {
 		t.Helper()
-		p, err := sys.CreateProject(ctx, owner.ID, models.NewProject{Name: name})
+		p, err := sys.CreateProject(ctx, owner.ID, projects.NewProject{Name: name})
 		must(err)
 		return p.ID
 	}
 
 	fx := &accessFixture{app: app, holder: person("holder@example.org", false)}
-	users := [roleCount]models.User{}
+	users := [roleCount]accounts.User{}
 	for r := noProject; r < roleCount; r++ {
 		users[r] = person(roleNames[r]+"@example.org", r != noProject)
 	}
@@ -428,21 +435,21 @@ func newAccessFixture(t *testing.T, db testdb.DB) *accessFixture {
 	operators := project(users[otherSuperAdmin], "Operators")
 	must(sys.SetSuperAdmin(ctx, operators, true))
 	store := sys.Tenant(fx.project)
-	pol, err := store.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "Front desk",
-		Rules: []models.PolicyRule{{ResourceType: "Patient", ReadOnly: true}}})
+	pol, err := store.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: "Front desk",
+		Rules: []resources.PolicyRule{{ResourceType: "Patient", ReadOnly: true}}})
 	must(err)
-	m, err := store.AddMember(ctx, models.Actor{}, users[member].ID, false, nil)
+	m, err := store.AddMember(ctx, audit.Actor{}, users[member].ID, false, nil)
 	must(err)
-	_, err = store.AddMember(ctx, models.Actor{}, users[policed].ID, false, &pol.ID)
+	_, err = store.AddMember(ctx, audit.Actor{}, users[policed].ID, false, &pol.ID)
 	must(err)
-	_, err = store.AddMember(ctx, models.Actor{}, users[superAdmin].ID, true, nil)
+	_, err = store.AddMember(ctx, audit.Actor{}, users[superAdmin].ID, true, nil)
 	must(err)
-	_, err = sys.Tenant(operators).AddMember(ctx, models.Actor{}, users[superAdmin].ID, true, nil)
+	_, err = sys.Tenant(operators).AddMember(ctx, audit.Actor{}, users[superAdmin].ID, true, nil)
 	must(err)
 	patient := testdb.MustCreate(t, store, `{"resourceType":"Patient","name":[{"family":"Quixotic"}]}`)
-	secret, err := store.Secrets(app.SecretBox).Create(ctx, models.Actor{}, "ALPHA_TOKEN", "alpha-token-value")
+	secret, err := store.Secrets(app.SecretBox).Create(ctx, audit.Actor{}, "ALPHA_TOKEN", "alpha-token-value")
 	must(err)
-	invited, err := store.Invite(ctx, models.Actor{}, models.InviteInput{Email: users[noProject].Email}, models.Letter{})
+	invited, err := store.Invite(ctx, audit.Actor{}, members.InviteInput{Email: users[noProject].Email}, mail.Letter{})
 	must(err)
 	fx.ids = vars{"project": fx.project, "patient": patient.ID, "secret": secret.ID, "policy": pol.ID, "member": m.ID,
 		"invitation": invited.Invitation.ID, "invite-token": invited.Token}
@@ -485,7 +492,7 @@ func sparePatient(t *testing.T, fx *accessFixture) vars {
 
 func spareSecret(t *testing.T, fx *accessFixture) vars {
 	name := "SPARE_" + fx.next()
-	s, err := fx.store().Secrets(fx.app.SecretBox).Create(t.Context(), models.Actor{}, name, "spare-value")
+	s, err := fx.store().Secrets(fx.app.SecretBox).Create(t.Context(), audit.Actor{}, name, "spare-value")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,8 +500,8 @@ func spareSecret(t *testing.T, fx *accessFixture) vars {
 }
 
 func sparePolicy(t *testing.T, fx *accessFixture) vars {
-	p, err := fx.store().CreateAccessPolicy(t.Context(), models.Actor{},
-		models.PolicyInput{Name: "Spare " + fx.next(), Rules: []models.PolicyRule{{ResourceType: "Patient"}}})
+	p, err := fx.store().CreateAccessPolicy(t.Context(), audit.Actor{},
+		resources.PolicyInput{Name: "Spare " + fx.next(), Rules: []resources.PolicyRule{{ResourceType: "Patient"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,8 +509,8 @@ func sparePolicy(t *testing.T, fx *accessFixture) vars {
 }
 
 func spareInvitation(t *testing.T, fx *accessFixture) vars {
-	got, err := fx.store().Invite(t.Context(), models.Actor{},
-		models.InviteInput{Email: "spare-" + fx.next() + "@example.org"}, models.Letter{})
+	got, err := fx.store().Invite(t.Context(), audit.Actor{},
+		members.InviteInput{Email: "spare-" + fx.next() + "@example.org"}, mail.Letter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,7 +519,7 @@ func spareInvitation(t *testing.T, fx *accessFixture) vars {
 
 func spareMember(t *testing.T, fx *accessFixture) vars {
 	u := testdb.NewUser(t, fx.app.Sys, "spare-member-"+fx.next()+"@example.org")
-	m, err := fx.store().AddMember(t.Context(), models.Actor{}, u.ID, false, nil)
+	m, err := fx.store().AddMember(t.Context(), audit.Actor{}, u.ID, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -554,15 +561,15 @@ func settingsVersion(t *testing.T, fx *accessFixture) vars {
 }
 
 func newVerifyLink(t *testing.T, fx *accessFixture) vars {
-	return fx.link(t, models.PurposeVerify)
+	return fx.link(t, accounts.PurposeVerify)
 }
 
 func newResetLink(t *testing.T, fx *accessFixture) vars {
-	return fx.link(t, models.PurposeReset)
+	return fx.link(t, accounts.PurposeReset)
 }
 
-func (fx *accessFixture) link(t *testing.T, purpose models.TokenPurpose) vars {
-	token, _, err := fx.app.Sys.IssueAccountToken(t.Context(), fx.holder.ID, purpose, fx.holder.Email, models.Letter{})
+func (fx *accessFixture) link(t *testing.T, purpose accounts.TokenPurpose) vars {
+	token, _, err := fx.app.Sys.IssueAccountToken(t.Context(), fx.holder.ID, purpose, fx.holder.Email, mail.Letter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,7 +604,7 @@ func projectSettings(t *testing.T, fx *accessFixture, _ vars) string {
 
 func policyNames(t *testing.T, fx *accessFixture, _ vars) string {
 	pols, err := fx.store().AccessPolicies(t.Context())
-	return joined(t, pols, err, func(p models.AccessPolicy) string { return p.Name })
+	return joined(t, pols, err, func(p resources.AccessPolicy) string { return p.Name })
 }
 
 func policyOf(t *testing.T, fx *accessFixture, v vars) string {
@@ -610,7 +617,7 @@ func policyOf(t *testing.T, fx *accessFixture, v vars) string {
 
 func invitedEmails(t *testing.T, fx *accessFixture, _ vars) string {
 	list, err := fx.store().Invitations(t.Context())
-	return joined(t, list, err, func(o models.OpenInvitation) string { return o.Invitation.Email })
+	return joined(t, list, err, func(o members.OpenInvitation) string { return o.Invitation.Email })
 }
 
 func invitationOpen(t *testing.T, fx *accessFixture, v vars) string {
@@ -637,7 +644,7 @@ func membership(t *testing.T, fx *accessFixture, v vars) string {
 
 func secretNames(t *testing.T, fx *accessFixture, _ vars) string {
 	list, err := fx.store().Secrets(fx.app.SecretBox).List(t.Context())
-	return joined(t, list, err, func(s models.Secret) string { return s.Name })
+	return joined(t, list, err, func(s secrets.Secret) string { return s.Name })
 }
 
 // joined names each item of a list that loaded without error.

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
 	"enclave/models/testdb"
 	"enclave/web"
 	"enclave/web/webtest"
@@ -133,7 +134,7 @@ func TestAccountPassword(t *testing.T) {
 			if _, err := app.Sys.Authenticate(t.Context(), "ada@example.org", "brand-new-pw"); err != nil {
 				t.Errorf("new password refused: %v", err)
 			}
-			if _, err := app.Sys.Authenticate(t.Context(), "ada@example.org", "password-123"); !errors.Is(err, models.ErrBadCredentials) {
+			if _, err := app.Sys.Authenticate(t.Context(), "ada@example.org", "password-123"); !errors.Is(err, accounts.ErrBadCredentials) {
 				t.Errorf("old password: %v, want it refused", err)
 			}
 			other.Get("/account").Status(http.StatusSeeOther).RedirectsTo("/signin")
@@ -148,7 +149,7 @@ func TestAccountPasswordGuessesSlowDown(t *testing.T) {
 	app := webtest.New(t, testdb.SQLite(t))
 	c, _ := app.SignUp("ada@example.org", "Alpha")
 	wrong := url.Values{"current": {"guess"}, "password": {"brand-new-pw"}, "confirm": {"brand-new-pw"}}
-	for i := range models.SignInPerAccount.Free {
+	for i := range accounts.SignInPerAccount.Free {
 		if code := c.PostForm("/account/password", wrong).Resp.StatusCode; code != http.StatusUnprocessableEntity {
 			t.Fatalf("guess %d: status %d, want 422", i+1, code)
 		}
@@ -221,7 +222,7 @@ func TestAccountEmailChange(t *testing.T) {
 			if _, err := app.Sys.UserByEmail(t.Context(), "ada@example.org"); err != nil {
 				t.Errorf("the old address stopped working before the link was opened: %v", err)
 			}
-			if _, err := app.Sys.UserByEmail(t.Context(), "ada@new.example"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := app.Sys.UserByEmail(t.Context(), "ada@new.example"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("the new address: %v, want no account before the link is opened", err)
 			}
 
@@ -247,7 +248,7 @@ func TestAccountEmailChange(t *testing.T) {
 			if got := page.TestID("email-status"); got != "Verified" {
 				t.Errorf("status %q after the link was opened", got)
 			}
-			if _, err := app.Sys.UserByEmail(t.Context(), "ada@example.org"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := app.Sys.UserByEmail(t.Context(), "ada@example.org"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("the old address: %v, want it gone", err)
 			}
 		})

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/audit"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -22,7 +22,7 @@ func addMember(t *testing.T, app *webtest.App, project, email string, admin bool
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Sys.Tenant(project).AddMember(t.Context(), models.Actor{}, u.ID, admin, nil); err != nil {
+	if _, err := app.Sys.Tenant(project).AddMember(t.Context(), audit.Actor{}, u.ID, admin, nil); err != nil {
 		t.Fatal(err)
 	}
 	return c

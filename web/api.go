@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"enclave/models"
+	"enclave/models/kit"
 	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
@@ -118,7 +119,7 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 			project = caller.Resolved.Projects[0].Project.ID
 		}
 		sc, err := caller.enter(project)
-		if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
+		if errors.Is(err, kit.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
 			return echo.NewHTTPError(http.StatusNotFound, "Project "+project+" not found, or you are not an active member")
 		}
 		if err != nil {

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -30,7 +31,7 @@ func TestAuditLogReadsAsText(t *testing.T) {
 			ada.PostForm(pp+"/members/"+bobRow, url.Values{"admin": {"on"}, "active": {"on"}, "accessPolicy": {readers}}).
 				Status(http.StatusSeeOther)
 
-			log := ada.Get(pp + "/audit?action=" + models.ActionMemberUpdated).Status(http.StatusOK)
+			log := ada.Get(pp + "/audit?action=" + audit.ActionMemberUpdated).Status(http.StatusOK)
 			if got := log.TestID("audit-target"); got != "Plain Member (bob@example.org)" {
 				t.Errorf("target %q, want the member's name and email", got)
 			}
@@ -45,7 +46,7 @@ func TestAuditLogReadsAsText(t *testing.T) {
 			// By person: Bob's sign-in only, in any letter case; his email
 			// in a row links there.
 			byBob := ada.Get(pp + "/audit?actor=" + url.QueryEscape("BOB@example.org")).Status(http.StatusOK)
-			if got := byBob.TestIDs("audit-action"); len(got) != 1 || got[0] != models.ActionSignInSucceeded {
+			if got := byBob.TestIDs("audit-action"); len(got) != 1 || got[0] != audit.ActionSignInSucceeded {
 				t.Errorf("Bob's events: %v", got)
 			}
 			if v := byBob.Doc().Find("#f-actor").AttrOr("value", ""); v != "BOB@example.org" {
@@ -60,25 +61,25 @@ func TestAuditLogReadsAsText(t *testing.T) {
 
 			// By days: move the policy's creation back to 1 March.
 			if err := app.DB.DB.Exec("UPDATE audit_events SET created_at = ? WHERE action = ?",
-				time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), models.ActionPolicyCreated).Error; err != nil {
+				time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), audit.ActionPolicyCreated).Error; err != nil {
 				t.Fatal(err)
 			}
 			march := ada.Get(pp + "/audit?from=2026-03-01&to=2026-03-01").Status(http.StatusOK)
-			if got := march.TestIDs("audit-action"); len(got) != 1 || got[0] != models.ActionPolicyCreated {
+			if got := march.TestIDs("audit-action"); len(got) != 1 || got[0] != audit.ActionPolicyCreated {
 				t.Errorf("1 March: %v", got)
 			}
 			if got := march.TestID("audit-details"); got != "rules: Patient" {
 				t.Errorf("policy details %q", got)
 			}
 			if got := ada.Get(pp + "/audit?from=2026-03-02").Status(http.StatusOK).TestIDs("audit-action"); len(got) == 0 ||
-				strings.Contains(strings.Join(got, ","), models.ActionPolicyCreated) {
+				strings.Contains(strings.Join(got, ","), audit.ActionPolicyCreated) {
 				t.Errorf("from 2 March: %v", got)
 			}
 
 			// The pager keeps the filter.
-			for i := range models.AuditPageSize + 1 {
+			for i := range audit.PageSize + 1 {
 				if _, err := app.Sys.Tenant(project).CreateAccessPolicy(context.Background(),
-					models.Actor{Email: "bot@example.org"}, models.PolicyInput{Name: "P" + strings.Repeat("x", i+1)}); err != nil {
+					audit.Actor{Email: "bot@example.org"}, resources.PolicyInput{Name: "P" + strings.Repeat("x", i+1)}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"enclave/models"
 	"enclave/models/accounts"
+	"enclave/models/kit"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -272,8 +272,8 @@ func TestSignInSlowsDownGuesses(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if checked.Load() != int32(models.SignInPerAccount.Free) || refused.Load() != 40-checked.Load() {
-				t.Fatalf("of 40 parallel guesses %d were checked and %d refused, want %d checked", checked.Load(), refused.Load(), models.SignInPerAccount.Free)
+			if checked.Load() != int32(accounts.SignInPerAccount.Free) || refused.Load() != 40-checked.Load() {
+				t.Fatalf("of 40 parallel guesses %d were checked and %d refused, want %d checked", checked.Load(), refused.Load(), accounts.SignInPerAccount.Free)
 			}
 			// Even the right password must wait now, with a message that
 			// says why and a Retry-After.
@@ -298,10 +298,10 @@ func TestPasswordSprayingIsLimited(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			app := webtest.New(t, db)
 			app.SignUp("ada@example.org", "Alpha")
-			for range 3 * models.SignInPerAddress.Free / 2 {
+			for range 3 * accounts.SignInPerAddress.Free / 2 {
 				app.Client().SignIn("ada@example.org").Status(http.StatusSeeOther)
 			}
-			for i := range models.SignInPerAddress.Free {
+			for i := range accounts.SignInPerAddress.Free {
 				app.Client().PostForm("/signin", url.Values{"email": {fmt.Sprintf("victim%d@example.org", i)}, "password": {"guess-guess"}}).
 					Status(http.StatusUnauthorized)
 			}
@@ -317,7 +317,7 @@ func TestRegistrationsPerAddressAreLimited(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			app := webtest.New(t, db)
-			for i := range models.RegisterPerAddress.Free {
+			for i := range accounts.RegisterPerAddress.Free {
 				app.Client().PostForm("/register", url.Values{"firstName": {"Reg"}, "lastName": {"Ister"},
 					"email": {fmt.Sprintf("r%d@example.org", i)}, "password": {"password-123"}}).Status(http.StatusSeeOther)
 			}
@@ -326,7 +326,7 @@ func TestRegistrationsPerAddressAreLimited(t *testing.T) {
 			if r.Resp.Header.Get("Retry-After") == "" {
 				t.Error("no Retry-After")
 			}
-			if _, err := app.Sys.UserByEmail(t.Context(), "one-more@example.org"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := app.Sys.UserByEmail(t.Context(), "one-more@example.org"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("the refused registration made an account: %v", err)
 			}
 		})

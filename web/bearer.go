@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/kit"
 	"enclave/oauth"
 
 	"github.com/labstack/echo/v4"
@@ -18,7 +19,7 @@ type clientKey struct{ project, client string }
 
 // clientCache holds API clients resolved for their tokens (enabled or not,
 // policy, project) for CallerCacheTTL, voided on this process by every
-// change (models.AuthEpoch): a disable or delete here applies at once.
+// change (kit.AuthEpoch): a disable or delete here applies at once.
 type clientCache = epochCache[clientKey, models.ClientCaller]
 
 func newClientCache() *clientCache {
@@ -80,7 +81,7 @@ func (a bearerAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
 		return apiCaller{}, true, invalidToken(c, "The access token is invalid or has expired")
 	}
 	cc, err := s.resolveClient(c, claims)
-	if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
+	if errors.Is(err, kit.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
 		return apiCaller{}, true, invalidToken(c, "The access token's client no longer exists")
 	}
 	if err != nil {
@@ -98,12 +99,12 @@ func (a bearerAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
 // resolveClient reads a token's client through the cache.
 func (s *Server) resolveClient(c echo.Context, claims oauth.Claims) (models.ClientCaller, error) {
 	k := clientKey{project: claims.ProjectID, client: claims.ClientID}
-	epoch := models.AuthEpoch() // before the query, as for callers
+	epoch := kit.AuthEpoch() // before the query, as for callers
 	if e, ok := s.clients.get(k, epoch); ok {
 		return e.value, e.err
 	}
 	cc, err := s.sys.ResolveClient(c.Request().Context(), claims.ProjectID, claims.ClientID)
-	if err != nil && !errors.Is(err, models.ErrNotFound) && !errors.Is(err, models.ErrPolicyMissing) {
+	if err != nil && !errors.Is(err, kit.ErrNotFound) && !errors.Is(err, models.ErrPolicyMissing) {
 		return cc, err
 	}
 	s.clients.put(k, cc, err, epoch)

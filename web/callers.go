@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/kit"
 )
 
 // CallerCacheTTL is how long this process reuses a resolved caller (session,
 // user, memberships, projects and access policies) without asking the
 // database again. On this process a change applies at once: every write that
-// can change a caller moves models.AuthEpoch, which voids the cache. Another
+// can change a caller moves kit.AuthEpoch, which voids the cache. Another
 // process sharing the database sees a revocation (sign-out, a removed or
 // deactivated member, a policy or settings change) at most this long after it.
 const CallerCacheTTL = 2 * time.Second
@@ -43,7 +44,7 @@ func newCallerCache(ttl time.Duration, max int) *callerCache {
 
 type cacheEntry[V any] struct {
 	value V
-	// err is nil or models.ErrNotFound (nothing there to resolve).
+	// err is nil or kit.ErrNotFound (nothing there to resolve).
 	err     error
 	epoch   uint64
 	expires time.Time
@@ -123,15 +124,15 @@ func (c *epochCache[K, V]) makeRoom(now time.Time, epoch uint64) {
 
 // resolveCaller resolves the caller of a session token for project (see
 // models.System.ResolveCaller), through the cache. It also returns the auth
-// epoch the answer is valid under. models.ErrNotFound means no live session.
+// epoch the answer is valid under. kit.ErrNotFound means no live session.
 func (s *Server) resolveCaller(ctx context.Context, token, project string) (models.Caller, uint64, error) {
 	k := callerKey{session: sha256.Sum256([]byte(token)), project: project}
-	epoch := models.AuthEpoch() // before the query: a write committed during it voids the answer
+	epoch := kit.AuthEpoch() // before the query: a write committed during it voids the answer
 	if e, ok := s.callers.get(k, epoch); ok {
 		return e.value, epoch, e.err
 	}
 	caller, err := s.sys.ResolveCaller(ctx, token, project)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
+	if err != nil && !errors.Is(err, kit.ErrNotFound) {
 		return models.Caller{}, epoch, err
 	}
 	s.callers.put(k, caller, err, epoch)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
 )
 
 // fakeClock is a settable clock for the caller cache.
@@ -22,7 +24,7 @@ func TestCallerCacheEntries(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c := newCallerCache(2*time.Second, 100)
 	c.now = clock.now
-	live := models.Caller{User: models.User{ID: "u"}, SessionExpires: clock.t.Add(time.Hour)}
+	live := models.Caller{User: accounts.User{ID: "u"}, SessionExpires: clock.t.Add(time.Hour)}
 
 	c.put(key(1), live, nil, 7)
 	if e, ok := c.get(key(1), 7); !ok || e.value.User.ID != "u" {
@@ -58,14 +60,14 @@ func TestCallerCacheEntries(t *testing.T) {
 	}
 
 	// "No live session" is cached too.
-	c.put(key(4), models.Caller{}, models.ErrNotFound, 7)
-	if e, ok := c.get(key(4), 7); !ok || e.err != models.ErrNotFound {
+	c.put(key(4), models.Caller{}, kit.ErrNotFound, 7)
+	if e, ok := c.get(key(4), 7); !ok || e.err != kit.ErrNotFound {
 		t.Errorf("no session: %v, %v", e.err, ok)
 	}
 
 	// A resolution that started before a newer one does not replace it.
-	c.put(key(5), models.Caller{User: models.User{ID: "new"}, SessionExpires: clock.t.Add(time.Hour)}, nil, 9)
-	c.put(key(5), models.Caller{User: models.User{ID: "old"}, SessionExpires: clock.t.Add(time.Hour)}, nil, 8)
+	c.put(key(5), models.Caller{User: accounts.User{ID: "new"}, SessionExpires: clock.t.Add(time.Hour)}, nil, 9)
+	c.put(key(5), models.Caller{User: accounts.User{ID: "old"}, SessionExpires: clock.t.Add(time.Hour)}, nil, 8)
 	if e, ok := c.get(key(5), 9); !ok || e.value.User.ID != "new" {
 		t.Errorf("an older resolution replaced a newer one: %+v, %v", e.value.User, ok)
 	}
@@ -75,7 +77,7 @@ func TestCallerCacheIsBounded(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c := newCallerCache(2*time.Second, 50)
 	c.now = clock.now
-	live := models.Caller{User: models.User{ID: "u"}, SessionExpires: clock.t.Add(time.Hour)}
+	live := models.Caller{User: accounts.User{ID: "u"}, SessionExpires: clock.t.Add(time.Hour)}
 	for i := range 500 {
 		c.put(key(i), live, nil, 1)
 		if n := c.len(); n > 50 {

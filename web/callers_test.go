@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/members"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 	"enclave/web"
 	"enclave/web/webtest"
@@ -85,7 +87,7 @@ func callerStatements(stmts []string) []string {
 func countingApp(t *testing.T, db testdb.DB) (*webtest.App, *sqlLog) {
 	t.Helper()
 	log := &sqlLog{}
-	t.Cleanup(models.WatchPipelines(log.add))
+	t.Cleanup(resources.WatchPipelines(log.add))
 	counted := db
 	counted.DB = db.DB.Session(&gorm.Session{Logger: log})
 	return webtest.New(t, counted), log
@@ -170,8 +172,8 @@ func TestCachedCallerRevocationsApplyAtOnce(t *testing.T) {
 
 			// A policy given to the member, then changed.
 			warm()
-			pol, err := tn.CreateAccessPolicy(ctx, models.Actor{}, models.PolicyInput{Name: "Labs",
-				Rules: []models.PolicyRule{{ResourceType: "Observation"}}})
+			pol, err := tn.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: "Labs",
+				Rules: []resources.PolicyRule{{ResourceType: "Observation"}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -179,13 +181,13 @@ func TestCachedCallerRevocationsApplyAtOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tn.UpdateMember(ctx, models.Actor{}, m.ID, models.MemberUpdate{Active: true, AccessPolicyID: &pol.ID}); err != nil {
+			if _, err := tn.UpdateMember(ctx, audit.Actor{}, m.ID, members.MemberUpdate{Active: true, AccessPolicyID: &pol.ID}); err != nil {
 				t.Fatal(err)
 			}
 			bob.API(http.MethodGet, patient, "").Status(http.StatusForbidden)
 			bob.API(http.MethodGet, patient, "").Status(http.StatusForbidden)
-			if _, err := tn.UpdateAccessPolicy(ctx, models.Actor{}, pol.ID, models.PolicyInput{Name: "Labs",
-				Rules: []models.PolicyRule{{ResourceType: "Observation"}, {ResourceType: "Patient", HiddenFields: []string{"name"}}}}); err != nil {
+			if _, err := tn.UpdateAccessPolicy(ctx, audit.Actor{}, pol.ID, resources.PolicyInput{Name: "Labs",
+				Rules: []resources.PolicyRule{{ResourceType: "Observation"}, {ResourceType: "Patient", HiddenFields: []string{"name"}}}}); err != nil {
 				t.Fatal(err)
 			}
 			if got := bob.API(http.MethodGet, patient, "").Status(http.StatusOK).JSON(); got["name"] != nil {
@@ -202,7 +204,7 @@ func TestCachedCallerRevocationsApplyAtOnce(t *testing.T) {
 
 			// The member removed.
 			warm()
-			if _, err := tn.RemoveMember(ctx, models.Actor{}, m.ID); err != nil {
+			if _, err := tn.RemoveMember(ctx, audit.Actor{}, m.ID); err != nil {
 				t.Fatal(err)
 			}
 			bob.Get(home).Status(http.StatusNotFound)

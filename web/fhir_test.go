@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/members"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -434,7 +436,7 @@ func TestFHIRAccessPolicies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := app.Sys.Tenant(project).UpdateMember(t.Context(), models.Actor{}, m.ID, models.MemberUpdate{Active: true, AccessPolicyID: &pols[0].ID}); err != nil {
+			if _, err := app.Sys.Tenant(project).UpdateMember(t.Context(), audit.Actor{}, m.ID, members.MemberUpdate{Active: true, AccessPolicyID: &pols[0].ID}); err != nil {
 				t.Fatal(err)
 			}
 
@@ -473,7 +475,7 @@ func TestFHIRProjectIsNeverRemembered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := app.Sys.Tenant(shared).AddMember(t.Context(), models.Actor{}, u.ID, false, nil)
+			m, err := app.Sys.Tenant(shared).AddMember(t.Context(), audit.Actor{}, u.ID, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -485,7 +487,7 @@ func TestFHIRProjectIsNeverRemembered(t *testing.T) {
 			if n := countResources(t, app, shared) + countResources(t, app, own); n != 0 {
 				t.Fatalf("a write without a named project landed somewhere: %d resources", n)
 			}
-			if _, err := app.Sys.Tenant(shared).RemoveMember(t.Context(), models.Actor{}, m.ID); err != nil {
+			if _, err := app.Sys.Tenant(shared).RemoveMember(t.Context(), audit.Actor{}, m.ID); err != nil {
 				t.Fatal(err)
 			}
 			guest.API(http.MethodPost, "/fhir/R4/Patient", `{"resourceType":"Patient"}`).Status(http.StatusCreated)
@@ -499,7 +501,7 @@ func TestFHIRProjectIsNeverRemembered(t *testing.T) {
 // countResources counts the live resources of a project.
 func countResources(t *testing.T, app *webtest.App, project string) int {
 	t.Helper()
-	res, err := app.Sys.Tenant(project).Search(t.Context(), models.SearchQuery{Type: "Patient", Total: models.TotalAccurate})
+	res, err := app.Sys.Tenant(project).Search(t.Context(), resources.SearchQuery{Type: "Patient", Total: resources.TotalAccurate})
 	if err != nil {
 		t.Fatal(err)
 	}

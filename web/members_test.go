@@ -8,7 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/mail"
+	"enclave/models/members"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 
@@ -143,7 +148,7 @@ func TestInviteMembers(t *testing.T) {
 			if row := invitationRow(r, "nia@example.org"); row["role"] != "Admin" {
 				t.Errorf("nia's invitation: %v", row)
 			}
-			if _, err := app.Sys.UserByEmail(t.Context(), "nia@example.org"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := app.Sys.UserByEmail(t.Context(), "nia@example.org"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("inviting created an account: %v", err)
 			}
 			token := strings.TrimPrefix(link, app.HTTP.URL+"/invite/")
@@ -211,7 +216,7 @@ func TestInviteMembers(t *testing.T) {
 				t.Errorf("%d members and %d invitations after refused invitations, want 2 and 0", n, m)
 			}
 			log := admin.Get("/projects/" + project + "/audit").Status(http.StatusOK).Body
-			for _, action := range []string{models.ActionMemberInvited, models.ActionInviteAccepted, models.ActionInviteRevoked} {
+			for _, action := range []string{audit.ActionMemberInvited, audit.ActionInviteAccepted, audit.ActionInviteRevoked} {
 				if !strings.Contains(log, action) {
 					t.Errorf("audit log lacks %s", action)
 				}
@@ -223,7 +228,7 @@ func TestInviteMembers(t *testing.T) {
 // mustPolicy creates a policy in project through the store.
 func mustPolicy(t *testing.T, app *webtest.App, project string) string {
 	t.Helper()
-	p, err := app.Sys.Tenant(project).CreateAccessPolicy(t.Context(), models.Actor{}, models.PolicyInput{Name: "Theirs"})
+	p, err := app.Sys.Tenant(project).CreateAccessPolicy(t.Context(), audit.Actor{}, resources.PolicyInput{Name: "Theirs"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,11 +345,11 @@ func TestSquatterGainsNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			token, _, err := app.Sys.IssueAccountToken(t.Context(), u.ID, models.PurposeReset, u.Email, models.Letter{})
+			token, _, err := app.Sys.IssueAccountToken(t.Context(), u.ID, accounts.PurposeReset, u.Email, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := app.Sys.ResetPassword(t.Context(), token, models.NewPassword{Password: "owner-password", Confirm: "owner-password"}); err != nil {
+			if _, err := app.Sys.ResetPassword(t.Context(), token, accounts.NewPassword{Password: "owner-password", Confirm: "owner-password"}); err != nil {
 				t.Fatal(err)
 			}
 			squatter.Get("/projects").RedirectsTo("/signin")
@@ -442,7 +447,7 @@ func TestEditAndRemoveMembers(t *testing.T) {
 			}
 
 			log := bob.Get("/projects/" + project + "/audit").Status(http.StatusOK).Body
-			for _, action := range []string{models.ActionMemberUpdated, models.ActionMemberRemoved} {
+			for _, action := range []string{audit.ActionMemberUpdated, audit.ActionMemberRemoved} {
 				if !strings.Contains(log, action) {
 					t.Errorf("audit log lacks %s", action)
 				}
@@ -503,7 +508,7 @@ func TestMembersRoutesPermissions(t *testing.T) {
 			list := admin.Get("/projects/" + project + "/members")
 			adminID := memberRow(t, list, "admin@example.org")["id"]
 			memberID := memberRow(t, list, "member@example.org")["id"]
-			invited, err := app.Sys.Tenant(project).Invite(t.Context(), models.Actor{}, models.InviteInput{Email: "pending@example.org"}, models.Letter{})
+			invited, err := app.Sys.Tenant(project).Invite(t.Context(), audit.Actor{}, members.InviteInput{Email: "pending@example.org"}, mail.Letter{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,8 @@ import (
 
 	"enclave/handlers"
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
 	"enclave/views/paths"
 
 	"github.com/labstack/echo/v4"
@@ -190,17 +192,17 @@ func consoleProjects(echo.Context) string { return models.AllProjects }
 func (s *Server) loadCaller(asked func(echo.Context) string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			meta := models.SessionMeta{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+			meta := accounts.SessionMeta{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
 			c.SetRequest(withSessionMeta(c.Request(), meta))
 			token, ok := s.sessions.store.token(c.Request(), sessionCookie)
 			if !ok {
 				return next(c)
 			}
 			caller, epoch, err := s.resolveCaller(c.Request().Context(), token, asked(c))
-			if err != nil && !errors.Is(err, models.ErrNotFound) {
+			if err != nil && !errors.Is(err, kit.ErrNotFound) {
 				return err
 			}
-			if err == nil && caller.SignedIn() && time.Since(caller.SessionLastSeen) > models.TouchEvery {
+			if err == nil && caller.SignedIn() && time.Since(caller.SessionLastSeen) > accounts.TouchEvery {
 				if err := s.sys.Sessions().Touch(c.Request().Context(), token, meta); err != nil {
 					return err
 				}
@@ -253,7 +255,7 @@ func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		caller, _ := callerOf(c)
 		sc, err := caller.Enter(c.Param("project"))
-		if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
+		if errors.Is(err, kit.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
 			return echo.ErrNotFound
 		}
 		if err != nil {

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"enclave/handlers"
-	"enclave/models"
+	"enclave/models/mail"
+	"enclave/models/secrets"
 )
 
 // MailKeep is how long the outbox keeps a mail after it was sent (without
@@ -18,7 +19,7 @@ const (
 	// wakes it: retries fall due, and other server instances queue mail.
 	mailPoll = time.Second
 	// mailBatch is how many mails the sender claims at once; it sends them
-	// one after another, well within models.OutboxLease.
+	// one after another, well within mail.Lease.
 	mailBatch = 10
 	// mailRecordTimeout bounds recording how a send went, which is done
 	// even while the sender stops.
@@ -33,9 +34,9 @@ type mailer interface {
 // mailSender delivers the outbox's mail in the background, so that no
 // request waits for the mail server. A failure is logged without the
 // message (which holds a link) and tried again later; see
-// models.Outbox.MarkFailed for when.
+// mail.Outbox.MarkFailed for when.
 type mailSender struct {
-	outbox *models.Outbox
+	outbox *mail.Outbox
 	mailer mailer
 	log    *slog.Logger
 	wake   chan struct{}
@@ -44,7 +45,7 @@ type mailSender struct {
 // setUpMail makes the server's outbox, its sender when a mail server is
 // configured (whose backlog is then exported as enclave_outbox_backlog),
 // and the Postman through which handlers queue mail.
-func (s *Server) setUpMail(box *models.SecretBox) handlers.Postman {
+func (s *Server) setUpMail(box *secrets.Box) handlers.Postman {
 	postman := handlers.Postman{Log: s.log}
 	if box == nil {
 		if s.cfg.SMTP.Host != "" {
@@ -119,7 +120,7 @@ func (m *mailSender) sendDue(ctx context.Context) {
 }
 
 // send delivers one claimed mail and records how it went.
-func (m *mailSender) send(ctx context.Context, q models.QueuedMail) {
+func (m *mailSender) send(ctx context.Context, q mail.Queued) {
 	if ctx.Err() != nil {
 		return // stopping: the lease runs out and the mail goes after the restart
 	}

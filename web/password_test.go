@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"enclave/models"
+	"enclave/models/accounts"
 	"enclave/models/testdb"
 	"enclave/web"
 	"enclave/web/webtest"
@@ -233,7 +233,7 @@ func TestResetPassword(t *testing.T) {
 			}
 			app.Client().PostForm(link, url.Values{"password": {"third-password-789"}, "confirm": {"third-password-789"}}).
 				Status(http.StatusGone).Shows("reset-gone")
-			if _, err := app.Sys.Authenticate(t.Context(), "ada@example.org", "third-password-789"); !errors.Is(err, models.ErrBadCredentials) {
+			if _, err := app.Sys.Authenticate(t.Context(), "ada@example.org", "third-password-789"); !errors.Is(err, accounts.ErrBadCredentials) {
 				t.Errorf("a used link set a password: %v", err)
 			}
 		})
@@ -275,7 +275,7 @@ func TestResetLinkRefused(t *testing.T) {
 			}
 
 			res := app.DB.DB.Exec("UPDATE account_tokens SET expires_at = ? WHERE purpose = ? AND used_at IS NULL",
-				time.Now().Add(-time.Minute).UTC(), models.PurposeReset)
+				time.Now().Add(-time.Minute).UTC(), accounts.PurposeReset)
 			if res.Error != nil || res.RowsAffected != 1 {
 				t.Fatalf("expire the live link: %v, %d rows", res.Error, res.RowsAffected)
 			}
@@ -305,7 +305,7 @@ func TestForgotPasswordIsThrottled(t *testing.T) {
 				asked++
 				return c.PostForm("/forgot", url.Values{"email": {email}})
 			}
-			for range models.ResetPerEmail.Free {
+			for range accounts.ResetPerEmail.Free {
 				ask("ada@example.org").Status(http.StatusOK)
 			}
 			r := ask("ADA@example.org").Status(http.StatusTooManyRequests)
@@ -313,14 +313,14 @@ func TestForgotPasswordIsThrottled(t *testing.T) {
 				t.Errorf("per address: message %q, Retry-After %q", r.TestID("form-error"), r.Header("Retry-After"))
 			}
 			// An address without an account is limited the same way.
-			for range models.ResetPerEmail.Free {
+			for range accounts.ResetPerEmail.Free {
 				ask("nobody@example.org").Status(http.StatusOK)
 			}
 			ask("nobody@example.org").Status(http.StatusTooManyRequests)
 
 			// Other addresses still get answers, until the client has asked
 			// too often.
-			for i := asked; i < models.ResetPerAddress.Free; i++ {
+			for i := asked; i < accounts.ResetPerAddress.Free; i++ {
 				ask(fmt.Sprintf("someone%d@example.org", i)).Status(http.StatusOK)
 			}
 			r = ask("one-more@example.org").Status(http.StatusTooManyRequests)
@@ -328,8 +328,8 @@ func TestForgotPasswordIsThrottled(t *testing.T) {
 				t.Error("per client: no Retry-After")
 			}
 			logs := forgotSettled(t, app, asked)
-			if n := len(resetLink.FindAllString(logs, -1)); n != models.ResetPerEmail.Free {
-				t.Errorf("%d reset links logged, want %d (one per accepted request for the account)", n, models.ResetPerEmail.Free)
+			if n := len(resetLink.FindAllString(logs, -1)); n != accounts.ResetPerEmail.Free {
+				t.Errorf("%d reset links logged, want %d (one per accepted request for the account)", n, accounts.ResetPerEmail.Free)
 			}
 		})
 	}

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/members"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -94,11 +97,11 @@ func TestAccessPolicyEditor(t *testing.T) {
 			}
 
 			// Used as the default patient policy and by a member, then deleted.
-			member, err := app.Sys.CreateUser(t.Context(), models.NewUser{FirstName: "M", LastName: "M", Email: "m@example.org", Password: "password-123"})
+			member, err := app.Sys.CreateUser(t.Context(), accounts.NewUser{FirstName: "M", LastName: "M", Email: "m@example.org", Password: "password-123"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := app.Sys.Tenant(project).AddMember(t.Context(), models.Actor{}, member.ID, false, &pol.ID); err != nil {
+			if _, err := app.Sys.Tenant(project).AddMember(t.Context(), audit.Actor{}, member.ID, false, &pol.ID); err != nil {
 				t.Fatal(err)
 			}
 			form2 := settingsForm(t, c, project)
@@ -122,7 +125,7 @@ func TestAccessPolicyEditor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := app.Sys.Tenant(project).UpdateMember(t.Context(), models.Actor{}, m.ID, models.MemberUpdate{Active: true}); err != nil {
+			if _, err := app.Sys.Tenant(project).UpdateMember(t.Context(), audit.Actor{}, m.ID, members.MemberUpdate{Active: true}); err != nil {
 				t.Fatal(err)
 			}
 			form2 = settingsForm(t, c, project)
@@ -130,7 +133,7 @@ func TestAccessPolicyEditor(t *testing.T) {
 			c.PostForm("/projects/"+project+"/settings", form2).Status(http.StatusOK)
 			c.Get(base + "/" + pol.ID + "/delete").Status(http.StatusOK).Shows("confirm-delete-button")
 			c.PostForm(base+"/"+pol.ID+"/delete", nil).Status(http.StatusSeeOther).RedirectsTo(base)
-			if _, err := app.Sys.Tenant(project).AccessPolicy(t.Context(), pol.ID); err != models.ErrNotFound {
+			if _, err := app.Sys.Tenant(project).AccessPolicy(t.Context(), pol.ID); err != kit.ErrNotFound {
 				t.Errorf("policy still there: %v", err)
 			}
 			c.Get(base + "/" + pol.ID).Status(http.StatusNotFound)
@@ -185,13 +188,13 @@ func TestAuditLog(t *testing.T) {
 			app.Client().SignIn("admin@example.org").Status(http.StatusSeeOther)
 			app.Client().PostForm("/signin", url.Values{"email": {"admin@example.org"}, "password": {"wrong-password"}}).Status(http.StatusUnauthorized)
 			app.Client().SignIn("stranger@example.org")
-			for i := range models.AuditPageSize + 5 {
+			for i := range audit.PageSize + 5 {
 				c.PostForm("/projects/"+project+"/access-policies/new", url.Values{"name": {"P" + string(rune('A'+i%26)) + strings.Repeat("x", i/26)},
 					"rows": {"1"}, "rules.0.resourceType": {"Patient"}}).Status(http.StatusSeeOther)
 			}
 			logURL := "/projects/" + project + "/audit"
 			page1 := c.Get(logURL).Status(http.StatusOK)
-			if n := len(page1.TestIDs("audit-row")); n != models.AuditPageSize {
+			if n := len(page1.TestIDs("audit-row")); n != audit.PageSize {
 				t.Errorf("page 1 has %d rows", n)
 			}
 			if !page1.Has("older") || page1.Has("newer") {

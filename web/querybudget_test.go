@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/kit"
 	"enclave/models/testdb"
 	"enclave/web"
 	"enclave/web/webtest"
@@ -148,7 +148,7 @@ func TestQueryBudget(t *testing.T) {
 				voidCallers()
 				cold := run(r)
 				budget := r.budget
-				if r.sqlite > 0 && models.DialectOf(db.DB) == models.SQLite {
+				if r.sqlite > 0 && kit.DialectOf(db.DB) == kit.SQLite {
 					budget = r.sqlite
 				}
 				fmt.Fprintf(&report, "\n  %-22s warm %2d  cold %2d  (budget %d)", r.name, len(warm), len(cold), budget)

@@ -3,7 +3,8 @@ package web_test
 import (
 	"testing"
 
-	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 
@@ -19,7 +20,7 @@ func TestBrowserRefusalSaysWhy(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			app := webtest.New(t, db)
 			_, project := app.SignUp("admin@example.org", "Clinic")
-			_, pol := policyMember(t, app, project, "desk@example.org", models.PolicyRule{ResourceType: "Organization"})
+			_, pol := policyMember(t, app, project, "desk@example.org", resources.PolicyRule{ResourceType: "Organization"})
 			org := storeResource(t, app, project, "Organization", `{"resourceType":"Organization","name":"North Clinic"}`)
 			b := webtest.NewBrowser(t)
 			base := app.HTTP.URL
@@ -30,8 +31,8 @@ func TestBrowserRefusalSaysWhy(t *testing.T) {
 			b.Do("open the organization", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(byID("delete-resource"))))
 			b.CheckA11y("resource a member may change")
 
-			if _, err := app.Sys.Tenant(project).UpdateAccessPolicy(t.Context(), models.Actor{}, pol.ID, models.PolicyInput{Name: pol.Name,
-				Rules: []models.PolicyRule{{ResourceType: "Organization", ReadOnly: true}}}); err != nil {
+			if _, err := app.Sys.Tenant(project).UpdateAccessPolicy(t.Context(), audit.Actor{}, pol.ID, resources.PolicyInput{Name: pol.Name,
+				Rules: []resources.PolicyRule{{ResourceType: "Organization", ReadOnly: true}}}); err != nil {
 				t.Fatal(err)
 			}
 			b.WaitHTMXReady(byID("delete-resource"))

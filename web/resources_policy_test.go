@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/members"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 
@@ -16,10 +18,10 @@ import (
 
 // policyMember adds a member to project under a new access policy with these
 // rules, and returns their signed-in browser and the policy.
-func policyMember(t *testing.T, app *webtest.App, project, email string, rules ...models.PolicyRule) (*webtest.Client, models.AccessPolicy) {
+func policyMember(t *testing.T, app *webtest.App, project, email string, rules ...resources.PolicyRule) (*webtest.Client, resources.AccessPolicy) {
 	t.Helper()
 	store := app.Sys.Tenant(project)
-	pol, err := store.CreateAccessPolicy(t.Context(), models.Actor{}, models.PolicyInput{Name: "Policy of " + email, Rules: rules})
+	pol, err := store.CreateAccessPolicy(t.Context(), audit.Actor{}, resources.PolicyInput{Name: "Policy of " + email, Rules: rules})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,7 @@ func policyMember(t *testing.T, app *webtest.App, project, email string, rules .
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.UpdateMember(t.Context(), models.Actor{}, m.ID, models.MemberUpdate{Active: true, AccessPolicyID: &pol.ID}); err != nil {
+	if _, err := store.UpdateMember(t.Context(), audit.Actor{}, m.ID, members.MemberUpdate{Active: true, AccessPolicyID: &pol.ID}); err != nil {
 		t.Fatal(err)
 	}
 	return c, pol
@@ -48,8 +50,8 @@ func TestResourcePagesFollowThePolicy(t *testing.T) {
 			app := webtest.New(t, db)
 			admin, project := app.SignUp("admin@example.org", "Clinic")
 			desk, _ := policyMember(t, app, project, "desk@example.org",
-				models.PolicyRule{ResourceType: "Patient", HiddenFields: []string{"birthDate"}},
-				models.PolicyRule{ResourceType: "Organization", ReadOnly: true})
+				resources.PolicyRule{ResourceType: "Patient", HiddenFields: []string{"birthDate"}},
+				resources.PolicyRule{ResourceType: "Organization", ReadOnly: true})
 			org := storeResource(t, app, project, "Organization", `{"resourceType":"Organization","name":"North Clinic"}`)
 			pat := storeResource(t, app, project, "Patient", adaJSON)
 			obs := storeResource(t, app, project, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"pulse"}}`)

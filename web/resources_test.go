@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/resources"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 
@@ -244,9 +244,9 @@ func TestResourceCreateReadEditDelete(t *testing.T) {
 	}
 }
 
-func mustSearch(t *testing.T, typ string, q url.Values) models.SearchQuery {
+func mustSearch(t *testing.T, typ string, q url.Values) resources.SearchQuery {
 	t.Helper()
-	s, err := models.ParseSearch(typ, q, false)
+	s, err := resources.ParseSearch(typ, q, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/members"
+	"enclave/models/projects"
 
 	"github.com/labstack/echo/v4"
 )
@@ -39,8 +42,8 @@ func TestScopedRefusesARouteWithoutMembership(t *testing.T) {
 // TestEnterNeedsAResolvedCaller: a Caller not made by ResolveCaller, even
 // one that lists the project, enters nothing.
 func TestEnterNeedsAResolvedCaller(t *testing.T) {
-	forged := models.Caller{User: models.User{ID: "u"}, Projects: []models.CallerAccess{{ProjectAccess: models.ProjectAccess{
-		Project: models.Project{ID: "p"}, Membership: models.ProjectMembership{ProjectID: "p", UserID: "u", Active: true, Admin: true}}}}}
+	forged := models.Caller{User: accounts.User{ID: "u"}, Projects: []models.CallerAccess{{ProjectAccess: models.ProjectAccess{
+		Project: projects.Project{ID: "p"}, Membership: members.ProjectMembership{ProjectID: "p", UserID: "u", Active: true, Admin: true}}}}}
 	if _, err := forged.Enter("p"); err == nil {
 		t.Fatal("a hand-made Caller entered a project")
 	}

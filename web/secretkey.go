@@ -1,12 +1,11 @@
 package web
 
 import (
+	"enclave/models/secrets"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"enclave/models"
 )
 
 // The secrets key file lives in the data directory unless
@@ -26,22 +25,22 @@ func (c *Config) SecretsKeyPath() string { return filepath.Join(c.DataDir, Secre
 func (c *Config) prepareSecretsKey() error {
 	switch {
 	case c.secretsKeyText != "":
-		key, err := models.ParseSecretKey(c.secretsKeyText)
+		key, err := secrets.ParseKey(c.secretsKeyText)
 		if err != nil {
 			return errors.New("ENCLAVE_SECRETS_KEY: " + err.Error())
 		}
 		c.SecretsKey = key
 		return nil
 	case len(c.SecretsKey) > 0:
-		if len(c.SecretsKey) != models.SecretKeySize {
-			return fmt.Errorf("the secrets key must be %d bytes", models.SecretKeySize)
+		if len(c.SecretsKey) != secrets.KeySize {
+			return fmt.Errorf("the secrets key must be %d bytes", secrets.KeySize)
 		}
 		return nil
 	}
 	path := c.SecretsKeyPath()
 	b, err := os.ReadFile(path)
 	if err == nil {
-		key, perr := models.ParseSecretKey(string(b))
+		key, perr := secrets.ParseKey(string(b))
 		if perr != nil {
 			return fmt.Errorf("%s is not a valid secrets key file: it must hold the base64 encoding of 32 bytes. "+
 				"Do not delete it: the project secrets cannot be read without the key that sealed them", path)
@@ -52,7 +51,7 @@ func (c *Config) prepareSecretsKey() error {
 	if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%s: %s", path, errText(err))
 	}
-	key, err := models.GenerateSecretKey()
+	key, err := secrets.GenerateKey()
 	if err != nil {
 		return err
 	}
@@ -96,7 +95,7 @@ func (c *Config) CommitSecretsKey() error {
 // writeKeyFile writes a key in its text form, readable by the owner only
 // (0600 whatever the umask), and flushes it to disk.
 func writeKeyFile(path string, key []byte) error {
-	if err := writePrivateFile(path, []byte(models.EncodeSecretKey(key)+"\n")); err != nil {
+	if err := writePrivateFile(path, []byte(secrets.EncodeKey(key)+"\n")); err != nil {
 		return fmt.Errorf("%s: %s", path, errText(err))
 	}
 	return nil

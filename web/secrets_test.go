@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/kit"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -192,7 +192,7 @@ func TestSecretsEditor(t *testing.T) {
 				t.Error("opening the confirmation deleted the secret")
 			}
 			c.PostForm(base+"/"+id+"/delete", nil).Status(http.StatusSeeOther).RedirectsTo(base)
-			if _, err := secretValue(t, app, project, "STRIPE_LIVE"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := secretValue(t, app, project, "STRIPE_LIVE"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("deleted secret: %v", err)
 			}
 			c.Get(base + "/" + id).Status(http.StatusNotFound)

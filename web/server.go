@@ -9,6 +9,8 @@ import (
 
 	"enclave/handlers"
 	"enclave/models"
+	"enclave/models/mail"
+	"enclave/models/secrets"
 
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
@@ -30,7 +32,7 @@ type Server struct {
 	metrics *metrics
 	// outbox queues mail (nil without the secrets key); sender sends it
 	// (nil without a mail server). See setUpMail.
-	outbox *models.Outbox
+	outbox *mail.Outbox
 	sender *mailSender
 }
 
@@ -38,7 +40,7 @@ type Server struct {
 func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 	log = withRequestIDs(log)
 	sys := models.NewSystem(db)
-	box, err := models.NewSecretBox(cfg.SecretsKey)
+	box, err := secrets.NewBox(cfg.SecretsKey)
 	if err != nil {
 		log.Error("project secrets are unavailable", "err", err)
 	}

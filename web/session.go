@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"enclave/handlers"
-	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -29,12 +30,12 @@ const (
 // database. The cookie holds only a random token, signed with the session
 // key; deleting the row ends the session for good, on every server instance.
 type dbStore struct {
-	rows    models.Sessions
+	rows    accounts.Sessions
 	codecs  []securecookie.Codec
 	options sessions.Options
 }
 
-func newDBStore(rows models.Sessions, key []byte) *dbStore {
+func newDBStore(rows accounts.Sessions, key []byte) *dbStore {
 	codec := securecookie.New(key, nil)
 	codec.MaxAge(int(sessionMaxAge / time.Second))
 	return &dbStore{
@@ -75,26 +76,26 @@ type resolvedSession struct {
 	found bool
 }
 
-// metaKey is the request context key of the request's models.SessionMeta.
+// metaKey is the request context key of the request's accounts.SessionMeta.
 type metaKey struct{}
 
 // withSessionMeta records where the request comes from, for the session
 // rows it saves.
-func withSessionMeta(r *http.Request, m models.SessionMeta) *http.Request {
+func withSessionMeta(r *http.Request, m accounts.SessionMeta) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), metaKey{}, m))
 }
 
 // sessionMetaOf is the request's SessionMeta: as loadCaller recorded it, or
 // the connection's own address.
-func sessionMetaOf(r *http.Request) models.SessionMeta {
-	if m, ok := r.Context().Value(metaKey{}).(models.SessionMeta); ok {
+func sessionMetaOf(r *http.Request) accounts.SessionMeta {
+	if m, ok := r.Context().Value(metaKey{}).(accounts.SessionMeta); ok {
 		return m
 	}
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr
 	}
-	return models.SessionMeta{IP: ip, UserAgent: r.UserAgent()}
+	return accounts.SessionMeta{IP: ip, UserAgent: r.UserAgent()}
 }
 
 // withResolvedSession hands the session data that loadCaller resolved to
@@ -125,7 +126,7 @@ func (s *dbStore) New(r *http.Request, name string) (*sessions.Session, error) {
 		}
 		var err error
 		data, err = s.rows.Load(r.Context(), token)
-		if errors.Is(err, models.ErrNotFound) {
+		if errors.Is(err, kit.ErrNotFound) {
 			return sess, nil
 		}
 		if err != nil {
@@ -166,7 +167,7 @@ func (s *dbStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Se
 	expires := time.Now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
 	if existing {
 		err := s.rows.Update(r.Context(), sess.ID, userID, buf.Bytes(), expires, sessionMetaOf(r))
-		if errors.Is(err, models.ErrNotFound) {
+		if errors.Is(err, kit.ErrNotFound) {
 			// Ended while this request used it: it stays ended.
 			gone := *sess.Options
 			gone.MaxAge = -1

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
 	"enclave/models/testdb"
 )
 
@@ -18,7 +20,7 @@ func TestEndedSessionStaysEnded(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := t.Context()
 			sys := models.NewSystem(db.DB)
-			u, err := sys.CreateUser(ctx, models.NewUser{FirstName: "Ada", LastName: "L", Email: "ada@example.org", Password: "password-123"})
+			u, err := sys.CreateUser(ctx, accounts.NewUser{FirstName: "Ada", LastName: "L", Email: "ada@example.org", Password: "password-123"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +62,7 @@ func TestEndedSessionStaysEnded(t *testing.T) {
 			if err := loaded.Save(later, rec); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sys.Sessions().Load(ctx, loaded.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sys.Sessions().Load(ctx, loaded.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("the ended session came back: %v", err)
 			}
 			if list, err := sys.UserSessions(ctx, u.ID, ""); err != nil || len(list) != 0 {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/audit"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 
@@ -131,7 +131,7 @@ func TestSettingsEditor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := app.Sys.Tenant(project).AddMember(t.Context(), models.Actor{}, opsUser.ID, true, nil); err != nil {
+			if _, err := app.Sys.Tenant(project).AddMember(t.Context(), audit.Actor{}, opsUser.ID, true, nil); err != nil {
 				t.Fatal(err)
 			}
 			op := app.Client()

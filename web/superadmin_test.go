@@ -5,7 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/models"
+	"enclave/models/audit"
+	"enclave/models/members"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -33,7 +34,7 @@ func TestSuperAdminsAreAdminsOfTheOperatorsProject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := app.Sys.Tenant(ops).UpdateMember(t.Context(), models.Actor{}, m.ID, models.MemberUpdate{Admin: true, Active: true, AccessPolicyID: &polID}); err != nil {
+			if _, err := app.Sys.Tenant(ops).UpdateMember(t.Context(), audit.Actor{}, m.ID, members.MemberUpdate{Admin: true, Active: true, AccessPolicyID: &polID}); err != nil {
 				t.Fatal(err)
 			}
 

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"enclave/models"
+	"enclave/models/secrets"
 	"enclave/web"
 
 	"gorm.io/gorm"
@@ -39,16 +40,16 @@ func runSecrets(args []string, out io.Writer) error {
 	if err := cfg.PrepareDataDir(); err != nil {
 		return err
 	}
-	oldBox, err := models.NewSecretBox(cfg.SecretsKey)
+	oldBox, err := secrets.NewBox(cfg.SecretsKey)
 	if err != nil {
 		return err
 	}
 	generated := *newKeyText == ""
 	var newKey []byte
 	if generated {
-		newKey, err = models.GenerateSecretKey()
+		newKey, err = secrets.GenerateKey()
 	} else {
-		newKey, err = models.ParseSecretKey(*newKeyText)
+		newKey, err = secrets.ParseKey(*newKeyText)
 	}
 	if err != nil {
 		return fmt.Errorf("new key: %w", err)
@@ -56,7 +57,7 @@ func runSecrets(args []string, out io.Writer) error {
 	if bytes.Equal(newKey, cfg.SecretsKey) {
 		return errors.New("the new key is the key already in use")
 	}
-	newBox, err := models.NewSecretBox(newKey)
+	newBox, err := secrets.NewBox(newKey)
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func runSecrets(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "Re-encrypted %d secrets with the new key %s (was %s).\n", n, newBox.KeyID(), oldBox.KeyID())
 	if cfg.SecretsKeyFromEnv {
 		if generated {
-			fmt.Fprintf(out, "\nThe new key, shown only this once:\n\n    %s\n\n", models.EncodeSecretKey(newKey))
+			fmt.Fprintf(out, "\nThe new key, shown only this once:\n\n    %s\n\n", secrets.EncodeKey(newKey))
 		}
 		fmt.Fprintln(out, "Set ENCLAVE_SECRETS_KEY to the new key and restart the server: until then it cannot read the secrets.")
 		return nil
@@ -100,7 +101,7 @@ func runSecrets(args []string, out io.Writer) error {
 // warnForeignSecrets logs, at start-up, secrets that the configured key
 // cannot open: a sign of a wrong ENCLAVE_SECRETS_KEY or a lost key file.
 func warnForeignSecrets(ctx context.Context, db *gorm.DB, cfg web.Config, log *slog.Logger) {
-	box, err := models.NewSecretBox(cfg.SecretsKey)
+	box, err := secrets.NewBox(cfg.SecretsKey)
 	if err != nil {
 		return
 	}

@@ -12,6 +12,10 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/projects"
+	"enclave/models/secrets"
 	"enclave/models/testdb"
 	"enclave/web"
 
@@ -54,25 +58,25 @@ func rotationDBs(t *testing.T) []struct {
 func seed(t *testing.T, db *gorm.DB, key []byte) map[string]map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	box, err := models.NewSecretBox(key)
+	box, err := secrets.NewBox(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sys := models.NewSystem(db)
-	u, err := sys.CreateUser(ctx, models.NewUser{FirstName: "A", LastName: "B", Email: "a" + filepath.Base(t.TempDir()) + "@example.org", Password: "password-123"})
+	u, err := sys.CreateUser(ctx, accounts.NewUser{FirstName: "A", LastName: "B", Email: "a" + filepath.Base(t.TempDir()) + "@example.org", Password: "password-123"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]map[string]string{}
 	for _, pn := range []string{"Alpha", "Beta"} {
-		p, err := sys.CreateProject(ctx, u.ID, models.NewProject{Name: pn})
+		p, err := sys.CreateProject(ctx, u.ID, projects.NewProject{Name: pn})
 		if err != nil {
 			t.Fatal(err)
 		}
 		out[p.ID] = map[string]string{}
 		for _, sn := range []string{"ONE", "TWO"} {
 			v := pn + "-" + sn + "-plaintext-value"
-			if _, err := sys.Tenant(p.ID).Secrets(box).Create(ctx, models.Actor{}, sn, v); err != nil {
+			if _, err := sys.Tenant(p.ID).Secrets(box).Create(ctx, audit.Actor{}, sn, v); err != nil {
 				t.Fatal(err)
 			}
 			out[p.ID][sn] = v
@@ -84,14 +88,14 @@ func seed(t *testing.T, db *gorm.DB, key []byte) map[string]map[string]string {
 // opensWith reports whether every seeded value decrypts with key.
 func opensWith(t *testing.T, db *gorm.DB, key []byte, values map[string]map[string]string) bool {
 	t.Helper()
-	box, err := models.NewSecretBox(key)
+	box, err := secrets.NewBox(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for pid, named := range values {
 		for name, want := range named {
 			got, err := models.NewSystem(db).Tenant(pid).Secrets(box).Value(context.Background(), name)
-			var ke *models.SecretKeyError
+			var ke *secrets.KeyError
 			if err != nil && !errors.As(err, &ke) {
 				t.Fatalf("open %s with key %s: %v", name, box.KeyID(), err)
 			}
@@ -109,7 +113,7 @@ func readKey(t *testing.T, path string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := models.ParseSecretKey(string(b))
+	key, err := secrets.ParseKey(string(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,22 +180,22 @@ func TestRotateKeyWithKeyFile(t *testing.T) {
 			if opensWith(t, target.db, oldKey, values) {
 				t.Error("values still open with the old key")
 			}
-			if !strings.Contains(out.String(), "Re-encrypted 4 secrets") || strings.Contains(out.String(), models.EncodeSecretKey(newKey)) {
+			if !strings.Contains(out.String(), "Re-encrypted 4 secrets") || strings.Contains(out.String(), secrets.EncodeKey(newKey)) {
 				t.Errorf("output: %s", out.String())
 			}
 
 			// A key given by the operator is used as is.
-			given, err := models.GenerateSecretKey()
+			given, err := secrets.GenerateKey()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := runSecrets([]string{"rotate-key", "--new-key", models.EncodeSecretKey(given)}, &out); err != nil {
+			if err := runSecrets([]string{"rotate-key", "--new-key", secrets.EncodeKey(given)}, &out); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(readKey(t, keyPath), given) || !opensWith(t, target.db, given, values) {
 				t.Error("--new-key was not installed")
 			}
-			for _, bad := range [][]string{{"rotate-key", "--new-key", "short"}, {"rotate-key", "--new-key", models.EncodeSecretKey(given)}, {"spin"}} {
+			for _, bad := range [][]string{{"rotate-key", "--new-key", "short"}, {"rotate-key", "--new-key", secrets.EncodeKey(given)}, {"spin"}} {
 				if err := runSecrets(bad, &out); err == nil {
 					t.Errorf("%v accepted", bad)
 				}
@@ -208,11 +212,11 @@ func TestRotateKeyFromEnvironment(t *testing.T) {
 		t.Run(target.name, func(t *testing.T) {
 			dir := os.Getenv("ENCLAVE_DATA_DIR")
 			t.Setenv("DATABASE_URL", target.url)
-			oldKey, err := models.GenerateSecretKey()
+			oldKey, err := secrets.GenerateKey()
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Setenv("ENCLAVE_SECRETS_KEY", models.EncodeSecretKey(oldKey))
+			t.Setenv("ENCLAVE_SECRETS_KEY", secrets.EncodeKey(oldKey))
 			os.Remove(filepath.Join(dir, "secrets.key"))
 			values := seed(t, target.db, oldKey)
 
@@ -224,7 +228,7 @@ func TestRotateKeyFromEnvironment(t *testing.T) {
 			if m == nil || !strings.Contains(out.String(), "Set ENCLAVE_SECRETS_KEY") {
 				t.Fatalf("the new key is not printed: %s", out.String())
 			}
-			newKey, err := models.ParseSecretKey(m[1])
+			newKey, err := secrets.ParseKey(m[1])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -237,16 +241,16 @@ func TestRotateKeyFromEnvironment(t *testing.T) {
 
 			// The next rotation takes its new key from ENCLAVE_SECRETS_NEW_KEY and does not print it.
 			t.Setenv("ENCLAVE_SECRETS_KEY", m[1])
-			third, err := models.GenerateSecretKey()
+			third, err := secrets.GenerateKey()
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Setenv("ENCLAVE_SECRETS_NEW_KEY", models.EncodeSecretKey(third))
+			t.Setenv("ENCLAVE_SECRETS_NEW_KEY", secrets.EncodeKey(third))
 			out.Reset()
 			if err := runSecrets([]string{"rotate-key"}, &out); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(out.String(), models.EncodeSecretKey(third)) || !opensWith(t, target.db, third, values) {
+			if strings.Contains(out.String(), secrets.EncodeKey(third)) || !opensWith(t, target.db, third, values) {
 				t.Errorf("rotation to ENCLAVE_SECRETS_NEW_KEY: %s", out.String())
 			}
 			t.Setenv("ENCLAVE_SECRETS_NEW_KEY", "")
@@ -285,7 +289,7 @@ func TestSecretsKeyAtStartup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeDB(db)
-	other, err := models.GenerateSecretKey()
+	other, err := secrets.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +300,7 @@ func TestSecretsKeyAtStartup(t *testing.T) {
 		t.Fatal(err)
 	}
 	warnForeignSecrets(context.Background(), db, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
-	if got := logs.String(); !strings.Contains(got, "count=4") || !strings.Contains(got, models.SecretKeyID(key)) {
+	if got := logs.String(); !strings.Contains(got, "count=4") || !strings.Contains(got, secrets.KeyID(key)) {
 		t.Errorf("start-up warning: %q", got)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"enclave/models"
+	"enclave/models/kit"
 	"enclave/web"
 )
 
@@ -43,7 +44,7 @@ func runSuperAdmin(args []string, out io.Writer) error {
 	defer closeDB(db)
 	sys := models.NewSystem(db)
 	p, err := sys.Tenant(projectID).Project(ctx)
-	if errors.Is(err, models.ErrNotFound) {
+	if errors.Is(err, kit.ErrNotFound) {
 		return fmt.Errorf("no project with id %s", projectID)
 	}
 	if err != nil {

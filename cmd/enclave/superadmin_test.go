@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/projects"
 )
 
 func TestSuperAdminCommand(t *testing.T) {
@@ -22,11 +24,11 @@ func TestSuperAdminCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	sys := models.NewSystem(db)
-	u, err := sys.CreateUser(context.Background(), models.NewUser{FirstName: "O", LastName: "P", Email: "op@example.org", Password: "password-123"})
+	u, err := sys.CreateUser(context.Background(), accounts.NewUser{FirstName: "O", LastName: "P", Email: "op@example.org", Password: "password-123"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := sys.CreateProject(context.Background(), u.ID, models.NewProject{Name: "Operators"})
+	p, err := sys.CreateProject(context.Background(), u.ID, projects.NewProject{Name: "Operators"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
 	"enclave/web"
 )
 
@@ -72,10 +74,10 @@ func runUsers(args []string, in io.Reader, out io.Writer) error {
 	}
 	defer closeDB(db)
 	u, err := models.NewSystem(db).SetPassword(ctx, email, password)
-	if errors.Is(err, models.ErrNotFound) {
-		return fmt.Errorf("no account uses the email address %s", models.NormalizeEmail(email))
+	if errors.Is(err, kit.ErrNotFound) {
+		return fmt.Errorf("no account uses the email address %s", accounts.NormalizeEmail(email))
 	}
-	if fe := models.FieldErrors(err); fe != nil {
+	if fe := kit.FieldErrors(err); fe != nil {
 		return errors.New(fe["password"])
 	}
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/kit"
 )
 
 // TestUsersSetPassword: the operator sets a password from standard input;
@@ -20,11 +22,11 @@ func TestUsersSetPassword(t *testing.T) {
 			t.Setenv("DATABASE_URL", target.url)
 			ctx := context.Background()
 			sys := models.NewSystem(target.db)
-			u, err := sys.CreateUser(ctx, models.NewUser{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.org", Password: "password-123"})
+			u, err := sys.CreateUser(ctx, accounts.NewUser{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.org", Password: "password-123"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := sys.Sessions().Save(ctx, "ada-session-token", &u.ID, []byte("{}"), time.Now().Add(time.Hour), models.SessionMeta{}); err != nil {
+			if err := sys.Sessions().Save(ctx, "ada-session-token", &u.ID, []byte("{}"), time.Now().Add(time.Hour), accounts.SessionMeta{}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := sys.Sessions().Load(ctx, "ada-session-token"); err != nil {
@@ -63,10 +65,10 @@ func TestUsersSetPassword(t *testing.T) {
 			if _, err := sys.Authenticate(ctx, "ada@example.org", "new password 456"); err != nil {
 				t.Errorf("the new password does not work: %v", err)
 			}
-			if _, err := sys.Authenticate(ctx, "ada@example.org", "password-123"); !errors.Is(err, models.ErrBadCredentials) {
+			if _, err := sys.Authenticate(ctx, "ada@example.org", "password-123"); !errors.Is(err, accounts.ErrBadCredentials) {
 				t.Errorf("the old password: %v, want ErrBadCredentials", err)
 			}
-			if _, err := sys.Sessions().Load(ctx, "ada-session-token"); !errors.Is(err, models.ErrNotFound) {
+			if _, err := sys.Sessions().Load(ctx, "ada-session-token"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("the account's session after set-password: %v, want ErrNotFound", err)
 			}
 		})

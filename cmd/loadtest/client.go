@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/accounts"
+	"enclave/models/projects"
 	"enclave/views/paths"
 
 	"gorm.io/gorm"
@@ -30,11 +32,11 @@ type loadUser struct {
 func signUp(ctx context.Context, db *gorm.DB) (loadUser, error) {
 	sys := models.NewSystem(db)
 	u := loadUser{email: "loadtest@example.org", password: randomHex(12)}
-	created, err := sys.CreateUser(ctx, models.NewUser{FirstName: "Load", LastName: "Test", Email: u.email, Password: u.password})
+	created, err := sys.CreateUser(ctx, accounts.NewUser{FirstName: "Load", LastName: "Test", Email: u.email, Password: u.password})
 	if err != nil {
 		return u, err
 	}
-	p, err := sys.CreateProject(ctx, created.ID, models.NewProject{Name: "Load test"})
+	p, err := sys.CreateProject(ctx, created.ID, projects.NewProject{Name: "Load test"})
 	if err != nil {
 		return u, err
 	}

@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"enclave/models"
+	"enclave/models/secrets"
 	"enclave/views/paths"
 	"enclave/web"
 
@@ -218,7 +219,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	secrets := make([]byte, models.SecretKeySize)
+	secrets := make([]byte, secrets.KeySize)
 	rand.Read(secrets)
 	cfg := web.Config{DataDir: os.TempDir(), SessionKey: []byte(randomHex(32)), SecretsKey: secrets}
 	srv := &http.Server{Handler: web.New(cfg, db, slog.New(slog.DiscardHandler)), ReadHeaderTimeout: 5 * time.Second}

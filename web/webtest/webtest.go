@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/secrets"
 	"enclave/models/testdb"
 	"enclave/oauth"
 	"enclave/web"
@@ -32,7 +33,7 @@ type App struct {
 	Server *web.Server
 	HTTP   *httptest.Server
 	// SecretBox opens the project secrets the server sealed.
-	SecretBox *models.SecretBox
+	SecretBox *secrets.Box
 	logs      *syncBuffer
 }
 
@@ -75,7 +76,7 @@ func start(t testing.TB, db testdb.DB, tls bool, configure ...func(*web.Config))
 	mailDone := make(chan struct{})
 	go func() { defer close(mailDone); srv.RunMail(mailCtx) }()
 	t.Cleanup(func() { stopMail(); <-mailDone })
-	box, err := models.NewSecretBox(cfg.SecretsKey)
+	box, err := secrets.NewBox(cfg.SecretsKey)
 	if err != nil {
 		t.Fatal(err)
 	}
