@@ -33,7 +33,7 @@ func TestBuildersEscapeParameters(t *testing.T) {
 }
 
 // TestBuildersKeepThePatternsShape: a built URL has its pattern's segments,
-// the fixed ones as written and each parameter in its own, in order.
+// the literal ones as written and each parameter in its own, in order.
 func TestBuildersKeepThePatternsShape(t *testing.T) {
 	args := []string{"a/b", "c?d", "e f", "g%h"}
 	for _, c := range []struct {
