@@ -100,6 +100,8 @@ func auditRefs(events []audit.Event) (policies, memberships, users []string) {
 			case policyKeys[key]:
 				if ch, ok := asChange(raw); ok {
 					policies = append(policies, jsonString(ch.before), jsonString(ch.after))
+				} else {
+					policies = append(policies, jsonString(raw))
 				}
 			}
 		}
@@ -157,6 +159,9 @@ var auditLabels = []struct{ key, label string }{
 	{"superAdmin", "super admin"},
 	{"reissued", "reissued"},
 	{"expiresAt", "expires"},
+	{"redirectUris", "redirect URIs"},
+	{"tokenLifetime", "token lifetime"},
+	{"oldSecretUntil", "previous secret works until"},
 }
 
 // policyKeys are the details whose values are access policy ids.
@@ -253,7 +258,7 @@ func auditValue(key string, raw json.RawMessage, names audit.Names) string {
 		if json.Unmarshal(raw, &rules) == nil {
 			return ruleSummary(rules)
 		}
-	case key == "expiresAt":
+	case (key == "expiresAt" || key == "oldSecretUntil") && string(raw) != "null":
 		var t time.Time
 		if json.Unmarshal(raw, &t) == nil {
 			return when(t)

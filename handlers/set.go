@@ -13,6 +13,7 @@ type Set struct {
 	Invites   *Invites
 	Verify    *Verify
 	Secrets   *Secrets
+	Clients   *Clients
 	Resources *Resources
 	FHIR      *FHIR
 	OAuth     *OAuth

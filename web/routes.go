@@ -117,6 +117,14 @@ func (s *Server) routes(h *handlers.Set) {
 	admin.POST(paths.SecretName, scoped(h.Secrets.Rename))
 	admin.GET(paths.DeleteSecret, scoped(h.Secrets.DeletePage))
 	admin.POST(paths.DeleteSecret, scoped(h.Secrets.Delete))
+	admin.GET(paths.Clients, scoped(h.Clients.List))
+	admin.POST(paths.Clients, scoped(h.Clients.Create))
+	admin.GET(paths.Client, scoped(h.Clients.Show))
+	admin.POST(paths.RotateClient, scoped(h.Clients.Rotate))
+	admin.POST(paths.DisableClient, scoped(h.Clients.Disable))
+	admin.POST(paths.EnableClient, scoped(h.Clients.Enable))
+	admin.GET(paths.DeleteClient, scoped(h.Clients.DeletePage))
+	admin.POST(paths.DeleteClient, scoped(h.Clients.Delete))
 
 	// OAuth 2.0: the token endpoint takes no cookie, so no CSRF token; its
 	// answers are RFC 6749 JSON. Discovery documents are public.

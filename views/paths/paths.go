@@ -154,6 +154,12 @@ const (
 	SecretValue      Route2 = "/projects/:project/secrets/:secret/value"
 	SecretName       Route2 = "/projects/:project/secrets/:secret/name"
 	DeleteSecret     Route2 = "/projects/:project/secrets/:secret/delete"
+	Clients          Route1 = "/projects/:project/clients"
+	Client           Route2 = "/projects/:project/clients/:client"
+	RotateClient     Route2 = "/projects/:project/clients/:client/rotate"
+	DisableClient    Route2 = "/projects/:project/clients/:client/disable"
+	EnableClient     Route2 = "/projects/:project/clients/:client/enable"
+	DeleteClient     Route2 = "/projects/:project/clients/:client/delete"
 )
 
 // OAuth 2.0 and its discovery documents: no session, no CSRF token.
