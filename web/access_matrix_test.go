@@ -15,6 +15,7 @@ import (
 	"enclave/models"
 	"enclave/models/accounts"
 	"enclave/models/audit"
+	"enclave/models/clients"
 	"enclave/models/mail"
 	"enclave/models/members"
 	"enclave/models/projects"
@@ -49,7 +50,7 @@ var roleNames = [roleCount]string{"anonymous", "no-project", "other-project", "m
 var nonMembers = []role{anonymous, noProject, otherProject, otherSuperAdmin}
 
 // confidential is what only the project's members may see of it.
-var confidential = []string{"Alpha Clinic", "Quixotic", "ALPHA_TOKEN", "Front desk"}
+var confidential = []string{"Alpha Clinic", "Quixotic", "ALPHA_TOKEN", "Front desk", "Alpha sync"}
 
 // outcome is what one role gets for one request: a status and a mark that
 // shows the right thing answered. The mark is, by the kind of answer:
@@ -292,6 +293,19 @@ var consoleRows = []accessRow{
 	{req: "GET /projects/{project}/secrets/{secret}/delete", want: admins(titled("Delete secret"))},
 	{req: "POST /projects/{project}/secrets/{secret}/delete", fresh: spareSecret, state: secretOf,
 		want: admins(to("/projects/{project}/secrets"))},
+	{req: "GET /projects/{project}/clients", want: admins(titled("API clients"))},
+	{req: "POST /projects/{project}/clients", form: "name=made-by-{role}&tokenLifetime=60", state: clientNames,
+		want: admins(titled("API clients"))},
+	{req: "GET /projects/{project}/clients/{client}", want: admins(titled("Client Alpha sync"))},
+	{req: "POST /projects/{project}/clients/{client}/rotate", fresh: spareClient, form: "grace=1", state: clientOf,
+		want: admins(titled("Client {client-name}"))},
+	{req: "POST /projects/{project}/clients/{client}/disable", fresh: spareClient, state: clientOf,
+		want: admins(titled("Client {client-name}"))},
+	{req: "POST /projects/{project}/clients/{client}/enable", fresh: spareDisabledClient, state: clientOf,
+		want: admins(titled("Client {client-name}"))},
+	{req: "GET /projects/{project}/clients/{client}/delete", want: admins(titled("Delete client"))},
+	{req: "POST /projects/{project}/clients/{client}/delete", fresh: spareClient, state: clientOf,
+		want: admins(to("/projects/{project}/clients"))},
 }
 
 // How an invitation is refused to its unverified invitee, and to anyone
@@ -451,8 +465,10 @@ func newAccessFixture(t *testing.T, db testdb.DB) *accessFixture {
 	must(err)
 	invited, err := store.Invite(ctx, audit.Actor{}, members.InviteInput{Email: users[noProject].Email}, mail.Letter{})
 	must(err)
+	app1, _, err := store.CreateClient(ctx, audit.Actor{}, clients.Input{Name: "Alpha sync"})
+	must(err)
 	fx.ids = vars{"project": fx.project, "patient": patient.ID, "secret": secret.ID, "policy": pol.ID, "member": m.ID,
-		"invitation": invited.Invitation.ID, "invite-token": invited.Token}
+		"invitation": invited.Invitation.ID, "invite-token": invited.Token, "client": app1.ID}
 
 	homes := [roleCount]string{"/signin", "/projects/new", "/projects/" + elsewhere, "/projects/" + fx.project,
 		"/projects/" + fx.project, "/projects/" + fx.project, "/projects", "/projects/" + operators}
@@ -497,6 +513,23 @@ func spareSecret(t *testing.T, fx *accessFixture) vars {
 		t.Fatal(err)
 	}
 	return vars{"secret": s.ID, "secret-name": name}
+}
+
+func spareClient(t *testing.T, fx *accessFixture) vars {
+	name := "Spare client " + fx.next()
+	c, _, err := fx.store().CreateClient(t.Context(), audit.Actor{}, clients.Input{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vars{"client": c.ID, "client-name": name}
+}
+
+func spareDisabledClient(t *testing.T, fx *accessFixture) vars {
+	v := spareClient(t, fx)
+	if _, err := fx.store().SetClientEnabled(t.Context(), audit.Actor{}, v["client"], false); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func sparePolicy(t *testing.T, fx *accessFixture) vars {
@@ -645,6 +678,21 @@ func membership(t *testing.T, fx *accessFixture, v vars) string {
 func secretNames(t *testing.T, fx *accessFixture, _ vars) string {
 	list, err := fx.store().Secrets(fx.app.SecretBox).List(t.Context())
 	return joined(t, list, err, func(s secrets.Secret) string { return s.Name })
+}
+
+func clientNames(t *testing.T, fx *accessFixture, _ vars) string {
+	list, err := fx.store().Clients(t.Context())
+	return joined(t, list, err, func(c clients.Client) string { return c.Name })
+}
+
+// clientOf is a client's state: a rotation leaves a previous secret in its
+// grace period.
+func clientOf(t *testing.T, fx *accessFixture, v vars) string {
+	c, err := fx.store().Client(t.Context(), v["client"])
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%s enabled %v, previous secret %v", c.Name, c.Enabled, c.RetiringUntil != nil)
 }
 
 // joined names each item of a list that loaded without error.

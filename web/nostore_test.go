@@ -23,7 +23,7 @@ func TestPrivateAnswersAreNotStored(t *testing.T) {
 			api.Header("X-Enclave-Project", project)
 			id := create(t, api, "Patient", `{"resourceType":"Patient","name":[{"family":"Doe"}]}`)
 			fill := strings.NewReplacer(":project", project, ":type", "Patient", ":id", id, ":vid", "1",
-				":member", "x", ":policy", "x", ":secret", "x", ":token", "x", "*", "x")
+				":member", "x", ":policy", "x", ":secret", "x", ":client", "x", ":token", "x", "*", "x")
 			check := func(what string, r *webtest.Response) {
 				t.Helper()
 				if cc := r.Header("Cache-Control"); !strings.Contains(cc, "no-store") {
