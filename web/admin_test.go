@@ -41,7 +41,7 @@ func TestMemberHomeHasNoAdminTabs(t *testing.T) {
 			if home.TestID("project-role") != "Member" || !home.Has("tab-resources") {
 				t.Errorf("member's home: role %q, resources tab %v", home.TestID("project-role"), home.Has("tab-resources"))
 			}
-			for _, tab := range []string{"tab-settings", "tab-members", "tab-secrets", "tab-access-policies", "tab-audit"} {
+			for _, tab := range []string{"tab-settings", "tab-members", "tab-secrets", "tab-clients", "tab-access-policies", "tab-audit"} {
 				if home.Has(tab) {
 					t.Errorf("member's home offers %s", tab)
 				}
