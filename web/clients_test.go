@@ -101,6 +101,25 @@ func TestClientsPage(t *testing.T) {
 				t.Errorf("a refused client was listed: %v", got)
 			}
 
+			// With a policy, and through htmx: the panel comes back in place,
+			// refused or with the secret.
+			pol := c.NewPolicy(project, "Readers")
+			c.HTMX = true
+			frag := c.PostForm(base, url.Values{"name": {""}, "accessPolicy": {pol}}).Status(http.StatusUnprocessableEntity)
+			if frag.Has("project-tabs") || frag.TestID("error-name") == "" {
+				t.Errorf("htmx error: not the panel with the error\n%s", frag.Body)
+			}
+			frag = c.PostForm(base, url.Values{"name": {"Reader app"}, "accessPolicy": {pol}}).Status(http.StatusOK)
+			if frag.Has("project-tabs") || !frag.Has("clients-panel") {
+				t.Errorf("htmx create: not the panel fragment\n%s", frag.Body)
+			}
+			readerID, _ := shownClient(t, frag)
+			c.HTMX = false
+			if got, err := app.Sys.Tenant(project).Client(t.Context(), readerID); err != nil || got.AccessPolicyID == nil || *got.AccessPolicyID != pol {
+				t.Errorf("client's policy not stored: %+v, %v", got, err)
+			}
+			c.PostForm(base+"/"+readerID+"/delete", nil).RedirectsTo(base)
+
 			// Rotate with a grace period: both secrets work, the page says until when.
 			rot := c.PostForm(base+"/"+id+"/rotate", url.Values{"grace": {"2"}}).Status(http.StatusOK)
 			id2, secret2 := shownClient(t, rot)
