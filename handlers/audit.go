@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -258,6 +259,10 @@ func auditValue(key string, raw json.RawMessage, names audit.Names) string {
 		if json.Unmarshal(raw, &rules) == nil {
 			return ruleSummary(rules)
 		}
+	case key == "tokenLifetime":
+		if d, err := time.ParseDuration(jsonString(raw)); err == nil {
+			return lifetime(d)
+		}
 	case (key == "expiresAt" || key == "oldSecretUntil") && string(raw) != "null":
 		var t time.Time
 		if json.Unmarshal(raw, &t) == nil {
@@ -297,6 +302,18 @@ func auditValue(key string, raw json.RawMessage, names audit.Names) string {
 		return strings.Join(items, ", ")
 	}
 	return string(raw)
+}
+
+// lifetime tells a duration in whole hours or minutes, e.g. "1 hour".
+func lifetime(d time.Duration) string {
+	n, unit := int(d/time.Minute), "minute"
+	if d%time.Hour == 0 {
+		n, unit = int(d/time.Hour), "hour"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return strconv.Itoa(n) + " " + unit
 }
 
 func jsonString(raw json.RawMessage) string {

@@ -39,6 +39,13 @@ func TestAuditDetails(t *testing.T) {
 		{audit.ActionSecretRenamed, "NEW_KEY", `{"id":"s-1","name":{"before":"OLD_KEY","after":"NEW_KEY"}}`, "NEW_KEY", "name: “OLD_KEY” → “NEW_KEY”"},
 		{audit.ActionSecretDeleted, "API_KEY", `{"id":"s-1"}`, "API_KEY", ""},
 		{audit.ActionSignInFailed, "ada@example.org", `{}`, "ada@example.org", ""},
+		{audit.ActionClientCreated, "Lab sync", `{"id":"c-1","description":"","redirectUris":["https://lab.example.org/cb"],"accessPolicy":"p-read","tokenLifetime":"1h0m0s"}`,
+			"Lab sync", "description: none; access policy: “Readers”; redirect URIs: https://lab.example.org/cb; token lifetime: 1 hour"},
+		{audit.ActionClientSecretRotated, "Lab sync", `{"id":"c-1","oldSecretUntil":"2026-03-08T10:00:00Z"}`,
+			"Lab sync", "previous secret works until: 8 Mar 2026 10:00 UTC"},
+		{audit.ActionClientSecretRotated, "Lab sync", `{"id":"c-1","oldSecretUntil":null}`, "Lab sync", "previous secret works until: none"},
+		{audit.ActionClientCreated, "Bot", `{"id":"c-2","tokenLifetime":"5m0s"}`, "Bot", "token lifetime: 5 minutes"},
+		{audit.ActionClientDisabled, "Lab sync", `{"id":"c-1"}`, "Lab sync", ""},
 		{"some.future", "x", `{"zeta":1,"alpha":"a"}`, "x", "alpha: “a”; zeta: 1"},
 		{"some.future", "x", `not json`, "x", "not json"},
 	} {
@@ -59,10 +66,11 @@ func TestAuditRefs(t *testing.T) {
 		{Action: audit.ActionMemberAdded, UserID: &ada, Target: "u-bob", Details: `{"membership":"m-2","admin":false}`},
 		{Action: audit.ActionPolicyDeleted, Details: `{"id":"p-2"}`},
 		{Action: audit.ActionSecretDeleted, Details: `{"id":"s-1"}`},
+		{Action: audit.ActionClientCreated, Details: `{"id":"c-1","accessPolicy":"p-3"}`},
 		{Action: audit.ActionSettingsUpdated, Details: `{"defaultPatientAccessPolicy":{"before":"","after":"p-1"}}`},
 	}
 	policies, memberships, users := auditRefs(events)
-	if want := []string{"p-1", "p-2"}; !slices.Equal(policies, want) {
+	if want := []string{"p-1", "p-2", "p-3"}; !slices.Equal(policies, want) {
 		t.Errorf("policies %q, want %q", policies, want)
 	}
 	if want := []string{"m-1", "m-2"}; !slices.Equal(memberships, want) {
