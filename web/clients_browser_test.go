@@ -20,9 +20,7 @@ func TestBrowserClients(t *testing.T) {
 	base := app.HTTP.URL
 	list := base + "/projects/" + project + "/clients"
 
-	b.Do("sign in", chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS(byID("signin-form"))),
-		fill("#f-email", "ada@example.org"), fill("#f-password", "password-123"),
-		click(`[data-testid="signin-form"] button[type=submit]`), chromedp.WaitNotPresent(chromedp.CSS(byID("signin-form"))))
+	signInBrowser(b, base, "ada@example.org")
 	b.Do("open clients", chromedp.Navigate(list), chromedp.WaitVisible(chromedp.CSS(byID("no-clients"))))
 	b.CheckA11y("clients, none")
 	b.Eval("window.stillSamePage = true")
