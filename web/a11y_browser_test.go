@@ -24,6 +24,8 @@ func TestBrowserAccessibilityTour(t *testing.T) {
 	patient := storeResource(t, app, project, "Patient", `{"resourceType":"Patient","name":[{"given":["Alan"],"family":"Turing"}]}`)
 	policy := admin.NewPolicy(project, "Patients only")
 	admin.PostForm(pp+"/secrets", url.Values{"name": {"API_KEY"}, "value": {"tour-value-0001"}}).Status(http.StatusOK)
+	client, _ := shownClient(t, admin.PostForm(pp+"/clients", url.Values{"name": {"Tour client"},
+		"redirectUris": {"https://tour.example.org/cb"}, "accessPolicy": {policy}}).Status(http.StatusOK))
 	app.Join(admin, project, "bob@example.org", false)
 	invite := admin.PostForm(pp+"/members/invite", url.Values{"email": {"nia@example.org"}}).Status(http.StatusOK).
 		Doc().Find(byID("invite-link")).AttrOr("value", "")
@@ -52,7 +54,7 @@ func TestBrowserAccessibilityTour(t *testing.T) {
 	}
 	// Pages that hold every button style and link of the UI kit between them.
 	keyboard := map[string]bool{"project home": true, "project home, new project": true, "secrets": true, "edit secret": true,
-		"members": true, "edit access policy": true, "resource": true}
+		"members": true, "edit access policy": true, "resource": true, "API client": true}
 	visit("sign in", "/signin")
 	b.CheckFocusRings("sign in")
 	visit("register", "/register")
@@ -79,6 +81,9 @@ func TestBrowserAccessibilityTour(t *testing.T) {
 		{"secrets", pp + "/secrets"},
 		{"edit secret", secret},
 		{"delete secret", secret + "/delete"},
+		{"API clients", pp + "/clients"},
+		{"API client", pp + "/clients/" + client},
+		{"delete API client", pp + "/clients/" + client + "/delete"},
 		{"access policies", pp + "/access-policies"},
 		{"access policies, saved", pp + "/access-policies?saved=" + policy},
 		{"members, saved", pp + "/members?saved=" + path.Base(member)},
