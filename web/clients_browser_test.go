@@ -12,7 +12,8 @@ import (
 
 // TestBrowserClients makes an API client in a real browser with htmx: the
 // refused form in place, the secret shown once, then a rotation with a
-// grace period and disabling it on the client's page.
+// grace period and disabling it on the client's page; then without
+// JavaScript, where the pages come whole and deleting asks on a page.
 func TestBrowserClients(t *testing.T) {
 	app := webtest.New(t, testdb.SQLite(t))
 	_, project := app.SignUp("ada@example.org", "Alpha")
@@ -59,4 +60,21 @@ func TestBrowserClients(t *testing.T) {
 		t.Errorf("status %q", got)
 	}
 	b.CheckA11y("client, disabled")
+
+	// Without JavaScript: whole pages, the secret in a field to select, and
+	// a confirmation page before deleting.
+	b.DisableJavaScript()
+	b.Do("no-JS open clients", chromedp.Navigate(list), chromedp.WaitVisible(chromedp.CSS(byID("add-client"))))
+	b.Do("no-JS add", fill("#f-name", "Plain form"), click(byID("save-client")),
+		chromedp.WaitVisible(chromedp.CSS(byID("client-secret-shown"))))
+	if got := b.Text(`[data-testid="client-secret-shown"] strong`); got != "This secret will not be shown again." {
+		t.Errorf("warning %q", got)
+	}
+	b.CheckA11y("clients without JavaScript, secret shown")
+	b.Do("no-JS open the client", chromedp.Navigate(list), chromedp.WaitVisible(chromedp.CSS(byID("client-list"))),
+		click(`[data-testid="client-name"]`), chromedp.WaitVisible(chromedp.CSS(byID("delete-client"))))
+	b.Do("no-JS delete", click(byID("delete-client")), chromedp.WaitVisible(chromedp.CSS(byID("confirm-delete"))))
+	b.CheckA11y("delete client without JavaScript")
+	b.Do("no-JS confirm", click(byID("confirm-delete-button")), chromedp.WaitVisible(chromedp.CSS(byID("client-list"))))
+	b.WaitPath(base, "/projects/"+project+"/clients")
 }
