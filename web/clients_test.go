@@ -132,6 +132,9 @@ func TestClientsPage(t *testing.T) {
 			api.ClientToken(id, secret)
 			api.ClientToken(id, secret2)
 			c.Get(base + "/" + id).NotContains(secret2)
+			if got := c.Get(base).TestID("client-retiring"); !strings.HasPrefix(got, "previous secret until ") {
+				t.Errorf("the list does not say until when the previous secret works: %q", got)
+			}
 			c.PostForm(base+"/"+id+"/rotate", url.Values{"grace": {"9999"}}).Status(http.StatusUnprocessableEntity).
 				Shows("error-grace")
 			api.ClientToken(id, secret2)
