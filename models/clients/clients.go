@@ -21,6 +21,7 @@ import (
 
 	"enclave/models/audit"
 	"enclave/models/kit"
+	"enclave/models/resources"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -300,23 +301,6 @@ func (s Apps) change(ctx context.Context, id string, fn func(tx kit.Bound, r row
 	return out.client(), err
 }
 
-// checkPolicy refuses a policy id that is not one of the project's.
-func checkPolicy(ctx context.Context, tx kit.Bound, id string) error {
-	if id == "" {
-		return nil
-	}
-	var n int64
-	if kit.IsUUID(id) {
-		if err := tx.Scoped(ctx).Table("access_policies").Where("id = ?", id).Count(&n).Error; err != nil {
-			return err
-		}
-	}
-	if n == 0 {
-		return &kit.ValidationError{Fields: map[string]string{"accessPolicy": "Choose one of this project's access policies."}}
-	}
-	return nil
-}
-
 // CreateClient validates and stores a new client, and returns it with its
 // secret: the only time the secret exists outside the client's hands.
 func (s Apps) CreateClient(ctx context.Context, a audit.Actor, in Input) (Client, string, error) {
@@ -338,7 +322,7 @@ func (s Apps) CreateClient(ctx context.Context, a audit.Actor, in Input) (Client
 		if err := tx.EnterWall(ctx); err != nil {
 			return err
 		}
-		if err := checkPolicy(ctx, tx, in.AccessPolicyID); err != nil {
+		if err := resources.For(tx).CheckPolicyChoice(ctx, in.AccessPolicyID); err != nil {
 			return err
 		}
 		if err := tx.CheckNameFree(ctx, &row{}, r.Name, "", nameTaken); err != nil {

@@ -84,7 +84,7 @@ func (t Roster) Invite(ctx context.Context, a audit.Actor, in InviteInput, lette
 		if err := tx.bound().LockProject(ctx); err != nil {
 			return err
 		}
-		if err := tx.checkPolicy(ctx, in.AccessPolicyID); err != nil {
+		if err := tx.resources().CheckPolicyChoice(ctx, kit.Deref(in.AccessPolicyID)); err != nil {
 			return err
 		}
 		var n int64

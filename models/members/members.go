@@ -40,19 +40,6 @@ type ProjectMembership struct {
 // admin who can sign in.
 var ErrLastAdmin = errors.New("the project must keep at least one active admin")
 
-// checkPolicy refuses a policy id that is not one of this project's.
-func (t Roster) checkPolicy(ctx context.Context, id *string) error {
-	if id == nil {
-		return nil
-	}
-	if _, err := uuid.Parse(*id); err == nil {
-		if _, err = t.resources().AccessPolicy(ctx, *id); !errors.Is(err, kit.ErrNotFound) {
-			return err
-		}
-	}
-	return &kit.ValidationError{Fields: map[string]string{"accessPolicy": "Choose one of this project's access policies."}}
-}
-
 // InsertMembership adds an active membership with its profile resource,
 // recording who invited it. Call it inside a transaction, and move
 // AuthEpoch again once that is committed.
@@ -120,7 +107,7 @@ func (t Roster) UpdateMember(ctx context.Context, a audit.Actor, membershipID st
 		if err != nil {
 			return err
 		}
-		if err := tx.checkPolicy(ctx, u.AccessPolicyID); err != nil {
+		if err := tx.resources().CheckPolicyChoice(ctx, kit.Deref(u.AccessPolicyID)); err != nil {
 			return err
 		}
 		if !u.Admin || !u.Active {
@@ -262,7 +249,7 @@ func (t Roster) Membership(ctx context.Context, userID string) (ProjectMembershi
 func (t Roster) AddMember(ctx context.Context, a audit.Actor, userID string, admin bool, policyID *string) (ProjectMembership, error) {
 	var m ProjectMembership
 	err := t.inTx(ctx, func(tx Roster) error {
-		if err := tx.checkPolicy(ctx, policyID); err != nil {
+		if err := tx.resources().CheckPolicyChoice(ctx, kit.Deref(policyID)); err != nil {
 			return err
 		}
 		var err error

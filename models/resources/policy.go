@@ -2,6 +2,7 @@ package resources
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -150,4 +151,19 @@ func (t Store) UpdateAccessPolicy(ctx context.Context, a audit.Actor, id string,
 			"name": audit.Change{Before: before.Name, After: p.Name}, "rules": audit.Change{Before: before.Rules, After: p.Rules}})
 	})
 	return p, err
+}
+
+// CheckPolicyChoice refuses an access policy id that is not one of the
+// project's, with a message on the "accessPolicy" field; "" (no policy) is
+// fine. Members, invitations and API clients choose policies this way.
+func (t Store) CheckPolicyChoice(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	if kit.IsUUID(id) {
+		if _, err := t.AccessPolicy(ctx, id); !errors.Is(err, kit.ErrNotFound) {
+			return err
+		}
+	}
+	return &kit.ValidationError{Fields: map[string]string{"accessPolicy": "Choose one of this project's access policies."}}
 }
