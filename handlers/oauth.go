@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"enclave/models/clients"
-	"enclave/oauth"
+	"enclave/models/oauth"
 	"enclave/views/paths"
 
 	"github.com/go-jose/go-jose/v4/jwt"

@@ -9,7 +9,7 @@ import (
 
 	"enclave/models"
 	"enclave/models/kit"
-	"enclave/oauth"
+	"enclave/models/oauth"
 
 	"github.com/labstack/echo/v4"
 )

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"enclave/models"
-	"enclave/oauth"
+	"enclave/models/oauth"
 )
 
 // Config is the server's configuration, read from the environment.

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"enclave/oauth"
+	"enclave/models/oauth"
 
 	"github.com/labstack/echo/v4"
 )

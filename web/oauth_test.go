@@ -14,9 +14,9 @@ import (
 	"enclave/models/audit"
 	"enclave/models/clients"
 	"enclave/models/kit"
+	"enclave/models/oauth"
 	"enclave/models/resources"
 	"enclave/models/testdb"
-	"enclave/oauth"
 	"enclave/web"
 	"enclave/web/webtest"
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"enclave/oauth"
+	"enclave/models/oauth"
 )
 
 // prepareOAuthKeys loads the access-token signing keys: ENCLAVE_OAUTH_KEY

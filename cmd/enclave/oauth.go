@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"enclave/oauth"
+	"enclave/models/oauth"
 	"enclave/web"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"enclave/oauth"
+	"enclave/models/oauth"
 )
 
 func TestOAuthRotateKey(t *testing.T) {

@@ -17,9 +17,9 @@ import (
 	"testing"
 
 	"enclave/models"
+	"enclave/models/oauth"
 	"enclave/models/secrets"
 	"enclave/models/testdb"
-	"enclave/oauth"
 	"enclave/web"
 
 	"github.com/PuerkitoBio/goquery"

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"enclave/oauth"
+	"enclave/models/oauth"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 )
