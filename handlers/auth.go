@@ -51,7 +51,12 @@ func (h *Auth) RegisterPage(c echo.Context) error {
 }
 
 // Register creates the account, signs the user in and moves on to step 2.
+// A signed-in user (a second tab, a replayed form) keeps their session and
+// goes to step 2 as on the form's page: the form never switches accounts.
 func (h *Auth) Register(c echo.Context) error {
+	if _, ok := CurrentUser(c); ok {
+		return c.Redirect(http.StatusSeeOther, paths.NewProject.URL())
+	}
 	wait, err := h.Sys.Attempt(ctx(c), "register-ip:"+c.RealIP(), accounts.RegisterPerAddress)
 	if err != nil {
 		return err

@@ -61,6 +61,27 @@ func TestRegisterTwoSteps(t *testing.T) {
 	}
 }
 
+// TestRegisterWhileSignedInKeepsTheAccount: the register form posted from a
+// tab opened before signing in does not make a second account nor switch
+// the session to it.
+func TestRegisterWhileSignedInKeepsTheAccount(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			app := webtest.New(t, db)
+			c, _ := app.SignUp("first@example.org", "First")
+			c.PostForm("/register", url.Values{"firstName": {"Other"}, "lastName": {"Person"},
+				"email": {"other@example.org"}, "password": {"analytical"}}).
+				Status(http.StatusSeeOther).RedirectsTo("/projects/new")
+			if got := c.Get("/account").Status(http.StatusOK).TestID("user-name"); got != "Test first" {
+				t.Errorf("signed in as %q after the register form, want the first account", got)
+			}
+			if _, err := app.Sys.UserByEmail(t.Context(), "other@example.org"); err == nil {
+				t.Error("the register form made a second account for a signed-in user")
+			}
+		})
+	}
+}
+
 func TestRegisterErrors(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
