@@ -190,7 +190,7 @@ var consoleRows = []accessRow{
 	{req: "GET /", want: anyone(to("{home}"))},
 	{req: "GET /register", want: guestsAndUsers(titled("Register"), to("/projects/new"))},
 	{req: "POST /register", spare: true, form: "firstName=New&lastName=Person&email={role}.new@example.org&password=password-123",
-		want: anyone(to("/register/project"))},
+		want: guestsAndUsers(to("/register/project"), to("/projects/new"))},
 	{req: "GET /signin", want: guestsAndUsers(titled("Sign in"), to("{home}"))},
 	{req: "POST /signin", spare: true, form: "email={email}&password=password-123",
 		want: guestsAndUsers(outcome{http.StatusUnauthorized, "Sign in"}, to("{home}"))},
@@ -893,8 +893,18 @@ func checkOutcome(t *testing.T, resp *webtest.Response, method, path string, wan
 	case strings.HasPrefix(kind, "text/html"):
 		errorPage := resp.Has("error-page")
 		if got >= 400 && (errorPage || want.mark == "") {
-			if msg := resp.TestID("error-message"); !errorPage || !strings.Contains(msg, want.mark) {
+			msg := resp.TestID("error-message")
+			if !errorPage || !strings.Contains(msg, want.mark) {
 				t.Errorf("error page %v saying %q, want one saying %q\n%s", errorPage, msg, want.mark, clip(resp.Body))
+			}
+			// The admin refusal names what was refused: a page, or a change.
+			if verb := "make this change"; want == notAdmin {
+				if method == http.MethodGet {
+					verb = "open this page"
+				}
+				if !strings.Contains(msg, verb) {
+					t.Errorf("admin refusal %q does not say %q", msg, verb)
+				}
 			}
 		} else if want.mark != "" && resp.Title() != want.mark {
 			t.Errorf("page %q, want %q", resp.Title(), want.mark)

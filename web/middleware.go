@@ -289,7 +289,11 @@ func scoped(h func(echo.Context, models.Scope) error) echo.HandlerFunc {
 func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if sc, ok := c.Get(keyScope).(models.Scope); !ok || !sc.Admin() {
-			return echo.NewHTTPError(http.StatusForbidden, "Only admins of this project can open this page. Ask an admin to change your role if you need it.")
+			what := "open this page"
+			if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+				what = "make this change"
+			}
+			return echo.NewHTTPError(http.StatusForbidden, "Only admins of this project can "+what+". Ask an admin to change your role if you need it.")
 		}
 		return next(c)
 	}
