@@ -7,11 +7,15 @@ module.exports = {
     extend: {
       // The UI kit's colours by role. Text in them keeps a contrast of at
       // least 4.5:1 (WCAG AA) on white and slate-50/100 backgrounds: brand and
-      // danger from shade 600 up, muted as it is.
+      // danger from shade 600 up, muted as it is. An alert of each kind
+      // (views.Alert) is drawn in its own: shade 800 on 50.
       colors: {
         brand: colors.indigo,
         danger: colors.red,
         muted: colors.slate[600],
+        info: colors.sky,
+        success: colors.green,
+        warning: colors.amber,
       },
       // The UI kit's spacing: buttons and inputs share their height, cards
       // their padding.

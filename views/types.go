@@ -51,23 +51,6 @@ func (p ProjectLink) Role() string {
 	return "Member"
 }
 
-// FieldVM describes one labelled input.
-type FieldVM struct {
-	Name         string
-	Label        string
-	Type         string
-	Value        string
-	Err          string
-	Autocomplete string
-	Hint         string
-	MaxLength    int
-	Required     bool
-	Autofocus    bool
-}
-
-// ID is the input's element id.
-func (f FieldVM) ID() string { return "f-" + f.Name }
-
 // input is the view model of a required input showing value, as the form
 // was submitted, with the message errs hold for it. A password input is
 // always empty: a password is never sent back.
