@@ -37,6 +37,9 @@ type Caller struct {
 	// All is true when Projects lists every active membership (AllProjects
 	// was asked).
 	All bool
+	// LoginID is the login of the access token the caller presented
+	// (ResolveLogin); empty for a session.
+	LoginID string
 
 	// resolved and db are set by ResolveCaller: only such a Caller can
 	// Enter a project.
@@ -79,22 +82,29 @@ func (c Caller) ProjectsOf() []ProjectAccess {
 // callerSQL reads a live session, its user, and the user's active
 // memberships with their projects and access policies, in one statement.
 // %s is the extra membership condition (one project, or none for all).
-const callerSQL = `SELECT s.data, s.expires_at, s.last_seen_at,
+const callerSQL = `SELECT s.data, s.expires_at, s.last_seen_at,` + callerColumns + `
+FROM sessions s
+LEFT JOIN users u ON u.id = s.user_id
+LEFT JOIN project_memberships m ON m.user_id = u.id AND m.active = ?`
+
+// callerColumns are the user's, membership's, project's and policy's
+// columns of a caller's resolution (callerRow.dest after the session).
+const callerColumns = `
 	u.id, u.project_id, u.first_name, u.last_name, u.email, u.password_hash, u.email_verified_at, u.created_at, u.updated_at,
 	m.id, m.project_id, m.user_id, m.admin, m.active, m.access_policy_id, m.invited_by, m.profile_type,
 	m.profile_id, m.created_at, m.updated_at,
 	p.id, p.name, p.description, p.super_admin, p.strict_mode, p.check_references_on_write, p.features,
 	p.default_patient_access_policy, p.owner_id, p.version, p.created_at, p.updated_at,
-	ap.id, ap.project_id, ap.name, ap.rules, ap.created_at, ap.updated_at
-FROM sessions s
-LEFT JOIN users u ON u.id = s.user_id
-LEFT JOIN project_memberships m ON m.user_id = u.id AND m.active = ?`
+	ap.id, ap.project_id, ap.name, ap.rules, ap.created_at, ap.updated_at`
 
-const callerSQLFrom = `
-LEFT JOIN projects p ON p.id = m.project_id
-LEFT JOIN access_policies ap ON ap.id = m.access_policy_id AND ap.project_id = m.project_id
+const callerSQLFrom = callerJoins + `
 WHERE s.id = ? AND s.expires_at > ?
 ORDER BY p.name, p.id`
+
+// callerJoins join a membership's project and access policy.
+const callerJoins = `
+LEFT JOIN projects p ON p.id = m.project_id
+LEFT JOIN access_policies ap ON ap.id = m.access_policy_id AND ap.project_id = m.project_id`
 
 // ResolveCaller resolves a request's caller in one SQL statement: the live
 // session with this token (looked up by its SHA-256), its user, and the
@@ -228,4 +238,49 @@ func nullable(s sql.NullString) *string {
 	}
 	v := s.String
 	return &v
+}
+
+// loginSQL reads a granted, unrevoked login with its user and its active
+// membership, project and access policy, in one statement.
+const loginSQL = `SELECT l.project_id,` + callerColumns + `
+FROM logins l
+JOIN users u ON u.id = l.user_id
+LEFT JOIN project_memberships m ON m.id = l.membership_id AND m.active = ?` + callerJoins + `
+WHERE l.id = ? AND l.granted = ? AND l.revoked = ?`
+
+// ResolveLogin resolves the caller of a user's access token from its login,
+// in one SQL statement: the user and the login's membership, when it is
+// still active and in projectID (the token's project). A login that is
+// unknown, not granted or revoked is ErrNotFound; a membership that is
+// gone, inactive or of another project leaves Projects empty.
+func (s System) ResolveLogin(ctx context.Context, loginID, projectID string) (Caller, error) {
+	if !kit.IsUUID(loginID) {
+		return Caller{}, kit.ErrNotFound
+	}
+	rows, err := s.db.WithContext(ctx).Raw(loginSQL, true, loginID, true, false).Rows()
+	if err != nil {
+		return Caller{}, err
+	}
+	defer rows.Close()
+	out := Caller{LoginID: loginID, resolved: true, db: s.db}
+	found := false
+	for rows.Next() {
+		var r callerRow
+		var project sql.NullString
+		if err := rows.Scan(append([]any{&project}, r.dest()[3:]...)...); err != nil {
+			return Caller{}, err
+		}
+		found = true
+		out.User = r.user()
+		if a, ok := r.access(); ok && project.String == projectID && a.Project.ID == projectID {
+			out.Projects = append(out.Projects, a)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Caller{}, err
+	}
+	if !found {
+		return Caller{}, kit.ErrNotFound
+	}
+	return out, nil
 }

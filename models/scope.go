@@ -7,6 +7,7 @@ import (
 	"enclave/models/kit"
 	"enclave/models/members"
 	"enclave/models/projects"
+	"enclave/models/resources"
 	"errors"
 )
 
@@ -25,6 +26,10 @@ type Scope struct {
 	// client is the API client the scope acts for, when an access token
 	// made it (ClientCaller.Enter); user is then empty.
 	client *clients.Client
+	// login is the login of a user's access token (Caller.LoginID).
+	login string
+	// policy is the access policy the store is restricted by, if any.
+	policy *resources.AccessPolicy
 }
 
 // ErrPolicyMissing refuses a membership that names an access policy its
@@ -44,15 +49,23 @@ func (c Caller) Enter(projectID string) (Scope, error) {
 		return Scope{}, err
 	}
 	t := ForProject(c.db, a.Project.ID).WithProject(a.Project).WithMember(a.Membership)
+	var policy *resources.AccessPolicy
 	if id := a.Membership.AccessPolicyID; id != nil {
 		if a.Policy == nil || a.Policy.ID != *id {
 			return Scope{}, ErrPolicyMissing
 		}
 		pol := *a.Policy
 		t = t.WithPolicy(&pol)
+		policy = &pol
 	}
-	return Scope{user: c.User, access: a.ProjectAccess, store: &t}, nil
+	return Scope{policy: policy, user: c.User, access: a.ProjectAccess, store: &t, login: c.LoginID}, nil
 }
+
+// LoginID is the login of the user's access token; empty for a session.
+func (s Scope) LoginID() string { return s.login }
+
+// Policy is the member's access policy; nil when they have none.
+func (s Scope) Policy() *resources.AccessPolicy { return s.policy }
 
 // Store is the project's store, restricted by the member's access policy.
 func (s Scope) Store() Tenant {

@@ -6,6 +6,7 @@ import (
 	"enclave/models/audit"
 	"enclave/models/clients"
 	"enclave/models/kit"
+	"enclave/models/logins"
 	"enclave/models/mail"
 	"enclave/models/members"
 	"enclave/models/projects"
@@ -30,12 +31,16 @@ type System struct {
 	members.Inbox
 	// clients.Directory: API clients by the client id they present.
 	clients.Directory
+	// logins.Ledger: programs signed in for a user (authorization codes,
+	// refresh tokens).
+	logins.Ledger
 }
 
 // NewSystem returns the server-wide store.
 func NewSystem(db *gorm.DB) System {
 	return System{db: db, Store: accounts.New(db), Keys: secrets.NewKeys(db), Registry: projects.NewRegistry(db),
-		Inbox: members.NewInbox(db), Directory: clients.NewDirectory(db)}
+		Inbox: members.NewInbox(db), Directory: clients.NewDirectory(db),
+		Ledger: logins.New(db)}
 }
 
 // DB exposes the handle for wiring (readiness checks, building Tenants).
