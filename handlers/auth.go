@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -127,56 +128,78 @@ func (h *Auth) SignInPage(c echo.Context) error {
 	return render(c, http.StatusOK, views.SignInPage(p, f, forms.Errors{}))
 }
 
-// SignIn checks the credentials, starts a new session and lands the user.
-// Every attempt is counted before the password is checked, per account and
-// client address and per address alone (see accounts.SignInPerAccount), so
-// guesses slow down without locking the account's owner out elsewhere.
+// SignIn checks the credentials (passwordSignIn, throttled), starts a new
+// session and lands the user.
 func (h *Auth) SignIn(c echo.Context) error {
 	var f forms.SignIn
 	if _, err := bindForm(c, &f); err != nil {
 		return err
 	}
 	f.Next = safeNext(f.Next)
-	email, ip := accounts.NormalizeEmail(f.Email), c.RealIP()
-	accountKey, addressKey := "signin:"+email+"|"+ip, "signin-ip:"+ip
-	wait, err := signInAttempt(c, h.Sys, accountKey, addressKey)
-	if err != nil {
-		return err
-	}
-	if wait > 0 {
-		h.Log.WarnContext(ctx(c), "sign-in refused: too many attempts", "ip", ip)
+	u, wait, err := passwordSignIn(c, h.Sys, h.Log, f.Email, f.Password)
+	switch {
+	case wait > 0:
 		return h.tooSoon(c, wait, f)
-	}
-	u, err := h.Sys.Authenticate(ctx(c), f.Email, f.Password)
-	if errors.Is(err, accounts.ErrBadCredentials) {
-		h.Log.InfoContext(ctx(c), "sign-in failed", "ip", c.RealIP())
-		actor := audit.Actor{Email: email, IP: c.RealIP()}
-		if known, kerr := h.Sys.UserByEmail(ctx(c), actor.Email); kerr == nil {
-			actor.UserID = known.ID
-		}
-		if rerr := h.Sys.RecordSignIn(ctx(c), actor, false); rerr != nil {
-			return rerr
-		}
+	case errors.Is(err, accounts.ErrBadCredentials):
 		return h.signInRefused(c, http.StatusUnauthorized, "Email or password is incorrect.", f)
-	}
-	if err != nil {
-		return err
-	}
-	if err := h.Sys.ResetAttempts(ctx(c), accountKey); err != nil {
-		return err
-	}
-	if err := h.Sys.RefundAttempt(ctx(c), addressKey); err != nil {
+	case err != nil:
 		return err
 	}
 	if err := h.Sessions.SignIn(c, u.ID); err != nil {
 		return err
 	}
 	h.Log.InfoContext(ctx(c), "signed in", "user", u.ID)
-	if err := h.Sys.RecordSignIn(ctx(c), actorOf(c, u), true); err != nil {
-		return err
-	}
 	SetUser(c, u)
 	return h.land(c, f.Next)
+}
+
+// passwordChecker is what a sign-in with a password needs.
+type passwordChecker interface {
+	Throttle
+	Authenticate(ctx context.Context, email, password string) (accounts.User, error)
+	UserByEmail(ctx context.Context, email string) (accounts.User, error)
+	RecordSignIn(ctx context.Context, a audit.Actor, ok bool) error
+}
+
+// passwordSignIn checks an email and password, for the console's form and
+// for programs (/auth/login) alike. Every attempt is counted before the
+// password is checked, per account and client address and per address
+// alone (see accounts.SignInPerAccount), so guesses slow down without
+// locking the account's owner out elsewhere; wait > 0 refuses one that
+// came too soon. A wrong password is accounts.ErrBadCredentials. Both
+// outcomes are recorded in the audit log.
+func passwordSignIn(c echo.Context, sys passwordChecker, log *slog.Logger, email, password string) (accounts.User, time.Duration, error) {
+	email, ip := accounts.NormalizeEmail(email), c.RealIP()
+	accountKey, addressKey := "signin:"+email+"|"+ip, "signin-ip:"+ip
+	wait, err := signInAttempt(c, sys, accountKey, addressKey)
+	if err != nil || wait > 0 {
+		if wait > 0 {
+			log.WarnContext(ctx(c), "sign-in refused: too many attempts", "ip", ip)
+		}
+		return accounts.User{}, wait, err
+	}
+	u, err := sys.Authenticate(ctx(c), email, password)
+	if errors.Is(err, accounts.ErrBadCredentials) {
+		log.InfoContext(ctx(c), "sign-in failed", "ip", ip)
+		actor := audit.Actor{Email: email, IP: ip}
+		if known, kerr := sys.UserByEmail(ctx(c), actor.Email); kerr == nil {
+			actor.UserID = known.ID
+		}
+		if rerr := sys.RecordSignIn(ctx(c), actor, false); rerr != nil {
+			return u, 0, rerr
+		}
+		return u, 0, err
+	}
+	if err != nil {
+		return u, 0, err
+	}
+	if err := sys.ResetAttempts(ctx(c), accountKey); err != nil {
+		return u, 0, err
+	}
+	if err := sys.RefundAttempt(ctx(c), addressKey); err != nil {
+		return u, 0, err
+	}
+	return u, 0, sys.RecordSignIn(ctx(c), actorOf(c, u), true)
 }
 
 // signInRefused shows the sign-in form f again, as it was sent but for the

@@ -4,6 +4,8 @@
 package handlers
 
 import (
+	"strings"
+
 	"enclave/models"
 	"enclave/models/accounts"
 	"enclave/models/audit"
@@ -115,4 +117,20 @@ func actorOf(c echo.Context, u accounts.User) audit.Actor {
 func Actor(c echo.Context) audit.Actor {
 	u, _ := CurrentUser(c)
 	return actorOf(c, u)
+}
+
+const keyTokenScope = "enclave.token_scope"
+
+// SetTokenScope records the scope of the access token the request came
+// with (OAuth scope, space-separated).
+func SetTokenScope(c echo.Context, scope string) { c.Set(keyTokenScope, scope) }
+
+// scopeOf is the request's token scope, as a set.
+func scopeOf(c echo.Context) map[string]bool {
+	s, _ := c.Get(keyTokenScope).(string)
+	out := map[string]bool{}
+	for _, f := range strings.Fields(s) {
+		out[f] = true
+	}
+	return out
 }

@@ -7,9 +7,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"enclave/models/clients"
+	"enclave/models/logins"
 	"enclave/models/oauth"
 	"enclave/views/paths"
 
@@ -18,9 +20,11 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// OAuth serves the OAuth 2.0 token endpoint and the discovery documents.
+// OAuth serves the OAuth 2.0 token endpoint (client_credentials,
+// authorization_code with PKCE, refresh_token), revocation, sign-out,
+// userinfo and the discovery documents.
 type OAuth struct {
-	Sys ClientAuthenticator
+	Sys Grants
 	// Keys sign the access tokens; nil when the server has none, and then
 	// the token endpoint is unavailable.
 	Keys *oauth.Keys
@@ -30,7 +34,8 @@ type OAuth struct {
 // The grants and client authentication methods that work today; the
 // discovery documents list exactly these.
 var (
-	grantTypes       = []string{"client_credentials"}
+	grantTypes       = []string{"authorization_code", "client_credentials", "refresh_token"}
+	responseTypes    = []string{}
 	tokenAuthMethods = []string{"client_secret_basic", "client_secret_post"}
 )
 
@@ -74,6 +79,8 @@ func OAuthError(c echo.Context, status int) error {
 		code = "temporarily_unavailable"
 	case status >= 500:
 		code = "server_error"
+	case status == http.StatusUnauthorized:
+		code = "invalid_token" // a bearer token refused (RFC 6750 §3.1)
 	}
 	return writeTokenError(c, &tokenError{status: status, code: code, desc: http.StatusText(status)})
 }
@@ -88,9 +95,13 @@ func (h *OAuth) Token(c echo.Context) error {
 			terr = badRequest("Missing grant_type")
 		case "client_credentials":
 			return h.clientCredentials(c, form)
+		case "authorization_code":
+			return h.authorizationCode(c, form)
+		case "refresh_token":
+			return h.refreshToken(c, form)
 		default:
 			terr = &tokenError{status: http.StatusBadRequest, code: "unsupported_grant_type",
-				desc: "Unsupported grant_type: this server supports client_credentials"}
+				desc: "Unsupported grant_type: this server supports " + strings.Join(grantTypes, ", ")}
 		}
 	}
 	return writeTokenError(c, terr)
@@ -121,56 +132,27 @@ func tokenForm(c echo.Context) (url.Values, *tokenError) {
 // clientCredentials authenticates the client (HTTP Basic or the body, not
 // both) and issues an access token for its project.
 func (h *OAuth) clientCredentials(c echo.Context, form url.Values) error {
-	id, secret, basic := c.Request().BasicAuth()
-	if basic {
-		// RFC 6749 §2.3.1: Basic credentials are form-encoded first.
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil {
-			return writeTokenError(c, &tokenError{status: http.StatusUnauthorized, code: "invalid_client",
-				desc: "The Basic credentials are not form-encoded", basic: true})
+	id, secret, basic, terr := clientCredentialsOf(c, form)
+	if terr == nil {
+		switch {
+		case id == "":
+			terr = badRequest("Missing client_id")
+		case secret == "":
+			terr = badRequest("Missing client_secret")
 		}
-		if form.Has("client_secret") || (form.Has("client_id") && form.Get("client_id") != id) {
-			return writeTokenError(c, badRequest("Authenticate the client one way: HTTP Basic or the body, not both"))
-		}
-	} else {
-		id, secret = form.Get("client_id"), form.Get("client_secret")
 	}
-	switch {
-	case id == "":
-		return writeTokenError(c, badRequest("Missing client_id"))
-	case secret == "":
-		return writeTokenError(c, badRequest("Missing client_secret"))
+	if terr != nil {
+		return writeTokenError(c, terr)
 	}
 	if h.Keys == nil {
 		return OAuthError(c, http.StatusServiceUnavailable)
 	}
-	ip := c.RealIP()
-	clientKey, addressKey := "client:"+id+"|"+ip, "client-ip:"+ip
-	wait, err := signInAttempt(c, h.Sys, clientKey, addressKey)
+	cl, terr, err := h.authenticateClient(c, id, secret, basic)
 	if err != nil {
 		return err
 	}
-	if wait > 0 {
-		h.Log.WarnContext(ctx(c), "client sign-in refused: too many attempts", "ip", ip)
-		return writeTokenError(c, &tokenError{status: http.StatusTooManyRequests, code: "slow_down",
-			desc: fmt.Sprintf("Too many attempts: try again in %s seconds", retryAfter(wait)), retry: wait})
-	}
-	cl, err := h.Sys.AuthenticateClient(ctx(c), id, secret)
-	if errors.Is(err, clients.ErrBadClient) {
-		h.Log.InfoContext(ctx(c), "client sign-in failed", "ip", ip, "reason", err.Error())
-		return writeTokenError(c, &tokenError{status: http.StatusUnauthorized, code: "invalid_client",
-			desc: "Invalid client: unknown or disabled client, or wrong secret", basic: basic})
-	}
-	if err != nil {
-		return err
-	}
-	if err := h.Sys.ResetAttempts(ctx(c), clientKey); err != nil {
-		return err
-	}
-	if err := h.Sys.RefundAttempt(ctx(c), addressKey); err != nil {
-		return err
+	if terr != nil {
+		return writeTokenError(c, terr)
 	}
 	now := time.Now()
 	profile := "ClientApplication/" + cl.ID
@@ -193,6 +175,56 @@ func (h *OAuth) clientCredentials(c echo.Context, form url.Values) error {
 	})
 }
 
+// clientCredentialsOf reads the client's credentials from HTTP Basic or the
+// body (not both); id and secret are empty when none are sent.
+func clientCredentialsOf(c echo.Context, form url.Values) (id, secret string, basic bool, terr *tokenError) {
+	id, secret, basic = c.Request().BasicAuth()
+	if !basic {
+		return form.Get("client_id"), form.Get("client_secret"), false, nil
+	}
+	// RFC 6749 §2.3.1: Basic credentials are form-encoded first.
+	var err1, err2 error
+	id, err1 = url.QueryUnescape(id)
+	secret, err2 = url.QueryUnescape(secret)
+	if err1 != nil || err2 != nil {
+		return "", "", true, &tokenError{status: http.StatusUnauthorized, code: "invalid_client",
+			desc: "The Basic credentials are not form-encoded", basic: true}
+	}
+	if form.Has("client_secret") || (form.Has("client_id") && form.Get("client_id") != id) {
+		return "", "", true, badRequest("Authenticate the client one way: HTTP Basic or the body, not both")
+	}
+	return id, secret, true, nil
+}
+
+// authenticateClient checks a client's secret, throttled like passwords
+// per client and address and per address alone.
+func (h *OAuth) authenticateClient(c echo.Context, id, secret string, basic bool) (clients.Client, *tokenError, error) {
+	ip := c.RealIP()
+	clientKey, addressKey := "client:"+id+"|"+ip, "client-ip:"+ip
+	wait, err := signInAttempt(c, h.Sys, clientKey, addressKey)
+	if err != nil {
+		return clients.Client{}, nil, err
+	}
+	if wait > 0 {
+		h.Log.WarnContext(ctx(c), "client sign-in refused: too many attempts", "ip", ip)
+		return clients.Client{}, &tokenError{status: http.StatusTooManyRequests, code: "slow_down",
+			desc: fmt.Sprintf("Too many attempts: try again in %s seconds", retryAfter(wait)), retry: wait}, nil
+	}
+	cl, err := h.Sys.AuthenticateClient(ctx(c), id, secret)
+	if errors.Is(err, clients.ErrBadClient) {
+		h.Log.InfoContext(ctx(c), "client sign-in failed", "ip", ip, "reason", err.Error())
+		return cl, &tokenError{status: http.StatusUnauthorized, code: "invalid_client",
+			desc: "Invalid client: unknown or disabled client, or wrong secret", basic: basic}, nil
+	}
+	if err != nil {
+		return cl, nil, err
+	}
+	if err := h.Sys.ResetAttempts(ctx(c), clientKey); err != nil {
+		return cl, nil, err
+	}
+	return cl, nil, h.Sys.RefundAttempt(ctx(c), addressKey)
+}
+
 // JWKS answers GET /.well-known/jwks.json: the public keys that verify
 // access tokens.
 func (h *OAuth) JWKS(c echo.Context) error {
@@ -209,7 +241,11 @@ func discovery(c echo.Context) map[string]any {
 		"issuer":                                base,
 		"jwks_uri":                              base + paths.JWKS.URL(),
 		"token_endpoint":                        base + paths.OAuthToken.URL(),
+		"userinfo_endpoint":                     base + paths.OAuthUserInfo.URL(),
+		"revocation_endpoint":                   base + paths.OAuthRevoke.URL(),
 		"grant_types_supported":                 grantTypes,
+		"response_types_supported":              responseTypes,
+		"code_challenge_methods_supported":      []string{logins.MethodS256, logins.MethodPlain},
 		"token_endpoint_auth_methods_supported": tokenAuthMethods,
 	}
 }
@@ -217,13 +253,14 @@ func discovery(c echo.Context) map[string]any {
 // OpenIDConfiguration answers GET /.well-known/openid-configuration.
 func (h *OAuth) OpenIDConfiguration(c echo.Context) error {
 	doc := discovery(c)
-	doc["response_types_supported"] = []string{}
+	doc["subject_types_supported"] = []string{"public"}
+	doc["id_token_signing_alg_values_supported"] = []string{"RS256"}
+	doc["scopes_supported"] = []string{"openid", "profile", "email", "offline_access"}
 	return c.JSON(http.StatusOK, doc)
 }
 
 // SMARTConfiguration answers GET /fhir/R4/.well-known/smart-configuration
-// (SMART App Launch 2: with only client_credentials, no authorization
-// endpoint).
+// (SMART App Launch 2).
 func (h *OAuth) SMARTConfiguration(c echo.Context) error {
 	doc := discovery(c)
 	doc["capabilities"] = []string{"client-confidential-symmetric"}

@@ -17,4 +17,5 @@ type Set struct {
 	Resources *Resources
 	FHIR      *FHIR
 	OAuth     *OAuth
+	Logins    *Logins
 }

@@ -8,6 +8,7 @@ import (
 	"enclave/models/accounts"
 	"enclave/models/audit"
 	"enclave/models/clients"
+	"enclave/models/logins"
 	"enclave/models/mail"
 	"enclave/models/members"
 	"enclave/models/projects"
@@ -42,6 +43,34 @@ type Throttle interface {
 type ClientAuthenticator interface {
 	Throttle
 	AuthenticateClient(ctx context.Context, clientID, secret string) (clients.Client, error)
+}
+
+// Grants is what the token endpoint needs: clients' credentials, and users'
+// logins (authorization codes, refresh tokens, revocation).
+type Grants interface {
+	ClientAuthenticator
+	ClientByID(ctx context.Context, clientID string) (clients.Client, error)
+	RedeemLoginCode(ctx context.Context, code string, check func(logins.Login) error) (logins.Login, error)
+	IssueRefreshToken(ctx context.Context, loginID string) (string, error)
+	RotateRefreshToken(ctx context.Context, token string) (logins.Login, string, error)
+	LoginOfRefreshToken(ctx context.Context, token string) (logins.Login, error)
+	RevokeLogin(ctx context.Context, userID, loginID string) error
+	ResolveLogin(ctx context.Context, loginID, projectID string) (models.Caller, error)
+}
+
+// UserSignIn is what a program's sign-in for a user needs (/auth/login,
+// /auth/profile, /oauth2/authorize): the password check, the user's
+// memberships and pending logins.
+type UserSignIn interface {
+	Directory
+	Throttle
+	Authenticate(ctx context.Context, email, password string) (accounts.User, error)
+	UserByEmail(ctx context.Context, email string) (accounts.User, error)
+	RecordSignIn(ctx context.Context, a audit.Actor, ok bool) error
+	ClientByID(ctx context.Context, clientID string) (clients.Client, error)
+	StartLogin(ctx context.Context, n logins.NewLogin) (logins.Login, error)
+	PendingLogin(ctx context.Context, id string) (logins.Login, error)
+	IssueLoginCode(ctx context.Context, loginID, projectID, membershipID string) (string, error)
 }
 
 // Accounts is the server-wide store of people: registration, sign-in,

@@ -67,10 +67,12 @@ func (c ClientCaller) Enter() (Scope, error) {
 	}
 	m := members.ProjectMembership{ProjectID: c.Project.ID}
 	t := ForProject(c.db, c.Project.ID).WithProject(c.Project).WithMember(m)
+	var policy *resources.AccessPolicy
 	if c.Policy != nil {
 		pol := *c.Policy
 		t = t.WithPolicy(&pol)
+		policy = &pol
 	}
 	cl := c.Client
-	return Scope{access: ProjectAccess{Project: c.Project, Membership: m}, store: &t, client: &cl}, nil
+	return Scope{access: ProjectAccess{Project: c.Project, Membership: m}, store: &t, client: &cl, policy: policy}, nil
 }

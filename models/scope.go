@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"enclave/models/accounts"
 	"enclave/models/audit"
 	"enclave/models/clients"
@@ -101,4 +102,15 @@ func (s Scope) Admin() bool { return s.access.Membership.Admin }
 // Actor is the member acting in this scope, from ip, for the audit log.
 func (s Scope) Actor(ip string) audit.Actor {
 	return audit.Actor{UserID: s.user.ID, Email: s.user.Email, IP: ip}
+}
+
+// Profile reads the member's own profile resource (their Practitioner),
+// which they may read whatever their access policy says: it is who they
+// are. kit.ErrNotFound when the membership has none.
+func (s Scope) Profile(ctx context.Context) (resources.Resource, error) {
+	m := s.access.Membership
+	if s.store == nil || m.ProfileID == nil || m.ProfileType == "" {
+		return resources.Resource{}, kit.ErrNotFound
+	}
+	return resources.For(s.store.bound()).ReadResource(ctx, m.ProfileType, *m.ProfileID)
 }

@@ -308,6 +308,14 @@ var consoleRows = []accessRow{
 		want: admins(to("/projects/{project}/clients"))},
 }
 
+// matrixChallenge is a PKCE challenge (plain) for the sign-in rows.
+const matrixChallenge = "matrix-challenge-of-forty-three-characters-at-least"
+
+// tokenOnly: a route for a user's access token; a session is refused.
+var tokenOnly = cells{{http.StatusUnauthorized, "invalid_token"}, {http.StatusNotFound, "invalid_request"},
+	{http.StatusNotFound, "invalid_request"}, {http.StatusUnauthorized, "invalid_token"}, {http.StatusUnauthorized, "invalid_token"},
+	{http.StatusUnauthorized, "invalid_token"}, {http.StatusUnauthorized, "invalid_token"}, {http.StatusNotFound, "invalid_request"}}
+
 // How an invitation is refused to its unverified invitee, and to anyone
 // else.
 var (
@@ -325,6 +333,23 @@ var apiRows = []accessRow{
 		want: anyone(outcome{http.StatusUnauthorized, "invalid_client"})},
 	{req: "POST /oauth2/token", form: "grant_type=password&username={email}&password=password-123",
 		want: anyone(outcome{http.StatusBadRequest, "unsupported_grant_type"})},
+	{req: "POST /oauth2/revoke", form: "token=not-a-token-of-{role}", want: anyone(ok(""))},
+	// A user's access token, not a session: members are told so (401),
+	// outsiders do not learn the project exists.
+	{req: "GET /oauth2/userinfo", project: "{project}", want: tokenOnly},
+	{req: "POST /oauth2/userinfo", project: "{project}", want: tokenOnly},
+	{req: "GET /oauth2/logout", project: "{project}", want: tokenOnly},
+	{req: "POST /oauth2/logout", project: "{project}", want: tokenOnly},
+
+	// A program's sign-in for a user: JSON, with the caller's own
+	// password; a session changes nothing.
+	{req: "POST /auth/login", body: `{"email":"{email}","password":"password-123","codeChallenge":"` + matrixChallenge +
+		`","codeChallengeMethod":"plain"}`,
+		want: cells{{http.StatusBadRequest, "Email or password is invalid"}, {http.StatusBadRequest, "not a member of any project"},
+			ok(""), ok(""), ok(""), ok(""), ok(""), ok("")}},
+	{req: "POST /auth/profile", body: `{"login":"{project}","profile":"{home}"}`,
+		want: anyone(outcome{http.StatusBadRequest, "Invalid login"})},
+	{req: "GET /auth/me", project: "{project}", want: apiMembers(ok(""))},
 	{req: "GET /.well-known/jwks.json", want: anyone(ok(""))},
 	{req: "GET /.well-known/openid-configuration", want: anyone(ok(""))},
 	{req: "GET /fhir/R4/.well-known/smart-configuration", want: anyone(ok(""))},
@@ -786,7 +811,7 @@ func (fx *accessFixture) run(t *testing.T, row accessRow, r role) {
 	}
 	var resp *webtest.Response
 	switch {
-	case strings.HasPrefix(path, "/fhir/"):
+	case strings.HasPrefix(path, "/fhir/") || row.body != "" || row.project != "":
 		var header []string
 		if row.project != "" {
 			header = []string{web.ProjectHeader, expand(t, row.project, v)}
@@ -808,7 +833,7 @@ func (fx *accessFixture) run(t *testing.T, row accessRow, r role) {
 
 	if slices.Contains(nonMembers, r) && !row.link {
 		hidden := confidential
-		if !strings.HasPrefix(path, "/fhir/") {
+		if !strings.HasPrefix(path, "/fhir/") && row.project == "" {
 			// The API's 404 repeats the project id the caller sent; a page
 			// names nothing of the project, not even its id.
 			hidden = append(slices.Clip(hidden), fx.project)

@@ -178,9 +178,9 @@ func utf8Bodies(next echo.HandlerFunc) echo.HandlerFunc {
 // apiBodyLimit bounds request bodies of the API.
 var apiBodyLimit = middleware.BodyLimit("8M")
 
-// isAPI reports whether the request is for the FHIR API, whose errors are
-// OperationOutcomes rather than pages.
+// isAPI reports whether the request is for the FHIR API or a program's
+// sign-in (/auth/...), whose errors are OperationOutcomes rather than pages.
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return p == paths.FHIRBase || strings.HasPrefix(p, paths.FHIRBase+"/")
+	return p == paths.FHIRBase || strings.HasPrefix(p, paths.FHIRBase+"/") || strings.HasPrefix(p, paths.AuthBase+"/")
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"enclave/handlers"
 	"enclave/models"
 	"enclave/models/kit"
 	"enclave/models/oauth"
@@ -52,10 +53,11 @@ func (s *Server) verifyToken(token string) (oauth.Claims, error) {
 	return claims, err
 }
 
-// bearerAuth accepts the access tokens of the token endpoint. The signature
-// is checked in process (once per token while the cache holds it) and the
-// client comes from the cache, so a request on the hot path costs no
-// database round trip for its credentials.
+// bearerAuth accepts the access tokens of the token endpoint: an API
+// client's, or a user's (with a login_id). The signature is checked in
+// process (once per token while the cache holds it) and the client or the
+// login comes from a cache, so a request on the hot path costs no database
+// round trip for its credentials.
 type bearerAuth struct{ s *Server }
 
 // invalidToken is the 401 of a bearer token that does not pass, with the
@@ -80,6 +82,12 @@ func (a bearerAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
 		s.loggerFor(c.Request().Context()).Info("access token refused", "reason", err.Error())
 		return apiCaller{}, true, invalidToken(c, "The access token is invalid or has expired")
 	}
+	if p := headerProject(c); p != "" && p != claims.ProjectID {
+		return apiCaller{}, true, invalidToken(c, "The access token is for another project than "+ProjectHeader+" names")
+	}
+	if claims.LoginID != "" {
+		return s.userToken(c, claims)
+	}
 	cc, err := s.resolveClient(c, claims)
 	if errors.Is(err, kit.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
 		return apiCaller{}, true, invalidToken(c, "The access token's client no longer exists")
@@ -89,9 +97,6 @@ func (a bearerAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
 	}
 	if !cc.Client.TokenValid(claims.IssuedAt.Time()) {
 		return apiCaller{}, true, invalidToken(c, "The access token's client is disabled, or the token was revoked")
-	}
-	if p := headerProject(c); p != "" && p != claims.ProjectID {
-		return apiCaller{}, true, invalidToken(c, "The access token is for another project than "+ProjectHeader+" names")
 	}
 	return apiCaller{Client: &cc, ProjectID: claims.ProjectID}, true, nil
 }
@@ -109,4 +114,43 @@ func (s *Server) resolveClient(c echo.Context, claims oauth.Claims) (models.Clie
 	}
 	s.clients.put(k, cc, err, epoch)
 	return cc, err
+}
+
+// loginKey names a user's login and the project its token is for.
+type loginKey struct{ login, project string }
+
+// loginCache holds the callers of users' access tokens, resolved from
+// their logins (user, membership, project, policy), like clientCache: a
+// sign-out, a revoked login or a removed membership applies at once on this
+// process, and within CallerCacheTTL on the others.
+type loginCache = epochCache[loginKey, models.Caller]
+
+func newLoginCache() *loginCache {
+	return newEpochCache[loginKey](CallerCacheTTL, callerCacheSize,
+		func(models.Caller, error) time.Time { return time.Time{} })
+}
+
+// userToken accepts the access token of a user's login: it acts as the
+// login's membership, under its access policy, while the login is neither
+// revoked nor its membership gone.
+func (s *Server) userToken(c echo.Context, claims oauth.Claims) (apiCaller, bool, error) {
+	k := loginKey{login: claims.LoginID, project: claims.ProjectID}
+	epoch := kit.AuthEpoch() // before the query, as for callers
+	e, ok := s.logins.get(k, epoch)
+	if !ok {
+		caller, err := s.sys.ResolveLogin(c.Request().Context(), claims.LoginID, claims.ProjectID)
+		if err != nil && !errors.Is(err, kit.ErrNotFound) {
+			return apiCaller{}, true, err
+		}
+		s.logins.put(k, caller, err, epoch)
+		e = cacheEntry[models.Caller]{value: caller, err: err}
+	}
+	switch {
+	case e.err != nil:
+		return apiCaller{}, true, invalidToken(c, "The access token's sign-in has ended (signed out or revoked)")
+	case len(e.value.Projects) == 0 || e.value.User.ID != claims.Subject:
+		return apiCaller{}, true, invalidToken(c, "The access token's membership of the project is no longer active")
+	}
+	handlers.SetTokenScope(c, claims.Scope)
+	return apiCaller{Resolved: e.value, ProjectID: claims.ProjectID}, true, nil
 }

@@ -61,11 +61,11 @@ func BenchmarkFHIR(b *testing.B) {
 	}
 }
 
-// BenchmarkFHIRReadAuth compares a read with a console session cookie and
-// with a client's bearer token, through the whole HTTP stack. Both callers
-// are cached (the session's for CallerCacheTTL, the client's likewise), so
-// neither costs a query for its credentials while the cache holds it; the
-// bearer token's signature is checked on every request.
+// BenchmarkFHIRReadAuth compares a read with a console session cookie, with
+// a client's bearer token and with a user's (from /auth/login), through the
+// whole HTTP stack. Every caller is cached (the session's for
+// CallerCacheTTL, the client's and the login's likewise), so none costs a
+// query for its credentials while the cache holds it.
 func BenchmarkFHIRReadAuth(b *testing.B) {
 	for _, db := range testdb.All(b) {
 		app := webtest.New(b, db)
@@ -78,6 +78,7 @@ func BenchmarkFHIRReadAuth(b *testing.B) {
 			b.Fatal(err)
 		}
 		token := app.Client().ClientToken(c.ID, secret)
+		userToken := app.Client().UserTokens("bench@example.org")["access_token"].(string)
 		read := func(b *testing.B, auth func(*http.Request)) {
 			for b.Loop() {
 				r := httptest.NewRequest(http.MethodGet, "/fhir/R4/Patient/"+id, nil)
@@ -94,6 +95,9 @@ func BenchmarkFHIRReadAuth(b *testing.B) {
 		})
 		b.Run(db.Name+"/bearer", func(b *testing.B) {
 			read(b, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) })
+		})
+		b.Run(db.Name+"/user-bearer", func(b *testing.B) {
+			read(b, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+userToken) })
 		})
 	}
 }

@@ -304,12 +304,20 @@ func TestDiscoveryDocuments(t *testing.T) {
 	for _, path := range []string{"/.well-known/openid-configuration", "/fhir/R4/.well-known/smart-configuration"} {
 		doc := c.API(http.MethodGet, path, "").Status(http.StatusOK).JSON()
 		grants, _ := json.Marshal(doc["grant_types_supported"])
+		methods, _ := json.Marshal(doc["code_challenge_methods_supported"])
 		if doc["issuer"] != app.HTTP.URL || doc["token_endpoint"] != app.HTTP.URL+"/oauth2/token" ||
-			doc["jwks_uri"] != app.HTTP.URL+"/.well-known/jwks.json" || string(grants) != `["client_credentials"]` {
+			doc["jwks_uri"] != app.HTTP.URL+"/.well-known/jwks.json" ||
+			string(grants) != `["authorization_code","client_credentials","refresh_token"]` || string(methods) != `["S256","plain"]` ||
+			doc["userinfo_endpoint"] != app.HTTP.URL+"/oauth2/userinfo" || doc["revocation_endpoint"] != app.HTTP.URL+"/oauth2/revoke" {
 			t.Errorf("%s: %v", path, doc)
 		}
-		if _, ok := doc["authorization_endpoint"]; ok {
-			t.Errorf("%s lists an authorization endpoint, which does not exist yet", path)
+		// Each endpoint it names is served.
+		for _, k := range []string{"token_endpoint", "userinfo_endpoint", "revocation_endpoint", "authorization_endpoint"} {
+			if u, ok := doc[k].(string); ok {
+				if r := c.API(http.MethodPost, strings.TrimPrefix(u, app.HTTP.URL), ""); r.Resp.StatusCode == http.StatusNotFound {
+					t.Errorf("%s %s is not served", k, u)
+				}
+			}
 		}
 	}
 }

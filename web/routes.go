@@ -129,9 +129,24 @@ func (s *Server) routes(h *handlers.Set) {
 	// OAuth 2.0: the token endpoint takes no cookie, so no CSRF token; its
 	// answers are RFC 6749 JSON. Discovery documents are public.
 	root.POST(paths.OAuthToken, h.OAuth.Token)
+	root.POST(paths.OAuthRevoke, h.OAuth.Revoke)
+	// Routes for the bearer of an access token (or a console session):
+	// middleware per route, since a group's would catch unknown paths too.
+	tokenUser := []echo.MiddlewareFunc{s.loadCaller(apiProjects), s.requireAPICaller}
+	root.GET(paths.OAuthLogout, scoped(h.OAuth.Logout), tokenUser...)
+	root.POST(paths.OAuthLogout, scoped(h.OAuth.Logout), tokenUser...)
+	root.GET(paths.OAuthUserInfo, scoped(h.OAuth.UserInfo), tokenUser...)
+	root.POST(paths.OAuthUserInfo, scoped(h.OAuth.UserInfo), tokenUser...)
 	root.GET(paths.JWKS, h.OAuth.JWKS)
 	root.GET(paths.OpenIDConfiguration, h.OAuth.OpenIDConfiguration)
 	root.GET(paths.SMARTConfiguration, h.OAuth.SMARTConfiguration)
+
+	// A program's sign-in for a user (Medplum's SDK): JSON bodies, which no
+	// cross-site form can send, so no CSRF token; errors are
+	// OperationOutcomes. /auth/me answers for a bearer token or a session.
+	root.POST(paths.AuthLogin, h.Logins.Login)
+	root.POST(paths.AuthProfile, h.Logins.Profile)
+	root.GET(paths.AuthMe, scoped(h.Logins.Me), tokenUser...)
 
 	// The FHIR R4 API: no CSRF token, because writes must be JSON (see
 	// jsonWritesOnly); every request but metadata needs a caller and works

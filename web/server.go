@@ -27,6 +27,7 @@ type Server struct {
 	// clients of access tokens.
 	callers *callerCache
 	clients *clientCache
+	logins  *loginCache
 	tokens  *tokenCache
 	log     *slog.Logger
 	metrics *metrics
@@ -58,6 +59,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		sessions: &sessionManager{store: newDBStore(sys.Sessions(), cfg.SessionKey), secure: cfg.SecureCookies},
 		callers:  newCallerCache(CallerCacheTTL, callerCacheSize),
 		clients:  newClientCache(),
+		logins:   newLoginCache(),
 		tokens:   newTokenCache(),
 		log:      log,
 		metrics:  newMetrics(db, log),
@@ -89,6 +91,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Resources: &handlers.Resources{Sys: sys},
 		FHIR:      &handlers.FHIR{Log: log},
 		OAuth:     &handlers.OAuth{Sys: sys, Keys: s.cfg.OAuthKeys, Log: log},
+		Logins:    &handlers.Logins{Sys: sys, Log: log},
 	})
 	s.metrics.learnRoutes(e.Routes())
 	return s

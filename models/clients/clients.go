@@ -418,27 +418,45 @@ type Directory struct{ db *gorm.DB }
 // NewDirectory returns the server-wide look-up on db.
 func NewDirectory(db *gorm.DB) Directory { return Directory{db: db} }
 
+// row reads the client clientID, whatever its project: kit.ErrNotFound
+// when there is none.
+func (r Directory) row(ctx context.Context, clientID string) (row, error) {
+	var found row
+	if !kit.IsUUID(clientID) {
+		return found, kit.ErrNotFound
+	}
+	find := func(tx *gorm.DB) error { return kit.NotFound(tx.Where("id = ?", clientID).Take(&found).Error) }
+	if kit.DialectOf(r.db) != kit.Postgres {
+		return found, find(r.db.WithContext(ctx))
+	}
+	return found, r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The wall shows this one client, whatever its project.
+		if err := kit.EnterWall(ctx, tx, "enclave.client_id", clientID); err != nil {
+			return err
+		}
+		return find(tx)
+	})
+}
+
+// ClientByID reads an enabled client by the id a program presents, without
+// its secret (the authorization endpoint, a sign-in naming its client):
+// kit.ErrNotFound when there is no such enabled client.
+func (r Directory) ClientByID(ctx context.Context, clientID string) (Client, error) {
+	found, err := r.row(ctx, clientID)
+	if err != nil {
+		return Client{}, err
+	}
+	if !found.Enabled {
+		return Client{}, kit.ErrNotFound
+	}
+	return found.client(), nil
+}
+
 // AuthenticateClient checks a client id and secret: the current secret, or
 // the previous one during its grace period. Unknown, disabled and wrong
 // all answer ErrBadClient (wrapped with the reason, for the log).
 func (r Directory) AuthenticateClient(ctx context.Context, clientID, secret string) (Client, error) {
-	if !kit.IsUUID(clientID) {
-		return Client{}, fmt.Errorf("%w: unknown client", ErrBadClient)
-	}
-	var found row
-	find := func(tx *gorm.DB) error { return kit.NotFound(tx.Where("id = ?", clientID).Take(&found).Error) }
-	var err error
-	if kit.DialectOf(r.db) == kit.Postgres {
-		err = r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			// The wall shows this one client, whatever its project.
-			if err := kit.EnterWall(ctx, tx, "enclave.client_id", clientID); err != nil {
-				return err
-			}
-			return find(tx)
-		})
-	} else {
-		err = find(r.db.WithContext(ctx))
-	}
+	found, err := r.row(ctx, clientID)
 	if errors.Is(err, kit.ErrNotFound) {
 		return Client{}, fmt.Errorf("%w: unknown client", ErrBadClient)
 	}

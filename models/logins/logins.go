@@ -119,7 +119,10 @@ func (refreshToken) TableName() string { return "refresh_tokens" }
 // NewLogin is what starts a login: the user whose password was checked and
 // what the program sent.
 type NewLogin struct {
-	UserID              string
+	UserID string
+	// ProjectID restricts the login to one project's membership; empty
+	// lets the user choose any of theirs.
+	ProjectID           string
 	ClientID            string
 	RedirectURI         string
 	Scope               string
@@ -211,6 +214,10 @@ func (s Ledger) StartLogin(ctx context.Context, n NewLogin) (Login, error) {
 	l := Login{ID: uuid.NewString(), UserID: n.UserID, ClientID: n.ClientID, RedirectURI: n.RedirectURI, Scope: n.Scope,
 		Nonce: n.Nonce, CodeChallenge: n.CodeChallenge, CodeChallengeMethod: n.CodeChallengeMethod, IP: n.IP,
 		CreatedAt: now, UpdatedAt: now}
+	if n.ProjectID != "" {
+		p := n.ProjectID
+		l.ProjectID = &p
+	}
 	return l, s.db.WithContext(ctx).Create(&l).Error
 }
 
@@ -234,7 +241,9 @@ func (s Ledger) PendingLogin(ctx context.Context, id string) (Login, error) {
 }
 
 // IssueLoginCode gives a pending login its membership and a fresh one-time
-// code, valid for CodeLifetime, and returns the code.
+// code, valid for CodeLifetime, and returns the code. The caller checks
+// that the membership is the login's user's; a login restricted to another
+// project is ErrNotPending.
 func (s Ledger) IssueLoginCode(ctx context.Context, loginID, projectID, membershipID string) (string, error) {
 	code, err := kit.NewToken()
 	if err != nil {
@@ -244,6 +253,7 @@ func (s Ledger) IssueLoginCode(ctx context.Context, loginID, projectID, membersh
 	res := s.db.WithContext(ctx).Model(&Login{}).
 		Where("id = ? AND membership_id IS NULL AND granted = ? AND revoked = ? AND created_at > ?",
 			loginID, false, false, now.Add(-PendingLifetime)).
+		Where("project_id IS NULL OR project_id = ?", projectID).
 		Updates(map[string]any{"project_id": projectID, "membership_id": membershipID, "code_hash": kit.HashToken(code),
 			"code_expires_at": now.Add(CodeLifetime), "updated_at": now})
 	if res.Error != nil {

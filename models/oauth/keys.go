@@ -58,8 +58,10 @@ type keyFile struct {
 type keyState struct {
 	current string
 	signer  jose.Signer
-	verify  map[string]storedKey
-	modTime time.Time
+	// idSigner signs ID tokens (typ JWT) with the same key.
+	idSigner jose.Signer
+	verify   map[string]storedKey
+	modTime  time.Time
 }
 
 // Keys is the server's signing key set. It is safe for concurrent use.
@@ -273,7 +275,12 @@ func (f keyFile) state(now time.Time, prune bool) (keyState, error) {
 	if err != nil {
 		return st, err
 	}
-	st.current, st.signer = current.Key.KeyID, signer
+	idSigner, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: current.Key},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return st, err
+	}
+	st.current, st.signer, st.idSigner = current.Key.KeyID, signer, idSigner
 	return st, nil
 }
 

@@ -27,8 +27,32 @@ type Claims struct {
 	// ProjectID is the one project the token works in.
 	ProjectID string `json:"project_id"`
 	// Profile is the token's principal as a FHIR reference, e.g.
-	// "ClientApplication/<id>".
+	// "ClientApplication/<id>", or a member's "Practitioner/<id>".
 	Profile string `json:"profile,omitempty"`
+	// LoginID is the login a user's token belongs to (what Medplum's SDK
+	// looks for to call /auth/me); empty for an API client's token.
+	LoginID string `json:"login_id,omitempty"`
+	// Scope is what the program asked for at sign-in, for a user's token.
+	Scope string `json:"scope,omitempty"`
+}
+
+// IDClaims are an OpenID Connect ID token's claims.
+type IDClaims struct {
+	jwt.Claims
+	Nonce    string `json:"nonce,omitempty"`
+	AuthTime int64  `json:"auth_time,omitempty"`
+	LoginID  string `json:"login_id,omitempty"`
+	// FHIRUser is the member's profile as a FHIR reference (SMART).
+	FHIRUser string `json:"fhirUser,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Name     string `json:"name,omitempty"`
+}
+
+// IssueIDToken signs an ID token with the current key. Its type is JWT,
+// not at+jwt, so it never passes for an access token.
+func (k *Keys) IssueIDToken(c IDClaims) (string, error) {
+	k.refreshNow()
+	return jwt.Signed(k.snapshot().idSigner).Claims(c).Serialize()
 }
 
 // ErrInvalidToken refuses a token: malformed, signed by no key of this

@@ -165,10 +165,25 @@ const (
 // OAuth 2.0 and its discovery documents: no session, no CSRF token.
 const (
 	OAuthToken          Route0 = "/oauth2/token"
+	OAuthRevoke         Route0 = "/oauth2/revoke"
+	OAuthLogout         Route0 = "/oauth2/logout"
+	OAuthUserInfo       Route0 = "/oauth2/userinfo"
 	JWKS                Route0 = "/.well-known/jwks.json"
 	OpenIDConfiguration Route0 = "/.well-known/openid-configuration"
 	SMARTConfiguration  Route0 = "/fhir/R4/.well-known/smart-configuration"
 )
+
+// A program's sign-in for a user, as Medplum's SDK calls it: JSON in and
+// out, no session and no CSRF token (GET /auth/me takes a bearer token, or
+// a console session).
+const (
+	AuthLogin   Route0 = "/auth/login"
+	AuthProfile Route0 = "/auth/profile"
+	AuthMe      Route0 = "/auth/me"
+)
+
+// AuthBase is the prefix of those routes, whose errors are OperationOutcomes.
+const AuthBase = "/auth"
 
 // FHIRBase is where the FHIR R4 API is served: the prefix of its routes.
 const FHIRBase = "/fhir/R4"
