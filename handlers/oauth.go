@@ -35,7 +35,7 @@ type OAuth struct {
 // discovery documents list exactly these.
 var (
 	grantTypes       = []string{"authorization_code", "client_credentials", "refresh_token"}
-	responseTypes    = []string{}
+	responseTypes    = []string{"code"}
 	tokenAuthMethods = []string{"client_secret_basic", "client_secret_post"}
 )
 
@@ -241,6 +241,7 @@ func discovery(c echo.Context) map[string]any {
 		"issuer":                                base,
 		"jwks_uri":                              base + paths.JWKS.URL(),
 		"token_endpoint":                        base + paths.OAuthToken.URL(),
+		"authorization_endpoint":                base + paths.OAuthAuthorize.URL(),
 		"userinfo_endpoint":                     base + paths.OAuthUserInfo.URL(),
 		"revocation_endpoint":                   base + paths.OAuthRevoke.URL(),
 		"grant_types_supported":                 grantTypes,

@@ -333,6 +333,9 @@ var apiRows = []accessRow{
 		want: anyone(outcome{http.StatusUnauthorized, "invalid_client"})},
 	{req: "POST /oauth2/token", form: "grant_type=password&username={email}&password=password-123",
 		want: anyone(outcome{http.StatusBadRequest, "unsupported_grant_type"})},
+	// An app's authorization request without a registered client: an
+	// error page, never a redirect.
+	{req: "GET /oauth2/authorize", want: anyone(outcome{http.StatusBadRequest, "not registered with this server"})},
 	{req: "POST /oauth2/revoke", form: "token=not-a-token-of-{role}", want: anyone(ok(""))},
 	// A user's access token, not a session: members are told so (401),
 	// outsiders do not learn the project exists.

@@ -54,6 +54,9 @@ func (s *Server) routes(h *handlers.Set) {
 	pub.POST(paths.Forgot, h.Passwords.Forgot)
 	pub.GET(paths.Reset, h.Passwords.ResetPage)
 	pub.POST(paths.Reset, h.Passwords.Reset)
+	// An app's authorization request: the console's session says who signs
+	// in (a visitor signs in first and comes back).
+	pub.GET(paths.OAuthAuthorize, h.Logins.Authorize)
 
 	signedIn := s.requireUser
 	app.GET(paths.FirstProject, h.Auth.FirstProjectPage, signedIn)

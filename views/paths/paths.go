@@ -165,6 +165,7 @@ const (
 // OAuth 2.0 and its discovery documents: no session, no CSRF token.
 const (
 	OAuthToken          Route0 = "/oauth2/token"
+	OAuthAuthorize      Route0 = "/oauth2/authorize"
 	OAuthRevoke         Route0 = "/oauth2/revoke"
 	OAuthLogout         Route0 = "/oauth2/logout"
 	OAuthUserInfo       Route0 = "/oauth2/userinfo"
