@@ -163,12 +163,14 @@ var auditLabels = []struct{ key, label string }{
 	{"redirectUris", "redirect URIs"},
 	{"tokenLifetime", "token lifetime"},
 	{"oldSecretUntil", "previous secret works until"},
+	{"client", "API client"},
+	{"reason", "why"},
 }
 
 // policyKeys are the details whose values are access policy ids.
 var policyKeys = map[string]bool{"accessPolicy": true, "defaultPatientAccessPolicy": true}
 
-var auditIDKeys = map[string]bool{"id": true, "invitation": true, "membership": true}
+var auditIDKeys = map[string]bool{"id": true, "invitation": true, "membership": true, "login": true}
 
 // auditDetails tells an event's details as text, e.g. "admin: no → yes;
 // access policy: none → “Readers”": changes as before → after, policies by

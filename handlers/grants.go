@@ -108,7 +108,7 @@ func (h *OAuth) authorizationCode(c echo.Context, form url.Values) error {
 	}
 	id, authenticated, basic := cl.id, cl.authenticated, cl.basic
 	redirect := form.Get("redirect_uri")
-	l, err := h.Sys.RedeemLoginCode(ctx(c), code, func(l logins.Login) error {
+	l, err := h.Sys.RedeemLoginCode(ctx(c), code, c.RealIP(), func(l logins.Login) error {
 		switch {
 		case id != "" && id != l.ClientID:
 			return &tokenError{status: http.StatusBadRequest, code: "invalid_grant", desc: "Invalid client: the code was issued to another client"}
@@ -164,7 +164,7 @@ func (h *OAuth) refreshToken(c echo.Context, form url.Values) error {
 		return writeTokenError(c, &tokenError{status: http.StatusUnauthorized, code: "invalid_client",
 			desc: "Authenticate the client (HTTP Basic or client_secret) to use its refresh token", basic: basic})
 	}
-	l, next, err := h.Sys.RotateRefreshToken(ctx(c), token)
+	l, next, err := h.Sys.RotateRefreshToken(ctx(c), token, c.RealIP())
 	if te := grantError(err); te != nil {
 		h.Log.WarnContext(ctx(c), "refresh token refused", "login", prior.ID, "reason", err.Error())
 		return writeTokenError(c, te)
@@ -267,7 +267,7 @@ func (h *OAuth) Revoke(c echo.Context) error {
 		}
 	}
 	if loginID != "" {
-		if err := h.Sys.RevokeLogin(ctx(c), "", loginID); err != nil && !errors.Is(err, kit.ErrNotFound) {
+		if err := h.Sys.RevokeLogin(ctx(c), "", loginID, c.RealIP(), "revoked (RFC 7009)"); err != nil && !errors.Is(err, kit.ErrNotFound) {
 			return err
 		}
 		h.Log.InfoContext(ctx(c), "sign-in revoked", "login", loginID)
@@ -283,7 +283,7 @@ func (h *OAuth) Logout(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Sys.RevokeLogin(ctx(c), sc.User().ID, id); err != nil && !errors.Is(err, kit.ErrNotFound) {
+	if err := h.Sys.RevokeLogin(ctx(c), sc.User().ID, id, c.RealIP(), "signed out"); err != nil && !errors.Is(err, kit.ErrNotFound) {
 		return err
 	}
 	h.Log.InfoContext(ctx(c), "signed out", "user", sc.User().ID, "login", id)

@@ -50,11 +50,11 @@ type ClientAuthenticator interface {
 type Grants interface {
 	ClientAuthenticator
 	ClientByID(ctx context.Context, clientID string) (clients.Client, error)
-	RedeemLoginCode(ctx context.Context, code string, check func(logins.Login) error) (logins.Login, error)
+	RedeemLoginCode(ctx context.Context, code, ip string, check func(logins.Login) error) (logins.Login, error)
 	IssueRefreshToken(ctx context.Context, loginID string) (string, error)
-	RotateRefreshToken(ctx context.Context, token string) (logins.Login, string, error)
+	RotateRefreshToken(ctx context.Context, token, ip string) (logins.Login, string, error)
 	LoginOfRefreshToken(ctx context.Context, token string) (logins.Login, error)
-	RevokeLogin(ctx context.Context, userID, loginID string) error
+	RevokeLogin(ctx context.Context, userID, loginID, ip, reason string) error
 	ResolveLogin(ctx context.Context, loginID, projectID string) (models.Caller, error)
 }
 

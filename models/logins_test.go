@@ -77,7 +77,7 @@ func TestLogins(t *testing.T) {
 			if hits := testdb.RowsContaining(t, db.DB, []byte(code)); len(hits) > 0 {
 				t.Errorf("the code is stored in %v", hits)
 			}
-			if _, err := sys.RedeemLoginCode(ctx, code, func(l logins.Login) error {
+			if _, err := sys.RedeemLoginCode(ctx, code, "192.0.2.1", func(l logins.Login) error {
 				if l.VerifierMatches(strings.Repeat("w", 50)) {
 					t.Error("a wrong verifier matches")
 				}
@@ -85,7 +85,7 @@ func TestLogins(t *testing.T) {
 			}); err == nil {
 				t.Fatal("a refused check granted the code")
 			}
-			got, err := sys.RedeemLoginCode(ctx, code, pkce)
+			got, err := sys.RedeemLoginCode(ctx, code, "192.0.2.1", pkce)
 			if err != nil || got.ID != l.ID || kit.Deref(got.MembershipID) != m.ID {
 				t.Fatalf("redeem: %+v %v", got, err)
 			}
@@ -96,7 +96,7 @@ func TestLogins(t *testing.T) {
 			if c, err := sys.ResolveLogin(ctx, l.ID, "2c1a4bde-0000-4000-8000-000000000000"); err != nil || len(c.Projects) != 0 {
 				t.Errorf("resolved for another project: %+v %v", c, err)
 			}
-			if _, err := sys.RedeemLoginCode(ctx, code, pkce); !errors.Is(err, logins.ErrCodeReused) {
+			if _, err := sys.RedeemLoginCode(ctx, code, "192.0.2.1", pkce); !errors.Is(err, logins.ErrCodeReused) {
 				t.Errorf("replayed code: %v", err)
 			}
 			if _, err := sys.ResolveLogin(ctx, l.ID, ten.ProjectID()); !errors.Is(err, kit.ErrNotFound) {
@@ -106,24 +106,24 @@ func TestLogins(t *testing.T) {
 			// plain PKCE; refresh tokens rotate, and a spent one revokes
 			// the family.
 			l, code = start(logins.MethodPlain, verifier)
-			if _, err := sys.RedeemLoginCode(ctx, code, pkce); err != nil {
+			if _, err := sys.RedeemLoginCode(ctx, code, "192.0.2.1", pkce); err != nil {
 				t.Fatal(err)
 			}
 			first, err := sys.IssueRefreshToken(ctx, l.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, second, err := sys.RotateRefreshToken(ctx, first)
+			_, second, err := sys.RotateRefreshToken(ctx, first, "192.0.2.1")
 			if err != nil || second == "" || second == first {
 				t.Fatalf("rotate: %q %v", second, err)
 			}
-			if _, _, err := sys.RotateRefreshToken(ctx, first); !errors.Is(err, logins.ErrRefreshReused) {
+			if _, _, err := sys.RotateRefreshToken(ctx, first, "192.0.2.1"); !errors.Is(err, logins.ErrRefreshReused) {
 				t.Errorf("spent token: %v", err)
 			}
-			if _, _, err := sys.RotateRefreshToken(ctx, second); !errors.Is(err, logins.ErrRevoked) {
+			if _, _, err := sys.RotateRefreshToken(ctx, second, "192.0.2.1"); !errors.Is(err, logins.ErrRevoked) {
 				t.Errorf("the newer token after a replay: %v", err)
 			}
-			if _, _, err := sys.RotateRefreshToken(ctx, "nothing"); !errors.Is(err, logins.ErrBadRefresh) {
+			if _, _, err := sys.RotateRefreshToken(ctx, "nothing", ""); !errors.Is(err, logins.ErrBadRefresh) {
 				t.Errorf("unknown token: %v", err)
 			}
 
@@ -133,7 +133,7 @@ func TestLogins(t *testing.T) {
 			restore := logins.SetClockForTests(func() time.Time { return now })
 			l, code = start(logins.MethodPlain, verifier)
 			now = now.Add(logins.CodeLifetime + time.Second)
-			if _, err := sys.RedeemLoginCode(ctx, code, pkce); !errors.Is(err, logins.ErrBadCode) {
+			if _, err := sys.RedeemLoginCode(ctx, code, "192.0.2.1", pkce); !errors.Is(err, logins.ErrBadCode) {
 				t.Errorf("expired code: %v", err)
 			}
 			restore()
@@ -150,7 +150,7 @@ func TestLogins(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sys.RedeemLoginCode(ctx, code, pkce); err != nil {
+			if _, err := sys.RedeemLoginCode(ctx, code, "192.0.2.1", pkce); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := ten.RemoveMember(ctx, audit.Actor{}, om.ID); err != nil {
@@ -161,10 +161,10 @@ func TestLogins(t *testing.T) {
 			}
 
 			// Revocation is the user's own: another user cannot revoke it.
-			if err := sys.RevokeLogin(ctx, u.ID, ol.ID); !errors.Is(err, kit.ErrNotFound) {
+			if err := sys.RevokeLogin(ctx, u.ID, ol.ID, "", "test"); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("revoked another user's login: %v", err)
 			}
-			if err := sys.RevokeLogin(ctx, other.ID, ol.ID); err != nil {
+			if err := sys.RevokeLogin(ctx, other.ID, ol.ID, "", "test"); err != nil {
 				t.Error(err)
 			}
 		})

@@ -129,6 +129,14 @@ func TestUserSignIn(t *testing.T) {
 			prog.API(http.MethodPost, "/oauth2/logout", "", bearer(access)...).Status(http.StatusOK)
 			invalidToken(t, prog.API(http.MethodGet, "/fhir/R4/Patient/"+patient, "", bearer(access)...))
 			tokenError(t, refresh(prog, tokens["refresh_token"].(string)), http.StatusBadRequest, "invalid_grant")
+			// The project's audit log shows the program's sign-ins and why
+			// they ended.
+			actions := strings.Join(admin.Get("/projects/"+project+"/audit").Status(http.StatusOK).TestIDs("audit-action"), " ")
+			for _, a := range []string{"login.granted", "login.revoked"} {
+				if !strings.Contains(actions, a) {
+					t.Errorf("the audit log lacks %s: %s", a, actions)
+				}
+			}
 			// Sign-out needs a user's token: a session alone is refused.
 			admin.API(http.MethodPost, "/oauth2/logout", "", "X-Enclave-Project", project).Status(http.StatusUnauthorized)
 

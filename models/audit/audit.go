@@ -39,6 +39,12 @@ const (
 	ActionClientEnabled       = "client.enabled"
 	ActionClientDisabled      = "client.disabled"
 	ActionClientDeleted       = "client.deleted"
+
+	// A program signed in as a member (its code redeemed), and such a
+	// sign-in ended (signed out, revoked, or a code or refresh token used
+	// twice).
+	ActionLoginGranted = "login.granted"
+	ActionLoginRevoked = "login.revoked"
 )
 
 // Actions lists every action, for the audit log's filter.
@@ -48,7 +54,7 @@ var Actions = []string{
 	ActionInviteDeclined, ActionInviteRevoked,
 	ActionPolicyCreated, ActionPolicyUpdated, ActionPolicyDeleted,
 	ActionClientCreated, ActionClientSecretRotated, ActionClientEnabled, ActionClientDisabled, ActionClientDeleted,
-	ActionSignInSucceeded, ActionSignInFailed,
+	ActionSignInSucceeded, ActionSignInFailed, ActionLoginGranted, ActionLoginRevoked,
 }
 
 // Event is one line of the audit log.

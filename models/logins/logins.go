@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"enclave/models/audit"
 	"enclave/models/kit"
 
 	"github.com/google/uuid"
@@ -269,7 +270,7 @@ func (s Ledger) IssueLoginCode(ctx context.Context, loginID, projectID, membersh
 // login before it is granted (the client, the redirect URI, the PKCE
 // verifier); its error refuses the code without using it up. A code
 // redeemed before revokes its login (RFC 6749 §4.1.2): ErrCodeReused.
-func (s Ledger) RedeemLoginCode(ctx context.Context, code string, check func(Login) error) (Login, error) {
+func (s Ledger) RedeemLoginCode(ctx context.Context, code, ip string, check func(Login) error) (Login, error) {
 	var l Login
 	reused := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -283,7 +284,7 @@ func (s Ledger) RedeemLoginCode(ctx context.Context, code string, check func(Log
 			return ErrRevoked
 		case l.Granted:
 			reused = true
-			return revoke(tx, l.ID)
+			return revoke(ctx, tx, l.ID, ip, "authorization code used twice")
 		case l.CodeExpiresAt == nil || !clock().Before(*l.CodeExpiresAt):
 			return ErrBadCode
 		}
@@ -297,9 +298,9 @@ func (s Ledger) RedeemLoginCode(ctx context.Context, code string, check func(Log
 		}
 		if res.RowsAffected == 0 { // redeemed at the same moment elsewhere
 			reused = true
-			return revoke(tx, l.ID)
+			return revoke(ctx, tx, l.ID, ip, "authorization code used twice")
 		}
-		return nil
+		return record(ctx, tx, l, audit.ActionLoginGranted, ip, map[string]any{})
 	})
 	if reused && err == nil {
 		kit.BumpAuthEpoch()
@@ -328,7 +329,7 @@ func issueRefresh(tx *gorm.DB, loginID string) (string, error) {
 // next token. A token spent before revokes the whole login
 // (ErrRefreshReused): one of the two parties that hold it is not the
 // program it was issued to.
-func (s Ledger) RotateRefreshToken(ctx context.Context, token string) (Login, string, error) {
+func (s Ledger) RotateRefreshToken(ctx context.Context, token, ip string) (Login, string, error) {
 	var l Login
 	next := ""
 	reused := false
@@ -350,7 +351,7 @@ func (s Ledger) RotateRefreshToken(ctx context.Context, token string) (Login, st
 			return ErrRevoked
 		case r.SpentAt != nil:
 			reused = true
-			return revoke(tx, l.ID)
+			return revoke(ctx, tx, l.ID, ip, "refresh token used twice")
 		case !now.Before(r.ExpiresAt) || l.MembershipID == nil:
 			return ErrBadRefresh
 		}
@@ -360,7 +361,7 @@ func (s Ledger) RotateRefreshToken(ctx context.Context, token string) (Login, st
 		}
 		if res.RowsAffected == 0 {
 			reused = true
-			return revoke(tx, l.ID)
+			return revoke(ctx, tx, l.ID, ip, "refresh token used twice")
 		}
 		next, err = issueRefresh(tx, l.ID)
 		return err
@@ -384,10 +385,10 @@ func (s Ledger) LoginOfRefreshToken(ctx context.Context, token string) (Login, e
 }
 
 // RevokeLogin revokes a login of userID (any user's when userID is
-// empty): its access tokens stop working (this process at once, see
-// kit.AuthEpoch) and its refresh tokens are spent. Revoking twice is no
-// error; an unknown login is kit.ErrNotFound.
-func (s Ledger) RevokeLogin(ctx context.Context, userID, loginID string) error {
+// empty), for reason, at the request of ip: its access tokens stop working
+// (this process at once, see kit.AuthEpoch) and its refresh tokens are
+// spent. Revoking twice is no error; an unknown login is kit.ErrNotFound.
+func (s Ledger) RevokeLogin(ctx context.Context, userID, loginID, ip, reason string) error {
 	if !kit.IsUUID(loginID) {
 		return kit.ErrNotFound
 	}
@@ -404,17 +405,48 @@ func (s Ledger) RevokeLogin(ctx context.Context, userID, loginID string) error {
 		if n == 0 {
 			return kit.ErrNotFound
 		}
-		return revoke(tx, loginID)
+		return revoke(ctx, tx, loginID, ip, reason)
 	})
 }
 
-// revoke marks a login revoked and spends its refresh tokens, inside tx.
-// The caller moves AuthEpoch once tx is committed.
-func revoke(tx *gorm.DB, loginID string) error {
+// revoke marks a login revoked and spends its refresh tokens, inside tx,
+// and records why in its project's audit log (the first time). The caller
+// moves AuthEpoch once tx is committed.
+func revoke(ctx context.Context, tx *gorm.DB, loginID, ip, reason string) error {
+	var l Login
+	if err := tx.Where("id = ?", loginID).Take(&l).Error; err != nil {
+		return err
+	}
+	if l.Revoked {
+		return nil
+	}
 	now := clock()
 	if err := tx.Model(&Login{}).Where("id = ?", loginID).
 		Updates(map[string]any{"revoked": true, "updated_at": now}).Error; err != nil {
 		return err
 	}
-	return tx.Model(&refreshToken{}).Where("login_id = ? AND spent_at IS NULL", loginID).Update("spent_at", now).Error
+	if err := tx.Model(&refreshToken{}).Where("login_id = ? AND spent_at IS NULL", loginID).Update("spent_at", now).Error; err != nil {
+		return err
+	}
+	if !l.Granted {
+		return nil // no token was ever issued
+	}
+	return record(ctx, tx, l, audit.ActionLoginRevoked, ip, map[string]any{"reason": reason})
+}
+
+// record writes an event about login l in its project's audit log, with
+// its user as the actor.
+func record(ctx context.Context, tx *gorm.DB, l Login, action, ip string, details map[string]any) error {
+	if l.ProjectID == nil {
+		return nil
+	}
+	var email string
+	if err := tx.WithContext(ctx).Table("users").Select("email").Where("id = ?", l.UserID).Scan(&email).Error; err != nil {
+		return err
+	}
+	details["login"] = l.ID
+	if l.ClientID != "" {
+		details["client"] = l.ClientID
+	}
+	return audit.Record(ctx, kit.Bind(tx, *l.ProjectID), audit.Actor{UserID: l.UserID, Email: email, IP: ip}, action, email, details)
 }
