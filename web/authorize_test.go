@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"enclave/models/audit"
 	"enclave/models/clients"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
@@ -118,6 +119,15 @@ func TestAuthorizeFlow(t *testing.T) {
 			if tokenClaims(t, tok["access_token"].(string))["client_id"] != id {
 				t.Errorf("SDK with a client: %v", tok)
 			}
+			// Disabling the client ends the tokens issued through it.
+			userToken := tok["access_token"].(string)
+			prog.API(http.MethodGet, "/fhir/R4/Patient", "", bearer(userToken)...).Status(http.StatusOK)
+			if _, err := app.Sys.Tenant(project).SetClientEnabled(t.Context(), audit.Actor{}, id, false); err != nil {
+				t.Fatal(err)
+			}
+			invalidToken(t, prog.API(http.MethodGet, "/fhir/R4/Patient", "", bearer(userToken)...))
+			tokenError(t, prog.Token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}}),
+				http.StatusBadRequest, "invalid_grant")
 		})
 	}
 }

@@ -151,6 +151,16 @@ func (s *Server) userToken(c echo.Context, claims oauth.Claims) (apiCaller, bool
 	case len(e.value.Projects) == 0 || e.value.User.ID != claims.Subject:
 		return apiCaller{}, true, invalidToken(c, "The access token's membership of the project is no longer active")
 	}
+	if claims.ClientID != "" {
+		// A token issued through an API client dies with the client.
+		cc, err := s.resolveClient(c, claims)
+		if err != nil && !errors.Is(err, kit.ErrNotFound) && !errors.Is(err, models.ErrPolicyMissing) {
+			return apiCaller{}, true, err
+		}
+		if err != nil || !cc.Client.TokenValid(claims.IssuedAt.Time()) {
+			return apiCaller{}, true, invalidToken(c, "The access token's client is disabled or gone")
+		}
+	}
 	handlers.SetTokenScope(c, claims.Scope)
 	return apiCaller{Resolved: e.value, ProjectID: claims.ProjectID}, true, nil
 }
