@@ -26,7 +26,11 @@ import (
 // acts as. Errors are OperationOutcomes.
 type Logins struct {
 	Sys UserSignIn
-	Log *slog.Logger
+	// Accounts and Postman serve registration by a program
+	// (/auth/newuser, /auth/newproject).
+	Accounts Registrar
+	Postman  Postman
+	Log      *slog.Logger
 }
 
 // maxLoginBody bounds the JSON of a sign-in request.

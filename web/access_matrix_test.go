@@ -352,6 +352,11 @@ var apiRows = []accessRow{
 			ok(""), ok(""), ok(""), ok(""), ok(""), ok("")}},
 	{req: "POST /auth/profile", body: `{"login":"{project}","profile":"{home}"}`,
 		want: anyone(outcome{http.StatusBadRequest, "Invalid login"})},
+	{req: "POST /auth/newuser", spare: true, body: `{"firstName":"New","lastName":"Person","email":"{role}.prog@example.org",` +
+		`"password":"password-123","codeChallenge":"` + matrixChallenge + `","codeChallengeMethod":"plain"}`,
+		want: anyone(ok(""))},
+	{req: "POST /auth/newproject", body: `{"login":"{project}","projectName":"Made by a program"}`,
+		want: anyone(outcome{http.StatusBadRequest, "Invalid login"})},
 	{req: "GET /auth/me", project: "{project}", want: apiMembers(ok(""))},
 	{req: "GET /.well-known/jwks.json", want: anyone(ok(""))},
 	{req: "GET /.well-known/openid-configuration", want: anyone(ok(""))},

@@ -149,6 +149,8 @@ func (s *Server) routes(h *handlers.Set) {
 	// OperationOutcomes. /auth/me answers for a bearer token or a session.
 	root.POST(paths.AuthLogin, h.Logins.Login)
 	root.POST(paths.AuthProfile, h.Logins.Profile)
+	root.POST(paths.AuthNewUser, h.Logins.NewUser)
+	root.POST(paths.AuthNewProject, h.Logins.NewProject)
 	root.GET(paths.AuthMe, scoped(h.Logins.Me), tokenUser...)
 
 	// The FHIR R4 API: no CSRF token, because writes must be JSON (see

@@ -91,7 +91,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Resources: &handlers.Resources{Sys: sys},
 		FHIR:      &handlers.FHIR{Log: log},
 		OAuth:     &handlers.OAuth{Sys: sys, Keys: s.cfg.OAuthKeys, Log: log},
-		Logins:    &handlers.Logins{Sys: sys, Log: log},
+		Logins:    &handlers.Logins{Sys: sys, Accounts: sys, Postman: postman, Log: log},
 	})
 	s.metrics.learnRoutes(e.Routes())
 	return s

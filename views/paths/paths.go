@@ -178,9 +178,11 @@ const (
 // out, no session and no CSRF token (GET /auth/me takes a bearer token, or
 // a console session).
 const (
-	AuthLogin   Route0 = "/auth/login"
-	AuthProfile Route0 = "/auth/profile"
-	AuthMe      Route0 = "/auth/me"
+	AuthLogin      Route0 = "/auth/login"
+	AuthProfile    Route0 = "/auth/profile"
+	AuthMe         Route0 = "/auth/me"
+	AuthNewUser    Route0 = "/auth/newuser"
+	AuthNewProject Route0 = "/auth/newproject"
 )
 
 // AuthBase is the prefix of those routes, whose errors are OperationOutcomes.
