@@ -26,6 +26,7 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		ReadHistory       bool    `json:"readHistory"`
 		UpdateCreate      bool    `json:"updateCreate"`
 		ConditionalCreate bool    `json:"conditionalCreate"`
+		ConditionalRead   string  `json:"conditionalRead"`
 		ConditionalUpdate bool    `json:"conditionalUpdate"`
 		ConditionalDelete string  `json:"conditionalDelete"`
 		SearchParam       []param `json:"searchParam"`
@@ -39,15 +40,18 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 	}
 	var listed []resource
 	for _, rt := range fhir.ResourceTypes() {
-		r := resource{Type: rt, ConditionalDelete: "not-supported"}
+		r := resource{Type: rt, ConditionalRead: "not-supported", ConditionalDelete: "not-supported"}
 		if fhir.IsSystemType(rt) {
 			r.Interaction = codes("read", "search-type")
 			r.SearchParam = []param{{"_id", "token"}, {"name", "string"}, {"url", "uri"}}
 			listed = append(listed, r)
 			continue
 		}
-		r.Interaction = codes("read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type")
-		r.Versioning, r.ReadHistory, r.ConditionalCreate = "versioned-update", true, true
+		r.Interaction = codes("read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type")
+		r.Versioning, r.ReadHistory, r.UpdateCreate = "versioned-update", true, true
+		// If-None-Match and If-Modified-Since both answer 304; a conditional
+		// delete matching several resources is refused (412).
+		r.ConditionalCreate, r.ConditionalRead, r.ConditionalUpdate, r.ConditionalDelete = true, "full-support", true, "single"
 		for name, p := range fhir.SearchParams(rt) {
 			if resources.Searchable(p) {
 				r.SearchParam = append(r.SearchParam, param{name, string(p.Type)})
@@ -75,6 +79,7 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		},
 		"fhirVersion": "4.0.1",
 		"format":      []string{"application/fhir+json", "json"},
+		"patchFormat": []string{"application/json-patch+json"},
 		"rest": []map[string]any{{
 			"mode":     "server",
 			"resource": listed,

@@ -33,6 +33,8 @@ var errorTable = []errorRule{
 		func(error) string { return "The resource has been deleted" }},
 	{resources.ErrPreconditionFailed, http.StatusPreconditionFailed, "This changed since you loaded it. Reload the page and try again.",
 		func(err error) string { return "Precondition failed: " + detail(err, resources.ErrPreconditionFailed) }},
+	{resources.ErrUnprocessable, http.StatusUnprocessableEntity, "This change cannot be applied to the resource as it is now.",
+		func(err error) string { return "Unprocessable: " + detail(err, resources.ErrUnprocessable) }},
 	{kit.ErrStale, http.StatusConflict, "Someone else changed this while you were editing. Reload the page and try again.",
 		func(err error) string { return "Conflict: " + detail(err, kit.ErrStale) }},
 	{kit.ErrConflict, http.StatusConflict, "This clashes with something that already exists.",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,6 +24,9 @@ import (
 // FHIRMediaType is the content type of every API answer.
 const FHIRMediaType = "application/fhir+json; charset=utf-8"
 
+// JSONPatchMediaType is the one body PATCH takes.
+const JSONPatchMediaType = "application/json-patch+json"
+
 // FHIR serves the FHIR R4 REST API over the tenant store that middleware
 // resolved for the caller.
 type FHIR struct {
@@ -34,22 +38,49 @@ func (h *FHIR) Metadata(c echo.Context) error {
 	return c.Blob(http.StatusOK, FHIRMediaType, capabilityStatement())
 }
 
-// Read answers GET /{type}/{id}.
+// Read answers GET /{type}/{id}, or 304 when the client's copy is current.
 func (h *FHIR) Read(c echo.Context, sc models.Scope) error {
 	r, err := sc.Store().ReadResource(ctx(c), c.Param("type"), c.Param("id"))
 	if err != nil {
 		return notFoundAs(err, c)
 	}
-	return writeResource(c, http.StatusOK, r)
+	return writeRead(c, r)
 }
 
-// VRead answers GET /{type}/{id}/_history/{vid}.
+// VRead answers GET /{type}/{id}/_history/{vid}, or 304 as Read does.
 func (h *FHIR) VRead(c echo.Context, sc models.Scope) error {
 	r, err := sc.Store().ReadResourceVersion(ctx(c), c.Param("type"), c.Param("id"), c.Param("vid"))
 	if err != nil {
 		return notFoundAs(err, c)
 	}
-	return writeResource(c, http.StatusOK, r)
+	return writeRead(c, r)
+}
+
+// writeRead answers a read: 304 Not Modified without a body when the
+// request's If-None-Match names the version read or, without it,
+// If-Modified-Since is not older than its lastUpdated (to the second, the
+// precision of HTTP dates); else the resource.
+func writeRead(c echo.Context, r resources.Resource) error {
+	if r.VersionID == "" {
+		// Shared definitions carry no version to compare.
+		return writeResource(c, http.StatusOK, r)
+	}
+	req := c.Request().Header
+	fresh := false
+	if tags := req.Values("If-None-Match"); len(tags) > 0 {
+		for _, tag := range strings.Split(strings.Join(tags, ","), ",") {
+			if tag = strings.TrimSpace(tag); tag == "*" || etagVersion(tag) == r.VersionID {
+				fresh = true
+			}
+		}
+	} else if since, err := http.ParseTime(req.Get("If-Modified-Since")); err == nil {
+		fresh = !r.LastUpdated.Truncate(time.Second).After(since)
+	}
+	if !fresh {
+		return writeResource(c, http.StatusOK, r)
+	}
+	versionHeaders(c, r)
+	return c.NoContent(http.StatusNotModified)
 }
 
 // Create answers POST /{type}, conditionally when If-None-Exist is sent.
@@ -65,7 +96,7 @@ func (h *FHIR) Create(c echo.Context, sc models.Scope) error {
 		if err != nil {
 			return err
 		}
-		return writeCreated(c, r)
+		return writeWritten(c, r, true)
 	}
 	criteria, err := url.ParseQuery(cond[strings.Index(cond, "?")+1:])
 	if err != nil {
@@ -75,31 +106,76 @@ func (h *FHIR) Create(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
-	if !created {
-		return writeResource(c, http.StatusOK, r)
-	}
-	return writeCreated(c, r)
+	return writeWritten(c, r, created)
 }
 
-// Update answers PUT /{type}/{id}, version-aware when If-Match is sent.
+// Update answers PUT /{type}/{id}, version-aware when If-Match is sent. An
+// id the project does not use yet is created with that id (201).
 func (h *FHIR) Update(c echo.Context, sc models.Scope) error {
-	body, err := io.ReadAll(c.Request().Body)
+	body, version, err := writeRequest(c)
 	if err != nil {
 		return err
 	}
-	ifMatch := ""
-	if v, ok := c.Request().Header["If-Match"]; ok {
-		ifMatch = etagVersion(strings.Join(v, ","))
-		if _, err := strconv.Atoi(ifMatch); err != nil {
-			return writeOutcome(c, http.StatusBadRequest, outcome("error", "invalid", "If-Match",
-				`If-Match must be a version ETag such as W/"3"`))
-		}
-	}
-	r, err := sc.Store().UpdateResource(ctx(c), c.Param("type"), c.Param("id"), body, ifMatch)
+	r, created, err := sc.Store().PutResource(ctx(c), c.Param("type"), c.Param("id"), body, version)
 	if err != nil {
 		return notFoundAs(err, c)
 	}
-	return writeResource(c, http.StatusOK, r)
+	return writeWritten(c, r, created)
+}
+
+// ConditionalUpdate answers PUT /{type}?criteria: the one match is updated,
+// no match creates the resource (201), several are 412.
+func (h *FHIR) ConditionalUpdate(c echo.Context, sc models.Scope) error {
+	body, version, err := writeRequest(c)
+	if err != nil {
+		return err
+	}
+	r, created, err := sc.Store().UpdateResourceWhere(ctx(c), c.Param("type"), body, c.QueryParams(), version)
+	if err != nil {
+		return err
+	}
+	return writeWritten(c, r, created)
+}
+
+// Patch answers PATCH /{type}/{id} with a JSON Patch body, version-aware
+// when If-Match is sent.
+func (h *FHIR) Patch(c echo.Context, sc models.Scope) error {
+	// Like the other writes' JSON, no cross-site form can send this type.
+	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); err != nil || mt != JSONPatchMediaType {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType,
+			"Send a JSON Patch (RFC 6902) as "+JSONPatchMediaType+"; FHIRPath Patch is not supported")
+	}
+	body, version, err := writeRequest(c)
+	if err != nil {
+		return err
+	}
+	r, err := sc.Store().PatchResource(ctx(c), c.Param("type"), c.Param("id"), body, version)
+	if err != nil {
+		return notFoundAs(err, c)
+	}
+	return writeWritten(c, r, false)
+}
+
+// writeRequest reads a write's body and the version its If-Match asks for.
+func writeRequest(c echo.Context) (body []byte, version string, err error) {
+	if body, err = io.ReadAll(c.Request().Body); err != nil {
+		return nil, "", err
+	}
+	version, err = ifMatch(c)
+	return body, version, err
+}
+
+// ifMatch reads the version an If-Match header asks for ("" without one).
+func ifMatch(c echo.Context) (string, error) {
+	v, ok := c.Request().Header["If-Match"]
+	if !ok {
+		return "", nil
+	}
+	version := etagVersion(strings.Join(v, ","))
+	if _, err := strconv.Atoi(version); err != nil {
+		return "", &resources.QueryError{Message: `If-Match must be a version ETag such as W/"3"`}
+	}
+	return version, nil
 }
 
 // etagVersion reads the version out of W/"3" or "3". Anything else can
@@ -119,6 +195,21 @@ func (h *FHIR) Delete(c echo.Context, sc models.Scope) error {
 		return notFoundAs(err, c)
 	}
 	return writeOutcome(c, http.StatusOK, outcome("information", "informational", "", "Deleted "+c.Param("type")+"/"+c.Param("id")))
+}
+
+// ConditionalDelete answers DELETE /{type}?criteria: the one match is
+// deleted, no match deletes nothing (200 all the same, as FHIR asks), several
+// are 412: Enclave deletes one resource at a time.
+func (h *FHIR) ConditionalDelete(c echo.Context, sc models.Scope) error {
+	typ := c.Param("type")
+	id, err := sc.Store().DeleteResourceWhere(ctx(c), typ, c.QueryParams())
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return writeOutcome(c, http.StatusOK, outcome("information", "not-found", "", "No "+typ+" matches the criteria; nothing was deleted"))
+	}
+	return writeOutcome(c, http.StatusOK, outcome("information", "informational", "", "Deleted "+typ+"/"+id))
 }
 
 // Search answers GET /{type}?params with a searchset Bundle.
@@ -248,18 +339,51 @@ func pageLinks(c echo.Context, self string, params url.Values, count, offset int
 
 func etag(r resources.Resource) string { return `W/"` + r.VersionID + `"` }
 
-func writeResource(c echo.Context, status int, r resources.Resource) error {
+// versionHeaders are the ETag and Last-Modified of a resource version.
+func versionHeaders(c echo.Context, r resources.Resource) {
 	h := c.Response().Header()
 	if r.VersionID != "" {
 		h.Set("ETag", etag(r))
 		h.Set("Last-Modified", r.LastUpdated.UTC().Format(http.TimeFormat))
 	}
+}
+
+func writeResource(c echo.Context, status int, r resources.Resource) error {
+	versionHeaders(c, r)
 	return c.Blob(status, FHIRMediaType, r.JSON)
 }
 
-func writeCreated(c echo.Context, r resources.Resource) error {
-	c.Response().Header().Set("Location", Origin(c)+paths.FHIRVersion.URL(r.Type, r.ID, r.VersionID))
-	return writeResource(c, http.StatusCreated, r)
+// writeWritten answers a write: 201 with a Location when it created the
+// resource, else 200, with the body Prefer: return= asks for: the resource
+// (representation, the default), none (minimal) or an OperationOutcome.
+func writeWritten(c echo.Context, r resources.Resource, created bool) error {
+	status, done := http.StatusOK, "Updated"
+	if created {
+		status, done = http.StatusCreated, "Created"
+		c.Response().Header().Set("Location", Origin(c)+paths.FHIRVersion.URL(r.Type, r.ID, r.VersionID))
+	}
+	switch preferredReturn(c) {
+	case "minimal":
+		versionHeaders(c, r)
+		return c.NoContent(status)
+	case "OperationOutcome":
+		versionHeaders(c, r)
+		return writeOutcome(c, status, outcome("information", "informational", "",
+			fmt.Sprintf("%s %s/%s, now at version %s", done, r.Type, r.ID, r.VersionID)))
+	}
+	return writeResource(c, status, r)
+}
+
+// preferredReturn is the return= preference of the Prefer headers, if any.
+func preferredReturn(c echo.Context) string {
+	for _, v := range c.Request().Header.Values("Prefer") {
+		for _, pref := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
+			if val, ok := strings.CutPrefix(strings.TrimSpace(pref), "return="); ok {
+				return strings.Trim(strings.TrimSpace(val), `"`)
+			}
+		}
+	}
+	return ""
 }
 
 func writeJSON(c echo.Context, status int, v any) error {

@@ -49,6 +49,7 @@ var issueCodes = map[int]string{
 	http.StatusConflict:              "conflict",
 	http.StatusGone:                  "deleted",
 	http.StatusPreconditionFailed:    "conflict",
+	http.StatusUnprocessableEntity:   "processing",
 	http.StatusRequestEntityTooLarge: "too-costly",
 	http.StatusUnsupportedMediaType:  "not-supported",
 	http.StatusServiceUnavailable:    "transient",

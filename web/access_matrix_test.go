@@ -377,6 +377,14 @@ var apiRows = []accessRow{
 		want: apiWriters(ok("Patient"))},
 	{req: "DELETE /fhir/R4/Patient/{patient}", project: "{project}", fresh: sparePatient, state: patientOf,
 		want: apiWriters(ok("OperationOutcome"))},
+	{req: "PATCH /fhir/R4/Patient/{patient}", project: "{project}", fresh: sparePatient, state: patientOf,
+		body: `[{"op":"replace","path":"/name/0/family","value":"Patched"}]`, want: apiWriters(ok("Patient"))},
+	{req: "PUT /fhir/R4/Patient/made-by-{role}", project: "{project}", body: `{"resourceType":"Patient","id":"made-by-{role}"}`,
+		state: patientCount, want: apiWriters(outcome{http.StatusCreated, "Patient"})},
+	{req: "PUT /fhir/R4/Patient?_id={patient}", project: "{project}", fresh: sparePatient, body: editedJSON, state: patientOf,
+		want: apiWriters(ok("Patient"))},
+	{req: "DELETE /fhir/R4/Patient?_id={patient}", project: "{project}", fresh: sparePatient, state: patientOf,
+		want: apiWriters(ok("OperationOutcome"))},
 	{req: "GET /fhir/R4/Patient/{patient}/_history", project: "{project}", want: apiMembers(ok("Bundle"))},
 	{req: "HEAD /fhir/R4/Patient/{patient}/_history", project: "{project}", want: apiMembers(ok(""))},
 	{req: "GET /fhir/R4/Patient/{patient}/_history/1", project: "{project}", want: apiMembers(ok("Patient"))},
@@ -407,9 +415,9 @@ func notAllowed(path string, methods ...string) []accessRow {
 }
 
 var accessMatrix = slices.Concat(consoleRows, apiRows,
-	notAllowed("/fhir/R4/Patient", "PUT", "PATCH", "DELETE", "OPTIONS"),
+	notAllowed("/fhir/R4/Patient", "PATCH", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
-	notAllowed("/fhir/R4/Patient/{patient}", "POST", "PATCH", "OPTIONS"),
+	notAllowed("/fhir/R4/Patient/{patient}", "POST", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/{patient}/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/{patient}/_history/1", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
 )
@@ -823,6 +831,9 @@ func (fx *accessFixture) run(t *testing.T, row accessRow, r role) {
 		var header []string
 		if row.project != "" {
 			header = []string{web.ProjectHeader, expand(t, row.project, v)}
+		}
+		if method == http.MethodPatch {
+			header = append(header, "Content-Type", "application/json-patch+json")
 		}
 		resp = c.API(method, path, expand(t, row.body, v), header...)
 	case method == http.MethodGet:

@@ -130,14 +130,15 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// jsonWritesOnly refuses request bodies that are not JSON. No cross-site
-// HTML form can send application/json, and a cross-site script cannot
+// jsonWritesOnly refuses request bodies that are not JSON (handlers.FHIR's
+// Patch refuses any but JSON Patch). No cross-site HTML form can send
+// application/json or application/json-patch+json, and a cross-site script cannot
 // without a CORS preflight Enclave never grants, so the API needs no CSRF
 // token even though a session cookie authenticates it.
 func jsonWritesOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {
-		case http.MethodPost, http.MethodPut: // PATCH is not supported: the router answers 405
+		case http.MethodPost, http.MethodPut: // PATCH: the one route that takes it checks its JSON Patch type
 			mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 			if err != nil || (mt != "application/fhir+json" && mt != "application/json") {
 				return echo.NewHTTPError(http.StatusUnsupportedMediaType,
@@ -155,7 +156,7 @@ func jsonWritesOnly(next echo.HandlerFunc) echo.HandlerFunc {
 func utf8Bodies(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if (r.Method != http.MethodPost && r.Method != http.MethodPut) || r.Body == nil || r.Body == http.NoBody {
+		if (r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch) || r.Body == nil || r.Body == http.NoBody {
 			return next(c)
 		}
 		body, err := io.ReadAll(r.Body)

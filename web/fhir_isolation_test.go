@@ -26,19 +26,26 @@ func TestFHIRIsolation(t *testing.T) {
 			}{{"B against A", e.ada, e.bob, e.pA, "Secretalpha"}, {"A against B", e.bob, e.ada, e.pB, "Secretbeta"}}
 			for _, s := range sides {
 				t.Run(s.name, func(t *testing.T) {
-					id := create(t, s.owner, "Patient", `{"resourceType":"Patient","name":[{"family":"`+s.secret+`"}],"identifier":[{"system":"urn:x","value":"s1"}]}`)
-					s.owner.API(http.MethodPut, "/fhir/R4/Patient/"+id, `{"resourceType":"Patient","id":"`+id+`","name":[{"family":"`+s.secret+`"}],"identifier":[{"system":"urn:x","value":"s1"}]}`).Status(http.StatusOK)
+					id := create(t, s.owner, "Patient", `{"resourceType":"Patient","name":[{"family":"`+s.secret+`"}],"identifier":[{"system":"urn:x","value":"`+s.secret+`"}]}`)
+					s.owner.API(http.MethodPut, "/fhir/R4/Patient/"+id, `{"resourceType":"Patient","id":"`+id+`","name":[{"family":"`+s.secret+`"}],"identifier":[{"system":"urn:x","value":"`+s.secret+`"}]}`).Status(http.StatusOK)
 					body := `{"resourceType":"Patient","id":"` + id + `","name":[{"family":"Hijacked"}]}`
 					for _, c := range []struct{ method, path, body string }{
 						{"GET", "/fhir/R4/Patient/" + id, ""},
 						{"GET", "/fhir/R4/Patient/" + id + "/_history/1", ""},
 						{"GET", "/fhir/R4/Patient/" + id + "/_history", ""},
-						{"PUT", "/fhir/R4/Patient/" + id, body},
 						{"DELETE", "/fhir/R4/Patient/" + id, ""},
+						{"PATCH", "/fhir/R4/Patient/" + id, `[{"op":"replace","path":"/name/0/family","value":"Hijacked"}]`},
 					} {
-						s.intruder.API(c.method, c.path, c.body).Status(http.StatusNotFound).NotContains(s.secret)
+						s.intruder.API(c.method, c.path, c.body, "Content-Type", "application/json-patch+json").Status(http.StatusNotFound).NotContains(s.secret)
 					}
-					for _, q := range []string{"_id=" + id, "family=" + s.secret, "identifier=urn:x|s1", ""} {
+					// Conditional writes match nothing of the owner's: the
+					// delete deletes nothing, the update creates the
+					// intruder's own resource.
+					s.intruder.API(http.MethodDelete, "/fhir/R4/Patient?identifier=urn:x|"+s.secret, "").Status(http.StatusOK).Contains("nothing was deleted")
+					s.intruder.API(http.MethodDelete, "/fhir/R4/Patient?_id="+id, "").Status(http.StatusOK).Contains("nothing was deleted")
+					s.intruder.API(http.MethodPut, "/fhir/R4/Patient?identifier=urn:x|"+s.secret, `{"resourceType":"Patient","name":[{"family":"Hijacked"}]}`).
+						Status(http.StatusCreated).NotContains(id).NotContains(s.secret)
+					for _, q := range []string{"_id=" + id, "family=" + s.secret, "identifier=urn:x|" + s.secret, ""} {
 						// The self link repeats the query, so look at the entries only.
 						b := s.intruder.API(http.MethodGet, "/fhir/R4/Patient?"+q, "").Status(http.StatusOK).JSON()
 						for _, en := range asList(b["entry"]) {
@@ -53,6 +60,15 @@ func TestFHIRIsolation(t *testing.T) {
 						Status(http.StatusCreated).NotContains(s.secret)
 					// The intruder cannot pick the owner's project by header.
 					s.intruder.API(http.MethodGet, "/fhir/R4/Patient/"+id, "", "X-Enclave-Project", s.ownerProject).Status(http.StatusNotFound)
+
+					// A PUT of the same id makes the intruder's own resource
+					// under that id, which the owner never sees.
+					own := s.intruder.API(http.MethodPut, "/fhir/R4/Patient/"+id, body).Status(http.StatusCreated).JSON()
+					if meta := own["meta"].(map[string]any); meta["versionId"] != "1" || meta["project"] == s.ownerProject {
+						t.Errorf("the intruder's PUT of the owner's id: meta %v", meta)
+					}
+					s.intruder.API(http.MethodGet, "/fhir/R4/Patient/"+id, "").Status(http.StatusOK).Contains("Hijacked").NotContains(s.secret)
+					s.intruder.API(http.MethodDelete, "/fhir/R4/Patient/"+id, "").Status(http.StatusOK)
 
 					got := s.owner.API(http.MethodGet, "/fhir/R4/Patient/"+id, "").Status(http.StatusOK)
 					got.Contains(s.secret).Contains(`"versionId":"2"`).NotContains("Hijacked")

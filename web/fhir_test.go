@@ -124,7 +124,6 @@ func TestFHIRCreateReadUpdateDelete(t *testing.T) {
 			}
 			e.ada.API(http.MethodGet, "/fhir/R4/Patient/"+id+"/_history/4", "").Status(http.StatusGone)
 			e.ada.API(http.MethodDelete, "/fhir/R4/Patient/"+id, "").Status(http.StatusGone)
-			e.ada.API(http.MethodPut, "/fhir/R4/Patient/"+id, body).Status(http.StatusGone)
 
 			h := e.ada.API(http.MethodGet, "/fhir/R4/Patient/"+id+"/_history", "").Status(http.StatusOK).JSON()
 			if h["type"] != "history" || h["total"] != float64(4) {
@@ -147,6 +146,14 @@ func TestFHIRCreateReadUpdateDelete(t *testing.T) {
 			if th["total"] != float64(5) || len(asList(th["entry"])) != 2 || !hasLink(th, "next") {
 				t.Errorf("type history: total %v, %d entries, links %v", th["total"], len(asList(th["entry"])), th["link"])
 			}
+
+			// A PUT brings the deleted resource back as its next version.
+			back := e.ada.API(http.MethodPut, "/fhir/R4/Patient/"+id, body).Status(http.StatusCreated)
+			if back.Header("ETag") != `W/"5"` || !strings.HasSuffix(back.Header("Location"), "/Patient/"+id+"/_history/5") {
+				t.Errorf("resurrected: ETag %q, Location %q", back.Header("ETag"), back.Header("Location"))
+			}
+			e.ada.API(http.MethodGet, "/fhir/R4/Patient/"+id, "").Status(http.StatusOK).Contains("Byron").Contains(`"versionId":"5"`)
+			e.ada.API(http.MethodGet, "/fhir/R4/Patient/"+id+"/_history/4", "").Status(http.StatusGone)
 		})
 	}
 }
@@ -275,7 +282,10 @@ func TestFHIRErrors(t *testing.T) {
 				{"unknown type create", e.ada, "POST", "/fhir/R4/Nonsense", `{"resourceType":"Nonsense"}`, nil, 400, nil},
 				{"PUT id mismatch", e.ada, "PUT", "/fhir/R4/Patient/" + id, `{"resourceType":"Patient","id":"other"}`, nil, 400, []string{"must match"}},
 				{"PUT without id", e.ada, "PUT", "/fhir/R4/Patient/" + id, `{"resourceType":"Patient"}`, nil, 400, []string{"must match"}},
-				{"PUT unknown id", e.ada, "PUT", "/fhir/R4/Patient/nope", `{"resourceType":"Patient","id":"nope"}`, nil, 404, []string{"Patient/nope"}},
+				{"PUT id too long", e.ada, "PUT", "/fhir/R4/Patient/" + strings.Repeat("a", 65), `{"resourceType":"Patient","id":"` + strings.Repeat("a", 65) + `"}`, nil, 400, []string{"@Patient.id"}},
+				{"PUT id with underscore", e.ada, "PUT", "/fhir/R4/Patient/a_b", `{"resourceType":"Patient","id":"a_b"}`, nil, 400, []string{"@Patient.id"}},
+				{"PUT id dot dot", e.ada, "PUT", "/fhir/R4/Patient/..", `{"resourceType":"Patient","id":".."}`, nil, 400, []string{"not a valid id"}},
+				{"PUT id dot", e.ada, "PUT", "/fhir/R4/Patient/.", `{"resourceType":"Patient","id":"."}`, nil, 400, []string{"not a valid id"}},
 				{"read unknown id", e.ada, "GET", "/fhir/R4/Patient/nope", "", nil, 404, []string{"Patient/nope not found"}},
 				{"vread unknown version", e.ada, "GET", "/fhir/R4/Patient/" + id + "/_history/9", "", nil, 404, nil},
 				{"vread bad version", e.ada, "GET", "/fhir/R4/Patient/" + id + "/_history/x", "", nil, 404, nil},
@@ -285,8 +295,13 @@ func TestFHIRErrors(t *testing.T) {
 				{"create system type", e.ada, "POST", "/fhir/R4/StructureDefinition", `{"resourceType":"StructureDefinition"}`, nil, 403, []string{"read-only"}},
 				{"update system type", e.ada, "PUT", "/fhir/R4/ValueSet/administrative-gender", `{"resourceType":"ValueSet","id":"administrative-gender","status":"active"}`, nil, 403, nil},
 				{"delete system type", e.ada, "DELETE", "/fhir/R4/CodeSystem/administrative-gender", "", nil, 403, nil},
-				{"PATCH not supported", e.ada, "PATCH", "/fhir/R4/Patient/" + id, `[]`, hdrs{"Content-Type", "application/json"}, 405, nil},
-				{"DELETE on a type", e.ada, "DELETE", "/fhir/R4/Patient", "", nil, 405, nil},
+				{"PATCH as JSON", e.ada, "PATCH", "/fhir/R4/Patient/" + id, `[]`, hdrs{"Content-Type", "application/json"}, 415, []string{"application/json-patch+json"}},
+				{"PATCH as FHIRPath Patch", e.ada, "PATCH", "/fhir/R4/Patient/" + id, `{"resourceType":"Parameters"}`, nil, 415, []string{"FHIRPath Patch is not supported"}},
+				{"PATCH on a type", e.ada, "PATCH", "/fhir/R4/Patient", `[]`, hdrs{"Content-Type", "application/json-patch+json"}, 405, nil},
+				{"conditional delete without criteria", e.ada, "DELETE", "/fhir/R4/Patient", "", nil, 400, []string{"needs search criteria"}},
+				{"conditional delete by paging only", e.ada, "DELETE", "/fhir/R4/Patient?_count=1", "", nil, 400, []string{"needs search criteria"}},
+				{"conditional update without criteria", e.ada, "PUT", "/fhir/R4/Patient", `{"resourceType":"Patient"}`, nil, 400, []string{"needs search criteria"}},
+				{"conditional update, unknown parameter", e.ada, "PUT", "/fhir/R4/Patient?nickname=x", `{"resourceType":"Patient"}`, nil, 400, []string{"nickname"}},
 				{"unknown endpoint", e.ada, "GET", "/fhir/R4/Patient/" + id + "/$everything/more/parts", "", nil, 404, []string{"Unknown FHIR endpoint"}},
 				{"text/plain body", e.ada, "POST", "/fhir/R4/Patient", `{"resourceType":"Patient"}`, hdrs{"Content-Type", "text/plain"}, 415, []string{"application/fhir+json"}},
 				{"XML body", e.ada, "PUT", "/fhir/R4/Patient/" + id, `<Patient/>`, hdrs{"Content-Type", "application/fhir+xml"}, 415, nil},
@@ -506,15 +521,4 @@ func countResources(t *testing.T, app *webtest.App, project string) int {
 		t.Fatal(err)
 	}
 	return res.Total
-}
-
-func TestFHIRPatchIsNotSupported(t *testing.T) {
-	app := webtest.New(t, testdb.SQLite(t))
-	c, _ := app.SignUp("ada@example.org", "Alpha")
-	id := create(t, c, "Patient", `{"resourceType":"Patient"}`)
-	r := c.Do(http.MethodPatch, "/fhir/R4/Patient/"+id, strings.NewReader(`[{"op":"add","path":"/active","value":true}]`), "application/json-patch+json")
-	r.Status(http.StatusMethodNotAllowed)
-	if allow := r.Resp.Header.Get("Allow"); !strings.Contains(allow, "PUT") {
-		t.Errorf("Allow %q", allow)
-	}
 }

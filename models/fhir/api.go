@@ -14,6 +14,10 @@ type Issue struct {
 // IsResourceType reports whether t names a known R4 resource type.
 func IsResourceType(t string) bool { return isResourceType(t) }
 
+// IsID reports whether s is a valid FHIR id: 1 to 64 letters, digits, '-'
+// and '.'.
+func IsID(s string) bool { return idPattern.MatchString(s) }
+
 // ResourceTypes lists the known R4 resource types, sorted.
 func ResourceTypes() []string { return resourceTypes() }
 

@@ -377,22 +377,10 @@ func (t Store) create(ctx context.Context, resourceType string, body []byte, cri
 	}
 	var cond *SearchQuery
 	if criteria != nil {
-		q, err := ParseSearch(resourceType, criteria, false)
+		q, err := t.condition(resourceType, criteria)
 		if err != nil {
 			return Resource{}, false, err
 		}
-		// A hidden field cannot be probed through the condition either.
-		if err := t.checkHiddenSearch(q); err != nil {
-			return Resource{}, false, err
-		}
-		q.Count, q.Offset = 2, 0
-		// A member's policy narrows what the condition can match, as it
-		// narrows any search.
-		filters, err := t.criteriaFilters(resourceType)
-		if err != nil {
-			return Resource{}, false, err
-		}
-		q.filters = append(q.filters, filters...)
 		cond = &q
 	}
 	set, err := t.settings(ctx)
@@ -411,45 +399,55 @@ func (t Store) create(ctx context.Context, resourceType string, body []byte, cri
 	created := true
 	err = t.tenantTx(ctx, true, func(tx *gorm.DB) error {
 		if cond != nil {
-			found, err := t.search(tx, *cond)
-			if err != nil {
-				return err
-			}
-			switch len(found.Resources) {
-			case 0:
-			case 1:
-				out, created = found.Resources[0], false
-				out, err = t.redact(out)
-				return err
-			default:
-				return fmt.Errorf("%w: the If-None-Exist criteria match more than one resource", ErrPreconditionFailed)
-			}
-		}
-		if set.checkRefs {
-			if err := checkReferences(tx, t.projectID, res); err != nil {
+			match, found, err := t.matchOne(tx, *cond, "If-None-Exist")
+			if err != nil || found {
+				out, created = match, false
 				return err
 			}
 		}
-		at := resourceTime()
-		id := uuid.NewString()
-		content, err := t.stamp(res, id, 1, at)
-		if err != nil {
-			return err
-		}
-		out = Resource{Type: resourceType, ID: id, VersionID: "1", LastUpdated: at, JSON: content}
-		if err := tx.Exec(`INSERT INTO resources (project_id, resource_type, id, version_id, last_updated, deleted, content)
-			VALUES (?, ?, ?, 1, ?, FALSE, ?)`, t.projectID, resourceType, id, at, string(content)).Error; err != nil {
-			return err
-		}
-		if err := t.writeVersion(tx, out, 1, res); err != nil {
-			return err
-		}
-		return t.checkWrittenMatches(tx, resourceType, id)
+		var err error
+		out, err = t.writeNext(tx, resourceType, uuid.NewString(), res, 0, set)
+		return err
 	})
 	if err != nil {
 		return Resource{}, false, err
 	}
 	return out, created, nil
+}
+
+// writeNext stores res as version prev+1 of resourceType/id (prev 0: a new
+// resource; a deleted one's last version brings it back) with its history
+// and index rows, after checking its references when the project asks, and
+// checks the result against the policy's criteria.
+func (t Store) writeNext(tx *gorm.DB, resourceType, id string, res map[string]any, prev int, set settings) (Resource, error) {
+	if set.checkRefs {
+		if err := checkReferences(tx, t.projectID, res); err != nil {
+			return Resource{}, err
+		}
+	}
+	at := resourceTime()
+	next := prev + 1
+	content, err := t.stamp(res, id, next, at)
+	if err != nil {
+		return Resource{}, err
+	}
+	out := Resource{Type: resourceType, ID: id, VersionID: strconv.Itoa(next), LastUpdated: at, JSON: content}
+	if prev == 0 {
+		err = tx.Exec(`INSERT INTO resources (project_id, resource_type, id, version_id, last_updated, deleted, content)
+			VALUES (?, ?, ?, 1, ?, FALSE, ?)`, t.projectID, resourceType, id, at, string(content)).Error
+		if err != nil && kit.IsUniqueViolation(err) {
+			return Resource{}, fmt.Errorf("%w: %s/%s was created by another request at the same time; read it again", kit.ErrConflict, resourceType, id)
+		}
+	} else {
+		err = t.replaceCurrent(tx, out, prev)
+	}
+	if err != nil {
+		return Resource{}, err
+	}
+	if err := t.writeVersion(tx, out, next, res); err != nil {
+		return Resource{}, err
+	}
+	return out, t.checkWrittenMatches(tx, resourceType, id)
 }
 
 // createPipelined stores a new resource on PostgreSQL in one round trip: the
@@ -480,65 +478,103 @@ func (t Store) createPipelined(ctx context.Context, resourceType string, res map
 // UpdateResource stores a new version of an existing resource. ifMatch, when
 // not empty, is the version the client last saw (from If-Match); a different
 // current version wraps ErrPreconditionFailed. The body's id must equal id.
-// Updating an id that does not exist is kit.ErrNotFound (no create-on-update, as
-// Medplum for non-super-admins); a deleted one is ErrGone.
+// Updating an id that does not exist is kit.ErrNotFound; a deleted one is
+// ErrGone. (The console's editor saves through it; the API's PUT is
+// PutResource.)
 func (t Store) UpdateResource(ctx context.Context, resourceType, id string, body []byte, ifMatch string) (Resource, error) {
-	if err := t.checkWritable(resourceType); err != nil {
-		return Resource{}, err
+	r, _, err := t.update(ctx, resourceType, id, body, ifMatch, mustExist)
+	return r, err
+}
+
+// PutResource is FHIR's update, with update-as-create: like UpdateResource,
+// but when the project has no live resource with that id, body becomes one
+// with that id (created is true). A deleted id is brought back as its next
+// version. The id must be a valid FHIR id; another project's use of the same
+// id neither blocks nor shows through. An If-Match on an id with no live
+// resource wraps ErrPreconditionFailed.
+func (t Store) PutResource(ctx context.Context, resourceType, id string, body []byte, ifMatch string) (r Resource, created bool, err error) {
+	return t.update(ctx, resourceType, id, body, ifMatch, mayCreate)
+}
+
+// putMode says what a write of a given id may do.
+type putMode int
+
+const (
+	mustExist putMode = iota // update a live resource only
+	mayCreate                // update it, or create it when there is none
+	mustBeNew                // create it: a live resource with the id is a conflict
+)
+
+func (t Store) update(ctx context.Context, resourceType, id string, body []byte, ifMatch string, mode putMode) (Resource, bool, error) {
+	if err := t.mayWrite(resourceType); err != nil {
+		return Resource{}, false, err
 	}
-	if err := t.checkPolicyWrite(resourceType); err != nil {
-		return Resource{}, err
+	if mode != mustExist {
+		if err := checkID(resourceType, id); err != nil {
+			return Resource{}, false, err
+		}
 	}
-	set, err := t.settings(ctx)
+	res, set, err := t.decodeUpdate(ctx, resourceType, body)
 	if err != nil {
-		return Resource{}, err
-	}
-	res, err := decodeResource(resourceType, body, set.strict, false)
-	if err != nil {
-		return Resource{}, err
+		return Resource{}, false, err
 	}
 	if bodyID, _ := res["id"].(string); bodyID != id {
-		return Resource{}, invalidResource("invalid", resourceType+".id", "The resource id %q must match the id in the URL %q", bodyID, id)
+		return Resource{}, false, invalidResource("invalid", resourceType+".id", "The resource id %q must match the id in the URL %q", bodyID, id)
 	}
 	if err := t.checkProfileWrite(ctx, resourceType, id); err != nil {
-		return Resource{}, err
+		return Resource{}, false, err
 	}
 	var out Resource
+	created := false
 	err = t.tenantTx(ctx, true, func(tx *gorm.DB) error {
-		cur, err := currentVersion(tx, t.projectID, resourceType, id)
-		if err != nil {
-			return err
-		}
+		var err error
+		out, created, err = t.put(tx, resourceType, id, res, set, ifMatch, mode)
+		return err
+	})
+	return out, created, err
+}
+
+// put writes res as the next version of resourceType/id inside tx, as mode
+// allows: an update of the live resource (checked against ifMatch and the
+// policy's criteria, keeping the fields the policy hides), or a new one.
+// created tells which.
+func (t Store) put(tx *gorm.DB, resourceType, id string, res map[string]any, set settings, ifMatch string, mode putMode) (Resource, bool, error) {
+	cur, live, err := lockCurrent(tx, t.projectID, resourceType, id)
+	if err != nil {
+		return Resource{}, false, err
+	}
+	switch {
+	case live && mode == mustBeNew:
+		return Resource{}, false, fmt.Errorf("%w: %s/%s already exists, and does not match the criteria", kit.ErrConflict, resourceType, id)
+	case live:
 		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
-			return cmpErr(err, kit.ErrNotFound)
+			return Resource{}, false, cmpErr(err, kit.ErrNotFound)
 		}
 		if ifMatch != "" && ifMatch != strconv.Itoa(cur) {
-			return fmt.Errorf("%w: the resource is at version %d, not %s", ErrPreconditionFailed, cur, ifMatch)
+			return Resource{}, false, fmt.Errorf("%w: the resource is at version %d, not %s", ErrPreconditionFailed, cur, ifMatch)
 		}
 		if err := t.keepHidden(tx, resourceType, id, res); err != nil {
-			return err
+			return Resource{}, false, err
 		}
-		if set.checkRefs {
-			if err := checkReferences(tx, t.projectID, res); err != nil {
-				return err
-			}
-		}
-		at := resourceTime()
-		next := cur + 1
-		content, err := t.stamp(res, id, next, at)
-		if err != nil {
-			return err
-		}
-		out = Resource{Type: resourceType, ID: id, VersionID: strconv.Itoa(next), LastUpdated: at, JSON: content}
-		if err := t.replaceCurrent(tx, out, cur); err != nil {
-			return err
-		}
-		if err := t.writeVersion(tx, out, next, res); err != nil {
-			return err
-		}
-		return t.checkWrittenMatches(tx, resourceType, id)
-	})
-	return out, err
+	case mode == mustExist && cur == 0:
+		return Resource{}, false, kit.ErrNotFound
+	case mode == mustExist:
+		return Resource{}, false, ErrGone
+	case ifMatch != "":
+		return Resource{}, false, fmt.Errorf("%w: %s/%s does not exist, so it is not at version %s", ErrPreconditionFailed, resourceType, id, ifMatch)
+	}
+	out, err := t.writeNext(tx, resourceType, id, res, cur, set)
+	return out, !live, err
+}
+
+// checkID refuses an id a client chose that is not a valid FHIR id, and
+// the ids "." and "..", which a URL path would read as a step.
+func checkID(resourceType, id string) error {
+	if !fhir.IsID(id) || id == "." || id == ".." {
+		return invalidResource("invalid", resourceType+".id",
+			"%q is not a valid id: use 1 to 64 letters, digits, '-' and '.' (and not \".\" or \"..\")", id)
+	}
+	return nil
 }
 
 // DeleteResource marks a resource deleted: reads answer ErrGone, searches
@@ -553,20 +589,43 @@ func (t Store) DeleteResource(ctx context.Context, resourceType, id string) erro
 	if err := t.checkProfileWrite(ctx, resourceType, id); err != nil {
 		return err
 	}
-	return t.tenantTx(ctx, true, func(tx *gorm.DB) error {
-		cur, err := currentVersion(tx, t.projectID, resourceType, id)
-		if err != nil {
-			return err
-		}
-		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
-			return cmpErr(err, kit.ErrNotFound)
-		}
-		gone := Resource{Type: resourceType, ID: id, VersionID: strconv.Itoa(cur + 1), LastUpdated: resourceTime(), Deleted: true}
-		if err := t.replaceCurrent(tx, gone, cur); err != nil {
-			return err
-		}
-		return t.writeVersion(tx, gone, cur+1, nil)
-	})
+	return t.tenantTx(ctx, true, func(tx *gorm.DB) error { return t.deleteIn(tx, resourceType, id) })
+}
+
+// deleteIn writes the deletion version of a live resource inside tx.
+func (t Store) deleteIn(tx *gorm.DB, resourceType, id string) error {
+	cur, err := currentVersion(tx, t.projectID, resourceType, id)
+	if err != nil {
+		return err
+	}
+	if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
+		return cmpErr(err, kit.ErrNotFound)
+	}
+	gone := Resource{Type: resourceType, ID: id, VersionID: strconv.Itoa(cur + 1), LastUpdated: resourceTime(), Deleted: true}
+	if err := t.replaceCurrent(tx, gone, cur); err != nil {
+		return err
+	}
+	return t.writeVersion(tx, gone, cur+1, nil)
+}
+
+// mayWrite refuses writes of a type that is read-only for everyone, or for
+// the store's policy.
+func (t Store) mayWrite(resourceType string) error {
+	if err := t.checkWritable(resourceType); err != nil {
+		return err
+	}
+	return t.checkPolicyWrite(resourceType)
+}
+
+// decodeUpdate reads and validates the body of an update, as the project's
+// settings ask; the settings go on to the write.
+func (t Store) decodeUpdate(ctx context.Context, resourceType string, body []byte) (map[string]any, settings, error) {
+	set, err := t.settings(ctx)
+	if err != nil {
+		return nil, settings{}, err
+	}
+	res, err := decodeResource(resourceType, body, set.strict, false)
+	return res, set, err
 }
 
 func (t Store) checkWritable(resourceType string) error {
@@ -582,6 +641,21 @@ func (t Store) checkWritable(resourceType string) error {
 // currentVersion locks the current row of a live resource and returns its
 // version.
 func currentVersion(tx *gorm.DB, projectID, resourceType, id string) (int, error) {
+	version, live, err := lockCurrent(tx, projectID, resourceType, id)
+	switch {
+	case err != nil:
+		return 0, err
+	case version == 0:
+		return 0, kit.ErrNotFound
+	case !live:
+		return 0, ErrGone
+	}
+	return version, nil
+}
+
+// lockCurrent locks the current row of a resource and returns its version
+// and whether it is live; version 0 means the id was never used here.
+func lockCurrent(tx *gorm.DB, projectID, resourceType, id string) (version int, live bool, err error) {
 	lock := ""
 	if kit.DialectOf(tx) == kit.Postgres {
 		lock = " FOR UPDATE"
@@ -592,16 +666,10 @@ func currentVersion(tx *gorm.DB, projectID, resourceType, id string) (int, error
 	}
 	res := tx.Raw(`SELECT version_id, deleted FROM resources WHERE project_id = ? AND resource_type = ? AND id = ?`+lock,
 		projectID, resourceType, id).Scan(&row)
-	if res.Error != nil {
-		return 0, res.Error
+	if res.Error != nil || res.RowsAffected == 0 {
+		return 0, false, res.Error
 	}
-	if res.RowsAffected == 0 {
-		return 0, kit.ErrNotFound
-	}
-	if row.Deleted {
-		return 0, ErrGone
-	}
-	return row.VersionID, nil
+	return row.VersionID, !row.Deleted, nil
 }
 
 // replaceCurrent moves the current row from version prev to r. A row that is
