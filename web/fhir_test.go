@@ -352,7 +352,7 @@ func TestFHIRMetadata(t *testing.T) {
 		}
 		return false
 	}
-	for _, want := range []string{"read", "vread", "create", "update", "delete", "history-instance", "history-type", "search-type"} {
+	for _, want := range []string{"read", "vread", "create", "update", "patch", "delete", "history-instance", "history-type", "search-type"} {
 		if !has("Patient", "interaction", want) {
 			t.Errorf("Patient lacks interaction %s", want)
 		}
@@ -365,8 +365,21 @@ func TestFHIRMetadata(t *testing.T) {
 	if has("Patient", "searchParam", "_text") || has("Observation", "searchParam", "value-quantity") {
 		t.Error("metadata lists search parameters that are not supported")
 	}
-	if has("StructureDefinition", "interaction", "create") || !has("StructureDefinition", "interaction", "read") {
+	if has("StructureDefinition", "interaction", "create") || has("StructureDefinition", "interaction", "patch") || !has("StructureDefinition", "interaction", "read") {
 		t.Error("StructureDefinition must be read-only")
+	}
+	flags := func(typ string) string {
+		r := byType[typ]
+		return fmt.Sprintf("%v %v %v %v %v", r["updateCreate"], r["conditionalCreate"], r["conditionalUpdate"], r["conditionalDelete"], r["conditionalRead"])
+	}
+	if got := flags("Patient"); got != "true true true single full-support" {
+		t.Errorf("Patient's updateCreate, conditional create/update/delete/read: %s", got)
+	}
+	if got := flags("StructureDefinition"); got != "false false false not-supported not-supported" {
+		t.Errorf("StructureDefinition's updateCreate, conditional create/update/delete/read: %s", got)
+	}
+	if fmt.Sprint(cs["patchFormat"]) != "[application/json-patch+json]" {
+		t.Errorf("patchFormat %v", cs["patchFormat"])
 	}
 }
 

@@ -564,6 +564,12 @@ func (t Store) put(tx *gorm.DB, resourceType, id string, res map[string]any, set
 		return Resource{}, false, fmt.Errorf("%w: %s/%s does not exist, so it is not at version %s", ErrPreconditionFailed, resourceType, id, ifMatch)
 	}
 	out, err := t.writeNext(tx, resourceType, id, res, cur, set)
+	if err != nil {
+		return Resource{}, false, err
+	}
+	// The answer shows what the member may see: not the hidden fields
+	// that keepHidden carried over.
+	out, err = t.redact(out)
 	return out, !live, err
 }
 
