@@ -91,6 +91,7 @@ LEFT JOIN project_memberships m ON m.user_id = u.id AND m.active = ?`
 // columns of a caller's resolution (callerRow.dest after the session).
 const callerColumns = `
 	u.id, u.project_id, u.first_name, u.last_name, u.email, u.password_hash, u.email_verified_at, u.created_at, u.updated_at,
+	u.deactivated_at, u.must_change_password,
 	m.id, m.project_id, m.user_id, m.admin, m.active, m.access_policy_id, m.invited_by, m.profile_type,
 	m.profile_id, m.created_at, m.updated_at,
 	p.id, p.name, p.description, p.super_admin, p.strict_mode, p.check_references_on_write, p.features,
@@ -168,6 +169,8 @@ type callerRow struct {
 
 	uID, uProject, uFirst, uLast, uEmail, uHash sql.NullString
 	uVerified, uCreated, uUpdated               sql.NullTime
+	uDeactivated                                sql.NullTime
+	uMustChange                                 sql.NullBool
 
 	mID, mProject, mUser, mPolicy, mInvitedBy, mProfileType, mProfileID sql.NullString
 	mAdmin, mActive                                                     sql.NullBool
@@ -187,6 +190,7 @@ type callerRow struct {
 func (r *callerRow) dest() []any {
 	return []any{&r.data, &r.expires, &r.lastSeen,
 		&r.uID, &r.uProject, &r.uFirst, &r.uLast, &r.uEmail, &r.uHash, &r.uVerified, &r.uCreated, &r.uUpdated,
+		&r.uDeactivated, &r.uMustChange,
 		&r.mID, &r.mProject, &r.mUser, &r.mAdmin, &r.mActive, &r.mPolicy, &r.mInvitedBy, &r.mProfileType,
 		&r.mProfileID, &r.mCreated, &r.mUpdated,
 		&r.pID, &r.pName, &r.pDescription, &r.pSuperAdmin, &r.pStrict, &r.pCheckRefs, &r.pFeatures,
@@ -194,13 +198,15 @@ func (r *callerRow) dest() []any {
 		&r.apID, &r.apProject, &r.apName, &r.apRules, &r.apCreated, &r.apUpdated}
 }
 
+// user is the session's user; a deactivated one counts as no one (signed
+// out), whatever else its session still says.
 func (r *callerRow) user() accounts.User {
-	if !r.uID.Valid {
+	if !r.uID.Valid || r.uDeactivated.Valid {
 		return accounts.User{}
 	}
 	return accounts.User{ID: r.uID.String, ProjectID: nullable(r.uProject), FirstName: r.uFirst.String,
 		LastName: r.uLast.String, Email: r.uEmail.String, PasswordHash: r.uHash.String,
-		EmailVerifiedAt: nullableTime(r.uVerified), CreatedAt: r.uCreated.Time, UpdatedAt: r.uUpdated.Time}
+		EmailVerifiedAt: nullableTime(r.uVerified), MustChangePassword: r.uMustChange.Bool, CreatedAt: r.uCreated.Time, UpdatedAt: r.uUpdated.Time}
 }
 
 func nullableTime(t sql.NullTime) *time.Time {

@@ -31,6 +31,9 @@ type Scope struct {
 	login string
 	// policy is the access policy the store is restricted by, if any.
 	policy *resources.AccessPolicy
+	// operator is set on a super admin's read-only view of a project they
+	// are no member of (Caller.Operate).
+	operator bool
 }
 
 // ErrPolicyMissing refuses a membership that names an access policy its
@@ -96,8 +99,15 @@ func (s Scope) Membership() members.ProjectMembership { return s.access.Membersh
 // Access is the project with the membership.
 func (s Scope) Access() ProjectAccess { return s.access }
 
-// Admin reports whether the member is one of the project's admins.
-func (s Scope) Admin() bool { return s.access.Membership.Admin }
+// Admin reports whether the member is one of the project's admins; an
+// operator's view counts as one, to read the admin pages (every write is
+// refused to it: see Operator).
+func (s Scope) Admin() bool { return s.operator || s.access.Membership.Admin }
+
+// Operator reports whether the scope is a super admin's operator view of a
+// project they are no member of: read-only, and audited in the project.
+// Web middleware refuses every request that could change something.
+func (s Scope) Operator() bool { return s.operator }
 
 // Actor is the member acting in this scope, from ip, for the audit log.
 func (s Scope) Actor(ip string) audit.Actor {

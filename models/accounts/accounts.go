@@ -204,7 +204,7 @@ func (s Store) ResetPassword(ctx context.Context, token string, pw NewPassword) 
 			return ErrLinkInvalid
 		}
 		ts := kit.Now()
-		set := map[string]any{"password_hash": hash, "updated_at": ts}
+		set := map[string]any{"password_hash": hash, "must_change_password": false, "updated_at": ts}
 		if u.EmailVerifiedAt == nil {
 			set["email_verified_at"] = ts
 			u.EmailVerifiedAt = &ts
@@ -279,7 +279,7 @@ func (s Store) ChangePassword(ctx context.Context, userID, current string, pw Ne
 	defer kit.BumpAuthEpoch()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).
-			Updates(map[string]any{"password_hash": hash, "updated_at": kit.Now()}).Error; err != nil {
+			Updates(map[string]any{"password_hash": hash, "must_change_password": false, "updated_at": kit.Now()}).Error; err != nil {
 			return err
 		}
 		return endSessionsAndResets(tx, u.ID, sessionKey(keepToken))

@@ -89,8 +89,16 @@ func (s Store) Authenticate(ctx context.Context, email, password string) (User, 
 	if !u.CheckPassword(password) {
 		return User{}, ErrBadCredentials
 	}
+	if u.Deactivated() {
+		return User{}, ErrDeactivated
+	}
 	return u, nil
 }
+
+// ErrDeactivated refuses the right password of an account a super admin
+// deactivated. It is said only after the password matched, so it tells
+// nothing to someone guessing.
+var ErrDeactivated = errors.New("account deactivated")
 
 // NewPassword is a password chosen in a form, typed twice.
 type NewPassword struct {

@@ -30,9 +30,21 @@ type User struct {
 	// (a verification or password-reset link); nil until then. Invitations
 	// attach only to verified accounts.
 	EmailVerifiedAt *time.Time
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// DeactivatedAt is when a super admin deactivated the account: it
+	// cannot sign in and every request of its counts as signed out. nil
+	// while the account is active.
+	DeactivatedAt *time.Time
+	// MustChangePassword is set with a temporary password: until the
+	// person chooses a new one, the console offers them nothing else.
+	MustChangePassword bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
+
+// Deactivated reports whether a super admin deactivated the account. Every
+// way a request resolves to a user checks it (models.System.ResolveCaller
+// today; user access tokens must too).
+func (u User) Deactivated() bool { return u.DeactivatedAt != nil }
 
 // Verified reports whether the account's email address is verified.
 func (u User) Verified() bool { return u.EmailVerifiedAt != nil }

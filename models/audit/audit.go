@@ -45,6 +45,14 @@ const (
 	// twice).
 	ActionLoginGranted = "login.granted"
 	ActionLoginRevoked = "login.revoked"
+
+	// A super admin's acts (issue 11): a visit of a project they are no
+	// member of, and changes to an account, recorded in each project the
+	// account is a member of and once server-wide.
+	ActionOperatorVisited   = "operator.visited"
+	ActionUserDeactivated   = "user.deactivated"
+	ActionUserReactivated   = "user.reactivated"
+	ActionTemporaryPassword = "user.temporary-password"
 )
 
 // Actions lists every action, for the audit log's filter.
@@ -55,6 +63,7 @@ var Actions = []string{
 	ActionPolicyCreated, ActionPolicyUpdated, ActionPolicyDeleted,
 	ActionClientCreated, ActionClientSecretRotated, ActionClientEnabled, ActionClientDisabled, ActionClientDeleted,
 	ActionSignInSucceeded, ActionSignInFailed, ActionLoginGranted, ActionLoginRevoked,
+	ActionOperatorVisited, ActionUserDeactivated, ActionUserReactivated, ActionTemporaryPassword,
 }
 
 // Event is one line of the audit log.
@@ -125,6 +134,16 @@ func Record(ctx context.Context, b kit.Bound, a Actor, action, target string, de
 		return err
 	}
 	return b.DB().WithContext(ctx).Create(&e).Error
+}
+
+// RecordServer writes a server-wide event, of no project, in tx.
+func RecordServer(ctx context.Context, tx *gorm.DB, a Actor, action, target string, details any) error {
+	kit.BumpAuthEpoch()
+	e, err := newEvent(nil, a, action, target, details)
+	if err != nil {
+		return err
+	}
+	return tx.WithContext(ctx).Create(&e).Error
 }
 
 // RecordSignIn writes a server-wide sign-in event. a.UserID is empty when

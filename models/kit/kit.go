@@ -60,8 +60,11 @@ func BumpAuthEpoch() { authEpoch.Add(1) }
 
 // NewToken returns a random URL-safe token of 256 bits, for links sent by
 // mail and session cookies.
-func NewToken() (string, error) {
-	raw := make([]byte, 32)
+func NewToken() (string, error) { return NewTokenOf(32) }
+
+// NewTokenOf returns a random URL-safe token of n bytes.
+func NewTokenOf(n int) (string, error) {
+	raw := make([]byte, n)
 	if _, err := rand.Read(raw); err != nil {
 		return "", err
 	}
