@@ -148,35 +148,82 @@ func (h *Account) ChangeEmail(c echo.Context) error {
 // session of the account; this one stays signed in.
 func (h *Account) ChangePassword(c echo.Context) error {
 	u, _ := CurrentUser(c)
+	status, errs, err := h.replacePassword(c, u)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return h.page(c, status, views.AccountVM{PasswordErrors: errs})
+	}
+	h.Log.InfoContext(ctx(c), "password changed; other sessions ended", "user", u.ID)
+	return h.page(c, http.StatusOK, views.AccountVM{PasswordNotice: "Password changed. Every other session of your account was signed out."})
+}
+
+// replacePassword reads the password form and, unless it comes too soon
+// after wrong passwords, changes u's password, ending their other sessions.
+// status is 200 when it went through, else the status to answer with errs.
+func (h *Account) replacePassword(c echo.Context, u accounts.User) (int, forms.Errors, error) {
 	var f forms.Password
 	errs, err := bindForm(c, &f)
 	if err != nil {
-		return err
+		return 0, errs, err
 	}
 	wait, err := h.passwordAttempt(c, u)
 	if err != nil {
-		return err
+		return 0, errs, err
 	}
 	if wait > 0 {
-		return h.page(c, http.StatusTooManyRequests, views.AccountVM{PasswordErrors: h.tooSoon(c, u, wait)})
+		return http.StatusTooManyRequests, h.tooSoon(c, u, wait), nil
 	}
 	pw := accounts.NewPassword{Password: f.Password, Confirm: f.Confirm}
 	err = h.Sys.ChangePassword(ctx(c), u.ID, f.Current, pw, h.Sessions.Token(c))
 	if fields := kit.FieldErrors(err); fields != nil {
 		if err := h.passwordChecked(c, u, fields); err != nil {
-			return err
+			return 0, errs, err
 		}
 		errs.Merge(fields)
-		return h.page(c, http.StatusUnprocessableEntity, views.AccountVM{PasswordErrors: errs})
+		return http.StatusUnprocessableEntity, errs, nil
 	}
+	if err != nil {
+		return 0, errs, err
+	}
+	return http.StatusOK, errs, h.passwordChecked(c, u, nil)
+}
+
+// ChoosePasswordPage asks an account with a temporary password for a new
+// one; any other account has nothing to do here.
+func (h *Account) ChoosePasswordPage(c echo.Context) error {
+	u, _ := CurrentUser(c)
+	if !u.MustChangePassword {
+		return c.Redirect(http.StatusSeeOther, paths.Account.URL())
+	}
+	return h.choosePage(c, http.StatusOK, forms.Errors{})
+}
+
+// ChoosePassword replaces a temporary password with one the person chose,
+// as ChangePassword does, and lands them where they would have gone.
+func (h *Account) ChoosePassword(c echo.Context) error {
+	u, _ := CurrentUser(c)
+	if !u.MustChangePassword {
+		return redirect(c, paths.Account.URL())
+	}
+	status, errs, err := h.replacePassword(c, u)
 	if err != nil {
 		return err
 	}
-	if err := h.passwordChecked(c, u, nil); err != nil {
+	if status != http.StatusOK {
+		return h.choosePage(c, status, errs)
+	}
+	h.Log.InfoContext(ctx(c), "temporary password replaced", "user", u.ID)
+	return redirect(c, paths.Root.URL())
+}
+
+func (h *Account) choosePage(c echo.Context, status int, errs forms.Errors) error {
+	p, err := pageFor(c, h.Sys, "Choose a new password")
+	if err != nil {
 		return err
 	}
-	h.Log.InfoContext(ctx(c), "password changed; other sessions ended", "user", u.ID)
-	return h.page(c, http.StatusOK, views.AccountVM{PasswordNotice: "Password changed. Every other session of your account was signed out."})
+	return render(c, status, views.ChoosePasswordPage(p, errs))
 }
 
 // EndSession signs out one of the user's sessions. Ending the current one

@@ -142,6 +142,10 @@ func (h *Auth) SignIn(c echo.Context) error {
 		return h.tooSoon(c, wait, f)
 	case errors.Is(err, accounts.ErrBadCredentials):
 		return h.signInRefused(c, http.StatusUnauthorized, "Email or password is incorrect.", f)
+	case errors.Is(err, accounts.ErrDeactivated):
+		h.Log.InfoContext(ctx(c), "sign-in refused: account deactivated", "ip", c.RealIP())
+		return h.signInRefused(c, http.StatusForbidden,
+			"This account has been deactivated by the server's operator. Ask them if you think it should not be.", f)
 	case err != nil:
 		return err
 	}
@@ -233,10 +237,13 @@ func signInAttempt(c echo.Context, t Throttle, accountKey, addressKey string) (t
 // land sends a signed-in user where they belong: the page they asked for,
 // their only project, the project chooser, or project creation.
 func (h *Auth) land(c echo.Context, next string) error {
+	u, _ := CurrentUser(c)
+	if u.MustChangePassword {
+		return redirect(c, paths.ChoosePassword.URL())
+	}
 	if next != "" {
 		return redirect(c, next)
 	}
-	u, _ := CurrentUser(c)
 	list, err := projectsOf(c, h.Sys, u.ID)
 	if err != nil {
 		return err

@@ -183,6 +183,9 @@ func (h *Logins) Login(c echo.Context) error {
 			"Too many sign-in attempts. Try again in "+humanWait(wait)+"."))
 	case errors.Is(err, accounts.ErrBadCredentials):
 		return invalid(c, "Email or password is invalid")
+	case errors.Is(err, accounts.ErrDeactivated):
+		return writeOutcome(c, http.StatusForbidden, outcome("error", "forbidden", "",
+			"This account has been deactivated by the server's operator."))
 	case err != nil:
 		return err
 	}

@@ -57,6 +57,7 @@ func pageFor(c echo.Context, sys Directory, title string) (views.Page, error) {
 	for _, a := range list {
 		p.Projects = append(p.Projects, projectLink(a))
 	}
+	p.SuperAdmin = models.SuperAdminAmong(list)
 	return p, nil
 }
 
@@ -68,7 +69,8 @@ func projectPage(c echo.Context, dir Directory, sc models.Scope, title string) (
 		return p, err
 	}
 	l := projectLink(sc.Access())
-	p.Current = &l
+	l.Admin, l.Operator = sc.Admin(), sc.Operator()
+	p.Current, p.Operator = &l, sc.Operator()
 	return p, nil
 }
 

@@ -18,4 +18,5 @@ type Set struct {
 	FHIR      *FHIR
 	OAuth     *OAuth
 	Logins    *Logins
+	Admin     *Admin
 }

@@ -96,3 +96,16 @@ type Accounts interface {
 	AcceptInvitation(ctx context.Context, u accounts.User, id, ip string) (string, error)
 	DeclineInvitation(ctx context.Context, u accounts.User, id, ip string) error
 }
+
+// Operators is the super admin's dashboard: every project and account on
+// the server, the acts on an account, and the server's facts. Only the
+// super-admin routes hold it.
+type Operators interface {
+	Directory
+	AllProjectsPage(ctx context.Context, q models.ProjectQuery) (models.ProjectList, error)
+	AllUsersPage(ctx context.Context, q models.UserQuery) (models.UserList, error)
+	AccountOf(ctx context.Context, userID string) (models.UserRow, error)
+	SetUserDeactivated(ctx context.Context, by audit.Actor, userID, confirm string, on bool) (accounts.User, error)
+	SetTemporaryPassword(ctx context.Context, by audit.Actor, userID, confirm string) (accounts.User, string, error)
+	Facts(ctx context.Context) (models.ServerFacts, error)
+}

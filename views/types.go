@@ -19,6 +19,11 @@ type Page struct {
 	// Invitations are the signed-in user's open invitations (on the pages
 	// that list them).
 	Invitations []InvitationVM
+	// SuperAdmin offers the header's link to the super admin's dashboard.
+	SuperAdmin bool
+	// Operator marks a super admin's read-only view of a project they are
+	// no member of: every page of it says so.
+	Operator bool
 }
 
 // UserVM is the signed-in user as the layout shows them.
@@ -38,6 +43,8 @@ type ProjectLink struct {
 	Name        string
 	Description string
 	Admin       bool
+	// Operator is a super admin's view of a project they are no member of.
+	Operator bool
 }
 
 // URL is the project's home page.
@@ -45,6 +52,9 @@ func (p ProjectLink) URL() string { return paths.Project.URL(p.ID) }
 
 // Role names the user's role in the project.
 func (p ProjectLink) Role() string {
+	if p.Operator {
+		return "Operator (read-only)"
+	}
 	if p.Admin {
 		return "Admin"
 	}

@@ -251,10 +251,22 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 // policy (models.Caller.Enter), and keeps that scope for the route's handler
 // (see scoped). Outsiders get the same 404 as for a project that does not
 // exist.
+//
+// A super admin who is not a member gets the operator view instead
+// (models.Caller.Operate): every page, read-only, with a banner, and their
+// visit in the project's audit log. Any request that could change something
+// is refused to it.
 func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		caller, _ := callerOf(c)
-		sc, err := caller.Enter(c.Param("project"))
+		project := c.Param("project")
+		sc, err := caller.Enter(project)
+		if errors.Is(err, kit.ErrNotFound) && caller.SuperAdmin() {
+			sc, err = caller.Operate(c.Request().Context(), project, c.Request().URL.Path, c.RealIP())
+			if err == nil && !safeMethod(c.Request().Method) {
+				return errOperatorReadOnly
+			}
+		}
 		if errors.Is(err, kit.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
 			return echo.ErrNotFound
 		}
@@ -264,6 +276,11 @@ func (s *Server) requireMember(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(keyScope, sc)
 		return next(c)
 	}
+}
+
+// safeMethod reports whether a request of this method changes nothing.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
 // keyScope is the echo context key of the request's models.Scope, set by

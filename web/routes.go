@@ -38,7 +38,7 @@ func (s *Server) routes(h *handlers.Set) {
 	}
 
 	// The console: sessions and CSRF on every route.
-	app := root.with(s.csrf(), s.loadCaller(consoleProjects))
+	app := root.with(s.csrf(), s.loadCaller(consoleProjects), s.requirePasswordChosen)
 
 	pub := app.with()
 	pub.GET(paths.Root, h.Auth.Root)
@@ -71,6 +71,18 @@ func (s *Server) routes(h *handlers.Set) {
 	account.POST(paths.AccountEmail, h.Account.ChangeEmail)
 	account.POST(paths.AccountPassword, h.Account.ChangePassword)
 	account.POST(paths.EndSession, h.Account.EndSession)
+	account.GET(paths.ChoosePassword, h.Account.ChoosePasswordPage)
+	account.POST(paths.ChoosePassword, h.Account.ChoosePassword)
+
+	// The super admin's dashboard: to everyone else, it does not exist.
+	ops := app.below(paths.AdminProjects.Pattern(), s.requireSuperAdmin)
+	ops.GET(paths.AdminProjects, h.Admin.Projects)
+	ops.GET(paths.AdminUsers, h.Admin.Users)
+	ops.GET(paths.AdminUser, h.Admin.User)
+	ops.POST(paths.AdminDeactivateUser, h.Admin.Deactivate)
+	ops.POST(paths.AdminReactivateUser, h.Admin.Reactivate)
+	ops.POST(paths.AdminTemporaryPassword, h.Admin.TemporaryPassword)
+	ops.GET(paths.AdminServer, h.Admin.Server)
 
 	projects := app.below(paths.Projects.Pattern(), signedIn)
 	projects.GET(paths.Projects, h.Projects.Choose)
@@ -79,7 +91,8 @@ func (s *Server) routes(h *handlers.Set) {
 
 	// Below here the tenant boundary holds: requireMember has entered the
 	// project (checked the membership, bound the store under the member's
-	// access policy), and each handler receives that scope as a parameter.
+	// access policy, or built a super admin's read-only operator view), and
+	// each handler receives that scope as a parameter.
 	member := projects.below(paths.Project.Pattern(), s.requireMember)
 	member.GET(paths.Project, scoped(h.Projects.Home))
 	member.GET(paths.Resources, scoped(h.Resources.Types))

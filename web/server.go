@@ -35,6 +35,8 @@ type Server struct {
 	// (nil without a mail server). See setUpMail.
 	outbox *mail.Outbox
 	sender *mailSender
+	// started is when the server was made, for the server page's uptime.
+	started time.Time
 }
 
 // New builds the server on an open, migrated database.
@@ -63,6 +65,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		tokens:   newTokenCache(),
 		log:      log,
 		metrics:  newMetrics(db, log),
+		started:  time.Now(),
 	}
 	if cfg.OAuthKeys == nil {
 		if err := cfg.prepareOAuthKeys(); err != nil {
@@ -92,6 +95,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		FHIR:      &handlers.FHIR{Log: log},
 		OAuth:     &handlers.OAuth{Sys: sys, Keys: s.cfg.OAuthKeys, Log: log},
 		Logins:    &handlers.Logins{Sys: sys, Accounts: sys, Postman: postman, Log: log},
+		Admin:     &handlers.Admin{Sys: sys, Info: s.serverInfo()},
 	})
 	s.metrics.learnRoutes(e.Routes())
 	return s

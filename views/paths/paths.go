@@ -117,8 +117,11 @@ const (
 	AccountEmail      Route0 = "/account/email"
 	AccountPassword   Route0 = "/account/password"
 	EndSession        Route1 = "/account/sessions/:session/signout"
-	Projects          Route0 = "/projects"
-	NewProject        Route0 = "/projects/new"
+	// ChoosePassword is where an account with a temporary password must
+	// choose a new one before anything else.
+	ChoosePassword Route0 = "/account/new-password"
+	Projects       Route0 = "/projects"
+	NewProject     Route0 = "/projects/new"
 )
 
 // A project's pages for every member: its home and the resource browser.
@@ -160,6 +163,19 @@ const (
 	DisableClient    Route2 = "/projects/:project/clients/:client/disable"
 	EnableClient     Route2 = "/projects/:project/clients/:client/enable"
 	DeleteClient     Route2 = "/projects/:project/clients/:client/delete"
+)
+
+// The super admin's dashboard: server-wide, for super admins only (404 to
+// everyone else). Its pages are HTML; /admin/projects/... is the JSON admin
+// API's, so the project list is the dashboard's home.
+const (
+	AdminProjects          Route0 = "/admin"
+	AdminUsers             Route0 = "/admin/users"
+	AdminUser              Route1 = "/admin/users/:user"
+	AdminDeactivateUser    Route1 = "/admin/users/:user/deactivate"
+	AdminReactivateUser    Route1 = "/admin/users/:user/reactivate"
+	AdminTemporaryPassword Route1 = "/admin/users/:user/temporary-password"
+	AdminServer            Route0 = "/admin/server"
 )
 
 // OAuth 2.0 and its discovery documents: no session, no CSRF token.
