@@ -46,8 +46,13 @@ var roleNames = [roleCount]string{"anonymous", "no-project", "other-project", "m
 	"admin", "super-admin", "super-admin-elsewhere"}
 
 // nonMembers are the roles the isolation rule is about: nothing of the
-// project may reach them.
+// project may reach them. The outside super admin is one of them on the
+// API, and reads the console's project pages in the operator view
+// (operatorView).
 var nonMembers = []role{anonymous, noProject, otherProject, otherSuperAdmin}
+
+// neverShown are what no answer may show anyone: a secret's value.
+var neverShown = []string{"alpha-token-value"}
 
 // confidential is what only the project's members may see of it.
 var confidential = []string{"Alpha Clinic", "Quixotic", "ALPHA_TOKEN", "Front desk", "Alpha sync"}
@@ -87,6 +92,8 @@ var (
 	apiChoose = outcome{http.StatusBadRequest, "you are a member of several projects"}
 	apiNone   = outcome{http.StatusBadRequest, "you are a member of none"}
 	apiDenied = outcome{http.StatusForbidden, "access policy"}
+	// operatorRO refuses a change through a super admin's operator view.
+	operatorRO = outcome{http.StatusForbidden, "operator view of a project is read-only"}
 )
 
 // cells is a row's outcomes, in role order.
@@ -126,6 +133,29 @@ func writers(o outcome) cells {
 // admins: the project's admins; other members are told why not.
 func admins(o outcome) cells {
 	return cells{signIn, lost, lost, notAdmin, notAdmin, o, o, lost}
+}
+
+// superAdmins: the dashboard, which does not exist for anyone else.
+func superAdmins(o outcome) cells {
+	return cells{lost, lost, lost, lost, lost, lost, o, o}
+}
+
+// operatorView fills in what the outside super admin gets on the console's
+// project pages: what the project's own super admin reads, they read too;
+// every change is refused.
+func operatorView(rows []accessRow) []accessRow {
+	for i, row := range rows {
+		method, path, _ := strings.Cut(row.req, " ")
+		if !strings.HasPrefix(path, "/projects/{project}") {
+			continue
+		}
+		if method == http.MethodGet {
+			rows[i].want[otherSuperAdmin] = row.want[superAdmin]
+		} else {
+			rows[i].want[otherSuperAdmin] = operatorRO
+		}
+	}
+	return rows
 }
 
 // apiMembers: API calls naming the project.
@@ -176,7 +206,7 @@ const (
 	editedJSON  = `{"resourceType":"Patient","id":"{patient}","name":[{"family":"Edited"}]}`
 )
 
-var consoleRows = []accessRow{
+var consoleRows = operatorView([]accessRow{
 	// Probes and assets: the same for everyone; metrics only for the
 	// bearer of the metrics token, which no session is.
 	{req: "GET /healthz", want: anyone(ok("ok"))},
@@ -306,7 +336,25 @@ var consoleRows = []accessRow{
 	{req: "GET /projects/{project}/clients/{client}/delete", want: admins(titled("Delete client"))},
 	{req: "POST /projects/{project}/clients/{client}/delete", fresh: spareClient, state: clientOf,
 		want: admins(to("/projects/{project}/clients"))},
-}
+
+	// Choosing a new password after a temporary one: no one here has one.
+	{req: "GET /account/new-password", want: signedIn(to("/account"))},
+	{req: "POST /account/new-password", form: "current=password-123&password=new-password-123&confirm=new-password-123",
+		want: signedIn(to("/account"))},
+
+	// The super admin's dashboard. The acts on an account each have a
+	// fresh account, confirmed by its email.
+	{req: "GET /admin", want: superAdmins(titled("Projects"))},
+	{req: "GET /admin/users", want: superAdmins(titled("Users"))},
+	{req: "GET /admin/users/{user}", fresh: spareAccount, want: superAdmins(titled("User {user-email}"))},
+	{req: "POST /admin/users/{user}/deactivate", fresh: spareAccount, form: "confirm={user-email}", state: accountOf,
+		want: superAdmins(titled("User {user-email}"))},
+	{req: "POST /admin/users/{user}/reactivate", fresh: spareDeactivatedAccount, form: "confirm={user-email}", state: accountOf,
+		want: superAdmins(titled("User {user-email}"))},
+	{req: "POST /admin/users/{user}/temporary-password", fresh: spareAccount, form: "confirm={user-email}", state: accountOf,
+		want: superAdmins(titled("User {user-email}"))},
+	{req: "GET /admin/server", want: superAdmins(titled("Server"))},
+})
 
 // matrixChallenge is a PKCE challenge (plain) for the sign-in rows.
 const matrixChallenge = "matrix-challenge-of-forty-three-characters-at-least"
@@ -600,6 +648,19 @@ func spareMember(t *testing.T, fx *accessFixture) vars {
 	return vars{"member": m.ID}
 }
 
+func spareAccount(t *testing.T, fx *accessFixture) vars {
+	email := "spare-account-" + fx.next() + "@example.org"
+	return vars{"user": testdb.NewUser(t, fx.app.Sys, email).ID, "user-email": email}
+}
+
+func spareDeactivatedAccount(t *testing.T, fx *accessFixture) vars {
+	v := spareAccount(t, fx)
+	if _, err := fx.app.Sys.SetUserDeactivated(t.Context(), audit.Actor{}, v["user"], v["user-email"], true); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // adminSession signs the admin in on another browser and names that
 // session.
 func adminSession(t *testing.T, fx *accessFixture) vars {
@@ -770,6 +831,15 @@ func ownName(t *testing.T, fx *accessFixture, v vars) string {
 	return u.Name()
 }
 
+// accountOf is what an operator's act changes of an account.
+func accountOf(t *testing.T, fx *accessFixture, v vars) string {
+	u, err := fx.app.Sys.UserByID(t.Context(), v["user"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("deactivated %v, must change password %v, hash %s", u.Deactivated(), u.MustChangePassword, u.PasswordHash)
+}
+
 func sessionLive(t *testing.T, fx *accessFixture, v vars) string {
 	list, err := fx.app.Sys.UserSessions(t.Context(), fx.callers[admin].userID, "")
 	if err != nil {
@@ -850,7 +920,15 @@ func (fx *accessFixture) run(t *testing.T, row accessRow, r role) {
 	want.mark = expand(t, want.mark, v)
 	checkOutcome(t, resp, method, path, want)
 
-	if slices.Contains(nonMembers, r) && !row.link {
+	for _, s := range neverShown {
+		if strings.Contains(resp.Body, s) {
+			t.Errorf("the answer shows %q", s)
+		}
+	}
+	// The outside super admin reads the project on its console pages and
+	// in the dashboard, by design; the API stays walled.
+	operating := r == otherSuperAdmin && (strings.HasPrefix(path, "/projects/") || strings.HasPrefix(path, "/admin"))
+	if slices.Contains(nonMembers, r) && !row.link && !operating {
 		hidden := confidential
 		if !strings.HasPrefix(path, "/fhir/") && row.project == "" {
 			// The API's 404 repeats the project id the caller sent; a page
