@@ -69,7 +69,9 @@ func apiProjects(c echo.Context) string {
 
 func (a sessionAuth) authenticate(c echo.Context) (apiCaller, bool, error) {
 	caller, ok := callerOf(c)
-	if !ok {
+	// A session whose password must change first (a temporary one) opens
+	// nothing but the page that changes it: not the API either.
+	if !ok || caller.User.MustChangePassword {
 		return apiCaller{}, false, nil
 	}
 	return apiCaller{Resolved: caller, ProjectID: headerProject(c)}, true, nil

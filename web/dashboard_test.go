@@ -182,6 +182,7 @@ func TestDashboardTemporaryPassword(t *testing.T) {
 				c.Get(path).RedirectsTo("/account/new-password")
 			}
 			c.PostForm("/projects/new", url.Values{"projectName": {"Sneaky"}}).RedirectsTo("/account/new-password")
+			c.API(http.MethodGet, "/fhir/R4/Patient", "").Status(http.StatusUnauthorized)
 			c.Get("/account/new-password").Status(http.StatusOK)
 			c.PostForm("/account/new-password", url.Values{"current": {pw}, "password": {"chosen-789"}, "confirm": {"other-789"}}).
 				Status(http.StatusUnprocessableEntity)
