@@ -139,7 +139,7 @@ func decodeResource(resourceType string, body []byte, strict, ignoreID bool) (ma
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, invalidResource("structure", "", "The body is not valid JSON: %s", jsonProblem(err))
+		return nil, invalidResource("structure", "", "The body is not valid JSON: %s", kit.JSONProblem(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, invalidResource("structure", "", "The body must hold exactly one JSON value")
@@ -148,7 +148,7 @@ func decodeResource(resourceType string, body []byte, strict, ignoreID bool) (ma
 	if !ok {
 		return nil, invalidResource("structure", "", "The body must be a JSON object (a FHIR resource)")
 	}
-	if hasNUL(v) {
+	if kit.HasNUL(v) {
 		return nil, invalidResource("structure", "", "The body contains a NUL character (\\u0000), which FHIR strings may not hold")
 	}
 	rt, _ := res["resourceType"].(string)
@@ -170,44 +170,6 @@ func decodeResource(resourceType string, body []byte, strict, ignoreID bool) (ma
 		return nil, &ResourceError{Issues: capIssues(issues)}
 	}
 	return res, nil
-}
-
-// hasNUL reports whether any key or string in a decoded JSON value holds a
-// NUL character, which PostgreSQL cannot store in text.
-func hasNUL(v any) bool {
-	switch x := v.(type) {
-	case string:
-		return strings.ContainsRune(x, 0)
-	case map[string]any:
-		for k, e := range x {
-			if strings.ContainsRune(k, 0) || hasNUL(e) {
-				return true
-			}
-		}
-	case []any:
-		for _, e := range x {
-			if hasNUL(e) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// jsonProblem describes a JSON syntax error without echoing the body.
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("%s at byte %d", se.Error(), se.Offset)
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Sprintf("unexpected %s at byte %d", te.Value, te.Offset)
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return "unexpected end of input"
-	}
-	return "malformed input"
 }
 
 // stamp sets the server-owned fields and encodes the stored form.
