@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"enclave/models/kit"
+	"enclave/models/members"
 	"enclave/models/resources"
 	"errors"
 	"net/http"
@@ -39,6 +40,10 @@ var errorTable = []errorRule{
 		func(err error) string { return "Conflict: " + detail(err, kit.ErrStale) }},
 	{kit.ErrConflict, http.StatusConflict, "This clashes with something that already exists.",
 		func(err error) string { return "Conflict: " + detail(err, kit.ErrConflict) }},
+	{members.ErrLastAdmin, http.StatusBadRequest, "The project must keep at least one active admin who can sign in. Make another member an admin first.",
+		func(error) string {
+			return "The project must keep at least one active admin who can sign in: make another member an admin first"
+		}},
 	{kit.ErrForbidden, http.StatusForbidden, "You are not allowed to do that.",
 		func(err error) string { return "Forbidden: " + detail(err, kit.ErrForbidden) }},
 }

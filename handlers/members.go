@@ -170,9 +170,15 @@ func inviteURL(c echo.Context, token string) string { return Origin(c) + paths.I
 // mail server is configured. A sending failure never reaches the admin,
 // who has the link on screen anyway: the sender retries and logs it.
 func (h *Members) inviteLetter(c echo.Context, sc models.Scope) mail.Letter {
-	inviter, _ := CurrentUser(c)
+	return inviteLetter(c, sc, h.Postman)
+}
+
+// inviteLetter is the mail of an invitation sc's member sends (see
+// Members.inviteLetter).
+func inviteLetter(c echo.Context, sc models.Scope, postman Postman) mail.Letter {
+	inviter := sc.User()
 	project := sc.Access().Project.Name
-	return h.Postman.Letter(func(token string, expires time.Time) mail.Message {
+	return postman.Letter(func(token string, expires time.Time) mail.Message {
 		body := fmt.Sprintf("Hello,\n\n%s invited you to the project %q on Enclave.\n\n"+
 			"Open this link, then sign in or register with this email address to accept:\n\n%s\n\n"+
 			"The invitation is open until %s. If you did not expect it, ignore this email.\n",

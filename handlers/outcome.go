@@ -3,9 +3,12 @@ package handlers
 import (
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 
 	"enclave/models/fhir"
+	"enclave/models/kit"
 	"enclave/models/resources"
 
 	"github.com/labstack/echo/v4"
@@ -73,6 +76,7 @@ func FHIRError(c echo.Context, err error, log *slog.Logger) {
 func outcomeFor(err error) (int, operationOutcome) {
 	var rerr *resources.ResourceError
 	var qerr *resources.QueryError
+	var verr *kit.ValidationError
 	var he *echo.HTTPError
 	simple := func(status int, text string) (int, operationOutcome) {
 		code, ok := issueCodes[status]
@@ -90,6 +94,13 @@ func outcomeFor(err error) (int, operationOutcome) {
 		return http.StatusBadRequest, oo
 	case errors.As(err, &qerr):
 		return simple(http.StatusBadRequest, qerr.Message)
+	case errors.As(err, &verr):
+		// A store's refusal, one message per field, each safe to show.
+		oo := operationOutcome{ResourceType: "OperationOutcome"}
+		for _, field := range slices.Sorted(maps.Keys(verr.Fields)) {
+			oo.Issue = append(oo.Issue, outcome("error", "invalid", field, verr.Fields[field]).Issue...)
+		}
+		return http.StatusBadRequest, oo
 	}
 	if r, ok := classify(err); ok {
 		return simple(r.status, r.api(err))

@@ -14,9 +14,10 @@ type Set struct {
 	Verify    *Verify
 	Secrets   *Secrets
 	Clients   *Clients
+	Admin     *Admin
 	Resources *Resources
 	FHIR      *FHIR
 	OAuth     *OAuth
 	Logins    *Logins
-	Admin     *Admin
+	AdminAPI  *AdminAPI
 }

@@ -94,6 +94,9 @@ var (
 	apiDenied = outcome{http.StatusForbidden, "access policy"}
 	// operatorRO refuses a change through a super admin's operator view.
 	operatorRO = outcome{http.StatusForbidden, "operator view of a project is read-only"}
+	// apiNotAdmin is the admin API's refusal, the same for outsiders and
+	// plain members: it names nothing of the project.
+	apiNotAdmin = outcome{http.StatusForbidden, "Only admins of the project this path names"}
 )
 
 // cells is a row's outcomes, in role order.
@@ -161,6 +164,11 @@ func operatorView(rows []accessRow) []accessRow {
 // apiMembers: API calls naming the project.
 func apiMembers(o outcome) cells {
 	return cells{apiSignIn, apiLost, apiLost, o, o, o, o, apiLost}
+}
+
+// apiAdmins: the admin API, for the admins of the project its path names.
+func apiAdmins(o outcome) cells {
+	return cells{apiSignIn, apiNotAdmin, apiNotAdmin, apiNotAdmin, apiNotAdmin, o, o, apiNotAdmin}
 }
 
 // apiWriters: API writes naming the project.
@@ -448,6 +456,20 @@ var apiRows = []accessRow{
 		ok("Patient"), apiChoose, apiNoSuch}},
 }
 
+// adminAPIRows: Medplum's admin API. The project is the path's; no header.
+var adminAPIRows = []accessRow{
+	{req: "GET /admin/projects/{project}", want: apiAdmins(ok(""))},
+	{req: "POST /admin/projects/{project}/client", body: `{"name":"api-made-by-{role}"}`, state: clientNames,
+		want: apiAdmins(outcome{http.StatusCreated, "ClientApplication"})},
+	{req: "POST /admin/projects/{project}/invite", body: `{"resourceType":"Practitioner","email":"{role}.api-invited@example.org"}`,
+		state: invitedEmails, want: apiAdmins(ok("ProjectMembership"))},
+	{req: "GET /admin/projects/{project}/members/{member}", want: apiAdmins(ok("ProjectMembership"))},
+	{req: "POST /admin/projects/{project}/members/{member}", fresh: spareMember, state: membership,
+		body: `{"resourceType":"ProjectMembership","id":"{member}","admin":true}`, want: apiAdmins(ok("ProjectMembership"))},
+	{req: "DELETE /admin/projects/{project}/members/{member}", fresh: spareMember, state: membership,
+		want: apiAdmins(ok("OperationOutcome"))},
+}
+
 // apiNoSuch is a resource the caller's project does not have.
 var apiNoSuch = outcome{http.StatusNotFound, "not found"}
 
@@ -462,7 +484,7 @@ func notAllowed(path string, methods ...string) []accessRow {
 	return rows
 }
 
-var accessMatrix = slices.Concat(consoleRows, apiRows,
+var accessMatrix = slices.Concat(consoleRows, apiRows, adminAPIRows,
 	notAllowed("/fhir/R4/Patient", "PATCH", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/{patient}", "POST", "OPTIONS"),
@@ -897,7 +919,7 @@ func (fx *accessFixture) run(t *testing.T, row accessRow, r role) {
 	}
 	var resp *webtest.Response
 	switch {
-	case strings.HasPrefix(path, "/fhir/") || row.body != "" || row.project != "":
+	case strings.HasPrefix(path, "/fhir/") || strings.HasPrefix(path, "/admin/") || row.body != "" || row.project != "":
 		var header []string
 		if row.project != "" {
 			header = []string{web.ProjectHeader, expand(t, row.project, v)}

@@ -90,24 +90,9 @@ const noProjects = "No project named, and you are a member of none: create a pro
 // enter is the same 404 as one that does not exist.
 func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		var caller apiCaller
-		found := false
-		for _, a := range s.apiAuth {
-			var err error
-			caller, found, err = a.authenticate(c)
-			if err != nil {
-				return err
-			}
-			if found {
-				break
-			}
-		}
-		if !found {
-			msg := "Authentication required: send an access token (Authorization: Bearer) or sign in to the Enclave console"
-			if c.Request().Header.Get(echo.HeaderAuthorization) != "" {
-				msg = "This kind of Authorization is not supported: send an access token from " + paths.OAuthToken.URL() + " (Authorization: Bearer)"
-			}
-			return echo.NewHTTPError(http.StatusUnauthorized, msg)
+		caller, err := s.authenticateAPI(c)
+		if err != nil {
+			return err
 		}
 		project := caller.ProjectID
 		if project == "" {
@@ -126,6 +111,64 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if err != nil {
 			return err
+		}
+		c.Set(keyScope, sc)
+		return next(c)
+	}
+}
+
+// authenticateAPI finds who calls the API with the first authenticator that
+// recognises the request's credentials. Anonymous callers get 401.
+func (s *Server) authenticateAPI(c echo.Context) (apiCaller, error) {
+	for _, a := range s.apiAuth {
+		caller, found, err := a.authenticate(c)
+		if err != nil || found {
+			return caller, err
+		}
+	}
+	msg := "Authentication required: send an access token (Authorization: Bearer) or sign in to the Enclave console"
+	if c.Request().Header.Get(echo.HeaderAuthorization) != "" {
+		msg = "This kind of Authorization is not supported: send an access token from " + paths.OAuthToken.URL() + " (Authorization: Bearer)"
+	}
+	return apiCaller{}, echo.NewHTTPError(http.StatusUnauthorized, msg)
+}
+
+// pathProject is the project an admin API request names in its path: the
+// only one loadCaller resolves for it.
+func pathProject(c echo.Context) string { return c.Param("project") }
+
+// notProjectAdmin answers an admin API request whose caller is not an admin
+// of the project the path names. It is the same whether the caller's
+// credentials are for another project, they are a plain member, or the
+// project does not exist, and it names nothing of the project.
+var notProjectAdmin = echo.NewHTTPError(http.StatusForbidden,
+	"Only admins of the project this path names can call this endpoint, with credentials for that project")
+
+// requireProjectAdmin is the tenant boundary of the admin API: the caller
+// must be an admin of the project the path names, and credentials that are
+// for another project (an access token's, or the X-Enclave-Project header
+// of a console session) are refused rather than applied to it. The
+// handler gets the path project's scope, entered the way requireAPICaller
+// enters one, so every kind of API credential works here alike.
+func (s *Server) requireProjectAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		caller, err := s.authenticateAPI(c)
+		if err != nil {
+			return err
+		}
+		project := pathProject(c)
+		if caller.ProjectID != "" && caller.ProjectID != project {
+			return notProjectAdmin
+		}
+		sc, err := caller.enter(project)
+		if errors.Is(err, kit.ErrNotFound) || errors.Is(err, models.ErrPolicyMissing) {
+			return notProjectAdmin
+		}
+		if err != nil {
+			return err
+		}
+		if sc.Project().ID != project || !sc.Admin() {
+			return notProjectAdmin
 		}
 		c.Set(keyScope, sc)
 		return next(c)
@@ -181,9 +224,11 @@ func utf8Bodies(next echo.HandlerFunc) echo.HandlerFunc {
 // apiBodyLimit bounds request bodies of the API.
 var apiBodyLimit = middleware.BodyLimit("8M")
 
-// isAPI reports whether the request is for the FHIR API or a program's
-// sign-in (/auth/...), whose errors are OperationOutcomes rather than pages.
+// isAPI reports whether the request is for the FHIR API, a program's
+// sign-in (/auth/...) or the admin API, whose errors are OperationOutcomes
+// rather than pages.
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return p == paths.FHIRBase || strings.HasPrefix(p, paths.FHIRBase+"/") || strings.HasPrefix(p, paths.AuthBase+"/")
+	return p == paths.FHIRBase || strings.HasPrefix(p, paths.FHIRBase+"/") || strings.HasPrefix(p, paths.AuthBase+"/") ||
+		strings.HasPrefix(p, paths.AdminBase)
 }

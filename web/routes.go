@@ -16,6 +16,10 @@ import (
 // editor.
 var resourceBodyLimit = middleware.BodyLimit("4M")
 
+// adminBodyLimit bounds the JSON of an admin API request: a membership, an
+// invitation or a client is a few hundred bytes.
+var adminBodyLimit = middleware.BodyLimit("64K")
+
 // routes is the table of contents: every route, grouped by who may call it.
 // Patterns come from package paths, which builds the URLs that pages and
 // redirects send the browser to.
@@ -166,6 +170,18 @@ func (s *Server) routes(h *handlers.Set) {
 	root.POST(paths.AuthNewProject, h.Logins.NewProject)
 	root.GET(paths.AuthMe, scoped(h.Logins.Me), tokenUser...)
 
+	// The admin JSON API that Medplum's SDK calls: like the FHIR API, no
+	// CSRF token because writes must be JSON; only admins of the project the
+	// path names, which is the project every handler works in.
+	adminAPI := root.below(paths.AdminProject.Pattern(), adminBodyLimit, s.loadCaller(pathProject), s.requireProjectAdmin,
+		jsonWritesOnly, utf8Bodies)
+	adminAPI.GET(paths.AdminProject, scoped(h.AdminAPI.Project))
+	adminAPI.POST(paths.AdminClient, scoped(h.AdminAPI.CreateClient))
+	adminAPI.POST(paths.AdminInvite, scoped(h.AdminAPI.Invite))
+	adminAPI.GET(paths.AdminMember, scoped(h.AdminAPI.Member))
+	adminAPI.POST(paths.AdminMember, scoped(h.AdminAPI.UpdateMember))
+	adminAPI.DELETE(paths.AdminMember, scoped(h.AdminAPI.RemoveMember))
+
 	// The FHIR R4 API: no CSRF token, because writes must be JSON (see
 	// jsonWritesOnly); every request but metadata needs a caller and works
 	// in the one project that caller resolves to.
@@ -203,6 +219,10 @@ func (g group) GET(r paths.Route, h echo.HandlerFunc, m ...echo.MiddlewareFunc) 
 
 func (g group) POST(r paths.Route, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
 	g.add(http.MethodPost, r, h, m...)
+}
+
+func (g group) DELETE(r paths.Route, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodDelete, r, h, m...)
 }
 
 func (g group) add(method string, r paths.Route, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {

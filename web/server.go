@@ -91,6 +91,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Passwords: &handlers.Passwords{Sys: sys, Sessions: s.sessions, Postman: postman, Log: log},
 		Secrets:   &handlers.Secrets{Sys: sys, Box: box},
 		Clients:   &handlers.Clients{Sys: sys},
+		AdminAPI:  &handlers.AdminAPI{Postman: postman},
 		Resources: &handlers.Resources{Sys: sys},
 		FHIR:      &handlers.FHIR{Log: log},
 		OAuth:     &handlers.OAuth{Sys: sys, Keys: s.cfg.OAuthKeys, Log: log},

@@ -204,6 +204,20 @@ const (
 // AuthBase is the prefix of those routes, whose errors are OperationOutcomes.
 const AuthBase = "/auth"
 
+// AdminBase is the prefix of the admin JSON API (the dashboard's pages
+// under /admin are HTML and stay outside it).
+const AdminBase = "/admin/projects/"
+
+// The admin JSON API that Medplum's SDK calls, for a project's admins:
+// answers are JSON, errors OperationOutcomes. The first parameter is the
+// project's id.
+const (
+	AdminProject Route1 = "/admin/projects/:project"
+	AdminClient  Route1 = "/admin/projects/:project/client"
+	AdminInvite  Route1 = "/admin/projects/:project/invite"
+	AdminMember  Route2 = "/admin/projects/:project/members/:member"
+)
+
 // FHIRBase is where the FHIR R4 API is served: the prefix of its routes.
 const FHIRBase = "/fhir/R4"
 

@@ -23,6 +23,7 @@ func TestBuildersEscapeParameters(t *testing.T) {
 		{paths.ResourceVersion.URL("p1", "Patient", "a b", "2"), "/projects/p1/resources/Patient/a%20b/_history/2"},
 		{paths.Invite.URL("tok#en"), "/invite/tok%23en"},
 		{paths.FHIRVersion.URL("Patient", "x", "1"), "/fhir/R4/Patient/x/_history/1"},
+		{paths.AdminMember.URL("p/1", "m 1"), "/admin/projects/p%2F1/members/m%201"},
 		{paths.Static.URL("css/app.css"), "/static/css/app.css"},
 		{paths.Static.URL("css/a b?.css"), "/static/css/a%20b%3F.css"},
 	} {
