@@ -484,3 +484,27 @@ func TestAdminAPIIsolation(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminAPIOddBodies: whatever the body, the admin API answers 2xx or a
+// 4xx OperationOutcome, never a 500.
+func TestAdminAPIOddBodies(t *testing.T) {
+	w := newAdminAPI(t, webtest.New(t, testdb.SQLite(t)))
+	bob := "/members/" + w.bob
+	bodies := []string{"", " ", "null", "true", "1", `"x"`, "[]", "{}", `{"a":1}{"b":2}`, "{\"name\":\"\xff\"}",
+		`{"resourceType":null,"id":null,"admin":null,"membership":null,"accessPolicy":null}`,
+		`{"membership":[],"accessPolicy":"AccessPolicy/x","redirectUris":[1],"admin":1}`,
+		`{"accessPolicy":{"reference":"AccessPolicy/"},"membership":{"accessPolicy":{"reference":"AccessPolicy/a/b"}}}`,
+		`{"name":"` + strings.Repeat("n", 500) + `","email":"` + strings.Repeat("e", 500) + `@example.org"}`,
+		`{"name":"tab\there","email":"a\u2028b@example.org","description":"\u0001"}`,
+		`{"resourceType":"ProjectMembership","id":"` + w.bob + `","profile":{"reference":""},"user":{}}`,
+		`{"accessTokenLifetime":"-5m","name":"x"}`, `{"accessTokenLifetime":"9999999999h","name":"y"}`,
+	}
+	for _, rest := range []string{"/client", "/invite", bob} {
+		for _, body := range bodies {
+			r := w.ada.API(http.MethodPost, w.path(rest), body, "Content-Type", "application/json")
+			if code := r.Resp.StatusCode; code >= 500 || (code >= 400 && !strings.Contains(r.Body, "OperationOutcome")) {
+				t.Errorf("POST %s %q: status %d\n%s", rest, body, code, r.Body)
+			}
+		}
+	}
+}
