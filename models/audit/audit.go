@@ -160,6 +160,50 @@ func RecordSignIn(ctx context.Context, db *gorm.DB, a Actor, succeeded bool) err
 	return db.WithContext(ctx).Create(&e).Error
 }
 
+// Operator actions: what a super admin does to a whole project. They are
+// kept in the operator's log (OperatorEvent), which belongs to no project.
+const (
+	ActionProjectCloned   = "project.cloned"
+	ActionProjectExpunged = "project.expunged"
+)
+
+// OperatorEvent is one line of the operator's log: a super admin's act on a
+// whole project. It outlives the project: target names it ("Project/<id>")
+// and no project column does.
+type OperatorEvent struct {
+	ID         string
+	UserID     *string
+	ActorEmail string
+	Action     string
+	Target     string
+	Details    string // JSON object
+	IP         string
+	CreatedAt  time.Time
+}
+
+// TableName keeps the table's name.
+func (OperatorEvent) TableName() string { return "operator_events" }
+
+// RecordOperator writes a line of the operator's log on db, which is the
+// transaction of the act it records.
+func RecordOperator(ctx context.Context, db *gorm.DB, a Actor, action, target string, details any) error {
+	e, err := newEvent(nil, a, action, target, details)
+	if err != nil {
+		return err
+	}
+	o := OperatorEvent{ID: e.ID, UserID: e.UserID, ActorEmail: e.ActorEmail, Action: e.Action, Target: e.Target,
+		Details: e.Details, IP: e.IP, CreatedAt: e.CreatedAt}
+	return db.WithContext(ctx).Create(&o).Error
+}
+
+// OperatorLog returns the newest limit lines of the operator's log, newest
+// first.
+func OperatorLog(ctx context.Context, db *gorm.DB, limit int) ([]OperatorEvent, error) {
+	var out []OperatorEvent
+	err := db.WithContext(ctx).Order("created_at DESC, id DESC").Limit(limit).Find(&out).Error
+	return out, err
+}
+
 // Trail reads one project's audit log.
 type Trail struct{ b kit.Bound }
 

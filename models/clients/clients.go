@@ -476,3 +476,49 @@ func (r Directory) AuthenticateClient(ctx context.Context, clientID, secret stri
 	}
 	return found.client(), nil
 }
+
+// CopyProject copies every API client of project from into project to, on
+// tx (the transaction of a project clone), with new client ids and their
+// access policies mapped through policies (old id → new id). A copy gets no
+// usable secret: its hash is of a random secret nobody ever sees, so the
+// copy cannot sign in until an admin rotates its secret. Previous secrets
+// and revocations are not copied. It returns how many clients it copied.
+func CopyProject(ctx context.Context, tx *gorm.DB, from, to string, policies map[string]string, a audit.Actor) (int, error) {
+	var rows []row
+	if err := kit.EnterWall(ctx, tx, "enclave.project_id", from); err != nil {
+		return 0, err
+	}
+	if err := tx.WithContext(ctx).Where("project_id = ?", from).Order("name").Find(&rows).Error; err != nil {
+		return 0, err
+	}
+	if err := kit.EnterWall(ctx, tx, "enclave.project_id", to); err != nil {
+		return 0, err
+	}
+	now := kit.Now()
+	for _, r := range rows {
+		_, hash, err := newSecret()
+		if err != nil {
+			return 0, err
+		}
+		c := row{ID: uuid.NewString(), ProjectID: to, Name: r.Name, Description: r.Description,
+			RedirectURIs: r.RedirectURIs, TokenLifetime: r.TokenLifetime, Enabled: r.Enabled, SecretHash: hash,
+			CreatedAt: now, UpdatedAt: now, UpdatedBy: a.UserRef()}
+		if r.AccessPolicyID != nil {
+			id, ok := policies[*r.AccessPolicyID]
+			if !ok {
+				return 0, fmt.Errorf("client %s: its access policy %s was not copied", r.ID, *r.AccessPolicyID)
+			}
+			c.AccessPolicyID = &id
+		}
+		if err := tx.WithContext(ctx).Create(&c).Error; err != nil {
+			return 0, err
+		}
+	}
+	if kit.DialectOf(tx) == kit.Postgres {
+		// Out of the wall again, for the rest of the clone.
+		if err := tx.WithContext(ctx).Exec("SELECT set_config('role', 'none', true)").Error; err != nil {
+			return 0, err
+		}
+	}
+	return len(rows), nil
+}

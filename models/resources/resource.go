@@ -920,3 +920,7 @@ func (t Store) HasResources(ctx context.Context) (bool, error) {
 	})
 	return n > 0, err
 }
+
+// EncodeStored encodes a resource the way the store keeps it: compact JSON
+// with resourceType, id and meta first.
+func EncodeStored(res map[string]any) ([]byte, error) { return marshalResource(res) }

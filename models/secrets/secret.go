@@ -340,3 +340,34 @@ func (k Keys) SecretsUnderOtherKeys(ctx context.Context, box *Box) (int64, error
 	err := k.db.WithContext(ctx).Model(&secretRow{}).Where("key_id <> ?", box.KeyID()).Count(&n).Error
 	return n, err
 }
+
+// CopyProject seals a copy of every secret of project from for project to,
+// on tx (the transaction of a project clone), and returns how many it
+// copied. Each value is opened and sealed again in the server, since a
+// value is bound to its project and id; it never leaves the process. A value
+// that does not open (another key, a tampered row) fails the whole copy.
+func CopyProject(ctx context.Context, tx *gorm.DB, box *Box, from, to string, a audit.Actor) (int, error) {
+	var rows []secretRow
+	if err := tx.WithContext(ctx).Where("project_id = ?", from).Order("name").Find(&rows).Error; err != nil {
+		return 0, err
+	}
+	if len(rows) > 0 && box == nil {
+		return 0, fmt.Errorf("%w: the server has no secrets key, so the project's secrets cannot be copied", kit.ErrConflict)
+	}
+	now := kit.Now()
+	for _, r := range rows {
+		plain, err := box.open(r)
+		if err != nil {
+			return 0, err
+		}
+		c := secretRow{ID: uuid.NewString(), ProjectID: to, Name: r.Name, KeyID: box.KeyID(), Hint: r.Hint,
+			CreatedAt: now, UpdatedAt: now, UpdatedBy: a.UserRef()}
+		if c.Ciphertext, err = box.seal(to, c.ID, plain); err != nil {
+			return 0, err
+		}
+		if err := tx.WithContext(ctx).Create(&c).Error; err != nil {
+			return 0, err
+		}
+	}
+	return len(rows), nil
+}

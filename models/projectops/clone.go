@@ -1,0 +1,557 @@
+package projectops
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"enclave/models/accounts"
+	"enclave/models/audit"
+	"enclave/models/clients"
+	"enclave/models/fhir"
+	"enclave/models/kit"
+	"enclave/models/members"
+	"enclave/models/projects"
+	"enclave/models/resources"
+	"enclave/models/secrets"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// CloneInput is what a clone asks for. The filters follow Medplum's $clone
+// parameters.
+type CloneInput struct {
+	// SourceID is the project to copy.
+	SourceID string
+	// Name is the copy's name; empty keeps the source's.
+	Name string
+	// ResourceTypes, when not empty, limits the copied resources to these
+	// types.
+	ResourceTypes []string
+	// IncludeIDs, when not empty, limits the copied resources to these ids;
+	// ExcludeIDs leaves these out.
+	IncludeIDs, ExcludeIDs []string
+	// Memberships copies every membership of the source (with its profile
+	// resource, whatever the filters). Without it the copy has one member:
+	// the caller, as admin.
+	Memberships bool
+	// Actor is the super admin who asks; they become an admin of the copy.
+	Actor audit.Actor
+}
+
+// Validate normalises the input and reports what is wrong with it, by
+// parameter name.
+func (in *CloneInput) Validate() error {
+	v := &kit.ValidationError{}
+	if strings.TrimSpace(in.Name) != "" {
+		in.Name = kit.CheckName(v, "name", "Project name", in.Name, projects.MaxProjectNameLength)
+	}
+	for _, t := range in.ResourceTypes {
+		if !fhir.IsResourceType(t) || fhir.IsSystemType(t) {
+			v.Add("resourceTypes", fmt.Sprintf("%q is not a resource type a project holds.", t))
+		}
+	}
+	if in.Actor.UserID == "" {
+		v.Add("actor", "A clone is made by a signed-in super admin.")
+	}
+	return v.Err()
+}
+
+// CloneResult is the new project and what was copied into it.
+type CloneResult struct {
+	Project     projects.Project
+	Resources   int
+	Policies    int
+	Secrets     int
+	Clients     int
+	Memberships int
+}
+
+// Clone copies project in.SourceID into a new project, in one transaction
+// (see the package comment); box opens and seals the secrets. The copy keeps
+// the source's settings but not its super-admin flag; each copied resource
+// becomes version 1 of a new id at the clone's time, its history that one
+// version, and every reference to another copied resource points at the
+// copy (in access policies' criteria too). Invitations, audit events and
+// project-scoped accounts are not copied. A missing source is
+// kit.ErrNotFound.
+func Clone(ctx context.Context, db *gorm.DB, box *secrets.Box, in CloneInput) (CloneResult, error) {
+	if err := in.Validate(); err != nil {
+		return CloneResult{}, err
+	}
+	if !kit.IsUUID(in.SourceID) {
+		return CloneResult{}, kit.ErrNotFound
+	}
+	defer kit.BumpAuthEpoch()
+	var opts []*sql.TxOptions
+	if kit.DialectOf(db) == kit.Postgres {
+		// Every read of the source sees one snapshot, whatever is written
+		// to it meanwhile.
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	}
+	var out CloneResult
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		c := cloner{ctx: ctx, tx: tx, box: box, in: in, pg: kit.DialectOf(tx) == kit.Postgres}
+		var err error
+		out, err = c.run()
+		return err
+	}, opts...)
+	if err != nil {
+		return CloneResult{}, err
+	}
+	return out, nil
+}
+
+// cloner is one clone in progress, inside its transaction.
+type cloner struct {
+	ctx context.Context
+	tx  *gorm.DB
+	box *secrets.Box
+	in  CloneInput
+	pg  bool
+
+	src, dst projects.Project
+	now      time.Time
+	at       stamp
+	ids      idMap
+}
+
+func (c *cloner) run() (CloneResult, error) {
+	ctx, tx := c.ctx, c.tx
+	q := tx.WithContext(ctx)
+	if c.pg {
+		// An expunge of the source waits for the clone, and the reverse.
+		q = q.Clauses(clause.Locking{Strength: "SHARE"})
+	}
+	if err := q.Where("id = ?", c.in.SourceID).Take(&c.src).Error; err != nil {
+		return CloneResult{}, kit.NotFound(err)
+	}
+	now := kit.Now()
+	owner := c.in.Actor.UserID
+	c.dst = projects.Project{ID: uuid.NewString(), Name: c.src.Name, Description: c.src.Description,
+		StrictMode: c.src.StrictMode, CheckReferencesOnWrite: c.src.CheckReferencesOnWrite,
+		Features: append(kit.StringList{}, c.src.Features...), OwnerID: &owner, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if c.in.Name != "" {
+		c.dst.Name = c.in.Name
+	}
+	if err := tx.WithContext(ctx).Create(&c.dst).Error; err != nil {
+		return CloneResult{}, err
+	}
+	c.now = now
+	c.at = stamp{project: c.dst.ID, versionID: "1", lastUpdated: now.Format("2006-01-02T15:04:05.000000Z")}
+	out := CloneResult{}
+
+	var ms []members.ProjectMembership
+	if c.in.Memberships {
+		if err := tx.WithContext(ctx).Where("project_id = ?", c.src.ID).Order("created_at, id").Find(&ms).Error; err != nil {
+			return out, err
+		}
+	}
+	profiles := map[string]bool{}
+	for _, m := range ms {
+		if m.ProfileID != nil {
+			profiles[m.ProfileType+"/"+*m.ProfileID] = true
+		}
+	}
+	n, err := c.copyResources(profiles)
+	if err != nil {
+		return out, err
+	}
+	out.Resources = n
+	if err := reach("resources"); err != nil {
+		return out, err
+	}
+	policies, err := c.copyPolicies()
+	if err != nil {
+		return out, err
+	}
+	out.Policies = len(policies)
+	if id := c.src.DefaultPatientAccessPolicy; id != nil {
+		mapped := policies[*id]
+		c.dst.DefaultPatientAccessPolicy = &mapped
+		if err := tx.WithContext(ctx).Model(&projects.Project{}).Where("id = ?", c.dst.ID).
+			Update("default_patient_access_policy", mapped).Error; err != nil {
+			return out, err
+		}
+	}
+	if out.Secrets, err = secrets.CopyProject(ctx, tx, c.box, c.src.ID, c.dst.ID, c.in.Actor); err != nil {
+		return out, err
+	}
+	if err := reach("secrets"); err != nil {
+		return out, err
+	}
+	if out.Clients, err = clients.CopyProject(ctx, tx, c.src.ID, c.dst.ID, policies, c.in.Actor); err != nil {
+		return out, err
+	}
+	if out.Memberships, err = c.copyMemberships(ms, policies); err != nil {
+		return out, err
+	}
+	if err := reach("memberships"); err != nil {
+		return out, err
+	}
+	err = audit.RecordOperator(ctx, tx, c.in.Actor, audit.ActionProjectCloned, "Project/"+c.dst.ID, map[string]any{
+		"source": c.src.ID, "sourceName": c.src.Name, "name": c.dst.Name, "resources": out.Resources,
+		"policies": out.Policies, "secrets": out.Secrets, "clients": out.Clients, "memberships": out.Memberships,
+		"filters": map[string]any{"resourceTypes": c.in.ResourceTypes, "includeIds": len(c.in.IncludeIDs),
+			"excludeIds": len(c.in.ExcludeIDs), "memberships": c.in.Memberships}})
+	out.Project = c.dst
+	return out, err
+}
+
+// cloneBatch is how many resources one round trip reads or writes.
+const cloneBatch = 5000
+
+// copyResources copies the live resources the filters select (and those
+// named in forced, whatever the filters), with their search index rows, and
+// returns how many it copied. It fills c.ids.
+func (c *cloner) copyResources(forced map[string]bool) (int, error) {
+	ctx, tx := c.ctx, c.tx
+	if err := enterWall(ctx, tx, c.src.ID); err != nil {
+		return 0, err
+	}
+	var all []struct{ ResourceType, ID string }
+	if err := tx.WithContext(ctx).Raw(`SELECT resource_type, id FROM resources WHERE project_id = ? AND NOT deleted`,
+		c.src.ID).Scan(&all).Error; err != nil {
+		return 0, err
+	}
+	include, exclude := set(c.in.IncludeIDs), set(c.in.ExcludeIDs)
+	types := set(c.in.ResourceTypes)
+	c.ids = make(idMap, len(all))
+	var oldTypes, oldIDs, newIDs []string
+	for _, r := range all {
+		key := r.ResourceType + "/" + r.ID
+		pick := (len(types) == 0 || types[r.ResourceType]) && (len(include) == 0 || include[r.ID]) && !exclude[r.ID]
+		if !pick && !forced[key] {
+			continue
+		}
+		n := uuid.NewString()
+		c.ids[key] = n
+		oldTypes, oldIDs, newIDs = append(oldTypes, r.ResourceType), append(oldIDs, r.ID), append(newIDs, n)
+	}
+	all = nil
+	if len(c.ids) == 0 {
+		return 0, leaveWall(ctx, tx, c.dst.ID)
+	}
+	if err := c.stageIndex(oldTypes, oldIDs, newIDs); err != nil {
+		return 0, err
+	}
+	if err := c.copyContent(); err != nil {
+		return 0, err
+	}
+	if err := reach("content"); err != nil {
+		return 0, err
+	}
+	if err := c.writeIndex(); err != nil {
+		return 0, err
+	}
+	return len(c.ids), leaveWall(ctx, tx, c.dst.ID)
+}
+
+func set(list []string) map[string]bool {
+	out := make(map[string]bool, len(list))
+	for _, s := range list {
+		out[s] = true
+	}
+	return out
+}
+
+// stagedIndex names the temporary tables that hold the copies' index rows
+// between reading them (in the source's wall) and writing them (in the
+// copy's), with the statement that fills each from its index table x, the
+// copy's id mapping m and, for references, the mapping r of their targets.
+var stagedIndex = []struct{ table, temp, columns, fill string }{
+	{"resource_strings", "clone_strings", "param, value, raw", `SELECT m.new_id AS resource_id, x.resource_type, x.param, x.value, x.raw
+		FROM resource_strings x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id
+		WHERE x.project_id = ?`},
+	{"resource_tokens", "clone_tokens", "param, system, code, text", `SELECT m.new_id AS resource_id, x.resource_type, x.param, x.system, x.code, x.text
+		FROM resource_tokens x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id
+		WHERE x.project_id = ?`},
+	{"resource_dates", "clone_dates", "param, start_us, end_us", `SELECT m.new_id AS resource_id, x.resource_type, x.param, x.start_us, x.end_us
+		FROM resource_dates x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id
+		WHERE x.project_id = ?`},
+	// A reference "Type/id" (or "Type/id/_history/n") to a copied resource
+	// names the copy: its ref_id, and the start of its ref.
+	{"resource_references", "clone_references", "param, ref_type, ref_id, ref", `SELECT m.new_id AS resource_id, x.resource_type, x.param,
+		x.ref_type, COALESCE(r.new_id, x.ref_id) AS ref_id,
+		CASE WHEN r.new_id IS NULL THEN x.ref
+			ELSE x.ref_type || '/' || r.new_id || substr(x.ref, length(x.ref_type) + length(x.ref_id) + 2) END AS ref
+		FROM resource_references x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id
+		LEFT JOIN clone_ids r ON r.resource_type = x.ref_type AND r.old_id = x.ref_id
+		WHERE x.project_id = ?`},
+}
+
+// stageIndex loads the id mapping into the temporary table clone_ids and
+// copies the source's index rows of the copied resources, mapped, into
+// temporary tables. It runs in the source's wall.
+func (c *cloner) stageIndex(oldTypes, oldIDs, newIDs []string) error {
+	ctx, tx := c.ctx, c.tx
+	for _, t := range append([]string{"clone_ids"}, tempNames()...) {
+		if err := tx.WithContext(ctx).Exec("DROP TABLE IF EXISTS " + tempPrefix(c.pg) + t).Error; err != nil {
+			return err
+		}
+	}
+	if err := tx.WithContext(ctx).Exec(`CREATE TEMP TABLE clone_ids (resource_type TEXT NOT NULL, old_id TEXT NOT NULL,
+		new_id TEXT NOT NULL, PRIMARY KEY (resource_type, old_id))`).Error; err != nil {
+		return err
+	}
+	if c.pg {
+		err := c.execArrays(`INSERT INTO clone_ids (resource_type, old_id, new_id)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, oldTypes, oldIDs, newIDs)
+		if err != nil {
+			return err
+		}
+		// The planner is told how big the mapping is (autovacuum never
+		// analyzes temporary tables).
+		if err := tx.WithContext(ctx).Exec("ANALYZE clone_ids").Error; err != nil {
+			return err
+		}
+	} else {
+		rows := make([][]any, len(oldIDs))
+		for i := range oldIDs {
+			rows[i] = []any{oldTypes[i], oldIDs[i], newIDs[i]}
+		}
+		if err := insertValues(ctx, tx, "clone_ids (resource_type, old_id, new_id)", rows); err != nil {
+			return err
+		}
+	}
+	for _, s := range stagedIndex {
+		if err := tx.WithContext(ctx).Exec("CREATE TEMP TABLE "+s.temp+" AS "+s.fill, c.src.ID).Error; err != nil {
+			return fmt.Errorf("clone %s: %w", s.table, err)
+		}
+	}
+	return nil
+}
+
+func tempNames() []string {
+	out := make([]string, len(stagedIndex))
+	for i, s := range stagedIndex {
+		out[i] = s.temp
+	}
+	return out
+}
+
+// tempPrefix qualifies a temporary table's name, so that a DROP cannot
+// reach a real table of the same name.
+func tempPrefix(pg bool) string {
+	if pg {
+		return "pg_temp."
+	}
+	return "temp."
+}
+
+// writeIndex writes the staged index rows into the copy, stamped with the
+// clone's time (the copies' version time, and their _lastUpdated), and
+// drops the temporary tables. It runs in the copy's wall.
+func (c *cloner) writeIndex() error {
+	ctx, tx := c.ctx, c.tx
+	start, end, ok := fhir.DateRange(c.at.lastUpdated)
+	if !ok {
+		return errors.New("clone: the clone's time is not a FHIR instant")
+	}
+	us := c.now.UnixMicro()
+	for _, s := range stagedIndex {
+		cols := s.columns
+		args := []any{c.dst.ID, us}
+		if s.table == "resource_dates" {
+			cols = "param, CASE WHEN param = '_lastUpdated' THEN ? ELSE start_us END, CASE WHEN param = '_lastUpdated' THEN ? ELSE end_us END"
+			args = append(args, start.UnixMicro(), end.UnixMicro())
+		}
+		err := tx.WithContext(ctx).Exec(`INSERT INTO `+s.table+` (project_id, resource_type, resource_id, updated_us, `+s.columns+`)
+			SELECT ?, resource_type, resource_id, ?, `+cols+` FROM `+s.temp, args...).Error
+		if err != nil {
+			return fmt.Errorf("clone %s: %w", s.table, err)
+		}
+	}
+	for _, t := range append([]string{"clone_ids"}, tempNames()...) {
+		if err := tx.WithContext(ctx).Exec("DROP TABLE " + tempPrefix(c.pg) + t).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyContent reads the source's resources in batches (in its wall),
+// rewrites each copy's JSON (see rewriteResource), and writes the batch's
+// current rows and history rows (in the copy's wall).
+func (c *cloner) copyContent() error {
+	ctx, tx := c.ctx, c.tx
+	lastType, lastID := "", ""
+	for {
+		if err := enterWall(ctx, tx, c.src.ID); err != nil {
+			return err
+		}
+		var batch []struct {
+			ResourceType, ID, Content string
+		}
+		err := tx.WithContext(ctx).Raw(`SELECT resource_type, id, content FROM resources
+			WHERE project_id = ? AND NOT deleted AND (resource_type, id) > (?, ?)
+			ORDER BY resource_type, id LIMIT ?`, c.src.ID, lastType, lastID, cloneBatch).Scan(&batch).Error
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		lastType, lastID = batch[len(batch)-1].ResourceType, batch[len(batch)-1].ID
+		var types, ids, contents []string
+		for _, r := range batch {
+			n, ok := c.ids.newID(r.ResourceType, r.ID)
+			if !ok {
+				continue
+			}
+			out, err := rewriteResource([]byte(r.Content), r.ResourceType, r.ID, n, c.at, c.ids)
+			if err != nil {
+				return fmt.Errorf("%s/%s: %w", r.ResourceType, r.ID, err)
+			}
+			types, ids, contents = append(types, r.ResourceType), append(ids, n), append(contents, string(out))
+		}
+		if err := enterWall(ctx, tx, c.dst.ID); err != nil {
+			return err
+		}
+		if err := c.insertResources(types, ids, contents); err != nil {
+			return err
+		}
+	}
+}
+
+// insertResources writes version 1 of each copy: its current row and its
+// history row.
+func (c *cloner) insertResources(types, ids, contents []string) error {
+	at := c.now
+	if len(ids) == 0 {
+		return nil
+	}
+	if c.pg {
+		return c.execArrays(`WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS u (t, i, c)),
+			cur AS (INSERT INTO resources (project_id, resource_type, id, version_id, last_updated, deleted, content)
+				SELECT $4, t, i, 1, $5, FALSE, c FROM u)
+			INSERT INTO resource_history (project_id, resource_type, id, version_id, last_updated, deleted, content)
+			SELECT $4, t, i, 1, $5, FALSE, c FROM u`, types, ids, contents, c.dst.ID, at)
+	}
+	rows := make([][]any, len(ids))
+	for i := range ids {
+		rows[i] = []any{c.dst.ID, types[i], ids[i], 1, at, false, contents[i]}
+	}
+	cols := " (project_id, resource_type, id, version_id, last_updated, deleted, content)"
+	if err := insertValues(c.ctx, c.tx, "resources"+cols, rows); err != nil {
+		return err
+	}
+	return insertValues(c.ctx, c.tx, "resource_history"+cols, rows)
+}
+
+// execArrays runs a PostgreSQL statement whose arguments include arrays, on
+// the transaction's connection (GORM would spread a slice into a list).
+func (c *cloner) execArrays(query string, args ...any) error {
+	_, err := c.tx.Statement.ConnPool.ExecContext(c.ctx, query, args...)
+	return err
+}
+
+// insertValues inserts rows into table (with its column list) with
+// multi-row INSERTs, each well within SQLite's limit of bound values.
+func insertValues(ctx context.Context, tx *gorm.DB, table string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	width := len(rows[0])
+	per := max(1, 10000/width)
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	for len(rows) > 0 {
+		n := min(len(rows), per)
+		args := make([]any, 0, n*width)
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		q := "INSERT INTO " + table + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")
+		if err := tx.WithContext(ctx).Exec(q, args...).Error; err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// copyPolicies copies the source's access policies with new ids, the
+// references of their criteria rewritten, and returns the mapping of their
+// ids.
+func (c *cloner) copyPolicies() (map[string]string, error) {
+	var ps []resources.AccessPolicy
+	if err := c.tx.WithContext(c.ctx).Where("project_id = ?", c.src.ID).Order("name").Find(&ps).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ps))
+	now := kit.Now()
+	for _, p := range ps {
+		n := resources.AccessPolicy{ID: uuid.NewString(), ProjectID: c.dst.ID, Name: p.Name,
+			Rules: slices.Clone(p.Rules), CreatedAt: now, UpdatedAt: now}
+		for i := range n.Rules {
+			n.Rules[i].Criteria = rewriteCriteria(n.Rules[i].Criteria, c.ids)
+			n.Rules[i].HiddenFields = slices.Clone(n.Rules[i].HiddenFields)
+		}
+		if err := c.tx.WithContext(c.ctx).Create(&n).Error; err != nil {
+			return nil, err
+		}
+		out[p.ID] = n.ID
+	}
+	return out, nil
+}
+
+// copyMemberships makes the copy's memberships: those of ms (the source's,
+// when asked for) with their policies and profiles mapped, and the caller as
+// an active admin under no policy. It returns how many the copy has.
+func (c *cloner) copyMemberships(ms []members.ProjectMembership, policies map[string]string) (int, error) {
+	ctx, tx := c.ctx, c.tx
+	caller := c.in.Actor.UserID
+	now := kit.Now()
+	callerIn := false
+	for _, m := range ms {
+		n := m
+		n.ID, n.ProjectID, n.CreatedAt, n.UpdatedAt = uuid.NewString(), c.dst.ID, now, now
+		if m.AccessPolicyID != nil {
+			id := policies[*m.AccessPolicyID]
+			n.AccessPolicyID = &id
+		}
+		if m.UserID == caller {
+			callerIn = true
+			n.Admin, n.Active, n.AccessPolicyID = true, true, nil
+		}
+		n.ProfileID = nil
+		if m.ProfileID != nil {
+			if id, ok := c.ids.newID(m.ProfileType, *m.ProfileID); ok {
+				n.ProfileID = &id
+			}
+		}
+		if n.ProfileID == nil {
+			id, err := c.newProfile(m.UserID)
+			if err != nil {
+				return 0, err
+			}
+			n.ProfileType, n.ProfileID = resources.ProfileType, &id
+		}
+		if err := tx.WithContext(ctx).Create(&n).Error; err != nil {
+			return 0, err
+		}
+	}
+	if !callerIn {
+		if _, err := members.For(kit.Bind(tx, c.dst.ID)).InsertMembership(ctx, audit.Actor{}, caller, true, nil); err != nil {
+			return 0, err
+		}
+		return len(ms) + 1, nil
+	}
+	return len(ms), nil
+}
+
+// newProfile makes a profile resource in the copy for a member whose
+// profile was not copied.
+func (c *cloner) newProfile(userID string) (string, error) {
+	var u accounts.User
+	if err := c.tx.WithContext(c.ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
+		return "", err
+	}
+	return resources.For(kit.Bind(c.tx, c.dst.ID)).InsertProfile(c.ctx, u)
+}

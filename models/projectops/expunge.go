@@ -1,0 +1,105 @@
+package projectops
+
+import (
+	"context"
+	"fmt"
+
+	"enclave/models/audit"
+	"enclave/models/kit"
+	"enclave/models/projects"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ErrLastSuperAdmin refuses to expunge the only super-admin project: the
+// server would be left without operators.
+var ErrLastSuperAdmin = fmt.Errorf("%w: this is the only super-admin project; make another project a super-admin one first", kit.ErrConflict)
+
+// resourceTables are the biggest tables of a project, deleted first and
+// explicitly (each by one statement on its project index).
+var resourceTables = []string{"resource_strings", "resource_tokens", "resource_dates", "resource_references",
+	"resource_history", "resources"}
+
+// ExpungeResult says what an expunge deleted.
+type ExpungeResult struct {
+	Project   projects.Project
+	Resources int64
+}
+
+// Expunge hard-deletes project projectID and every row that belongs to it,
+// in one transaction: its resources with their history and index rows,
+// memberships, invitations, access policies, secrets, API clients (whose
+// tokens then stop working), audit events, the accounts scoped to it and
+// their sessions, then every row of every other table with a project_id
+// column (listed from the schema, see ProjectTables). a is recorded in the
+// operator's log, which keeps the project's id and name. A missing project
+// is kit.ErrNotFound; the last super-admin project is ErrLastSuperAdmin.
+func Expunge(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string) (ExpungeResult, error) {
+	if !kit.IsUUID(projectID) {
+		return ExpungeResult{}, kit.ErrNotFound
+	}
+	defer kit.BumpAuthEpoch()
+	var out ExpungeResult
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx
+		if kit.DialectOf(tx) == kit.Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Where("id = ?", projectID).Take(&out.Project).Error; err != nil {
+			return kit.NotFound(err)
+		}
+		if out.Project.SuperAdmin {
+			var others int64
+			if err := tx.Model(&projects.Project{}).Where("super_admin = ? AND id <> ?", true, projectID).Count(&others).Error; err != nil {
+				return err
+			}
+			if others == 0 {
+				return ErrLastSuperAdmin
+			}
+		}
+		// The project's rows are visible to the statements below even
+		// where row-level security applies to the application's role.
+		if err := leaveWall(ctx, tx, projectID); err != nil {
+			return err
+		}
+		if err := tx.Raw("SELECT COUNT(*) FROM resources WHERE project_id = ?", projectID).Scan(&out.Resources).Error; err != nil {
+			return err
+		}
+		for _, t := range resourceTables {
+			if err := tx.Exec(`DELETE FROM "`+t+`" WHERE project_id = ?`, projectID).Error; err != nil {
+				return fmt.Errorf("expunge %s: %w", t, err)
+			}
+		}
+		if err := reach("resources"); err != nil {
+			return err
+		}
+		// Accounts scoped to the project go with it, and with them (by
+		// their foreign keys) their sessions, links and memberships.
+		if err := tx.Exec("DELETE FROM users WHERE project_id = ?", projectID).Error; err != nil {
+			return err
+		}
+		// The project row, and by its foreign keys the rest.
+		if err := tx.Exec("DELETE FROM projects WHERE id = ?", projectID).Error; err != nil {
+			return err
+		}
+		tables, err := ProjectTables(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, t := range tables {
+			if err := tx.Exec(`DELETE FROM "`+t+`" WHERE project_id = ?`, projectID).Error; err != nil {
+				return fmt.Errorf("expunge %s: %w", t, err)
+			}
+		}
+		if err := reach("swept"); err != nil {
+			return err
+		}
+		return audit.RecordOperator(ctx, tx, a, audit.ActionProjectExpunged, "Project/"+projectID,
+			map[string]any{"name": out.Project.Name, "resources": out.Resources})
+	})
+	if err != nil {
+		return ExpungeResult{}, err
+	}
+	return out, nil
+}

@@ -1,0 +1,68 @@
+// Package projectops holds the server operator's acts on whole projects:
+// $clone, which copies a project (settings, secrets, access policies, API
+// clients, memberships and every resource, its references rewritten) into a
+// new one, and $expunge, which hard-deletes a project and every row that
+// belongs to it. Each runs in one transaction, so a failure or a kill
+// midway leaves nothing half done, and works on sets of rows (a few
+// statements per table, resources in large batches), not one row at a time.
+// Both are recorded in the operator's log (audit.OperatorEvent), which
+// outlives the projects it names.
+//
+// Only super admins may call them; the web layer checks that.
+package projectops
+
+import (
+	"context"
+	"fmt"
+
+	"enclave/models/kit"
+
+	"gorm.io/gorm"
+)
+
+// hook, when set, is called between the steps of a clone or an expunge
+// with the step's name; an error it returns fails the act there (tests use
+// it to prove that a failure midway changes nothing).
+var hook func(step string) error
+
+func reach(step string) error {
+	if hook == nil {
+		return nil
+	}
+	if err := hook(step); err != nil {
+		return fmt.Errorf("at %s: %w", step, err)
+	}
+	return nil
+}
+
+// ProjectTables lists, from the database's own schema, every table that has
+// a project_id column: the rows an expunge must leave none of. A table
+// added later is listed without anyone having to remember it.
+func ProjectTables(ctx context.Context, db *gorm.DB) ([]string, error) {
+	var out []string
+	q := `SELECT c.table_name FROM information_schema.columns c
+		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+		WHERE c.table_schema = current_schema() AND c.column_name = 'project_id' AND t.table_type = 'BASE TABLE'
+		ORDER BY c.table_name`
+	if kit.DialectOf(db) != kit.Postgres {
+		q = `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c
+			WHERE m.type = 'table' AND c.name = 'project_id' ORDER BY m.name`
+	}
+	err := db.WithContext(ctx).Raw(q).Scan(&out).Error
+	return out, err
+}
+
+// enterWall puts the rest of tx behind row-level security in projectID's
+// rows (see kit.EnterWall); on SQLite it does nothing.
+func enterWall(ctx context.Context, tx *gorm.DB, projectID string) error {
+	return kit.EnterWall(ctx, tx, "enclave.project_id", projectID)
+}
+
+// leaveWall takes tx back to the application's own role, still naming
+// projectID for the tables whose policies apply to that role too.
+func leaveWall(ctx context.Context, tx *gorm.DB, projectID string) error {
+	if kit.DialectOf(tx) != kit.Postgres {
+		return nil
+	}
+	return tx.WithContext(ctx).Exec("SELECT set_config('enclave.project_id', ?, true), set_config('role', 'none', true)", projectID).Error
+}
