@@ -247,6 +247,9 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 	if err := reach("content"); err != nil {
 		return 0, err
 	}
+	if err := enterWall(ctx, tx, c.dst.ID); err != nil {
+		return 0, err
+	}
 	if err := c.writeIndex(); err != nil {
 		return 0, err
 	}

@@ -15,4 +15,6 @@ func RewriteForTest(content, typ, oldID, newID, project string, ids map[string]s
 }
 
 // RewriteCriteriaForTest exposes rewriteCriteria to the tests.
-func RewriteCriteriaForTest(criteria string, ids map[string]string) string { return rewriteCriteria(criteria, ids) }
+func RewriteCriteriaForTest(criteria string, ids map[string]string) string {
+	return rewriteCriteria(criteria, ids)
+}

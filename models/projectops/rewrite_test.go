@@ -56,10 +56,10 @@ func TestRewriteResource(t *testing.T) {
 func TestRewriteCriteria(t *testing.T) {
 	ids := map[string]string{"Patient/p1": "P1", "Organization/org-1": "ORG"}
 	for in, want := range map[string]string{
-		"Observation?subject=Patient/p1":                        "Observation?subject=Patient/P1",
+		"Observation?subject=Patient/p1":                         "Observation?subject=Patient/P1",
 		"Patient?organization=Organization/org-1&name=Patient/x": "Patient?organization=Organization/ORG&name=Patient/x",
-		"Patient?_id=p1":                                        "Patient?_id=p1",
-		"":                                                      "",
+		"Patient?_id=p1": "Patient?_id=p1",
+		"":               "",
 	} {
 		if got := projectops.RewriteCriteriaForTest(in, ids); got != want {
 			t.Errorf("%q: got %q, want %q", in, got, want)
