@@ -210,10 +210,19 @@ const cloneBatch = 5000
 // copyResources copies the live resources the filters select (and those
 // named in forced, whatever the filters), with their search index rows, and
 // returns how many it copied. It fills c.ids.
+//
+// On PostgreSQL it works inside the copy's row-level-security wall, every
+// new row checked against the copy, and reads the source through the
+// SELECT-only policies that enclave.clone_source opens (migration 00091).
 func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 	ctx, tx := c.ctx, c.tx
-	if err := enterWall(ctx, tx, c.src.ID); err != nil {
+	if err := enterWall(ctx, tx, c.dst.ID); err != nil {
 		return 0, err
+	}
+	if c.pg {
+		if err := tx.WithContext(ctx).Exec("SELECT set_config('enclave.clone_source', ?, true)", c.src.ID).Error; err != nil {
+			return 0, err
+		}
 	}
 	var all []struct{ ResourceType, ID string }
 	if err := tx.WithContext(ctx).Raw(`SELECT resource_type, id FROM resources WHERE project_id = ? AND NOT deleted`,
@@ -235,23 +244,24 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 		oldTypes, oldIDs, newIDs = append(oldTypes, r.ResourceType), append(oldIDs, r.ID), append(newIDs, n)
 	}
 	all = nil
-	if len(c.ids) == 0 {
-		return 0, leaveWall(ctx, tx, c.dst.ID)
+	if len(c.ids) > 0 {
+		if err := c.loadMapping(oldTypes, oldIDs, newIDs); err != nil {
+			return 0, err
+		}
+		if err := c.copyContent(); err != nil {
+			return 0, err
+		}
+		if err := reach("content"); err != nil {
+			return 0, err
+		}
+		if err := c.copyIndex(); err != nil {
+			return 0, err
+		}
 	}
-	if err := c.stageIndex(oldTypes, oldIDs, newIDs); err != nil {
-		return 0, err
-	}
-	if err := c.copyContent(); err != nil {
-		return 0, err
-	}
-	if err := reach("content"); err != nil {
-		return 0, err
-	}
-	if err := enterWall(ctx, tx, c.dst.ID); err != nil {
-		return 0, err
-	}
-	if err := c.writeIndex(); err != nil {
-		return 0, err
+	if c.pg {
+		if err := tx.WithContext(ctx).Exec("SELECT set_config('enclave.clone_source', '', true)").Error; err != nil {
+			return 0, err
+		}
 	}
 	return len(c.ids), leaveWall(ctx, tx, c.dst.ID)
 }
@@ -264,79 +274,32 @@ func set(list []string) map[string]bool {
 	return out
 }
 
-// stagedIndex names the temporary tables that hold the copies' index rows
-// between reading them (in the source's wall) and writing them (in the
-// copy's), with the statement that fills each from its index table x, the
-// copy's id mapping m and, for references, the mapping r of their targets.
-var stagedIndex = []struct{ table, temp, columns, fill string }{
-	{"resource_strings", "clone_strings", "param, value, raw", `SELECT m.new_id AS resource_id, x.resource_type, x.param, x.value, x.raw
-		FROM resource_strings x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id
-		WHERE x.project_id = ?`},
-	{"resource_tokens", "clone_tokens", "param, system, code, text", `SELECT m.new_id AS resource_id, x.resource_type, x.param, x.system, x.code, x.text
-		FROM resource_tokens x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id
-		WHERE x.project_id = ?`},
-	{"resource_dates", "clone_dates", "param, start_us, end_us", `SELECT m.new_id AS resource_id, x.resource_type, x.param, x.start_us, x.end_us
-		FROM resource_dates x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id
-		WHERE x.project_id = ?`},
-	// A reference "Type/id" (or "Type/id/_history/n") to a copied resource
-	// names the copy: its ref_id, and the start of its ref.
-	{"resource_references", "clone_references", "param, ref_type, ref_id, ref", `SELECT m.new_id AS resource_id, x.resource_type, x.param,
-		x.ref_type, COALESCE(r.new_id, x.ref_id) AS ref_id,
-		CASE WHEN r.new_id IS NULL THEN x.ref
-			ELSE x.ref_type || '/' || r.new_id || substr(x.ref, length(x.ref_type) + length(x.ref_id) + 2) END AS ref
-		FROM resource_references x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id
-		LEFT JOIN clone_ids r ON r.resource_type = x.ref_type AND r.old_id = x.ref_id
-		WHERE x.project_id = ?`},
-}
-
-// stageIndex loads the id mapping into the temporary table clone_ids and
-// copies the source's index rows of the copied resources, mapped, into
-// temporary tables. It runs in the source's wall.
-func (c *cloner) stageIndex(oldTypes, oldIDs, newIDs []string) error {
+// loadMapping puts the id mapping in the temporary table clone_ids, for the
+// statements that copy the index rows.
+func (c *cloner) loadMapping(oldTypes, oldIDs, newIDs []string) error {
 	ctx, tx := c.ctx, c.tx
-	for _, t := range append([]string{"clone_ids"}, tempNames()...) {
-		if err := tx.WithContext(ctx).Exec("DROP TABLE IF EXISTS " + tempPrefix(c.pg) + t).Error; err != nil {
-			return err
-		}
+	if err := tx.WithContext(ctx).Exec("DROP TABLE IF EXISTS " + tempPrefix(c.pg) + "clone_ids").Error; err != nil {
+		return err
 	}
 	if err := tx.WithContext(ctx).Exec(`CREATE TEMP TABLE clone_ids (resource_type TEXT NOT NULL, old_id TEXT NOT NULL,
 		new_id TEXT NOT NULL, PRIMARY KEY (resource_type, old_id))`).Error; err != nil {
 		return err
 	}
-	if c.pg {
-		err := c.execArrays(`INSERT INTO clone_ids (resource_type, old_id, new_id)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, oldTypes, oldIDs, newIDs)
-		if err != nil {
-			return err
-		}
-		// The planner is told how big the mapping is (autovacuum never
-		// analyzes temporary tables).
-		if err := tx.WithContext(ctx).Exec("ANALYZE clone_ids").Error; err != nil {
-			return err
-		}
-	} else {
+	if !c.pg {
 		rows := make([][]any, len(oldIDs))
 		for i := range oldIDs {
 			rows[i] = []any{oldTypes[i], oldIDs[i], newIDs[i]}
 		}
-		if err := insertValues(ctx, tx, "clone_ids (resource_type, old_id, new_id)", rows); err != nil {
-			return err
-		}
+		return insertValues(ctx, tx, "clone_ids (resource_type, old_id, new_id)", rows)
 	}
-	for _, s := range stagedIndex {
-		if err := tx.WithContext(ctx).Exec("CREATE TEMP TABLE "+s.temp+" AS "+s.fill, c.src.ID).Error; err != nil {
-			return fmt.Errorf("clone %s: %w", s.table, err)
-		}
+	err := c.execArrays(`INSERT INTO clone_ids (resource_type, old_id, new_id)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, oldTypes, oldIDs, newIDs)
+	if err != nil {
+		return err
 	}
-	return nil
-}
-
-func tempNames() []string {
-	out := make([]string, len(stagedIndex))
-	for i, s := range stagedIndex {
-		out[i] = s.temp
-	}
-	return out
+	// The planner is told how big the mapping is (autovacuum never
+	// analyzes temporary tables).
+	return tx.WithContext(ctx).Exec("ANALYZE clone_ids").Error
 }
 
 // tempPrefix qualifies a temporary table's name, so that a DROP cannot
@@ -348,47 +311,56 @@ func tempPrefix(pg bool) string {
 	return "temp."
 }
 
-// writeIndex writes the staged index rows into the copy, stamped with the
-// clone's time (the copies' version time, and their _lastUpdated), and
-// drops the temporary tables. It runs in the copy's wall.
-func (c *cloner) writeIndex() error {
-	ctx, tx := c.ctx, c.tx
+// copiedIndex is, for each index table, its own columns and what the copy's
+// rows take for them from the source's row x; the mapping m gives the
+// copy's resource id, and r the copy of a reference's target.
+var copiedIndex = []struct{ table, columns, values string }{
+	{"resource_strings", "param, value, raw", "x.param, x.value, x.raw"},
+	{"resource_tokens", "param, system, code, text", "x.param, x.system, x.code, x.text"},
+	// _lastUpdated is the copy's time.
+	{"resource_dates", "param, start_us, end_us", `x.param, CASE WHEN x.param = '_lastUpdated' THEN ? ELSE x.start_us END,
+		CASE WHEN x.param = '_lastUpdated' THEN ? ELSE x.end_us END`},
+	// A reference "Type/id" (or "Type/id/_history/n") to a copied resource
+	// names the copy: its ref_id, and the start of its ref.
+	{"resource_references", "param, ref_type, ref_id, ref", `x.param, x.ref_type, COALESCE(r.new_id, x.ref_id),
+		CASE WHEN r.new_id IS NULL THEN x.ref
+			ELSE x.ref_type || '/' || r.new_id || substr(x.ref, length(x.ref_type) + length(x.ref_id) + 2) END`},
+}
+
+// copyIndex copies the search index rows of the copied resources, one
+// statement per table, stamped with the clone's time (the copies' version
+// time, and their _lastUpdated).
+func (c *cloner) copyIndex() error {
 	start, end, ok := fhir.DateRange(c.at.lastUpdated)
 	if !ok {
 		return errors.New("clone: the clone's time is not a FHIR instant")
 	}
-	us := c.now.UnixMicro()
-	for _, s := range stagedIndex {
-		cols := s.columns
-		args := []any{c.dst.ID, us}
-		if s.table == "resource_dates" {
-			cols = "param, CASE WHEN param = '_lastUpdated' THEN ? ELSE start_us END, CASE WHEN param = '_lastUpdated' THEN ? ELSE end_us END"
+	for _, s := range copiedIndex {
+		args := []any{c.dst.ID, c.now.UnixMicro()}
+		from := s.table + ` x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id`
+		switch s.table {
+		case "resource_dates":
 			args = append(args, start.UnixMicro(), end.UnixMicro())
+		case "resource_references":
+			from += ` LEFT JOIN clone_ids r ON r.resource_type = x.ref_type AND r.old_id = x.ref_id`
 		}
-		err := tx.WithContext(ctx).Exec(`INSERT INTO `+s.table+` (project_id, resource_type, resource_id, updated_us, `+s.columns+`)
-			SELECT ?, resource_type, resource_id, ?, `+cols+` FROM `+s.temp, args...).Error
+		err := c.tx.WithContext(c.ctx).Exec(`INSERT INTO `+s.table+` (project_id, resource_type, resource_id, updated_us, `+s.columns+`)
+			SELECT ?, x.resource_type, m.new_id, ?, `+s.values+` FROM `+from+` WHERE x.project_id = ?`,
+			append(args, c.src.ID)...).Error
 		if err != nil {
 			return fmt.Errorf("clone %s: %w", s.table, err)
 		}
 	}
-	for _, t := range append([]string{"clone_ids"}, tempNames()...) {
-		if err := tx.WithContext(ctx).Exec("DROP TABLE " + tempPrefix(c.pg) + t).Error; err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.tx.WithContext(c.ctx).Exec("DROP TABLE " + tempPrefix(c.pg) + "clone_ids").Error
 }
 
-// copyContent reads the source's resources in batches (in its wall),
-// rewrites each copy's JSON (see rewriteResource), and writes the batch's
-// current rows and history rows (in the copy's wall).
+// copyContent reads the source's resources in batches, rewrites each copy's
+// JSON (see rewriteResource), and writes the batch's current rows and
+// history rows.
 func (c *cloner) copyContent() error {
 	ctx, tx := c.ctx, c.tx
 	lastType, lastID := "", ""
 	for {
-		if err := enterWall(ctx, tx, c.src.ID); err != nil {
-			return err
-		}
 		var batch []struct {
 			ResourceType, ID, Content string
 		}
@@ -413,9 +385,6 @@ func (c *cloner) copyContent() error {
 				return fmt.Errorf("%s/%s: %w", r.ResourceType, r.ID, err)
 			}
 			types, ids, contents = append(types, r.ResourceType), append(ids, n), append(contents, string(out))
-		}
-		if err := enterWall(ctx, tx, c.dst.ID); err != nil {
-			return err
 		}
 		if err := c.insertResources(types, ids, contents); err != nil {
 			return err

@@ -437,3 +437,49 @@ func TestCloneIsAtomic(t *testing.T) {
 		})
 	}
 }
+
+// TestCloneSourceIsReadOnly: the policies that let a clone read its source
+// (enclave.clone_source) let nothing be written there, and without the
+// setting a walled transaction still sees only its own project.
+func TestCloneSourceIsReadOnly(t *testing.T) {
+	pg, ok := testdb.Postgres(t)
+	if !ok {
+		return
+	}
+	w := newWorld(t, pg.DB)
+	other := project(t, w.sys, w.operator, "Other")
+	err := pg.DB.Transaction(func(tx *gorm.DB) error {
+		must(t, kit.EnterWall(t.Context(), tx, "enclave.project_id", other))
+		var n int64
+		must(t, tx.Raw("SELECT COUNT(*) FROM resources WHERE project_id = ?", w.source).Scan(&n).Error)
+		if n != 0 {
+			t.Errorf("without enclave.clone_source the wall shows %d rows of another project", n)
+		}
+		must(t, tx.Exec("SELECT set_config('enclave.clone_source', ?, true)", w.source).Error)
+		must(t, tx.Raw("SELECT COUNT(*) FROM resources WHERE project_id = ?", w.source).Scan(&n).Error)
+		if n == 0 {
+			t.Error("enclave.clone_source does not open the source for reading")
+		}
+		res := tx.Exec("UPDATE resources SET content = content WHERE project_id = ?", w.source)
+		if res.Error == nil && res.RowsAffected != 0 {
+			t.Errorf("updated %d rows of the source", res.RowsAffected)
+		}
+		res = tx.Exec("DELETE FROM resource_strings WHERE project_id = ?", w.source)
+		if res.Error == nil && res.RowsAffected != 0 {
+			t.Errorf("deleted %d index rows of the source", res.RowsAffected)
+		}
+		return errors.New("roll back")
+	})
+	if err == nil || err.Error() != "roll back" {
+		t.Fatal(err)
+	}
+	err = pg.DB.Transaction(func(tx *gorm.DB) error {
+		must(t, kit.EnterWall(t.Context(), tx, "enclave.project_id", other))
+		must(t, tx.Exec("SELECT set_config('enclave.clone_source', ?, true)", w.source).Error)
+		return tx.Exec(`INSERT INTO resources (project_id, resource_type, id, version_id, last_updated, deleted, content)
+			VALUES (?, 'Patient', 'x', 1, now(), FALSE, '{}')`, w.source).Error
+	})
+	if err == nil || !strings.Contains(err.Error(), "row-level security") {
+		t.Errorf("an insert into the source: %v", err)
+	}
+}
