@@ -20,10 +20,21 @@ const (
 	keyOrigin   = "enclave.origin"
 	keyMail     = "enclave.mail"
 	keyCSRF     = "csrf" // echo's CSRF middleware stores the token under this key
+	keyAPIUser  = "enclave.api-user"
 )
 
 // SetUser records the signed-in user for the rest of the request.
 func SetUser(c echo.Context, u accounts.User) { c.Set(keyUser, u) }
+
+// SetAPIUser records the user an API request authenticated as, for the
+// server operations, which enter no project (an API client is no user).
+func SetAPIUser(c echo.Context, u accounts.User) { c.Set(keyAPIUser, u) }
+
+// apiUser is the user SetAPIUser recorded; ok is false for anyone else.
+func apiUser(c echo.Context) (accounts.User, bool) {
+	u, ok := c.Get(keyAPIUser).(accounts.User)
+	return u, ok && u.ID != ""
+}
 
 // CurrentUser returns the signed-in user, if any.
 func CurrentUser(c echo.Context) (accounts.User, bool) {

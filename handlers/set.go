@@ -20,4 +20,6 @@ type Set struct {
 	OAuth     *OAuth
 	Logins    *Logins
 	AdminAPI  *AdminAPI
+	// ProjectOps: the super admins' $clone and $expunge.
+	ProjectOps *ProjectOps
 }

@@ -11,7 +11,9 @@ import (
 	"enclave/models/logins"
 	"enclave/models/mail"
 	"enclave/models/members"
+	"enclave/models/projectops"
 	"enclave/models/projects"
+	"enclave/models/secrets"
 )
 
 // The handlers reach server-wide data only through these narrow interfaces,
@@ -108,4 +110,12 @@ type Operators interface {
 	SetUserDeactivated(ctx context.Context, by audit.Actor, userID, confirm string, on bool) (accounts.User, error)
 	SetTemporaryPassword(ctx context.Context, by audit.Actor, userID, confirm string) (accounts.User, string, error)
 	Facts(ctx context.Context) (models.ServerFacts, error)
+}
+
+// ProjectOperators is what a super admin's acts on whole projects need: who
+// is a super admin, and the acts themselves (see package projectops).
+type ProjectOperators interface {
+	IsSuperAdmin(ctx context.Context, userID string) (bool, error)
+	CloneProject(ctx context.Context, box *secrets.Box, in projectops.CloneInput) (projectops.CloneResult, error)
+	ExpungeProject(ctx context.Context, a audit.Actor, projectID string) (projectops.ExpungeResult, error)
 }

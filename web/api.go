@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"enclave/handlers"
 	"enclave/models"
 	"enclave/models/kit"
 	"enclave/views/paths"
@@ -94,6 +95,12 @@ func (s *Server) requireAPICaller(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if serverOperations[c.Path()] {
+			if caller.Client == nil {
+				handlers.SetAPIUser(c, caller.Resolved.User)
+			}
+			return next(c)
+		}
 		project := caller.ProjectID
 		if project == "" {
 			// Only a member of exactly one project may leave it unnamed.
@@ -174,6 +181,12 @@ func (s *Server) requireProjectAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// serverOperations are the API routes that act on the project their path
+// names, not in the caller's own: they need an authenticated caller but
+// enter no project, and their handlers decide who may call them (super
+// admins; an API client never is one).
+var serverOperations = map[string]bool{paths.FHIRProjectClone.Pattern(): true, paths.FHIRProjectExpunge.Pattern(): true}
 
 // jsonWritesOnly refuses request bodies that are not JSON (handlers.FHIR's
 // Patch refuses any but JSON Patch). No cross-site HTML form can send

@@ -195,6 +195,10 @@ func (s *Server) routes(h *handlers.Set) {
 			http.MethodPatch: scoped(h.FHIR.Patch), http.MethodDelete: scoped(h.FHIR.Delete)},
 		paths.FHIRHistory: {http.MethodGet: scoped(h.FHIR.History)},
 		paths.FHIRVersion: {http.MethodGet: scoped(h.FHIR.VRead)},
+		// Super admins only (the handlers check): a whole project copied
+		// or deleted. They enter no project (see serverOperations).
+		paths.FHIRProjectClone:   {http.MethodPost: h.ProjectOps.Clone},
+		paths.FHIRProjectExpunge: {http.MethodPost: h.ProjectOps.Expunge},
 	})
 }
 

@@ -231,3 +231,10 @@ const (
 	FHIRHistory     Route2 = "/fhir/R4/:type/:id/_history"
 	FHIRVersion     Route3 = "/fhir/R4/:type/:id/_history/:vid"
 )
+
+// The super admins' operations on whole projects. The parameter is the
+// project's id.
+const (
+	FHIRProjectClone   Route1 = "/fhir/R4/Project/:id/$clone"
+	FHIRProjectExpunge Route1 = "/fhir/R4/Project/:id/$expunge"
+)
