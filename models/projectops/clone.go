@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -233,6 +234,7 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 	types := set(c.in.ResourceTypes)
 	c.ids = make(idMap, len(all))
 	var oldTypes, oldIDs, newIDs []string
+	byType := map[string][]string{}
 	for _, r := range all {
 		key := r.ResourceType + "/" + r.ID
 		pick := (len(types) == 0 || types[r.ResourceType]) && (len(include) == 0 || include[r.ID]) && !exclude[r.ID]
@@ -242,13 +244,14 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 		n := uuid.NewString()
 		c.ids[key] = n
 		oldTypes, oldIDs, newIDs = append(oldTypes, r.ResourceType), append(oldIDs, r.ID), append(newIDs, n)
+		byType[r.ResourceType] = append(byType[r.ResourceType], r.ID)
 	}
 	all = nil
 	if len(c.ids) > 0 {
 		if err := c.loadMapping(oldTypes, oldIDs, newIDs); err != nil {
 			return 0, err
 		}
-		if err := c.copyContent(); err != nil {
+		if err := c.copyContent(byType); err != nil {
 			return 0, err
 		}
 		if err := reach("content"); err != nil {
@@ -354,42 +357,34 @@ func (c *cloner) copyIndex() error {
 	return c.tx.WithContext(c.ctx).Exec("DROP TABLE " + tempPrefix(c.pg) + "clone_ids").Error
 }
 
-// copyContent reads the source's resources in batches, rewrites each copy's
-// JSON (see rewriteResource), and writes the batch's current rows and
-// history rows.
-func (c *cloner) copyContent() error {
+// copyContent reads the copied resources of the source in batches of one
+// type (looked up by primary key), rewrites each copy's JSON (see
+// rewriteResource), and writes the batch's current rows and history rows.
+func (c *cloner) copyContent(byType map[string][]string) error {
 	ctx, tx := c.ctx, c.tx
-	lastType, lastID := "", ""
-	for {
-		var batch []struct {
-			ResourceType, ID, Content string
-		}
-		err := tx.WithContext(ctx).Raw(`SELECT resource_type, id, content FROM resources
-			WHERE project_id = ? AND NOT deleted AND (resource_type, id) > (?, ?)
-			ORDER BY resource_type, id LIMIT ?`, c.src.ID, lastType, lastID, cloneBatch).Scan(&batch).Error
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			return nil
-		}
-		lastType, lastID = batch[len(batch)-1].ResourceType, batch[len(batch)-1].ID
-		var types, ids, contents []string
-		for _, r := range batch {
-			n, ok := c.ids.newID(r.ResourceType, r.ID)
-			if !ok {
-				continue
-			}
-			out, err := rewriteResource([]byte(r.Content), r.ResourceType, r.ID, n, c.at, c.ids)
+	for _, typ := range slices.Sorted(maps.Keys(byType)) {
+		for ids := range slices.Chunk(byType[typ], cloneBatch) {
+			var batch []struct{ ID, Content string }
+			err := tx.WithContext(ctx).Raw(`SELECT id, content FROM resources WHERE project_id = ? AND resource_type = ? AND id IN ?`,
+				c.src.ID, typ, ids).Scan(&batch).Error
 			if err != nil {
-				return fmt.Errorf("%s/%s: %w", r.ResourceType, r.ID, err)
+				return err
 			}
-			types, ids, contents = append(types, r.ResourceType), append(ids, n), append(contents, string(out))
-		}
-		if err := c.insertResources(types, ids, contents); err != nil {
-			return err
+			types, newIDs, contents := make([]string, 0, len(batch)), make([]string, 0, len(batch)), make([]string, 0, len(batch))
+			for _, r := range batch {
+				n, _ := c.ids.newID(typ, r.ID)
+				out, err := rewriteResource([]byte(r.Content), typ, r.ID, n, c.at, c.ids)
+				if err != nil {
+					return fmt.Errorf("%s/%s: %w", typ, r.ID, err)
+				}
+				types, newIDs, contents = append(types, typ), append(newIDs, n), append(contents, string(out))
+			}
+			if err := c.insertResources(types, newIDs, contents); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // insertResources writes version 1 of each copy: its current row and its

@@ -18,3 +18,6 @@ func RewriteForTest(content, typ, oldID, newID, project string, ids map[string]s
 func RewriteCriteriaForTest(criteria string, ids map[string]string) string {
 	return rewriteCriteria(criteria, ids)
 }
+
+// SweptTablesForTest exposes sweptTables to the tests.
+var SweptTablesForTest = sweptTables

@@ -16,11 +16,6 @@ import (
 // server would be left without operators.
 var ErrLastSuperAdmin = fmt.Errorf("%w: this is the only super-admin project; make another project a super-admin one first", kit.ErrConflict)
 
-// resourceTables are the biggest tables of a project, deleted first and
-// explicitly (each by one statement on its project index).
-var resourceTables = []string{"resource_strings", "resource_tokens", "resource_dates", "resource_references",
-	"resource_history", "resources"}
-
 // ExpungeResult says what an expunge deleted.
 type ExpungeResult struct {
 	Project   projects.Project
@@ -32,7 +27,7 @@ type ExpungeResult struct {
 // memberships, invitations, access policies, secrets, API clients (whose
 // tokens then stop working), audit events, the accounts scoped to it and
 // their sessions, then every row of every other table with a project_id
-// column (listed from the schema, see ProjectTables). a is recorded in the
+// column (listed from the schema, see sweptTables). a is recorded in the
 // operator's log, which keeps the project's id and name. A missing project
 // is kit.ErrNotFound; the last super-admin project is ErrLastSuperAdmin.
 func Expunge(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string) (ExpungeResult, error) {
@@ -66,24 +61,24 @@ func Expunge(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string) 
 		if err := tx.Raw("SELECT COUNT(*) FROM resources WHERE project_id = ?", projectID).Scan(&out.Resources).Error; err != nil {
 			return err
 		}
-		for _, t := range resourceTables {
-			if err := tx.Exec(`DELETE FROM "`+t+`" WHERE project_id = ?`, projectID).Error; err != nil {
-				return fmt.Errorf("expunge %s: %w", t, err)
-			}
-		}
-		if err := reach("resources"); err != nil {
-			return err
-		}
 		// Accounts scoped to the project go with it, and with them (by
 		// their foreign keys) their sessions, links and memberships.
 		if err := tx.Exec("DELETE FROM users WHERE project_id = ?", projectID).Error; err != nil {
 			return err
 		}
-		// The project row, and by its foreign keys the rest.
+		// The project row, and by their foreign keys every row of the
+		// tables that cascade from it: resources, history and index rows,
+		// memberships, invitations, policies, secrets, clients, audit
+		// events. Each table is emptied by one statement on its project
+		// index.
 		if err := tx.Exec("DELETE FROM projects WHERE id = ?", projectID).Error; err != nil {
 			return err
 		}
-		tables, err := ProjectTables(ctx, tx)
+		if err := reach("project"); err != nil {
+			return err
+		}
+		// Then the tables with a project column that no foreign key empties.
+		tables, err := sweptTables(ctx, tx)
 		if err != nil {
 			return err
 		}

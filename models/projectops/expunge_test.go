@@ -3,6 +3,7 @@ package projectops_test
 import (
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -129,7 +130,7 @@ func TestExpungeIsAtomic(t *testing.T) {
 			w := newWorld(t, db.DB)
 			addProjectUser(t, db.DB, w.source)
 			before := dump(t, db.DB)
-			for _, step := range []string{"resources", "swept"} {
+			for _, step := range []string{"project", "swept"} {
 				restore := projectops.SetHook(func(s string) error {
 					if s == step {
 						return errors.New("injected failure")
@@ -163,6 +164,22 @@ func TestExpungeKeepsAnOperator(t *testing.T) {
 			}
 			if _, err := w.sys.ExpungeProject(ctx, w.actor(), w.source); !errors.Is(err, projectops.ErrLastSuperAdmin) {
 				t.Errorf("expunging the new last one: %v", err)
+			}
+		})
+	}
+}
+
+// TestSweptTables: the tables an expunge empties by hand are those whose
+// project column no foreign key cascades from projects (users, whose
+// project-scoped accounts have none); the resource tables cascade.
+func TestSweptTables(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			tables, err := projectops.SweptTablesForTest(t.Context(), db.DB)
+			must(t, err)
+			if !slices.Contains(tables, "users") || slices.Contains(tables, "resources") || slices.Contains(tables, "resource_strings") ||
+				slices.Contains(tables, "client_applications") {
+				t.Errorf("swept tables: %v", tables)
 			}
 		})
 	}

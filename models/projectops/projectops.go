@@ -52,6 +52,30 @@ func ProjectTables(ctx context.Context, db *gorm.DB) ([]string, error) {
 	return out, err
 }
 
+// sweptTables lists the tables with a project_id column whose rows the
+// database does not delete by itself with their project (through a foreign
+// key ON DELETE CASCADE to projects): an expunge deletes those rows by
+// hand. Like ProjectTables it reads the schema, so a table added later is
+// covered either way.
+func sweptTables(ctx context.Context, db *gorm.DB) ([]string, error) {
+	var out []string
+	q := `SELECT cl.relname FROM pg_class cl
+		JOIN pg_attribute a ON a.attrelid = cl.oid AND a.attname = 'project_id' AND NOT a.attisdropped
+		WHERE cl.relnamespace = to_regnamespace(quote_ident(current_schema())) AND cl.relkind IN ('r', 'p')
+		AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = cl.oid AND k.contype = 'f' AND k.confdeltype = 'c'
+			AND k.confrelid = to_regclass(quote_ident(current_schema()) || '.projects') AND k.conkey = ARRAY[a.attnum])
+		ORDER BY cl.relname`
+	if kit.DialectOf(db) != kit.Postgres {
+		q = `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c
+			WHERE m.type = 'table' AND c.name = 'project_id'
+			AND NOT EXISTS (SELECT 1 FROM pragma_foreign_key_list(m.name) f
+				WHERE f."from" = 'project_id' AND f."table" = 'projects' AND f.on_delete = 'CASCADE')
+			ORDER BY m.name`
+	}
+	err := db.WithContext(ctx).Raw(q).Scan(&out).Error
+	return out, err
+}
+
 // enterWall puts the rest of tx behind row-level security in projectID's
 // rows (see kit.EnterWall); on SQLite it does nothing.
 func enterWall(ctx context.Context, tx *gorm.DB, projectID string) error {
