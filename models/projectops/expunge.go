@@ -66,18 +66,9 @@ func Expunge(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string) 
 		if err := tx.Exec("DELETE FROM users WHERE project_id = ?", projectID).Error; err != nil {
 			return err
 		}
-		// The project row, and by their foreign keys every row of the
-		// tables that cascade from it: resources, history and index rows,
-		// memberships, invitations, policies, secrets, clients, audit
-		// events. Each table is emptied by one statement on its project
-		// index.
-		if err := tx.Exec("DELETE FROM projects WHERE id = ?", projectID).Error; err != nil {
-			return err
-		}
-		if err := reach("project"); err != nil {
-			return err
-		}
-		// Then the tables with a project column that no foreign key empties.
+		// First the tables with a project column that no foreign key
+		// empties (one that sets the column to NULL would leave the rows
+		// behind, nameless).
 		tables, err := sweptTables(ctx, tx)
 		if err != nil {
 			return err
@@ -88,6 +79,17 @@ func Expunge(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string) 
 			}
 		}
 		if err := reach("swept"); err != nil {
+			return err
+		}
+		// Then the project row, and by their foreign keys every row of the
+		// tables that cascade from it: resources, history and index rows,
+		// memberships, invitations, policies, secrets, clients, audit
+		// events. Each table is emptied by one statement on its project
+		// index.
+		if err := tx.Exec("DELETE FROM projects WHERE id = ?", projectID).Error; err != nil {
+			return err
+		}
+		if err := reach("project"); err != nil {
 			return err
 		}
 		return audit.RecordOperator(ctx, tx, a, audit.ActionProjectExpunged, "Project/"+projectID,
