@@ -69,7 +69,9 @@ func (c ClientCaller) Enter() (Scope, error) {
 	t := ForProject(c.db, c.Project.ID).WithProject(c.Project).WithMember(m)
 	var policy *resources.AccessPolicy
 	if c.Policy != nil {
-		pol := *c.Policy
+		// A client has no profile: rules using %patient or %profile grant
+		// it nothing.
+		pol := c.Policy.ForProfile("")
 		t = t.WithPolicy(&pol)
 		policy = &pol
 	}

@@ -58,7 +58,9 @@ func (c Caller) Enter(projectID string) (Scope, error) {
 		if a.Policy == nil || a.Policy.ID != *id {
 			return Scope{}, ErrPolicyMissing
 		}
-		pol := *a.Policy
+		// Bound here, per caller, so that a cached Caller shares only the
+		// stored policy and each scope gets its own variables filled.
+		pol := a.Policy.ForProfile(profileRef(a.Membership))
 		t = t.WithPolicy(&pol)
 		policy = &pol
 	}
@@ -123,4 +125,13 @@ func (s Scope) Profile(ctx context.Context) (resources.Resource, error) {
 		return resources.Resource{}, kit.ErrNotFound
 	}
 	return resources.For(s.store.bound()).ReadResource(ctx, m.ProfileType, *m.ProfileID)
+}
+
+// profileRef is the membership's profile as a reference ("Patient/123"),
+// or "" when it has none.
+func profileRef(m members.ProjectMembership) string {
+	if m.ProfileID == nil || m.ProfileType == "" {
+		return ""
+	}
+	return m.ProfileType + "/" + *m.ProfileID
 }

@@ -45,9 +45,15 @@ func TestAccessPolicyEditor(t *testing.T) {
 			if got := r.TestID("error-rule-1"); !strings.Contains(got, "Spaceship") || !strings.Contains(got, "not a FHIR R4 resource type") {
 				t.Errorf("rule 1 error %q", got)
 			}
-			dup := url.Values{"name": {"Twice"}, "rows": {"2"}, "rules.0.resourceType": {"Patient"}, "rules.1.resourceType": {"Patient"}, "rules.1.criteria": {"Patient?name=x"}}
-			if got := c.PostForm(base+"/new", dup).Status(http.StatusUnprocessableEntity).TestID("error-rule-1"); !strings.Contains(got, "one rule per resource type") {
-				t.Errorf("duplicate rule error %q", got)
+			// Criteria variables: %patient and %profile, nothing else.
+			vars := url.Values{"name": {"Mine"}, "rows": {"2"}, "rules.0.resourceType": {"Observation"}, "rules.0.criteria": {"Observation?subject=%patient"},
+				"rules.1.resourceType": {"Patient"}, "rules.1.criteria": {"Patient?_id=%pateint.id"}}
+			if got := c.PostForm(base+"/new", vars).Status(http.StatusUnprocessableEntity).TestID("error-rule-1"); !strings.Contains(got, "not %pateint.id") {
+				t.Errorf("unknown variable error %q", got)
+			}
+			if got := c.PostForm(base+"/new", url.Values{"name": {"Odd"}, "rows": {"1"}, "rules.0.resourceType": {"Patient"},
+				"rules.0.criteria": {"Patient?shoe-size=42"}}).Status(http.StatusUnprocessableEntity).TestID("error-rule-0"); !strings.Contains(got, "shoe-size") {
+				t.Errorf("unsearchable criteria error %q", got)
 			}
 			if got := r.TestID("error-rule-2"); !strings.Contains(got, "same type") {
 				t.Errorf("rule 2 error %q", got)
@@ -61,21 +67,24 @@ func TestAccessPolicyEditor(t *testing.T) {
 				t.Fatalf("an invalid policy was saved: %+v", pols)
 			}
 
-			good := url.Values{"name": {"Nurses"}, "rows": {"3"},
+			// Several rules for one type are fine: they add up.
+			good := url.Values{"name": {"Nurses"}, "rows": {"4"},
 				"rules.0.resourceType": {"Patient"}, "rules.0.readonly": {"on"}, "rules.0.hiddenFields": {"birthDate, address"},
-				"rules.2.resourceType": {"Observation"}, "rules.2.criteria": {"Observation?status=final"}}
+				"rules.2.resourceType": {"Observation"}, "rules.2.criteria": {"Observation?status=final"},
+				"rules.3.resourceType": {"Observation"}, "rules.3.criteria": {"Observation?subject=%patient"}}
 			c.PostForm(base+"/new", good).Status(http.StatusSeeOther).RedirectsTo(base)
 			list := c.Get(base).Status(http.StatusOK)
 			if got := list.TestIDs("policy-name"); len(got) != 1 || got[0] != "Nurses" {
 				t.Fatalf("policies listed: %v", got)
 			}
-			list.Contains("Patient (read-only), Observation")
+			list.Contains("Patient (read-only), Observation, Observation")
 			pols, err := app.Sys.Tenant(project).AccessPolicies(t.Context())
 			if err != nil || len(pols) != 1 {
 				t.Fatalf("stored policies %+v, %v", pols, err)
 			}
 			pol := pols[0]
-			if len(pol.Rules) != 2 || strings.Join(pol.Rules[0].HiddenFields, "|") != "birthDate|address" || pol.Rules[1].Criteria != "Observation?status=final" {
+			if len(pol.Rules) != 3 || strings.Join(pol.Rules[0].HiddenFields, "|") != "birthDate|address" || pol.Rules[1].Criteria != "Observation?status=final" ||
+				pol.Rules[2].Criteria != "Observation?subject=%patient" {
 				t.Errorf("stored rules %+v", pol.Rules)
 			}
 

@@ -33,11 +33,9 @@ func (t Store) condition(resourceType string, criteria url.Values) (SearchQuery,
 	q.Count, q.Offset = 2, 0
 	// A member's policy narrows what the condition can match, as it
 	// narrows any search.
-	filters, err := t.criteriaFilters(resourceType)
-	if err != nil {
+	if err := t.limitBy(&q, false); err != nil {
 		return SearchQuery{}, err
 	}
-	q.filters = append(q.filters, filters...)
 	return q, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"enclave/models/kit"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"gorm.io/gorm"
@@ -117,8 +116,8 @@ func (t Store) PatchResource(ctx context.Context, resourceType, id string, patch
 		if err != nil {
 			return err
 		}
-		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
-			return cmpErr(err, kit.ErrNotFound)
+		if err := t.checkMayChange(tx, resourceType, id); err != nil {
+			return err
 		}
 		var content string
 		if err := tx.Raw(`SELECT content FROM resources WHERE project_id = ? AND resource_type = ? AND id = ?`,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -48,15 +49,9 @@ func (in *PolicyInput) Validate() error {
 	if len(in.Rules) > MaxPolicyRules {
 		v.Add("rules", fmt.Sprintf("A policy can have at most %d rules.", MaxPolicyRules))
 	}
-	seen := map[string]bool{}
 	for i := range in.Rules {
 		r := &in.Rules[i]
 		key := fmt.Sprintf("rules.%d", i)
-		if t := strings.TrimSpace(r.ResourceType); t != "" && seen[t] {
-			v.Add(key, "Another rule already covers "+t+": use one rule per resource type.")
-		} else {
-			seen[t] = true
-		}
 		r.ResourceType = strings.TrimSpace(r.ResourceType)
 		r.Criteria = strings.TrimSpace(r.Criteria)
 		var hidden []string
@@ -75,6 +70,10 @@ func (in *PolicyInput) Validate() error {
 			v.Add(key, "Criteria must be a search on the same type, like "+r.ResourceType+"?name=Smith.")
 		case len(r.Criteria) > 1000:
 			v.Add(key, "Criteria must be at most 1000 characters.")
+		default:
+			if msg := checkCriteria(r.ResourceType, r.Criteria); msg != "" {
+				v.Add(key, msg)
+			}
 		}
 		for _, f := range r.HiddenFields {
 			if !fieldName.MatchString(f) {
@@ -83,6 +82,28 @@ func (in *PolicyInput) Validate() error {
 		}
 	}
 	return v.Err()
+}
+
+// checkCriteria explains what is wrong with a rule's criteria ("" when
+// nothing): a variable that is not one of knownVars, or a search the store
+// could not run, as tried with a sample profile in place of the variables.
+func checkCriteria(resourceType, criteria string) string {
+	if criteria == "" || resourceType == "*" {
+		return ""
+	}
+	if v := unknownVar(criteria); v != "" {
+		return "Criteria can use %patient and %profile (and their .id), not " + v + "."
+	}
+	bound, _ := bindVars(criteria, "Patient/"+uuid.Nil.String())
+	_, query, _ := strings.Cut(bound, "?")
+	values, err := url.ParseQuery(query)
+	if err == nil {
+		_, err = ParseSearch(resourceType, values, false)
+	}
+	if err != nil {
+		return "Criteria cannot be searched: " + err.Error() + "."
+	}
+	return ""
 }
 
 // AccessPolicies lists the project's policies by name.

@@ -353,7 +353,7 @@ func (t Store) create(ctx context.Context, resourceType string, body []byte, cri
 	if err != nil {
 		return Resource{}, false, err
 	}
-	if cond == nil && !set.checkRefs && t.pipelined() && !t.hasCriteria(resourceType) {
+	if cond == nil && !set.checkRefs && t.pipelined() && !t.limited(resourceType, true) {
 		out, err := t.createPipelined(ctx, resourceType, res)
 		return out, err == nil, err
 	}
@@ -509,8 +509,8 @@ func (t Store) put(tx *gorm.DB, resourceType, id string, res map[string]any, set
 	case live && mode == mustBeNew:
 		return Resource{}, false, fmt.Errorf("%w: %s/%s already exists, and does not match the criteria", kit.ErrConflict, resourceType, id)
 	case live:
-		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
-			return Resource{}, false, cmpErr(err, kit.ErrNotFound)
+		if err := t.checkMayChange(tx, resourceType, id); err != nil {
+			return Resource{}, false, err
 		}
 		if ifMatch != "" && ifMatch != strconv.Itoa(cur) {
 			return Resource{}, false, fmt.Errorf("%w: the resource is at version %d, not %s", ErrPreconditionFailed, cur, ifMatch)
@@ -566,8 +566,8 @@ func (t Store) deleteIn(tx *gorm.DB, resourceType, id string) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
-		return cmpErr(err, kit.ErrNotFound)
+	if err := t.checkMayChange(tx, resourceType, id); err != nil {
+		return err
 	}
 	gone := Resource{Type: resourceType, ID: id, VersionID: strconv.Itoa(cur + 1), LastUpdated: resourceTime(), Deleted: true}
 	if err := t.replaceCurrent(tx, gone, cur); err != nil {
@@ -730,7 +730,7 @@ func (t Store) readOne(ctx context.Context, resourceType, id, query string, args
 			return kit.ErrNotFound
 		}
 		out = rows[0]
-		if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
+		if ok, err := t.matchesCriteria(tx, resourceType, id, false); err != nil || !ok {
 			return cmpErr(err, kit.ErrNotFound)
 		}
 		return nil
@@ -802,11 +802,11 @@ func (t Store) ResourceHistory(ctx context.Context, resourceType, id string, p P
 	if err := t.checkRead(resourceType); err != nil {
 		return History{}, err
 	}
-	if filters, err := t.criteriaFilters(resourceType); err != nil {
+	if groups, err := t.policyFilters(resourceType, false); err != nil {
 		return History{}, err
-	} else if len(filters) > 0 && id == "" {
+	} else if len(groups) > 0 && id == "" {
 		return History{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so the history of the whole type is not available", kit.ErrForbidden, resourceType)
-	} else if len(filters) > 0 {
+	} else if len(groups) > 0 {
 		// Earlier versions may fall outside the criteria, which only the
 		// current version is checked against.
 		return History{}, fmt.Errorf("%w: your access policy limits %s resources by criteria, so their history is not available", kit.ErrForbidden, resourceType)
@@ -827,7 +827,7 @@ func (t Store) ResourceHistory(ctx context.Context, resourceType, id string, p P
 			return kit.ErrNotFound
 		}
 		if id != "" {
-			if ok, err := t.matchesCriteria(tx, resourceType, id); err != nil || !ok {
+			if ok, err := t.matchesCriteria(tx, resourceType, id, false); err != nil || !ok {
 				return cmpErr(err, kit.ErrNotFound)
 			}
 		}

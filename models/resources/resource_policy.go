@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"enclave/models/fhir"
@@ -26,23 +27,48 @@ func (t Store) WithPolicy(p *AccessPolicy) Store {
 // Policy is the access policy the store applies, if any.
 func (t Store) Policy() *AccessPolicy { return t.policy }
 
-// ruleFor finds the rule that governs resourceType: one naming it, else a
-// "*" rule.
-func (t Store) ruleFor(resourceType string) (PolicyRule, bool) {
+// How several rules combine, as Medplum does (medplum-server.md §1.4: a
+// resource passes when any entry for its type, "*" entries included,
+// matches it and supports the interaction):
+//
+//   - The rules that may grant a type are those naming it and the "*"
+//     rules, together: a rule naming the type does not shadow "*".
+//   - A resource is readable when any of them matches it (a rule without
+//     criteria matches every resource of the type). Searches AND the
+//     criteria of those rules into one condition, ORed between rules, so
+//     that no rule costs a round trip of its own.
+//   - A resource is writable when any of them that is not read-only
+//     matches it, before the write and after it.
+//   - A field is hidden when every rule granting the type hides it: one
+//     rule that shows it is enough to read it. This is decided for the
+//     type, not per resource, so that a read never has to learn which
+//     rule matched; a policy that must hide a field from some resources
+//     of a type and not from others needs separate policies.
+
+// grants are the rules that may grant access to resourceType: those naming
+// it and the "*" ones. Without a policy, one rule grants everything.
+func (t Store) grants(resourceType string) []PolicyRule {
 	if t.policy == nil {
-		return PolicyRule{ResourceType: "*"}, true
+		return []PolicyRule{{ResourceType: "*"}}
 	}
+	var out []PolicyRule
 	for _, r := range t.policy.Rules {
-		if r.ResourceType == resourceType {
-			return r, true
+		if r.ResourceType == resourceType || r.ResourceType == "*" {
+			out = append(out, r)
 		}
 	}
-	for _, r := range t.policy.Rules {
-		if r.ResourceType == "*" {
-			return r, true
+	return out
+}
+
+// writeGrants are the grants that are not read-only.
+func writeGrants(rules []PolicyRule) []PolicyRule {
+	var out []PolicyRule
+	for _, r := range rules {
+		if !r.ReadOnly {
+			out = append(out, r)
 		}
 	}
-	return PolicyRule{}, false
+	return out
 }
 
 // CanRead reports whether the store may read resources of the type.
@@ -64,84 +90,163 @@ func (t Store) checkRead(resourceType string) error {
 	if fhir.IsSystemType(resourceType) {
 		return nil
 	}
-	if _, ok := t.ruleFor(resourceType); !ok {
+	if len(t.grants(resourceType)) == 0 {
 		return fmt.Errorf("%w: your access policy does not allow %s resources", kit.ErrForbidden, resourceType)
 	}
 	return nil
 }
 
 func (t Store) checkPolicyWrite(resourceType string) error {
-	rule, ok := t.ruleFor(resourceType)
+	rules := t.grants(resourceType)
 	switch {
-	case !ok:
+	case len(rules) == 0:
 		return fmt.Errorf("%w: your access policy does not allow %s resources", kit.ErrForbidden, resourceType)
-	case rule.ReadOnly:
+	case len(writeGrants(rules)) == 0:
 		return fmt.Errorf("%w: your access policy makes %s resources read-only", kit.ErrForbidden, resourceType)
 	}
 	return nil
 }
 
-// criteriaFilters are the search filters that the governing rule's
-// criteria add to every query of the type.
-func (t Store) criteriaFilters(resourceType string) ([]searchFilter, error) {
-	rule, ok := t.ruleFor(resourceType)
-	if !ok || rule.Criteria == "" {
-		return nil, nil
+// policyRules are the rules whose criteria limit the type for reading (or,
+// with write, for writing); nil when one of the granting rules has no
+// criteria, so that the type is not limited at all.
+func (t Store) policyRules(resourceType string, write bool) []PolicyRule {
+	rules := t.grants(resourceType)
+	if write {
+		rules = writeGrants(rules)
 	}
-	_, query, _ := strings.Cut(rule.Criteria, "?")
-	values, err := url.ParseQuery(query)
-	if err == nil {
-		var q SearchQuery
-		if q, err = ParseSearch(resourceType, values, false); err == nil {
-			return q.filters, nil
+	for _, r := range rules {
+		if r.Criteria == "" {
+			return nil
 		}
 	}
-	return nil, fmt.Errorf("%w: the criteria %q of your access policy cannot be applied: %v", kit.ErrForbidden, rule.Criteria, err)
+	return rules
 }
 
-// hasCriteria reports whether the member's policy limits resourceType by
-// criteria, which every read and write of the type must then check.
-func (t Store) hasCriteria(resourceType string) bool {
-	rule, ok := t.ruleFor(resourceType)
-	return ok && rule.Criteria != ""
+// limited reports whether the policy limits resourceType by criteria for
+// reading (or writing), which every read (or write) of the type must then
+// check resource by resource.
+func (t Store) limited(resourceType string, write bool) bool {
+	return len(t.policyRules(resourceType, write)) > 0
+}
+
+// hasCriteria reports whether reads of the type are limited by criteria.
+func (t Store) hasCriteria(resourceType string) bool { return t.limited(resourceType, false) }
+
+// policyFilters are the filter groups of the rules limiting the type, one
+// group per rule: a resource passes when it passes every filter of one
+// group. None when the type is not limited.
+func (t Store) policyFilters(resourceType string, write bool) ([][]searchFilter, error) {
+	rules := t.policyRules(resourceType, write)
+	out := make([][]searchFilter, 0, len(rules))
+	for _, rule := range rules {
+		_, query, _ := strings.Cut(rule.Criteria, "?")
+		values, err := url.ParseQuery(query)
+		if err == nil {
+			var q SearchQuery
+			if q, err = ParseSearch(resourceType, values, false); err == nil {
+				out = append(out, q.filters)
+				continue
+			}
+		}
+		return nil, fmt.Errorf("%w: the criteria %q of your access policy cannot be applied: %v", kit.ErrForbidden, rule.Criteria, err)
+	}
+	return out, nil
+}
+
+// limitBy narrows q to what the policy lets the store read (or write) of
+// its type. One rule's filters join q's own, where they may drive the
+// search; several rules become one condition ORed between them.
+func (t Store) limitBy(q *SearchQuery, write bool) error {
+	groups, err := t.policyFilters(q.Type, write)
+	switch {
+	case err != nil:
+		return err
+	case len(groups) == 1:
+		q.filters = append(append([]searchFilter(nil), q.filters...), groups[0]...)
+	case len(groups) > 1:
+		for _, g := range groups {
+			if len(g) == 0 {
+				// "Type?" with nothing after it matches everything.
+				return nil
+			}
+		}
+		q.anyOf = groups
+	}
+	return nil
 }
 
 // matchesCriteria reports whether the live resource type/id passes the
-// governing rule's criteria (always true without criteria).
-func (t Store) matchesCriteria(tx *gorm.DB, resourceType, id string) (bool, error) {
-	filters, err := t.criteriaFilters(resourceType)
-	if err != nil || len(filters) == 0 {
-		return err == nil, err
+// criteria of the rules that let the store read it (or, with write, write
+// it); always true when they do not limit the type.
+func (t Store) matchesCriteria(tx *gorm.DB, resourceType, id string, write bool) (bool, error) {
+	if !t.limited(resourceType, write) {
+		return true, nil
 	}
 	q, err := ParseSearch(resourceType, url.Values{"_id": {id}}, false)
 	if err != nil {
 		return false, err
 	}
-	q.filters = append(q.filters, filters...)
+	if err := t.limitBy(&q, write); err != nil {
+		return false, err
+	}
 	q.Count, q.Offset, q.sort = 1, 0, nil
 	found, err := t.search(tx, q)
 	return len(found.Resources) > 0, err
 }
 
-// checkWrittenMatches refuses, inside the write's transaction, a resource
-// whose new content falls outside the policy's criteria: a member may not
-// create or move resources beyond what they may see.
-func (t Store) checkWrittenMatches(tx *gorm.DB, resourceType, id string) error {
-	ok, err := t.matchesCriteria(tx, resourceType, id)
-	if err != nil {
-		return err
+// checkMayChange refuses, inside a write's transaction, to change a live
+// resource the store may not change: one it cannot read is kit.ErrNotFound
+// (its existence stays hidden), one only read-only rules let it read is
+// kit.ErrForbidden.
+func (t Store) checkMayChange(tx *gorm.DB, resourceType, id string) error {
+	if ok, err := t.matchesCriteria(tx, resourceType, id, false); err != nil || !ok {
+		return cmpErr(err, kit.ErrNotFound)
 	}
-	if !ok {
-		rule, _ := t.ruleFor(resourceType)
-		return fmt.Errorf("%w: your access policy only allows %s resources matching %s", kit.ErrForbidden, resourceType, rule.Criteria)
+	if len(writeGrants(t.grants(resourceType))) == len(t.grants(resourceType)) {
+		return nil // the same rules: already checked
+	}
+	if ok, err := t.matchesCriteria(tx, resourceType, id, true); err != nil || !ok {
+		return cmpErr(err, fmt.Errorf("%w: your access policy lets you only read this %s", kit.ErrForbidden, resourceType))
 	}
 	return nil
 }
 
-// hiddenFields are the governing rule's hidden fields for the type.
+// checkWrittenMatches refuses, inside the write's transaction, a resource
+// whose new content falls outside the policy's criteria: a member may not
+// create or move resources beyond what they may write.
+func (t Store) checkWrittenMatches(tx *gorm.DB, resourceType, id string) error {
+	ok, err := t.matchesCriteria(tx, resourceType, id, true)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		var criteria []string
+		for _, r := range t.policyRules(resourceType, true) {
+			criteria = append(criteria, r.Criteria)
+		}
+		return fmt.Errorf("%w: your access policy only allows %s resources matching %s", kit.ErrForbidden, resourceType, strings.Join(criteria, " or "))
+	}
+	return nil
+}
+
+// hiddenFields are the fields every rule granting the type hides.
 func (t Store) hiddenFields(resourceType string) []string {
-	rule, _ := t.ruleFor(resourceType)
-	return rule.HiddenFields
+	rules := t.grants(resourceType)
+	if len(rules) == 0 {
+		return nil
+	}
+	var out []string
+	for _, f := range rules[0].HiddenFields {
+		all := true
+		for _, r := range rules[1:] {
+			all = all && slices.Contains(r.HiddenFields, f)
+		}
+		if all {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // checkHiddenSearch refuses search and sort parameters that read a hidden

@@ -33,6 +33,9 @@ type SearchQuery struct {
 	// TotalEstimate or TotalAccurate.
 	Total   string
 	filters []searchFilter
+	// anyOf, when set, are the filter groups of an access policy's rules:
+	// a match must also pass every filter of one group (see limitBy).
+	anyOf [][]searchFilter
 	// driver is the filter a page is read from when chosen is set (by
 	// chooseDriver); otherwise the statement chooses.
 	driver int
@@ -282,12 +285,11 @@ func (t Store) Search(ctx context.Context, q SearchQuery) (SearchResult, error) 
 	if err := t.checkHiddenSearch(q); err != nil {
 		return SearchResult{}, err
 	}
-	filters, err := t.criteriaFilters(q.Type)
-	if err != nil {
+	if err := t.limitBy(&q, false); err != nil {
 		return SearchResult{}, err
 	}
-	q.filters = append(append([]searchFilter(nil), q.filters...), filters...)
 	var out SearchResult
+	var err error
 	if t.pipelined() {
 		out, err = t.searchPipelined(ctx, q)
 	} else {
@@ -756,6 +758,7 @@ func (t Store) drivenMatches(s *sqlBuf, q SearchQuery, driver int) {
 			g.probe(s, "d.project_id", "d.resource_type", "d.resource_id")
 		}
 	}
+	q.anyOfCond(s, "d.project_id", "d.resource_type", "d.resource_id")
 }
 
 // joinRow joins the live resource row r of each match m. On PostgreSQL it
@@ -799,6 +802,7 @@ func (t Store) resourceRows(s *sqlBuf, q SearchQuery) {
 			f.probe(s, "r.project_id", "r.resource_type", "r.id")
 		}
 	}
+	q.anyOfCond(s, "r.project_id", "r.resource_type", "r.id")
 }
 
 // resourceCond renders q's filters as conditions on the resource row r.
@@ -808,6 +812,31 @@ func (t Store) resourceCond(s *sqlBuf, q SearchQuery) {
 		s.w(" AND ")
 		f.probe(s, "r.project_id", "r.resource_type", "r.id")
 	}
+	q.anyOfCond(s, "r.project_id", "r.resource_type", "r.id")
+}
+
+// anyOfCond renders q.anyOf, when set, as " AND ((g1) OR (g2) ...)" on the
+// resource named by the three column expressions: one condition in the
+// statement, whatever the number of rules.
+func (q SearchQuery) anyOfCond(s *sqlBuf, project, resourceType, id string) {
+	if len(q.anyOf) == 0 {
+		return
+	}
+	s.w(" AND (")
+	for i, group := range q.anyOf {
+		if i > 0 {
+			s.w(" OR ")
+		}
+		s.w("(")
+		for j, f := range group {
+			if j > 0 {
+				s.w(" AND ")
+			}
+			f.probe(s, project, resourceType, id)
+		}
+		s.w(")")
+	}
+	s.w(")")
 }
 
 // prefixEnd is the least string above every string that starts with p, in
