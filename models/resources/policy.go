@@ -66,6 +66,8 @@ func (in *PolicyInput) Validate() error {
 			v.Add(key, "Resource type is required.")
 		case r.ResourceType != "*" && !fhir.IsResourceType(r.ResourceType):
 			v.Add(key, kit.Quote(r.ResourceType)+" is not a FHIR R4 resource type.")
+		case r.Criteria != "" && r.ResourceType == "*":
+			v.Add(key, "A rule for every type (*) cannot have criteria: a search is of one type.")
 		case r.Criteria != "" && !strings.HasPrefix(r.Criteria, r.ResourceType+"?"):
 			v.Add(key, "Criteria must be a search on the same type, like "+r.ResourceType+"?name=Smith.")
 		case len(r.Criteria) > 1000:
@@ -88,7 +90,7 @@ func (in *PolicyInput) Validate() error {
 // nothing): a variable that is not one of knownVars, or a search the store
 // could not run, as tried with a sample profile in place of the variables.
 func checkCriteria(resourceType, criteria string) string {
-	if criteria == "" || resourceType == "*" {
+	if criteria == "" {
 		return ""
 	}
 	if v := unknownVar(criteria); v != "" {

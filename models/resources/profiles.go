@@ -12,8 +12,18 @@ import (
 // ProfileType is the resource type of people's membership profiles.
 const ProfileType = "Practitioner"
 
+// PatientProfileType is the resource type of patients' membership profiles
+// (see members.Roster.InsertPatientMembership).
+const PatientProfileType = "Patient"
+
 // practitionerFor is the profile resource of a user: their name and email.
 func practitionerFor(u accounts.User) map[string]any {
+	return personFor(ProfileType, u, "work")
+}
+
+// personFor is a profile resource of type typ for a user: their name, and
+// their email with the given use.
+func personFor(typ string, u accounts.User, use string) map[string]any {
 	name := map[string]any{}
 	if u.FirstName != "" {
 		name["given"] = []any{u.FirstName}
@@ -21,12 +31,12 @@ func practitionerFor(u accounts.User) map[string]any {
 	if u.LastName != "" {
 		name["family"] = u.LastName
 	}
-	res := map[string]any{"resourceType": ProfileType}
+	res := map[string]any{"resourceType": typ}
 	if len(name) > 0 {
 		res["name"] = []any{name}
 	}
 	if u.Email != "" {
-		res["telecom"] = []any{map[string]any{"system": "email", "value": u.Email, "use": "work"}}
+		res["telecom"] = []any{map[string]any{"system": "email", "value": u.Email, "use": use}}
 	}
 	return res
 }
@@ -34,6 +44,23 @@ func practitionerFor(u accounts.User) map[string]any {
 // InsertProfile stores version 1 of a Practitioner for u, with its history
 // and search index rows, and returns its id.
 func (t Store) InsertProfile(ctx context.Context, u accounts.User) (string, error) {
+	return t.insertProfile(ctx, practitionerFor(u))
+}
+
+// InsertPatientProfile stores version 1 of a Patient for u: their name,
+// email and birthDate (YYYY-MM-DD, or "" for none). It returns its id.
+func (t Store) InsertPatientProfile(ctx context.Context, u accounts.User, birthDate string) (string, error) {
+	res := personFor(PatientProfileType, u, "home")
+	if birthDate != "" {
+		res["birthDate"] = birthDate
+	}
+	return t.insertProfile(ctx, res)
+}
+
+// insertProfile stores version 1 of the profile resource res, with its
+// history and search index rows, and returns its id.
+func (t Store) insertProfile(ctx context.Context, res map[string]any) (string, error) {
+	typ := res["resourceType"].(string)
 	tx := t.db.WithContext(ctx)
 	if kit.DialectOf(t.db) == kit.Postgres {
 		// Row-level security checks new rows against the transaction's project.
@@ -41,16 +68,15 @@ func (t Store) InsertProfile(ctx context.Context, u accounts.User) (string, erro
 			return "", err
 		}
 	}
-	res := practitionerFor(u)
 	id := uuid.NewString()
 	at := resourceTime()
 	content, err := t.stamp(res, id, 1, at)
 	if err != nil {
 		return "", err
 	}
-	r := Resource{Type: ProfileType, ID: id, VersionID: "1", LastUpdated: at, JSON: content}
+	r := Resource{Type: typ, ID: id, VersionID: "1", LastUpdated: at, JSON: content}
 	if err := tx.Exec(`INSERT INTO resources (project_id, resource_type, id, version_id, last_updated, deleted, content)
-		VALUES (?, ?, ?, 1, ?, FALSE, ?)`, t.projectID, ProfileType, id, at, string(content)).Error; err != nil {
+		VALUES (?, ?, ?, 1, ?, FALSE, ?)`, t.projectID, typ, id, at, string(content)).Error; err != nil {
 		return "", err
 	}
 	return id, t.writeVersion(tx, r, 1, res)

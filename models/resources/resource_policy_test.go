@@ -189,3 +189,156 @@ func TestCanFollowsThePolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyRulesAreORed: several rules for one type, and "*" rules, add
+// up as Medplum's do: a resource matching any rule is visible, one matching
+// none is not; it is writable when a matching rule is not read-only; a field
+// is hidden only when every granting rule hides it.
+func TestPolicyRulesAreORed(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sys := models.NewSystem(db.DB)
+			full := testdb.ProjectStore(t, sys, "owner@example.org")
+			obs := func(status, text string) string {
+				return testdb.MustCreate(t, full, `{"resourceType":"Observation","status":"`+status+`","code":{"text":"`+text+`"},"issued":"2024-01-01T00:00:00Z"}`).ID
+			}
+			final, prelim, amended, cancelled := obs("final", "pulse"), obs("preliminary", "pulse"), obs("amended", "pulse"), obs("cancelled", "pulse")
+			pol, err := full.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: "Two views", Rules: []resources.PolicyRule{
+				{ResourceType: "Observation", Criteria: "Observation?status=final", ReadOnly: true, HiddenFields: []string{"issued", "code"}},
+				{ResourceType: "Observation", Criteria: "Observation?status=preliminary", HiddenFields: []string{"issued"}},
+				{ResourceType: "*", Criteria: "*?status=amended", ReadOnly: true},
+			}})
+			if err == nil {
+				t.Fatal("criteria on * are not a search of one type, yet were accepted")
+			}
+			pol, err = full.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: "Two views", Rules: []resources.PolicyRule{
+				{ResourceType: "Observation", Criteria: "Observation?status=final", ReadOnly: true, HiddenFields: []string{"issued", "code"}},
+				{ResourceType: "Observation", Criteria: "Observation?status=preliminary", HiddenFields: []string{"issued"}},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := full.WithPolicy(&pol)
+
+			// Search: either rule's matches, in one statement, none else.
+			for _, params := range []url.Values{{}, {"_sort": {"_id"}}, {"status": {"final,preliminary,amended,cancelled"}}, {"_total": {"accurate"}}} {
+				q, err := resources.ParseSearch("Observation", params, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				found, err := st.Search(ctx, q)
+				if err != nil {
+					t.Fatalf("search %v: %v", params, err)
+				}
+				got := map[string]bool{}
+				for _, r := range found.Resources {
+					got[r.ID] = true
+				}
+				if len(got) != 2 || !got[final] || !got[prelim] || found.Total != 2 {
+					t.Errorf("search %v found %v (total %d), want the final and the preliminary", params, got, found.Total)
+				}
+			}
+			counts, err := st.CountByType(ctx, []string{"Observation"})
+			if err != nil || counts["Observation"] != 2 {
+				t.Errorf("count %v, %v", counts, err)
+			}
+			// Read: either rule's, not the others'.
+			for id, want := range map[string]error{final: nil, prelim: nil, amended: kit.ErrNotFound, cancelled: kit.ErrNotFound} {
+				if _, err := st.ReadResource(ctx, "Observation", id); !errors.Is(err, want) && !(want == nil && err == nil) {
+					t.Errorf("read %s: %v, want %v", id, err, want)
+				}
+			}
+			// Hidden: issued is hidden by both rules, code by one only.
+			r, err := st.ReadResource(ctx, "Observation", final)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body := string(r.JSON); strings.Contains(body, "2024") || !strings.Contains(body, "pulse") {
+				t.Errorf("read %s", body)
+			}
+			// Write: the preliminary through its writable rule; the final
+			// only through a read-only one; the others not at all.
+			body := func(id, status string) []byte {
+				return []byte(`{"resourceType":"Observation","id":"` + id + `","status":"` + status + `","code":{"text":"pulse"}}`)
+			}
+			if _, err := st.UpdateResource(ctx, "Observation", prelim, body(prelim, "preliminary"), ""); err != nil {
+				t.Errorf("update through the writable rule: %v", err)
+			}
+			if _, err := st.UpdateResource(ctx, "Observation", final, body(final, "final"), ""); !errors.Is(err, kit.ErrForbidden) {
+				t.Errorf("update through a read-only rule: %v, want ErrForbidden", err)
+			}
+			if err := st.DeleteResource(ctx, "Observation", final); !errors.Is(err, kit.ErrForbidden) {
+				t.Errorf("delete through a read-only rule: %v, want ErrForbidden", err)
+			}
+			if _, err := st.UpdateResource(ctx, "Observation", amended, body(amended, "amended"), ""); !errors.Is(err, kit.ErrNotFound) {
+				t.Errorf("update of an unseen resource: %v, want ErrNotFound", err)
+			}
+			// Moving the preliminary to final would put it under the
+			// read-only rule alone: refused, and nothing changes.
+			if _, err := st.UpdateResource(ctx, "Observation", prelim, body(prelim, "final"), ""); !errors.Is(err, kit.ErrForbidden) {
+				t.Errorf("update into a read-only rule: %v, want ErrForbidden", err)
+			}
+			if _, err := st.CreateResource(ctx, "Observation", []byte(`{"resourceType":"Observation","status":"preliminary","code":{"text":"new"}}`)); err != nil {
+				t.Errorf("create under the writable rule: %v", err)
+			}
+			if _, err := st.CreateResource(ctx, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"new"}}`)); !errors.Is(err, kit.ErrForbidden) {
+				t.Errorf("create under the read-only rule: %v, want ErrForbidden", err)
+			}
+
+			// A "*" rule adds to a rule naming the type: with no criteria it
+			// lets everything through, read-only or not.
+			wide := &resources.AccessPolicy{Rules: []resources.PolicyRule{
+				{ResourceType: "Observation", Criteria: "Observation?status=final"}, {ResourceType: "*", ReadOnly: true}}}
+			ws := full.WithPolicy(wide)
+			if _, err := ws.ReadResource(ctx, "Observation", cancelled); err != nil {
+				t.Errorf("the * rule's read: %v", err)
+			}
+			if _, err := ws.UpdateResource(ctx, "Observation", cancelled, body(cancelled, "cancelled"), ""); !errors.Is(err, kit.ErrForbidden) {
+				t.Errorf("write through the read-only * rule: %v, want ErrForbidden", err)
+			}
+			if _, err := ws.UpdateResource(ctx, "Observation", final, body(final, "final"), ""); err != nil {
+				t.Errorf("write through the rule naming the type: %v", err)
+			}
+		})
+	}
+}
+
+// TestPolicyVariables: %patient and %profile are the caller's profile; a
+// rule the caller cannot fill grants nothing, never everything.
+func TestPolicyVariables(t *testing.T) {
+	pol := resources.AccessPolicy{Rules: []resources.PolicyRule{
+		{ResourceType: "Observation", Criteria: "Observation?subject=%patient&code=a%2Cb"},
+		{ResourceType: "Patient", Criteria: "Patient?_id=%patient.id"},
+		{ResourceType: "Encounter", Criteria: "Encounter?participant=%profile"},
+	}}
+	for _, c := range []struct {
+		profile string
+		want    []string
+	}{
+		{"Patient/p1", []string{"Observation?subject=Patient%2Fp1&code=a%2Cb", "Patient?_id=p1", "Encounter?participant=Patient%2Fp1"}},
+		{"Practitioner/d1", []string{"Encounter?participant=Practitioner%2Fd1"}},
+		{"", nil},
+	} {
+		got := pol.ForProfile(c.profile)
+		var criteria []string
+		for _, r := range got.Rules {
+			criteria = append(criteria, r.Criteria)
+		}
+		if strings.Join(criteria, " ") != strings.Join(c.want, " ") {
+			t.Errorf("for %q: %v, want %v", c.profile, criteria, c.want)
+		}
+	}
+	if pol.Rules[0].Criteria != "Observation?subject=%patient&code=a%2Cb" {
+		t.Error("ForProfile changed the policy it was given")
+	}
+	for criteria, ok := range map[string]bool{
+		"Observation?subject=%patient": true, "Observation?subject=%profile": true, "Patient?_id=%patient.id": true,
+		"Patient?name=%C3%A9": true, "Observation?subject=%user": false, "Observation?subject=%patient.name": false,
+	} {
+		typ, _, _ := strings.Cut(criteria, "?")
+		in := resources.PolicyInput{Name: "P", Rules: []resources.PolicyRule{{ResourceType: typ, Criteria: criteria}}}
+		if err := in.Validate(); (err == nil) != ok {
+			t.Errorf("%s: %v", criteria, err)
+		}
+	}
+}
