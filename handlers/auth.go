@@ -58,13 +58,8 @@ func (h *Auth) Register(c echo.Context) error {
 	if _, ok := CurrentUser(c); ok {
 		return c.Redirect(http.StatusSeeOther, paths.NewProject.URL())
 	}
-	wait, err := h.Sys.Attempt(ctx(c), "register-ip:"+c.RealIP(), accounts.RegisterPerAddress)
-	if err != nil {
+	if err := registrationAttempt(c, h.Sys); err != nil {
 		return err
-	}
-	if wait > 0 {
-		c.Response().Header().Set("Retry-After", retryAfter(wait))
-		return echo.NewHTTPError(http.StatusTooManyRequests, "Too many registrations from your address. Try again in "+humanWait(wait)+".")
 	}
 	var f forms.Register
 	var u accounts.User
@@ -90,6 +85,22 @@ func (h *Auth) Register(c echo.Context) error {
 		return err
 	}
 	return redirect(c, paths.FirstProject.URL())
+}
+
+// registrationAttempt counts a registration from the client's address and
+// refuses it with 429 when too many came from there (see
+// accounts.RegisterPerAddress): the console's and a project's patient
+// registration count together.
+func registrationAttempt(c echo.Context, t Throttle) error {
+	wait, err := t.Attempt(ctx(c), "register-ip:"+c.RealIP(), accounts.RegisterPerAddress)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		c.Response().Header().Set("Retry-After", retryAfter(wait))
+		return echo.NewHTTPError(http.StatusTooManyRequests, "Too many registrations from your address. Try again in "+humanWait(wait)+".")
+	}
+	return nil
 }
 
 // firstProjectTitle is the title of registration's step 2.

@@ -28,7 +28,7 @@ type Logins struct {
 	Sys UserSignIn
 	// Accounts and Postman serve registration by a program
 	// (/auth/newuser, /auth/newproject).
-	Accounts Registrar
+	Accounts ProgramRegistrar
 	Postman  Postman
 	Log      *slog.Logger
 }

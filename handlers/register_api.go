@@ -14,9 +14,9 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Registrar is what a program's registration needs: the console's account
+// ProgramRegistrar is what a program's registration needs: the console's account
 // and project creation, and a login to carry the new user to a code.
-type Registrar interface {
+type ProgramRegistrar interface {
 	Accounts
 	StartLogin(ctx context.Context, n logins.NewLogin) (logins.Login, error)
 	PendingLogin(ctx context.Context, id string) (logins.Login, error)

@@ -6,6 +6,7 @@ type Set struct {
 	Account   *Account
 	Passwords *Passwords
 	Projects  *Projects
+	Join      *Join
 	Settings  *Settings
 	Policies  *Policies
 	Audit     *Audit

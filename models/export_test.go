@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"enclave/models/kit"
+	"errors"
 
 	"github.com/pressly/goose/v3"
 	"gorm.io/gorm"
@@ -29,3 +30,15 @@ func MigrateTo(ctx context.Context, db *gorm.DB, version int64) error {
 	_, err = p.UpTo(ctx, version)
 	return err
 }
+
+// FailJoins makes JoinAsPatient fail once the Patient and membership are
+// stored (or, with false, stops it).
+func FailJoins(fail bool) {
+	joinFault = nil
+	if fail {
+		joinFault = func() error { return ErrJoinFault }
+	}
+}
+
+// ErrJoinFault is what FailJoinsAfterThePatient's failure returns.
+var ErrJoinFault = errors.New("injected failure")

@@ -394,7 +394,7 @@ func PolicyForm(p Page, vm PolicyFormVM) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<div><p class=\"label\">Resource rules</p><p class=\"mb-2 text-xs text-slate-500\">A rule grants one resource type (* for every type); several rules for a type add up, and a resource is visible when any of them matches it. Criteria narrow a rule with a FHIR search, e.g. Patient?organization=Organization/123; %patient and %profile stand for the member's own profile, e.g. Observation?subject=%patient. Hidden fields, comma-separated, are removed from what members read unless another rule shows them.</p><datalist id=\"resource-types\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<div><p class=\"label\">Resource rules</p><p class=\"mb-2 text-xs text-slate-500\">A rule grants one resource type (* for every type); several rules for a type add up, and members read a resource when any of them matches it. Criteria narrow a rule with a FHIR search, e.g. Patient?organization=Organization/123; %patient and %profile stand for the member's own profile, e.g. Observation?subject=%patient. Hidden fields, comma-separated, are removed from what members read unless another rule shows them.</p><datalist id=\"resource-types\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

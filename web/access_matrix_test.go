@@ -240,6 +240,12 @@ var consoleRows = operatorView([]accessRow{
 		want: anyone(to("/"))},
 	{req: "GET /verify/{token}", fresh: newVerifyLink, want: anyone(titled("Verify your email"))},
 	{req: "POST /verify/{token}", fresh: newVerifyLink, want: anyone(titled("Email verified"))},
+	// A project's open patient registration: the fixture's project has no
+	// defaultPatientAccessPolicy, so for everyone it does not exist (see
+	// join_test.go for a project that has one).
+	{req: "GET /projects/{project}/join", want: anyone(lost)},
+	{req: "POST /projects/{project}/join", form: "firstName=New&lastName=Patient&email={role}.patient@example.org&password=password-123",
+		want: anyone(lost)},
 	{req: "POST /account/verify", want: cells{signIn, titled("Verification link sent"), to("/projects"), to("/projects"),
 		to("/projects"), to("/projects"), to("/projects"), to("/projects")}},
 

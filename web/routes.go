@@ -61,6 +61,10 @@ func (s *Server) routes(h *handlers.Set) {
 	// An app's authorization request: the console's session says who signs
 	// in (a visitor signs in first and comes back).
 	pub.GET(paths.OAuthAuthorize, h.Logins.Authorize)
+	// A project's open patient registration: for visitors and users alike,
+	// 404 unless the project has a defaultPatientAccessPolicy.
+	pub.GET(paths.Join, h.Join.Page)
+	pub.POST(paths.Join, h.Join.Submit)
 
 	signedIn := s.requireUser
 	app.GET(paths.FirstProject, h.Auth.FirstProjectPage, signedIn)

@@ -82,6 +82,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Auth:       &handlers.Auth{Sys: sys, Sessions: s.sessions, Postman: postman, Log: log},
 		Account:    &handlers.Account{Sys: sys, Sessions: s.sessions, Postman: postman, Log: log},
 		Projects:   &handlers.Projects{Sys: sys},
+		Join:       &handlers.Join{Sys: sys, Sessions: s.sessions, Postman: postman, Log: log},
 		Settings:   &handlers.Settings{Sys: sys},
 		Policies:   &handlers.Policies{Sys: sys},
 		Audit:      &handlers.Audit{Sys: sys},

@@ -33,6 +33,7 @@ const (
 	ActionPolicyCreated   = "policy.created"
 	ActionPolicyUpdated   = "policy.updated"
 	ActionPolicyDeleted   = "policy.deleted"
+	ActionPatientJoined   = "patient.joined"
 
 	ActionClientCreated       = "client.created"
 	ActionClientSecretRotated = "client.secret-rotated"
@@ -59,7 +60,7 @@ const (
 var Actions = []string{
 	ActionSettingsUpdated, ActionSecretCreated, ActionSecretUpdated, ActionSecretRenamed, ActionSecretDeleted,
 	ActionMemberInvited, ActionMemberAdded, ActionMemberUpdated, ActionMemberRemoved, ActionInviteAccepted,
-	ActionInviteDeclined, ActionInviteRevoked,
+	ActionInviteDeclined, ActionInviteRevoked, ActionPatientJoined,
 	ActionPolicyCreated, ActionPolicyUpdated, ActionPolicyDeleted,
 	ActionClientCreated, ActionClientSecretRotated, ActionClientEnabled, ActionClientDisabled, ActionClientDeleted,
 	ActionSignInSucceeded, ActionSignInFailed, ActionLoginGranted, ActionLoginRevoked,

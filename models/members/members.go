@@ -44,6 +44,28 @@ var ErrLastAdmin = errors.New("the project must keep at least one active admin")
 // recording who invited it. Call it inside a transaction, and move
 // AuthEpoch again once that is committed.
 func (t Roster) InsertMembership(ctx context.Context, a audit.Actor, userID string, admin bool, policyID *string) (ProjectMembership, error) {
+	m := t.newMembership(a, userID, admin, policyID)
+	if err := t.attachProfile(ctx, &m); err != nil {
+		return m, err
+	}
+	return m, t.insert(ctx, &m)
+}
+
+// InsertPatientMembership adds an active membership of u as a patient: not
+// an admin, under the access policy policyID, with a new Patient resource
+// as its profile (u's name and email, and birthDate when not ""). Call it
+// inside a transaction, and move AuthEpoch again once that is committed.
+func (t Roster) InsertPatientMembership(ctx context.Context, u accounts.User, policyID, birthDate string) (ProjectMembership, error) {
+	m := t.newMembership(audit.Actor{}, u.ID, false, &policyID)
+	id, err := t.resources().InsertPatientProfile(ctx, u, birthDate)
+	if err != nil {
+		return m, err
+	}
+	m.ProfileType, m.ProfileID = resources.PatientProfileType, &id
+	return m, t.insert(ctx, &m)
+}
+
+func (t Roster) newMembership(a audit.Actor, userID string, admin bool, policyID *string) ProjectMembership {
 	kit.BumpAuthEpoch()
 	ts := kit.Now()
 	m := ProjectMembership{ID: uuid.NewString(), ProjectID: t.projectID, UserID: userID, Admin: admin, Active: true,
@@ -52,16 +74,17 @@ func (t Roster) InsertMembership(ctx context.Context, a audit.Actor, userID stri
 		inviter := a.UserID
 		m.InvitedBy = &inviter
 	}
-	if err := t.attachProfile(ctx, &m); err != nil {
-		return m, err
-	}
-	if err := t.db.WithContext(ctx).Create(&m).Error; err != nil {
+	return m
+}
+
+func (t Roster) insert(ctx context.Context, m *ProjectMembership) error {
+	if err := t.db.WithContext(ctx).Create(m).Error; err != nil {
 		if kit.IsUniqueViolation(err) {
-			return m, &kit.ValidationError{Fields: map[string]string{"email": "This person is already a member of the project."}}
+			return &kit.ValidationError{Fields: map[string]string{"email": "This person is already a member of the project."}}
 		}
-		return m, err
+		return err
 	}
-	return m, nil
+	return nil
 }
 
 // Member looks up one of the project's memberships by id; another project's

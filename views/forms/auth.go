@@ -35,3 +35,16 @@ type Reset struct {
 	Password string `form:"password"`
 	Confirm  string `form:"confirm"`
 }
+
+// Join is open patient registration in a project: the account (for a
+// visitor who is not signed in) and the Patient's birth date.
+type Join struct {
+	FirstName string `form:"firstName"`
+	LastName  string `form:"lastName"`
+	Email     string `form:"email"`
+	Password  string `form:"password"`
+	BirthDate string `form:"birthDate"`
+	// Token is the form's one-time token, so that a form sent twice
+	// registers once.
+	Token string `form:"formToken"`
+}

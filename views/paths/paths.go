@@ -104,6 +104,9 @@ const (
 	Verify   Route1 = "/verify/:token"
 	Forgot   Route0 = "/forgot"
 	Reset    Route1 = "/reset/:token"
+	// Join is a project's open patient registration: a page for anyone,
+	// found only when the project has a defaultPatientAccessPolicy.
+	Join Route1 = "/projects/:project/join"
 )
 
 // The signed-in user's own pages.
