@@ -81,6 +81,11 @@ func (h *Join) Submit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if msg := errs.Of("form"); msg != "" {
+		// About the whole form: the user must verify first, or is a member.
+		errs.Form = msg
+		delete(errs.Fields, "form")
+	}
 	if errs.Any() {
 		f.Password, f.Token = "", resentToken(f.Token)
 		return h.render(c, status, p, f, errs)
