@@ -49,7 +49,7 @@ func (t Store) Policy() *AccessPolicy { return t.policy }
 // it and the "*" ones. Without a policy, one rule grants everything.
 func (t Store) grants(resourceType string) []PolicyRule {
 	if t.policy == nil {
-		return []PolicyRule{{ResourceType: "*"}}
+		return fullAccess
 	}
 	var out []PolicyRule
 	for _, r := range t.policy.Rules {
@@ -59,6 +59,9 @@ func (t Store) grants(resourceType string) []PolicyRule {
 	}
 	return out
 }
+
+// fullAccess is the one rule of a store without a policy; never changed.
+var fullAccess = []PolicyRule{{ResourceType: "*"}}
 
 // writeGrants are the grants that are not read-only.
 func writeGrants(rules []PolicyRule) []PolicyRule {
