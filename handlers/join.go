@@ -46,8 +46,8 @@ func (h *Join) Page(c echo.Context) error {
 
 // Submit registers the patient, signs a new account in, and lands on the
 // project. The form's one-time token makes a second submission (a double
-// click) register once; a replay that finds the visitor not signed in
-// (its first copy's cookie never arrived) is sent to sign in.
+// click) register once and land there too; a replay that finds the visitor
+// not signed in (its first copy's cookie never arrived) is sent to sign in.
 func (h *Join) Submit(c echo.Context) error {
 	p, err := h.Sys.OpenRegistration(ctx(c), c.Param("project"))
 	if err != nil {
@@ -66,7 +66,10 @@ func (h *Join) Submit(c echo.Context) error {
 		if signedIn {
 			who = &current
 		}
-		id, again, err := h.Sys.SubmitOnce(ctx(c), current.ID, "join:"+p.ID, f.Token, func() (string, error) {
+		// Keyed on the form alone, not on who sends it: the copy of a
+		// double click that arrives after the first has signed the
+		// visitor in must find the first's result, not join again.
+		id, again, err := h.Sys.SubmitOnce(ctx(c), "", "join:"+p.ID, f.Token, func() (string, error) {
 			var err error
 			u, err = h.Sys.JoinAsPatient(ctx(c), p.ID, who, in, c.RealIP())
 			return u.ID, err

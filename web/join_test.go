@@ -94,9 +94,17 @@ func TestPatientRegistration(t *testing.T) {
 			visitor.PostForm(join, joinForm("ada@example.org")).Status(http.StatusUnprocessableEntity).Contains("already exists")
 
 			// The join signs the patient in and lands on the project.
+			// The form sent twice (a double click) registers once and lands
+			// both copies in the project.
 			pat := app.Client()
-			pat.Get(join).Status(http.StatusOK)
-			pat.PostForm(join, joinForm("pat@example.org")).RedirectsTo("/projects/" + project)
+			token, _ := pat.Get(join).Status(http.StatusOK).Doc().Find(`[name="formToken"]`).Attr("value")
+			form := joinForm("pat@example.org")
+			form.Set("formToken", token)
+			pat.PostForm(join, form).RedirectsTo("/projects/" + project)
+			pat.PostForm(join, form).RedirectsTo("/projects/" + project)
+			if ms, err := app.Sys.Tenant(project).Members(t.Context()); err != nil || len(ms) != 2 {
+				t.Errorf("after a double submission the project has %d members, %v", len(ms), err)
+			}
 			pat.Get("/projects/" + project).Status(http.StatusOK).Contains("Clinic")
 			u, err := app.Sys.UserByEmail(t.Context(), "pat@example.org")
 			if err != nil {
@@ -227,6 +235,33 @@ func TestClientTokensFollowTheirPolicy(t *testing.T) {
 			mine := token("Mine", patientRules...)
 			c.API(http.MethodGet, "/fhir/R4/Observation", "", bearer(mine)...).Status(http.StatusForbidden)
 			c.API(http.MethodGet, "/fhir/R4/Patient/"+pat, "", bearer(mine)...).Status(http.StatusForbidden)
+		})
+	}
+}
+
+// TestPatientRegistrationThrottled: the join form counts against the same
+// per-address budget as the console's registration (10 an hour).
+func TestPatientRegistrationThrottled(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			app := webtest.New(t, db)
+			_, project := app.SignUp("ada@example.org", "Clinic") // one registration
+			openRegistration(t, app, project)
+			c := app.Client()
+			join := "/projects/" + project + "/join"
+			c.Get(join).Status(http.StatusOK)
+			for range 9 {
+				c.PostForm(join, url.Values{"email": {"x"}}).Status(http.StatusUnprocessableEntity)
+			}
+			r := c.PostForm(join, joinForm("pat@example.org")).Status(http.StatusTooManyRequests)
+			if r.Header("Retry-After") == "" {
+				t.Error("no Retry-After")
+			}
+			c.PostForm("/register", url.Values{"firstName": {"A"}, "lastName": {"B"}, "email": {"b@example.org"}, "password": {"password-123"}}).
+				Status(http.StatusTooManyRequests)
+			if _, err := app.Sys.UserByEmail(t.Context(), "pat@example.org"); err == nil {
+				t.Error("a throttled join registered the patient")
+			}
 		})
 	}
 }
