@@ -17,11 +17,11 @@ import (
 	"enclave/web/webtest"
 )
 
-// sdkSteps are the steps of testdata/sdk/medplum.mjs that Enclave supports
-// today: an API client's FHIR work, and the admin endpoints with a console
-// session. Signing users in with the SDK (startLogin, processCode, signOut)
-// waits for /auth/login.
-var sdkSteps = []string{"client", "admin-session"}
+// sdkSteps are the steps of testdata/sdk/medplum.mjs: an API client's FHIR
+// work, the admin endpoints with a console session, and users' sign-in
+// (registration, a project, the API and the admin API with the user's
+// token, sign-out, choosing one of two projects).
+var sdkSteps = []string{"client", "admin-session", "user"}
 
 // TestMedplumSDK runs Medplum's own client SDK, @medplum/core as published,
 // against a real server: the script testdata/sdk/medplum.mjs, with the user,
@@ -44,6 +44,7 @@ func TestMedplumSDK(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			console.NewProject("Beta") // so that her sign-in chooses
 			session := console.Cookie("enclave_session")
 			if session == "" {
 				t.Fatal("the admin has no session cookie")
@@ -57,6 +58,7 @@ func TestMedplumSDK(t *testing.T) {
 				"ENCLAVE_CLIENT_ID="+client.ID,
 				"ENCLAVE_CLIENT_SECRET="+secret,
 				"ENCLAVE_SESSION_COOKIE=enclave_session="+session,
+				"ENCLAVE_ADMIN_EMAIL=ada@example.org",
 				"ENCLAVE_SDK_STEPS="+strings.Join(sdkSteps, ","),
 			)
 			out, err := cmd.CombinedOutput()
@@ -70,7 +72,7 @@ func TestMedplumSDK(t *testing.T) {
 				}
 			}
 			// What the SDK made is there, as any member sees it.
-			console.API(http.MethodGet, "/fhir/R4/Patient?_count=0&_total=accurate", "").Status(http.StatusOK).Contains(`"total":5`)
+			console.API(http.MethodGet, "/fhir/R4/Patient?_count=0&_total=accurate", "", "X-Enclave-Project", project).Status(http.StatusOK).Contains(`"total":5`)
 		})
 	}
 }

@@ -9,6 +9,8 @@
 //   ENCLAVE_CLIENT_SECRET
 //   ENCLAVE_SESSION_COOKIE  "name=value" of a console session of the
 //                           project's admin
+//   ENCLAVE_ADMIN_EMAIL     the admin's email (password "password-123"),
+//                           a member of two projects
 //   ENCLAVE_SDK_STEPS       the steps to run, comma-separated (see steps)
 //
 // Each step prints "ok <step>" or "FAIL <step>" with what went wrong; the
@@ -175,7 +177,83 @@ async function adminWithSession() {
   await rejects(medplum.get(path), 'Not found');
 }
 
+// userSignIn: a person registers through the SDK (a new account and its
+// first project), works in it with the token processCode gets, makes an API
+// client and an invitation through the admin API, and signs out; then a
+// member of two projects signs in and picks one.
+async function userSignIn() {
+  const medplum = newClient();
+  const email = `${tag}.grace@example.org`;
+  const started = await medplum.startNewUser({
+    firstName: 'Grace',
+    lastName: 'Hopper',
+    email,
+    password: 'compiler-1952',
+    projectId: 'new',
+    recaptchaToken: '',
+  });
+  assert.ok(started.login, 'startNewUser answers a login');
+  const made = await medplum.startNewProject({ login: started.login, projectName: `SDK ${tag}` });
+  assert.ok(made.code, 'startNewProject answers a code');
+  const profile = await medplum.processCode(made.code);
+  assert.equal(profile.resourceType, 'Practitioner');
+  assert.equal(medplum.getProject()?.name, `SDK ${tag}`);
+  assert.equal(medplum.isProjectAdmin(), true, 'the registered user is admin of their project');
+  const ownProject = medplum.getProject().id;
+  assert.notEqual(ownProject, projectId);
+
+  // The FHIR API with the user's token.
+  const created = await medplum.createResource({ resourceType: 'Patient', name: [{ family: tag, given: ['Grace'] }] });
+  const updated = await medplum.updateResource({ ...created, gender: 'female' });
+  assert.equal(updated.meta?.versionId, '2');
+  const history = await medplum.readHistory('Patient', created.id);
+  assert.equal(history.entry.length, 2);
+  assert.deepEqual(
+    (await medplum.searchResources('Patient', { family: tag })).map((p) => p.id),
+    [created.id],
+    'the search finds only this project\'s Patient'
+  );
+  await medplum.deleteResource('Patient', created.id);
+  await rejects(medplum.readResource('Patient', created.id), 'deleted');
+
+  // The admin API with the user's token: a client, which signs in, and an
+  // invitation.
+  const admin = `admin/projects/${ownProject}`;
+  const client = await medplum.post(`${admin}/client`, { name: `Client ${tag}` });
+  const app = newClient();
+  await app.startClientLogin(client.id, client.secret);
+  assert.equal(app.getActiveLogin()?.project?.reference, `Project/${ownProject}`);
+  const invited = await medplum.invite(ownProject, {
+    resourceType: 'Practitioner',
+    firstName: 'Nia',
+    lastName: 'Ng',
+    email: `${tag}.nia@example.org`,
+    sendEmail: false,
+  });
+  assert.equal(invited.resourceType, 'ProjectMembership');
+  // Another project's admin API refuses this token.
+  await rejects(medplum.get(`admin/projects/${projectId}`), 'Only admins');
+
+  // Signing out ends the token on the server, not only in the SDK.
+  const token = medplum.getAccessToken();
+  await medplum.signOut();
+  const after = await fetch(`${baseUrl}fhir/R4/Patient`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(after.status, 401, 'the token is refused after signOut');
+
+  // A member of two projects chooses one.
+  const member = newClient();
+  const login = await member.startLogin({ email: env('ENCLAVE_ADMIN_EMAIL'), password: 'password-123' });
+  assert.equal(login.code, undefined, 'two projects: no code before a choice');
+  const choice = login.memberships.find((m) => m.project.reference === `Project/${projectId}`);
+  assert.ok(choice, `the project is among ${JSON.stringify(login.memberships)}`);
+  const chosen = await member.post('auth/profile', { login: login.login, profile: choice.id });
+  await member.processCode(chosen.code);
+  assert.equal(member.getProject()?.id, projectId);
+  await member.signOut();
+}
+
 const steps = {
+  user: userSignIn,
   client: clientCredentials,
   'admin-session': adminWithSession,
 };
