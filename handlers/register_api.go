@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"enclave/models"
 	"enclave/models/accounts"
 	"enclave/models/kit"
 	"enclave/models/logins"
@@ -21,6 +22,8 @@ type ProgramRegistrar interface {
 	StartLogin(ctx context.Context, n logins.NewLogin) (logins.Login, error)
 	PendingLogin(ctx context.Context, id string) (logins.Login, error)
 	IssueLoginCode(ctx context.Context, loginID, projectID, membershipID string) (string, error)
+	OpenRegistration(ctx context.Context, projectID string) (projects.Project, error)
+	JoinAsPatient(ctx context.Context, projectID string, signedIn *accounts.User, in models.PatientSignUp, ip string) (accounts.User, error)
 }
 
 // newUserRequest is the body of POST /auth/newuser (Medplum's startNewUser).
@@ -39,15 +42,25 @@ type newUserRequest struct {
 
 // NewUser answers POST /auth/newuser: the account is made as on the
 // console's register form (same rules, same limit per address, the same
-// verification email) and a login starts for it, with no project yet; the
-// program goes on with /auth/newproject. The answer is {login}.
+// verification email) and a login starts for it. Without a project (or with
+// projectId "new") the program goes on with /auth/newproject; with the id of
+// a project whose patient registration is open, the account is made as its
+// join page makes one (with its Patient and membership, in one transaction)
+// and the program goes on with /auth/newpatient. The answer is {login}.
 func (h *Logins) NewUser(c echo.Context) error {
 	var req newUserRequest
 	if err := readJSON(c, &req); err != nil {
 		return err
 	}
-	if req.ProjectID != "" && req.ProjectID != "new" {
-		return invalidFields(c, map[string]string{"projectId": "Registration here makes a new project: leave projectId out or send \"new\"; to join a project as a patient, use its join page"})
+	if req.ProjectID == "new" {
+		req.ProjectID = ""
+	}
+	if req.ProjectID != "" {
+		if _, err := h.Accounts.OpenRegistration(ctx(c), req.ProjectID); errors.Is(err, kit.ErrNotFound) {
+			return invalidFields(c, map[string]string{"projectId": "No project with this id lets patients register: leave projectId out (or send \"new\") to make a project of your own"})
+		} else if err != nil {
+			return err
+		}
 	}
 	if req.Scope == "" {
 		req.Scope = defaultScope
@@ -69,8 +82,14 @@ func (h *Logins) NewUser(c echo.Context) error {
 		return writeOutcome(c, http.StatusTooManyRequests, outcome("error", "throttled", "",
 			"Too many registrations from your address. Try again in "+humanWait(wait)+"."))
 	}
-	u, err := h.Accounts.CreateUser(ctx(c), accounts.NewUser{FirstName: req.FirstName, LastName: req.LastName,
-		Email: req.Email, Password: req.Password})
+	var u accounts.User
+	if req.ProjectID == "" {
+		u, err = h.Accounts.CreateUser(ctx(c), accounts.NewUser{FirstName: req.FirstName, LastName: req.LastName,
+			Email: req.Email, Password: req.Password})
+	} else {
+		u, err = h.Accounts.JoinAsPatient(ctx(c), req.ProjectID, nil, models.PatientSignUp{FirstName: req.FirstName,
+			LastName: req.LastName, Email: req.Email, Password: req.Password}, c.RealIP())
+	}
 	if fields := kit.FieldErrors(err); fields != nil {
 		return invalidFields(c, fields)
 	}
@@ -81,7 +100,7 @@ func (h *Logins) NewUser(c echo.Context) error {
 	if _, err := sendVerification(c, h.Accounts, h.Postman, u, u.Email); err != nil {
 		return err
 	}
-	n.UserID = u.ID
+	n.UserID, n.ProjectID = u.ID, req.ProjectID
 	l, err := h.Accounts.StartLogin(ctx(c), n)
 	if err != nil {
 		return err
@@ -135,4 +154,48 @@ func (h *Logins) NewProject(c echo.Context) error {
 		}
 	}
 	return errors.New("handlers: a new project is not among its creator's projects")
+}
+
+// newPatientRequest is the body of POST /auth/newpatient.
+type newPatientRequest struct {
+	Login     string `json:"login"`
+	ProjectID string `json:"projectId"`
+}
+
+// NewPatient answers POST /auth/newpatient (the SDK's startNewPatient): a
+// login that /auth/newuser started for a project's patient registration
+// gets its code for that patient's membership: {login, code}. Any other
+// login is refused: a patient membership is made only with its account.
+func (h *Logins) NewPatient(c echo.Context) error {
+	var req newPatientRequest
+	if err := readJSON(c, &req); err != nil {
+		return err
+	}
+	fields := map[string]string{}
+	if req.Login == "" {
+		fields["login"] = "Missing login"
+	}
+	if req.ProjectID == "" {
+		fields["projectId"] = "Missing projectId"
+	}
+	if len(fields) > 0 {
+		return invalidFields(c, fields)
+	}
+	l, err := h.Accounts.PendingLogin(ctx(c), req.Login)
+	if errors.Is(err, logins.ErrNotPending) || (err == nil && (l.ProjectID == nil || *l.ProjectID != req.ProjectID)) {
+		return invalidFields(c, map[string]string{"login": "Invalid login: unknown, expired, or not a patient registration in this project"})
+	}
+	if err != nil {
+		return err
+	}
+	list, err := projectsOf(c, h.Accounts, l.UserID)
+	if err != nil {
+		return err
+	}
+	for _, a := range list {
+		if a.Project.ID == req.ProjectID {
+			return h.answerCode(c, l, a)
+		}
+	}
+	return invalidFields(c, map[string]string{"login": "Invalid login: not a patient registration in this project"})
 }

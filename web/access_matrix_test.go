@@ -421,6 +421,8 @@ var apiRows = []accessRow{
 		want: anyone(ok(""))},
 	{req: "POST /auth/newproject", body: `{"login":"{project}","projectName":"Made by a program"}`,
 		want: anyone(outcome{http.StatusBadRequest, "Invalid login"})},
+	{req: "POST /auth/newpatient", body: `{"login":"{project}","projectId":"{project}"}`,
+		want: anyone(outcome{http.StatusBadRequest, "Invalid login"})},
 	{req: "GET /auth/me", project: "{project}", want: apiMembers(ok(""))},
 	{req: "GET /.well-known/jwks.json", want: anyone(ok(""))},
 	{req: "GET /.well-known/openid-configuration", want: anyone(ok(""))},

@@ -172,6 +172,7 @@ func (s *Server) routes(h *handlers.Set) {
 	root.POST(paths.AuthProfile, h.Logins.Profile)
 	root.POST(paths.AuthNewUser, h.Logins.NewUser)
 	root.POST(paths.AuthNewProject, h.Logins.NewProject)
+	root.POST(paths.AuthNewPatient, h.Logins.NewPatient)
 	root.GET(paths.AuthMe, scoped(h.Logins.Me), tokenUser...)
 
 	// The admin JSON API that Medplum's SDK calls: like the FHIR API, no

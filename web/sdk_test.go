@@ -20,8 +20,9 @@ import (
 // sdkSteps are the steps of testdata/sdk/medplum.mjs: an API client's FHIR
 // work, the admin endpoints with a console session, and users' sign-in
 // (registration, a project, the API and the admin API with the user's
-// token, sign-out, choosing one of two projects).
-var sdkSteps = []string{"client", "admin-session", "user"}
+// token, sign-out, choosing one of two projects), and a patient's
+// registration in a project whose registration is open.
+var sdkSteps = []string{"client", "admin-session", "user", "patient"}
 
 // TestMedplumSDK runs Medplum's own client SDK, @medplum/core as published,
 // against a real server: the script testdata/sdk/medplum.mjs, with the user,
@@ -45,6 +46,7 @@ func TestMedplumSDK(t *testing.T) {
 				t.Fatal(err)
 			}
 			console.NewProject("Beta") // so that her sign-in chooses
+			openRegistration(t, app, project)
 			session := console.Cookie("enclave_session")
 			if session == "" {
 				t.Fatal("the admin has no session cookie")
@@ -71,8 +73,10 @@ func TestMedplumSDK(t *testing.T) {
 					t.Errorf("step %s did not pass:\n%s", step, out)
 				}
 			}
-			// What the SDK made is there, as any member sees it.
-			console.API(http.MethodGet, "/fhir/R4/Patient?_count=0&_total=accurate", "", "X-Enclave-Project", project).Status(http.StatusOK).Contains(`"total":5`)
+			// What the SDK made is there, as any member sees it: four Patients
+			// left by the client step (five made, one deleted), one made by the
+			// client the admin created, and the registered patient's own.
+			console.API(http.MethodGet, "/fhir/R4/Patient?_count=0&_total=accurate", "", "X-Enclave-Project", project).Status(http.StatusOK).Contains(`"total":6`)
 		})
 	}
 }

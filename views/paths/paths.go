@@ -202,6 +202,7 @@ const (
 	AuthMe         Route0 = "/auth/me"
 	AuthNewUser    Route0 = "/auth/newuser"
 	AuthNewProject Route0 = "/auth/newproject"
+	AuthNewPatient Route0 = "/auth/newpatient"
 )
 
 // AuthBase is the prefix of those routes, whose errors are OperationOutcomes.

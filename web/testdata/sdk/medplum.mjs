@@ -252,7 +252,29 @@ async function userSignIn() {
   await member.signOut();
 }
 
+// patient: a patient registers in a project whose registration is open
+// (startNewUser with its id, then startNewPatient) and acts as that patient.
+async function patientSignUp() {
+  const medplum = newClient();
+  const started = await medplum.startNewUser({
+    firstName: 'Pat',
+    lastName: 'Ient',
+    email: `${tag}.pat@example.org`,
+    password: 'patient-pw-1',
+    projectId,
+    recaptchaToken: '',
+  });
+  const { code } = await medplum.startNewPatient({ login: started.login, projectId });
+  const profile = await medplum.processCode(code);
+  assert.equal(profile.resourceType, 'Patient');
+  assert.equal(medplum.getProject()?.id, projectId);
+  assert.equal(medplum.isProjectAdmin(), false);
+  assert.equal((await medplum.readResource('Patient', profile.id)).id, profile.id, 'the patient reads their own Patient');
+  await medplum.signOut();
+}
+
 const steps = {
+  patient: patientSignUp,
   user: userSignIn,
   client: clientCredentials,
   'admin-session': adminWithSession,
