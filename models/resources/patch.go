@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"gorm.io/gorm"
 )
