@@ -454,6 +454,14 @@ func readAdminJSON(c echo.Context, v any) error {
 	if err != nil {
 		return err // adminBodyLimit's 413, or a broken connection
 	}
+	return decodeObject(body, v)
+}
+
+// decodeObject reads a JSON object into v, as the admin API and the
+// /auth endpoints take their bodies: not an object, a NUL character or a
+// syntax error is a 400; a field of the wrong JSON type is a validation
+// error naming that field.
+func decodeObject(body []byte, v any) error {
 	var raw any
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "The body is not valid JSON: "+kit.JSONProblem(err))

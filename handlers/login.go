@@ -55,10 +55,7 @@ func readJSON(c echo.Context, v any) error {
 	if len(body) > maxLoginBody {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The request body is too large")
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "The body is not a JSON object of the expected fields").SetInternal(err)
-	}
-	return nil
+	return decodeObject(body, v)
 }
 
 // invalidFields answers 400 with one OperationOutcome issue per field, as
