@@ -98,8 +98,11 @@
   });
 
   document.addEventListener("htmx:afterRequest", function (e) {
+    // htmx answers HX-Redirect before it sets detail.successful, so the header
+    // alone decides: releasing here would let a click queued behind this
+    // request go out while the browser is already leaving.
     var xhr = e.detail.xhr;
-    if (e.detail.successful && xhr && xhr.getResponseHeader("HX-Redirect")) return;
+    if (xhr && xhr.status < 400 && xhr.getResponseHeader("HX-Redirect")) return;
     setBusy(e.detail.elt, false);
   });
 
