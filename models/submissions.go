@@ -95,7 +95,10 @@ func (s System) claimSubmission(ctx context.Context, key string) (string, error)
 	pause := 10 * time.Millisecond
 	for {
 		at := submissionClock()
-		res := s.db.WithContext(ctx).Exec(`INSERT INTO form_submissions (id, result, expires_at) VALUES (?, '', ?)
+		// Not cancelled with the request: a claim written but reported
+		// as cancelled would hold the token with nothing behind it, and
+		// the second copy of a double submit would wait for it in vain.
+		res := s.db.WithContext(context.WithoutCancel(ctx)).Exec(`INSERT INTO form_submissions (id, result, expires_at) VALUES (?, '', ?)
 			ON CONFLICT (id) DO UPDATE SET result = '', expires_at = excluded.expires_at WHERE form_submissions.expires_at < ?`,
 			key, at.Add(FormTokenTTL), at)
 		if res.Error != nil {

@@ -63,6 +63,11 @@ func start(t testing.TB, db testdb.DB, tls bool, configure ...func(*web.Config))
 		f(&cfg)
 	}
 	srv := web.New(cfg, db.DB, log)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the server's last log lines:\n%s", lastLines(logs.String(), 60))
+		}
+	})
 	var hs *httptest.Server
 	if tls {
 		hs = httptest.NewTLSServer(srv)
@@ -97,6 +102,12 @@ var sharedOAuthKeys = sync.OnceValue(func() *oauth.Keys {
 	}
 	return keys
 })
+
+// lastLines is the end of text: its last n lines.
+func lastLines(text string, n int) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
 
 // Logs returns everything the server logged so far.
 func (a *App) Logs() string { return a.logs.String() }
