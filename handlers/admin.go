@@ -44,6 +44,15 @@ func (h *Admin) Projects(c echo.Context) error {
 		sort = models.SortName
 	}
 	vm := views.AdminProjectsVM{Filter: f, Errors: errs}
+	if id := c.QueryParam(expungedParam); id != "" {
+		e, ok, err := h.Sys.Expunged(ctx(c), id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			vm.Notice = "Expunged " + e.ProjectName + " with everything of it."
+		}
+	}
 	list, err := h.Sys.AllProjectsPage(ctx(c), models.ProjectQuery{Search: f.Search(), Sort: sort, Page: f.PageNumber(errs)})
 	if err != nil {
 		return err

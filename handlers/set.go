@@ -23,4 +23,6 @@ type Set struct {
 	AdminAPI  *AdminAPI
 	// ProjectOps: the super admins' $clone and $expunge.
 	ProjectOps *ProjectOps
+	// Ops: the dashboard's clone, expunge and global audit log.
+	Ops *Ops
 }

@@ -110,6 +110,7 @@ type Operators interface {
 	SetUserDeactivated(ctx context.Context, by audit.Actor, userID, confirm string, on bool) (accounts.User, error)
 	SetTemporaryPassword(ctx context.Context, by audit.Actor, userID, confirm string) (accounts.User, string, error)
 	Facts(ctx context.Context) (models.ServerFacts, error)
+	Expunged(ctx context.Context, projectID string) (audit.OperatorEvent, bool, error)
 }
 
 // ProjectOperators is what a super admin's acts on whole projects need: who

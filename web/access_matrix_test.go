@@ -370,6 +370,15 @@ var consoleRows = operatorView([]accessRow{
 	{req: "POST /admin/users/{user}/temporary-password", fresh: spareAccount, form: "confirm={user-email}", state: accountOf,
 		want: superAdmins(titled("User {user-email}"))},
 	{req: "GET /admin/server", want: superAdmins(titled("Server"))},
+	// Clone and expunge from the dashboard: the forms are sent with an
+	// error, so that no one's projects change; an unknown job is no one's.
+	{req: "GET /admin/clone/{project}", want: superAdmins(titled("Clone Alpha Clinic"))},
+	{req: "POST /admin/clone/{project}", form: "name=", want: superAdmins(outcome{http.StatusUnprocessableEntity, "Clone Alpha Clinic"})},
+	{req: "GET /admin/jobs/{project}", want: anyone(lost)},
+	{req: "GET /admin/expunge/{project}", want: superAdmins(titled("Expunge Alpha Clinic"))},
+	{req: "POST /admin/expunge/{project}", form: "confirm=wrong", state: projectSettings,
+		want: superAdmins(outcome{http.StatusUnprocessableEntity, "Expunge Alpha Clinic"})},
+	{req: "GET /admin/audit", want: superAdmins(titled("Audit log"))},
 })
 
 // matrixChallenge is a PKCE challenge (plain) for the sign-in rows.

@@ -91,6 +91,12 @@ func (s *Server) routes(h *handlers.Set) {
 	ops.POST(paths.AdminReactivateUser, h.Admin.Reactivate)
 	ops.POST(paths.AdminTemporaryPassword, h.Admin.TemporaryPassword)
 	ops.GET(paths.AdminServer, h.Admin.Server)
+	ops.GET(paths.AdminClone, h.Ops.ClonePage)
+	ops.POST(paths.AdminClone, h.Ops.Clone)
+	ops.GET(paths.AdminJob, h.Ops.Job)
+	ops.GET(paths.AdminExpunge, h.Ops.ExpungePage)
+	ops.POST(paths.AdminExpunge, h.Ops.Expunge)
+	ops.GET(paths.AdminAudit, h.Ops.AuditLog)
 
 	projects := app.below(paths.Projects.Pattern(), signedIn)
 	projects.GET(paths.Projects, h.Projects.Choose)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"enclave/models/projectops"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -99,6 +100,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Logins:     &handlers.Logins{Sys: sys, Accounts: sys, Postman: postman, Log: log},
 		Admin:      &handlers.Admin{Sys: sys, Info: s.serverInfo()},
 		ProjectOps: &handlers.ProjectOps{Sys: sys, Box: box},
+		Ops:        &handlers.Ops{Sys: sys, Box: box, Jobs: projectops.NewJobs(), Log: log},
 	})
 	s.metrics.learnRoutes(e.Routes())
 	return s

@@ -168,6 +168,10 @@ const (
 	ActionProjectExpunged = "project.expunged"
 )
 
+// OperatorActions lists the operator's log's actions, for the global
+// log's filter.
+var OperatorActions = []string{ActionProjectCloned, ActionProjectExpunged}
+
 // OperatorEvent is one line of the operator's log: a super admin's act on a
 // whole project. It outlives the project: target names it ("Project/<id>")
 // and no project column does.
@@ -180,10 +184,32 @@ type OperatorEvent struct {
 	Details    string // JSON object
 	IP         string
 	CreatedAt  time.Time
+	// ProjectRef and ProjectName are the project the line is about (from a
+	// target "Project/<id>") and its name then (the details' "name"), so
+	// that the global log finds and names it after it is gone. The column
+	// is not project_id: an expunge deletes every row that has one.
+	ProjectRef  string
+	ProjectName string
 }
 
 // TableName keeps the table's name.
 func (OperatorEvent) TableName() string { return "operator_events" }
+
+// projectOf is the project an operator's line is about: the id its target
+// names, and the name its details give.
+func projectOf(target string, details any) (id, name string) {
+	id, _ = strings.CutPrefix(target, "Project/")
+	if id == target {
+		id = ""
+	}
+	switch d := details.(type) {
+	case map[string]any:
+		name, _ = d["name"].(string)
+	case map[string]string:
+		name = d["name"]
+	}
+	return id, name
+}
 
 // RecordOperator writes a line of the operator's log on db, which is the
 // transaction of the act it records.
@@ -194,6 +220,7 @@ func RecordOperator(ctx context.Context, db *gorm.DB, a Actor, action, target st
 	}
 	o := OperatorEvent{ID: e.ID, UserID: e.UserID, ActorEmail: e.ActorEmail, Action: e.Action, Target: e.Target,
 		Details: e.Details, IP: e.IP, CreatedAt: e.CreatedAt}
+	o.ProjectRef, o.ProjectName = projectOf(target, details)
 	return db.WithContext(ctx).Create(&o).Error
 }
 

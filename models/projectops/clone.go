@@ -46,6 +46,32 @@ type CloneInput struct {
 	Memberships bool
 	// Actor is the super admin who asks; they become an admin of the copy.
 	Actor audit.Actor
+	// Progress, when set, is told how far the clone has come: at each step,
+	// and after each batch of resources. It is called on the clone's own
+	// goroutine and must not block.
+	Progress func(Progress)
+}
+
+// Progress is how far a clone has come: its step, and of the resources
+// it copies, how many are copied and how many there are in all.
+type Progress struct {
+	Step        string
+	Done, Total int
+}
+
+// The steps of a clone, as Progress names them.
+const (
+	StepResources = "Copying resources"
+	StepIndex     = "Copying search indexes"
+	StepSettings  = "Copying access policies, secrets and API clients"
+	StepMembers   = "Copying memberships"
+)
+
+// report tells in.Progress, if any, where the clone is.
+func (c *cloner) report(step string, done int) {
+	if c.in.Progress != nil {
+		c.in.Progress(Progress{Step: step, Done: done, Total: c.total})
+	}
 }
 
 // Validate normalises the input and reports what is wrong with it, by
@@ -123,6 +149,8 @@ type cloner struct {
 	now      time.Time
 	at       stamp
 	ids      idMap
+	// total and done count the resources to copy and those copied.
+	total, done int
 }
 
 func (c *cloner) run() (CloneResult, error) {
@@ -170,6 +198,7 @@ func (c *cloner) run() (CloneResult, error) {
 	if err := reach("resources"); err != nil {
 		return out, err
 	}
+	c.report(StepSettings, c.done)
 	policies, err := c.copyPolicies()
 	if err != nil {
 		return out, err
@@ -192,6 +221,7 @@ func (c *cloner) run() (CloneResult, error) {
 	if out.Clients, err = clients.CopyProject(ctx, tx, c.src.ID, c.dst.ID, policies, c.in.Actor); err != nil {
 		return out, err
 	}
+	c.report(StepMembers, c.done)
 	if out.Memberships, err = c.copyMemberships(ms, policies); err != nil {
 		return out, err
 	}
@@ -249,6 +279,8 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 		byType[r.ResourceType] = append(byType[r.ResourceType], r.ID)
 	}
 	all = nil
+	c.total = len(c.ids)
+	c.report(StepResources, 0)
 	if len(c.ids) > 0 {
 		if err := c.loadMapping(oldTypes, oldIDs, newIDs); err != nil {
 			return 0, err
@@ -259,6 +291,7 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 		if err := reach("content"); err != nil {
 			return 0, err
 		}
+		c.report(StepIndex, c.done)
 		if err := c.copyIndex(); err != nil {
 			return 0, err
 		}
@@ -385,7 +418,12 @@ func (c *cloner) copyContent(byType map[string][]string) error {
 		if b.err != nil {
 			return b.err
 		}
-		return c.insertResources(b.types, b.ids, b.contents)
+		if err := c.insertResources(b.types, b.ids, b.contents); err != nil {
+			return err
+		}
+		c.done += len(b.ids)
+		c.report(StepResources, c.done)
+		return nil
 	}
 	for _, typ := range slices.Sorted(maps.Keys(byType)) {
 		for ids := range slices.Chunk(byType[typ], cloneBatch) {

@@ -179,6 +179,12 @@ const (
 	AdminReactivateUser    Route1 = "/admin/users/:user/reactivate"
 	AdminTemporaryPassword Route1 = "/admin/users/:user/temporary-password"
 	AdminServer            Route0 = "/admin/server"
+	// The dashboard's acts on whole projects (clone, expunge) and the
+	// server's whole audit log.
+	AdminClone   Route1 = "/admin/clone/:project"
+	AdminJob     Route1 = "/admin/jobs/:job"
+	AdminExpunge Route1 = "/admin/expunge/:project"
+	AdminAudit   Route0 = "/admin/audit"
 )
 
 // OAuth 2.0 and its discovery documents: no session, no CSRF token.
