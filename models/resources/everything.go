@@ -1,0 +1,241 @@
+package resources
+
+import (
+	"cmp"
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"enclave/models/fhir"
+
+	"gorm.io/gorm"
+)
+
+// EverythingQuery asks for a page of Patient/$everything.
+type EverythingQuery struct {
+	PatientID string
+	// Types, when set, keeps only resources of these types (_type).
+	Types []string
+	// Since, when set, keeps only resources last updated at or after it
+	// (_since).
+	Since         time.Time
+	Count, Offset int
+}
+
+// EverythingResult is one page of a patient's record and the size of the
+// whole.
+type EverythingResult struct {
+	Resources []Resource
+	Total     int
+}
+
+// MaxEverything bounds the resources of one patient's record that
+// $everything lists: a larger record is refused rather than let one request
+// hold the database (export the project instead).
+const MaxEverything = 50_000
+
+// key names one resource.
+type key struct{ typ, id string }
+
+// PatientEverything is FHIR's Patient/$everything: the patient, every
+// resource of the project in the patient's compartment (those with a
+// reference to the patient among their search parameters, as the Patient
+// CompartmentDefinition's parameters all are), and the resources those
+// reference (practitioners, organizations, encounters, ...), one level
+// deep. The store's access policy applies to each of them as to a search:
+// types it does not grant are left out, as are resources outside its
+// criteria, and hidden fields are removed. The patient comes first, then
+// the compartment, then what it references, each part by type and id; q
+// picks a page of that list.
+//
+// A patient the store cannot read is kit.ErrNotFound (or kit.ErrForbidden,
+// as ReadResource says).
+func (t Store) PatientEverything(ctx context.Context, q EverythingQuery) (EverythingResult, error) {
+	if _, err := t.ReadResource(ctx, "Patient", q.PatientID); err != nil {
+		return EverythingResult{}, err
+	}
+	var keys []key
+	err := t.tenantTx(ctx, false, func(tx *gorm.DB) error {
+		var err error
+		keys, err = t.everythingKeys(tx, q)
+		return err
+	})
+	if err != nil {
+		return EverythingResult{}, err
+	}
+	if len(keys) > MaxEverything {
+		return EverythingResult{}, badQuery("This patient's record holds more than %d resources, too many for $everything: "+
+			"narrow it with _type or _since", MaxEverything)
+	}
+	keys, err = t.visibleKeys(ctx, keys)
+	if err != nil {
+		return EverythingResult{}, err
+	}
+	out := EverythingResult{Total: len(keys)}
+	if q.Offset >= len(keys) {
+		return out, nil
+	}
+	page := keys[q.Offset:]
+	if q.Count < len(page) {
+		page = page[:q.Count]
+	}
+	out.Resources, err = t.loadKeys(ctx, page)
+	return out, err
+}
+
+// everythingKeys lists the live resources of the patient's record that q
+// keeps, in the record's order, before the access policy's criteria.
+func (t Store) everythingKeys(tx *gorm.DB, q EverythingQuery) ([]key, error) {
+	var compartment []struct{ ResourceType, ResourceID string }
+	err := tx.Raw(`SELECT DISTINCT resource_type, resource_id FROM resource_references
+		WHERE project_id = ? AND ref_type = 'Patient' AND ref_id = ?`, t.projectID, q.PatientID).Scan(&compartment).Error
+	if err != nil {
+		return nil, err
+	}
+	var referenced []struct{ RefType, RefID string }
+	err = tx.Raw(`SELECT DISTINCT r.ref_type, r.ref_id FROM (
+			SELECT resource_type, resource_id FROM resource_references WHERE project_id = ? AND ref_type = 'Patient' AND ref_id = ?
+			UNION SELECT 'Patient', ?
+		) c JOIN resource_references r ON r.project_id = ? AND r.resource_type = c.resource_type AND r.resource_id = c.resource_id
+		WHERE r.ref_type <> '' AND r.ref_id <> ''`, t.projectID, q.PatientID, q.PatientID, t.projectID).Scan(&referenced).Error
+	if err != nil {
+		return nil, err
+	}
+	seen := map[key]bool{{"Patient", q.PatientID}: true}
+	parts := [3][]key{{{"Patient", q.PatientID}}}
+	add := func(part int, k key) {
+		if !seen[k] && fhir.IsResourceType(k.typ) && !fhir.IsSystemType(k.typ) {
+			seen[k] = true
+			parts[part] = append(parts[part], k)
+		}
+	}
+	for _, r := range compartment {
+		add(1, key{r.ResourceType, r.ResourceID})
+	}
+	for _, r := range referenced {
+		add(2, key{r.RefType, r.RefID})
+	}
+	live, err := t.liveSince(tx, slices.Concat(parts[:]...), q.Since)
+	if err != nil {
+		return nil, err
+	}
+	var out []key
+	for i, part := range parts {
+		if i > 0 {
+			slices.SortFunc(part, func(a, b key) int { return cmp.Or(cmp.Compare(a.typ, b.typ), cmp.Compare(a.id, b.id)) })
+		}
+		for _, k := range part {
+			if live[k] && (len(q.Types) == 0 || slices.Contains(q.Types, k.typ)) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out, nil
+}
+
+// keyChunk bounds the ids of one statement.
+const keyChunk = 500
+
+// byType groups keys' ids by type, in chunks of at most keyChunk.
+func byType(keys []key) map[string][][]string {
+	out := map[string][][]string{}
+	for _, k := range keys {
+		chunks := out[k.typ]
+		if len(chunks) == 0 || len(chunks[len(chunks)-1]) == keyChunk {
+			chunks = append(chunks, nil)
+		}
+		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], k.id)
+		out[k.typ] = chunks
+	}
+	return out
+}
+
+// liveSince tells which of keys are live resources of the project last
+// updated at or after since (any time, when since is zero).
+func (t Store) liveSince(tx *gorm.DB, keys []key, since time.Time) (map[key]bool, error) {
+	live := map[key]bool{}
+	for typ, chunks := range byType(keys) {
+		for _, ids := range chunks {
+			var rows []struct {
+				ID          string
+				LastUpdated time.Time
+			}
+			err := tx.Raw(`SELECT id, last_updated FROM resources WHERE project_id = ? AND resource_type = ? AND id IN ? AND deleted = FALSE`,
+				t.projectID, typ, ids).Scan(&rows).Error
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rows {
+				if since.IsZero() || !r.LastUpdated.Before(since) {
+					live[key{typ, r.ID}] = true
+				}
+			}
+		}
+	}
+	return live, nil
+}
+
+// visibleKeys keeps the keys the store's access policy lets it read: of
+// the types it grants, and of those its criteria limit, the matches.
+func (t Store) visibleKeys(ctx context.Context, keys []key) ([]key, error) {
+	matched := map[key]bool{}
+	for typ, chunks := range byType(keys) {
+		if !t.CanRead(typ) || !t.hasCriteria(typ) {
+			continue
+		}
+		for _, ids := range chunks {
+			found, err := t.searchIDs(ctx, typ, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range found {
+				matched[key{typ, r.ID}] = true
+			}
+		}
+	}
+	out := keys[:0:0]
+	for _, k := range keys {
+		if t.CanRead(k.typ) && (!t.hasCriteria(k.typ) || matched[k]) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// searchIDs reads the resources of one type with these ids as a search
+// does: live ones only, within the access policy, hidden fields removed.
+func (t Store) searchIDs(ctx context.Context, typ string, ids []string) ([]Resource, error) {
+	q, err := ParseSearch(typ, url.Values{"_id": {strings.Join(ids, ",")}}, false)
+	if err != nil {
+		return nil, err
+	}
+	q.Count = len(ids)
+	res, err := t.Search(ctx, q)
+	return res.Resources, err
+}
+
+// loadKeys reads the resources keys name, in that order; one that has gone
+// since the keys were listed is left out.
+func (t Store) loadKeys(ctx context.Context, keys []key) ([]Resource, error) {
+	found := map[key]Resource{}
+	for typ, chunks := range byType(keys) {
+		for _, ids := range chunks {
+			rs, err := t.searchIDs(ctx, typ, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rs {
+				found[key{typ, r.ID}] = r
+			}
+		}
+	}
+	out := make([]Resource, 0, len(keys))
+	for _, k := range keys {
+		if r, ok := found[k]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
