@@ -30,6 +30,8 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		ConditionalUpdate bool    `json:"conditionalUpdate"`
 		ConditionalDelete string  `json:"conditionalDelete"`
 		SearchParam       []param `json:"searchParam"`
+		// Operation: see typeOperations.
+		Operation []capOperation `json:"operation,omitempty"`
 	}
 	codes := func(cs ...string) []code {
 		out := make([]code, len(cs))
@@ -41,6 +43,7 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 	var listed []resource
 	for _, rt := range fhir.ResourceTypes() {
 		r := resource{Type: rt, ConditionalRead: "not-supported", ConditionalDelete: "not-supported"}
+		r.Operation = typeOperations(rt)
 		if fhir.IsSystemType(rt) {
 			r.Interaction = codes("read", "search-type")
 			r.SearchParam = []param{{"_id", "token"}, {"name", "string"}, {"url", "uri"}}
@@ -81,8 +84,9 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		"format":      []string{"application/fhir+json", "json"},
 		"patchFormat": []string{"application/json-patch+json"},
 		"rest": []map[string]any{{
-			"mode":     "server",
-			"resource": listed,
+			"mode":      "server",
+			"resource":  listed,
+			"operation": systemOperations,
 		}},
 	}
 	b, err := json.Marshal(cs)
@@ -91,3 +95,47 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 	}
 	return b
 })
+
+// capOperation is an operation a CapabilityStatement lists, for one type
+// (rest.resource.operation) or the server (rest.operation).
+type capOperation struct {
+	Name          string `json:"name"`
+	Definition    string `json:"definition"`
+	Documentation string `json:"documentation,omitempty"`
+}
+
+// The HL7 operations Enclave answers, by their OperationDefinitions.
+var (
+	opValidate   = capOperation{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"}
+	opEverything = capOperation{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
+	opExpand     = capOperation{Name: "expand", Definition: "http://hl7.org/fhir/OperationDefinition/ValueSet-expand",
+		Documentation: "Over the shared definitions: GET ValueSet/$expand?url=… or ValueSet/{id}/$expand, with filter, count and offset"}
+	opLookup = capOperation{Name: "lookup", Definition: "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
+		Documentation: "Over the shared definitions: GET CodeSystem/$lookup?system=…&code=…"}
+)
+
+// typeOperations are the operations on resources of type rt: $validate on
+// every type a project may write, and each type's own.
+func typeOperations(rt string) []capOperation {
+	var out []capOperation
+	if !fhir.IsSystemType(rt) {
+		out = append(out, opValidate)
+	}
+	if op, ok := ownOperations[rt]; ok {
+		out = append(out, op)
+	}
+	return out
+}
+
+// ownOperations are the operations of one type.
+var ownOperations = map[string]capOperation{"Patient": opEverything, "ValueSet": opExpand, "CodeSystem": opLookup}
+
+// systemOperations are the operations outside the R4 types: the super
+// admins' operations on whole projects (Project is not an R4 resource
+// type, and these are Enclave's, after Medplum's, with no HL7 definition).
+var systemOperations = []capOperation{
+	{Name: "clone", Definition: "urn:enclave:OperationDefinition:project-clone",
+		Documentation: "Super admins only: POST Project/{id}/$clone copies a whole project"},
+	{Name: "expunge", Definition: "urn:enclave:OperationDefinition:project-expunge",
+		Documentation: "Super admins only: POST Project/{id}/$expunge?everything=true deletes a project and everything of it"},
+}

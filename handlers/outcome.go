@@ -58,6 +58,12 @@ var issueCodes = map[int]string{
 	http.StatusServiceUnavailable:    "transient",
 }
 
+// termStatus is the status of each code of a fhir.TermError: no such
+// ValueSet or CodeSystem, no such code in it, or one the server cannot
+// expand.
+var termStatus = map[string]int{"not-found": http.StatusNotFound, "code-invalid": http.StatusBadRequest,
+	"not-supported": http.StatusUnprocessableEntity}
+
 // FHIRError answers an API request that failed with an OperationOutcome and
 // the matching status. Only messages written for clients are shown; anything
 // unexpected is logged and answered with a plain 500.
@@ -78,6 +84,7 @@ func outcomeFor(err error) (int, operationOutcome) {
 	var qerr *resources.QueryError
 	var verr *kit.ValidationError
 	var he *echo.HTTPError
+	var terr *fhir.TermError
 	simple := func(status int, text string) (int, operationOutcome) {
 		code, ok := issueCodes[status]
 		if !ok {
@@ -94,6 +101,8 @@ func outcomeFor(err error) (int, operationOutcome) {
 		return http.StatusBadRequest, oo
 	case errors.As(err, &qerr):
 		return simple(http.StatusBadRequest, qerr.Message)
+	case errors.As(err, &terr):
+		return termStatus[terr.Code], outcome("error", terr.Code, "", terr.Message)
 	case errors.As(err, &verr):
 		// A store's refusal, one message per field, each safe to show.
 		oo := operationOutcome{ResourceType: "OperationOutcome"}

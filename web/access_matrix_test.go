@@ -541,6 +541,7 @@ var accessMatrix = slices.Concat(consoleRows, apiRows, adminAPIRows,
 	notAllowed("/fhir/R4/Patient/{patient}/_history/1", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	operationNotAllowed("/fhir/R4/Project/{project}/$clone", "GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	operationNotAllowed("/fhir/R4/Project/{project}/$expunge", "GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"),
+	operationRows,
 	operatorRows,
 )
 

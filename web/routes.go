@@ -210,6 +210,14 @@ func (s *Server) routes(h *handlers.Set) {
 		// or deleted. They enter no project (see serverOperations).
 		paths.FHIRProjectClone:   {http.MethodPost: h.ProjectOps.Clone},
 		paths.FHIRProjectExpunge: {http.MethodPost: h.ProjectOps.Expunge},
+		// Operations of every member: validation (nothing written), a
+		// patient's record, and the shared terminology.
+		paths.FHIRTypeValidate:      {http.MethodPost: scoped(h.FHIR.Validate)},
+		paths.FHIRResourceValidate:  {http.MethodPost: scoped(h.FHIR.Validate)},
+		paths.FHIRPatientEverything: {http.MethodGet: scoped(h.FHIR.Everything), http.MethodPost: scoped(h.FHIR.Everything)},
+		paths.FHIRValueSetExpand:    {http.MethodGet: scoped(h.FHIR.Expand)},
+		paths.FHIRValueSetIDExpand:  {http.MethodGet: scoped(h.FHIR.Expand)},
+		paths.FHIRCodeSystemLookup:  {http.MethodGet: scoped(h.FHIR.Lookup)},
 	})
 }
 

@@ -180,32 +180,45 @@ func (t Store) liveSince(tx *gorm.DB, keys []key, since time.Time) (map[key]bool
 // visibleKeys keeps the keys the store's access policy lets it read: of
 // the types it grants, and of those its criteria limit, the matches.
 func (t Store) visibleKeys(ctx context.Context, keys []key) ([]key, error) {
-	matched := map[key]bool{}
-	for typ, chunks := range byType(keys) {
-		if !t.CanRead(typ) || !t.hasCriteria(typ) {
-			continue
+	var limited []key
+	for _, k := range keys {
+		if t.CanRead(k.typ) && t.hasCriteria(k.typ) {
+			limited = append(limited, k)
 		}
-		for _, ids := range chunks {
-			found, err := t.searchIDs(ctx, typ, ids)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range found {
-				matched[key{typ, r.ID}] = true
-			}
-		}
+	}
+	matched, err := t.searchKeys(ctx, limited)
+	if err != nil {
+		return nil, err
 	}
 	out := keys[:0:0]
 	for _, k := range keys {
-		if t.CanRead(k.typ) && (!t.hasCriteria(k.typ) || matched[k]) {
+		if _, ok := matched[k]; t.CanRead(k.typ) && (ok || !t.hasCriteria(k.typ)) {
 			out = append(out, k)
 		}
 	}
 	return out, nil
 }
 
-// searchIDs reads the resources of one type with these ids as a search
-// does: live ones only, within the access policy, hidden fields removed.
+// searchKeys reads the resources keys name as a search does: live ones
+// only, within the access policy, hidden fields removed.
+func (t Store) searchKeys(ctx context.Context, keys []key) (map[key]Resource, error) {
+	found := map[key]Resource{}
+	for typ, chunks := range byType(keys) {
+		for _, ids := range chunks {
+			rs, err := t.searchIDs(ctx, typ, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rs {
+				found[key{typ, r.ID}] = r
+			}
+		}
+	}
+	return found, nil
+}
+
+// searchIDs reads the resources of one type with these ids (at most
+// keyChunk) as searchKeys does.
 func (t Store) searchIDs(ctx context.Context, typ string, ids []string) ([]Resource, error) {
 	q, err := ParseSearch(typ, url.Values{"_id": {strings.Join(ids, ",")}}, false)
 	if err != nil {
@@ -219,17 +232,9 @@ func (t Store) searchIDs(ctx context.Context, typ string, ids []string) ([]Resou
 // loadKeys reads the resources keys name, in that order; one that has gone
 // since the keys were listed is left out.
 func (t Store) loadKeys(ctx context.Context, keys []key) ([]Resource, error) {
-	found := map[key]Resource{}
-	for typ, chunks := range byType(keys) {
-		for _, ids := range chunks {
-			rs, err := t.searchIDs(ctx, typ, ids)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range rs {
-				found[key{typ, r.ID}] = r
-			}
-		}
+	found, err := t.searchKeys(ctx, keys)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Resource, 0, len(keys))
 	for _, k := range keys {

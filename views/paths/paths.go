@@ -248,3 +248,14 @@ const (
 	FHIRProjectClone   Route1 = "/fhir/R4/Project/:id/$clone"
 	FHIRProjectExpunge Route1 = "/fhir/R4/Project/:id/$expunge"
 )
+
+// The FHIR operations every member may call, on their own project's
+// resources or the shared definitions.
+const (
+	FHIRTypeValidate      Route1 = "/fhir/R4/:type/$validate"
+	FHIRResourceValidate  Route2 = "/fhir/R4/:type/:id/$validate"
+	FHIRPatientEverything Route1 = "/fhir/R4/Patient/:id/$everything"
+	FHIRValueSetExpand    Route0 = "/fhir/R4/ValueSet/$expand"
+	FHIRValueSetIDExpand  Route1 = "/fhir/R4/ValueSet/:id/$expand"
+	FHIRCodeSystemLookup  Route0 = "/fhir/R4/CodeSystem/$lookup"
+)
