@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"enclave/models/fhir"
+	"enclave/models/kit"
 
 	"gorm.io/gorm"
 )
@@ -94,15 +95,6 @@ func (t Store) everythingKeys(tx *gorm.DB, q EverythingQuery) ([]key, error) {
 	if err != nil {
 		return nil, err
 	}
-	var referenced []struct{ RefType, RefID string }
-	err = tx.Raw(`SELECT DISTINCT r.ref_type, r.ref_id FROM (
-			SELECT resource_type, resource_id FROM resource_references WHERE project_id = ? AND ref_type = 'Patient' AND ref_id = ?
-			UNION SELECT 'Patient', ?
-		) c JOIN resource_references r ON r.project_id = ? AND r.resource_type = c.resource_type AND r.resource_id = c.resource_id
-		WHERE r.ref_type <> '' AND r.ref_id <> ''`, t.projectID, q.PatientID, q.PatientID, t.projectID).Scan(&referenced).Error
-	if err != nil {
-		return nil, err
-	}
 	seen := map[key]bool{{"Patient", q.PatientID}: true}
 	parts := [3][]key{{{"Patient", q.PatientID}}}
 	add := func(part int, k key) {
@@ -114,8 +106,25 @@ func (t Store) everythingKeys(tx *gorm.DB, q EverythingQuery) ([]key, error) {
 	for _, r := range compartment {
 		add(1, key{r.ResourceType, r.ResourceID})
 	}
-	for _, r := range referenced {
-		add(2, key{r.RefType, r.RefID})
+	// What the patient and its compartment reference, by the owner index
+	// of each type's rows.
+	from := "resource_references"
+	if kit.DialectOf(tx) != kit.Postgres {
+		from += " INDEXED BY resource_references_owner"
+	}
+	for typ, chunks := range byType(slices.Concat(parts[0], parts[1])) {
+		for _, ids := range chunks {
+			var referenced []struct{ RefType, RefID string }
+			err := tx.Raw(`SELECT DISTINCT ref_type, ref_id FROM `+from+`
+				WHERE project_id = ? AND resource_type = ? AND resource_id IN ? AND ref_type <> '' AND ref_id <> ''`,
+				t.projectID, typ, ids).Scan(&referenced).Error
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range referenced {
+				add(2, key{r.RefType, r.RefID})
+			}
+		}
 	}
 	live, err := t.liveSince(tx, slices.Concat(parts[:]...), q.Since)
 	if err != nil {
