@@ -72,6 +72,22 @@ func TestFHIRValidate(t *testing.T) {
 			if got := outcomeText(t, r); !strings.Contains(got, "There is no Patient/"+pid) {
 				t.Errorf("another project's delete: %q", got)
 			}
+			// A member may not change another member's profile, so that update does not validate.
+			bea := addMember(t, e.app, e.pA, "bea@example.org", false)
+			u, err := e.app.Sys.UserByEmail(t.Context(), "ada@example.org")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := e.app.Sys.Tenant(e.pA).Membership(t.Context(), u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			profile := *m.ProfileID
+			r = bea.API(http.MethodPost, "/fhir/R4/Practitioner/"+profile+"/$validate",
+				params("update", `{"resourceType":"Practitioner","id":"`+profile+`"}`), "X-Enclave-Project", e.pA).Status(http.StatusOK)
+			if got := outcomeText(t, r); !strings.Contains(got, "another member's profile") {
+				t.Errorf("another member's profile: %q", got)
+			}
 			// Bad requests are 400.
 			for _, body := range []string{params("remove", `{"resourceType":"Patient"}`), `{"resourceType":"Parameters","parameter":[]}`} {
 				e.ada.API(http.MethodPost, "/fhir/R4/Patient/$validate", body).Status(http.StatusBadRequest)

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -82,6 +83,13 @@ func (t Store) ValidateResource(ctx context.Context, resourceType, id string, bo
 	case bodyID != "" && mode != ValidateCreate:
 		if err := checkID(resourceType, bodyID); errors.As(err, &rerr) {
 			issues = append(issues, rerr.Issues...)
+		}
+	}
+	if target := cmp.Or(id, bodyID); target != "" && mode != ValidateCreate {
+		if err := t.checkProfileWrite(ctx, resourceType, target); errors.Is(err, kit.ErrForbidden) {
+			refuse("forbidden", err)
+		} else if err != nil {
+			return nil, err
 		}
 	}
 	if err := checkIndexSize(indexRows(res)); errors.As(err, &rerr) {
