@@ -121,9 +121,13 @@ func (h *FHIR) Everything(c echo.Context, sc models.Scope) error {
 	}
 	b := bundle{ResourceType: "Bundle", Type: "searchset", Total: &res.Total}
 	b.Link = pageLinks(c, Origin(c)+paths.FHIRPatientEverything.URL(id), links, q.Count, q.Offset, q.Offset+q.Count < res.Total)
-	for _, r := range res.Resources {
+	for i, r := range res.Resources {
+		mode := "match"
+		if res.Included[i] {
+			mode = "include" // referenced by the record, not in the compartment
+		}
 		b.Entry = append(b.Entry, bundleEntry{FullURL: Origin(c) + paths.FHIRResource.URL(r.Type, r.ID),
-			Resource: r.JSON, Search: &entrySearch{Mode: "match"}})
+			Resource: r.JSON, Search: &entrySearch{Mode: mode}})
 	}
 	return writeJSON(c, http.StatusOK, b)
 }

@@ -125,6 +125,13 @@ func TestFHIREverything(t *testing.T) {
 			if got := entryIDs(b); b["type"] != "searchset" || fmt.Sprint(b["total"]) != "6" || !slices.Equal(got, want) {
 				t.Fatalf("$everything: %v %v %v, want %v", b["type"], b["total"], got, want)
 			}
+			var modes []string
+			for _, e := range asList(b["entry"]) {
+				modes = append(modes, fmt.Sprint(e.(map[string]any)["search"].(map[string]any)["mode"]))
+			}
+			if fmt.Sprint(modes) != "[match match match match include include]" {
+				t.Errorf("search modes %v: the compartment matches, what it references is included", modes)
+			}
 			// Paged: the next links lead through all of it.
 			var paged []string
 			next := "/fhir/R4/Patient/" + pat + "/$everything?_count=4"

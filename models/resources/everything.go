@@ -29,7 +29,10 @@ type EverythingQuery struct {
 // whole.
 type EverythingResult struct {
 	Resources []Resource
-	Total     int
+	// Included says, for each of Resources, that it is listed because the
+	// record references it rather than as the patient or its compartment.
+	Included []bool
+	Total    int
 }
 
 // MaxEverything bounds the resources of one patient's record that
@@ -58,9 +61,10 @@ func (t Store) PatientEverything(ctx context.Context, q EverythingQuery) (Everyt
 		return EverythingResult{}, err
 	}
 	var keys []key
+	var referenced map[key]bool
 	err := t.tenantTx(ctx, false, func(tx *gorm.DB) error {
 		var err error
-		keys, err = t.everythingKeys(tx, q)
+		keys, referenced, err = t.everythingKeys(tx, q)
 		return err
 	})
 	if err != nil {
@@ -82,18 +86,24 @@ func (t Store) PatientEverything(ctx context.Context, q EverythingQuery) (Everyt
 	if q.Count < len(page) {
 		page = page[:q.Count]
 	}
-	out.Resources, err = t.loadKeys(ctx, page)
-	return out, err
+	if out.Resources, err = t.loadKeys(ctx, page); err != nil {
+		return EverythingResult{}, err
+	}
+	for _, r := range out.Resources {
+		out.Included = append(out.Included, referenced[key{r.Type, r.ID}])
+	}
+	return out, nil
 }
 
 // everythingKeys lists the live resources of the patient's record that q
-// keeps, in the record's order, before the access policy's criteria.
-func (t Store) everythingKeys(tx *gorm.DB, q EverythingQuery) ([]key, error) {
+// keeps, in the record's order, before the access policy's criteria, and
+// which of them are there because the record references them.
+func (t Store) everythingKeys(tx *gorm.DB, q EverythingQuery) ([]key, map[key]bool, error) {
 	var compartment []struct{ ResourceType, ResourceID string }
 	err := tx.Raw(`SELECT DISTINCT resource_type, resource_id FROM resource_references
 		WHERE project_id = ? AND ref_type = 'Patient' AND ref_id = ?`, t.projectID, q.PatientID).Scan(&compartment).Error
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	seen := map[key]bool{{"Patient", q.PatientID}: true}
 	parts := [3][]key{{{"Patient", q.PatientID}}}
@@ -119,7 +129,7 @@ func (t Store) everythingKeys(tx *gorm.DB, q EverythingQuery) ([]key, error) {
 				WHERE project_id = ? AND resource_type = ? AND resource_id IN ? AND ref_type <> '' AND ref_id <> ''`,
 				t.projectID, typ, ids).Scan(&referenced).Error
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for _, r := range referenced {
 				add(2, key{r.RefType, r.RefID})
@@ -128,9 +138,10 @@ func (t Store) everythingKeys(tx *gorm.DB, q EverythingQuery) ([]key, error) {
 	}
 	live, err := t.liveSince(tx, slices.Concat(parts[:]...), q.Since)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []key
+	referenced := map[key]bool{}
 	for i, part := range parts {
 		if i > 0 {
 			slices.SortFunc(part, func(a, b key) int { return cmp.Or(cmp.Compare(a.typ, b.typ), cmp.Compare(a.id, b.id)) })
@@ -138,10 +149,11 @@ func (t Store) everythingKeys(tx *gorm.DB, q EverythingQuery) ([]key, error) {
 		for _, k := range part {
 			if live[k] && (len(q.Types) == 0 || slices.Contains(q.Types, k.typ)) {
 				out = append(out, k)
+				referenced[k] = i == 2
 			}
 		}
 	}
-	return out, nil
+	return out, referenced, nil
 }
 
 // keyChunk bounds the ids of one statement.

@@ -204,6 +204,9 @@ func TestPatientEverything(t *testing.T) {
 					t.Errorf("a hidden field shows: %s", r.JSON)
 				}
 			}
+			if fmt.Sprint(res.Included) != "[false true]" {
+				t.Errorf("included: %v, want the practitioner only", res.Included)
+			}
 			if fmt.Sprint(seen) != fmt.Sprint([]string{pat, doc}) || res.Total != 2 {
 				t.Errorf("under the policy: %v (total %d)", seen, res.Total)
 			}
