@@ -65,6 +65,7 @@ var Actions = []string{
 	ActionClientCreated, ActionClientSecretRotated, ActionClientEnabled, ActionClientDisabled, ActionClientDeleted,
 	ActionSignInSucceeded, ActionSignInFailed, ActionLoginGranted, ActionLoginRevoked,
 	ActionOperatorVisited, ActionUserDeactivated, ActionUserReactivated, ActionTemporaryPassword,
+	ActionProjectPromoted,
 }
 
 // Event is one line of the audit log.
@@ -338,3 +339,8 @@ func (t Trail) AuditNames(ctx context.Context, policyIDs, membershipIDs, userIDs
 	}
 	return out, nil
 }
+
+// ActionProjectPromoted: settings, access policies, API clients or secrets
+// copied from one project to another (compare and promote), recorded in
+// both projects and, when a super admin does it, in the operator's log.
+const ActionProjectPromoted = "project.promoted"

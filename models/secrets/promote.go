@@ -1,0 +1,115 @@
+package secrets
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+
+	"enclave/models/audit"
+	"enclave/models/kit"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// Pair is a secret name as two projects have it: in one, the other or
+// both, and then whether the values are the same. Values are compared in
+// the server and never leave it.
+type Pair struct {
+	Name     string
+	InA, InB bool
+	// Same is set when both have the name and the values are equal; it is
+	// false when box could not compare them (no key).
+	Same bool
+}
+
+// ComparePair lists the secret names of projects a and b, on tx, by name.
+// With box, the values of the names both have are opened and compared.
+func ComparePair(ctx context.Context, tx *gorm.DB, box *Box, a, b string) ([]Pair, error) {
+	var rows []secretRow
+	if err := tx.WithContext(ctx).Where("project_id IN ?", []string{a, b}).Order("name, project_id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	byName := map[string]*Pair{}
+	var names []string
+	values := map[string][2][]byte{}
+	for _, r := range rows {
+		p := byName[r.Name]
+		if p == nil {
+			p = &Pair{Name: r.Name}
+			byName[r.Name] = p
+			names = append(names, r.Name)
+		}
+		v := values[r.Name]
+		side := 1
+		if r.ProjectID == a {
+			p.InA, side = true, 0
+		} else {
+			p.InB = true
+		}
+		if box != nil {
+			plain, err := box.open(r)
+			if err != nil {
+				return nil, fmt.Errorf("secret %s of project %s: %w", r.Name, r.ProjectID, err)
+			}
+			v[side] = plain
+			values[r.Name] = v
+		}
+	}
+	out := make([]Pair, 0, len(names))
+	for _, n := range names {
+		p := byName[n]
+		if v, ok := values[n]; ok && p.InA && p.InB {
+			p.Same = subtle.ConstantTimeCompare(v[0], v[1]) == 1
+		}
+		out = append(out, *p)
+	}
+	return out, nil
+}
+
+// CopyByName copies the values of the secrets called names from project
+// from to project to, on tx: each value is opened and sealed again for to
+// in the server (a value is bound to its project and row), replacing the
+// value of to's secret of that name or making one. A name from does not
+// have is kit.ErrNotFound.
+func CopyByName(ctx context.Context, tx *gorm.DB, box *Box, from, to string, names []string, a audit.Actor) error {
+	if len(names) > 0 && box == nil {
+		return fmt.Errorf("%w: the server has no secrets key, so secrets cannot be copied", kit.ErrConflict)
+	}
+	now := kit.Now()
+	for _, name := range names {
+		var src secretRow
+		if err := tx.WithContext(ctx).Where("project_id = ? AND name = ?", from, name).Take(&src).Error; err != nil {
+			return fmt.Errorf("secret %s: %w", name, kit.NotFound(err))
+		}
+		plain, err := box.open(src)
+		if err != nil {
+			return err
+		}
+		var dst secretRow
+		err = tx.WithContext(ctx).Where("project_id = ? AND name = ?", to, name).Take(&dst).Error
+		if kit.NotFound(err) == kit.ErrNotFound {
+			c := secretRow{ID: uuid.NewString(), ProjectID: to, Name: name, KeyID: box.KeyID(), Hint: src.Hint,
+				CreatedAt: now, UpdatedAt: now, UpdatedBy: a.UserRef()}
+			if c.Ciphertext, err = box.seal(to, c.ID, plain); err != nil {
+				return err
+			}
+			if err := tx.WithContext(ctx).Create(&c).Error; err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		ct, err := box.seal(to, dst.ID, plain)
+		if err != nil {
+			return err
+		}
+		if err := tx.WithContext(ctx).Model(&secretRow{}).Where("project_id = ? AND id = ?", to, dst.ID).Updates(map[string]any{
+			"ciphertext": ct, "key_id": box.KeyID(), "hint": src.Hint, "updated_at": now, "updated_by": a.UserRef()}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
