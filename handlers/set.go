@@ -25,4 +25,6 @@ type Set struct {
 	ProjectOps *ProjectOps
 	// Ops: the dashboard's clone, expunge and global audit log.
 	Ops *Ops
+	// Compare: compare two projects and promote items between them.
+	Compare *Compare
 }

@@ -352,6 +352,11 @@ var consoleRows = operatorView([]accessRow{
 	{req: "GET /projects/{project}/clients/{client}/delete", want: admins(titled("Delete client"))},
 	{req: "POST /projects/{project}/clients/{client}/delete", fresh: spareClient, state: clientOf,
 		want: admins(to("/projects/{project}/clients"))},
+	// Compare and promote below a project: the form is sent without the
+	// other project (compare_test.go has those who may compare with which).
+	{req: "GET /projects/{project}/compare", want: admins(titled("Compare projects"))},
+	{req: "POST /projects/{project}/compare/promote", form: "with=&direction=a-b&confirm=",
+		want: admins(outcome{http.StatusUnprocessableEntity, "Compare projects"})},
 
 	// Choosing a new password after a temporary one: no one here has one.
 	{req: "GET /account/new-password", want: signedIn(to("/account"))},
@@ -379,6 +384,9 @@ var consoleRows = operatorView([]accessRow{
 	{req: "POST /admin/expunge/{project}", form: "confirm=wrong", state: projectSettings,
 		want: superAdmins(outcome{http.StatusUnprocessableEntity, "Expunge Alpha Clinic"})},
 	{req: "GET /admin/audit", want: superAdmins(titled("Audit log"))},
+	{req: "GET /admin/compare", want: superAdmins(titled("Compare projects"))},
+	{req: "POST /admin/compare/promote", form: "a=&b=&direction=a-b",
+		want: superAdmins(outcome{http.StatusUnprocessableEntity, "Compare projects"})},
 })
 
 // matrixChallenge is a PKCE challenge (plain) for the sign-in rows.

@@ -97,6 +97,8 @@ func (s *Server) routes(h *handlers.Set) {
 	ops.GET(paths.AdminExpunge, h.Ops.ExpungePage)
 	ops.POST(paths.AdminExpunge, h.Ops.Expunge)
 	ops.GET(paths.AdminAudit, h.Ops.AuditLog)
+	ops.GET(paths.AdminCompare, h.Compare.Operator)
+	ops.POST(paths.AdminPromote, h.Compare.OperatorPromote)
 
 	projects := app.below(paths.Projects.Pattern(), signedIn)
 	projects.GET(paths.Projects, h.Projects.Choose)
@@ -155,6 +157,8 @@ func (s *Server) routes(h *handlers.Set) {
 	admin.POST(paths.EnableClient, scoped(h.Clients.Enable))
 	admin.GET(paths.DeleteClient, scoped(h.Clients.DeletePage))
 	admin.POST(paths.DeleteClient, scoped(h.Clients.Delete))
+	admin.GET(paths.Compare, scoped(h.Compare.Page))
+	admin.POST(paths.PromoteProject, scoped(h.Compare.Promote))
 
 	// OAuth 2.0: the token endpoint takes no cookie, so no CSRF token; its
 	// answers are RFC 6749 JSON. Discovery documents are public.

@@ -101,6 +101,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		Admin:      &handlers.Admin{Sys: sys, Info: s.serverInfo()},
 		ProjectOps: &handlers.ProjectOps{Sys: sys, Box: box},
 		Ops:        &handlers.Ops{Sys: sys, Box: box, Jobs: projectops.NewJobs(), Log: log},
+		Compare:    &handlers.Compare{Sys: sys, Box: box},
 	})
 	s.metrics.learnRoutes(e.Routes())
 	return s

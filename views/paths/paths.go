@@ -259,3 +259,13 @@ const (
 	FHIRValueSetIDExpand  Route1 = "/fhir/R4/ValueSet/:id/$expand"
 	FHIRCodeSystemLookup  Route0 = "/fhir/R4/CodeSystem/$lookup"
 )
+
+// Compare two projects and promote chosen items from one to the other: on
+// the dashboard for super admins (any two projects), and below a project
+// for the admins of both (the other project comes in ?with=).
+const (
+	AdminCompare   Route0 = "/admin/compare"
+	AdminPromote   Route0 = "/admin/compare/promote"
+	Compare        Route1 = "/projects/:project/compare"
+	PromoteProject Route1 = "/projects/:project/compare/promote"
+)
