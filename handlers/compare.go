@@ -269,8 +269,23 @@ func (h *Compare) compare(c echo.Context, vm *views.CompareVM, a, b string) erro
 	vm.Changed = d.Changed()
 	vm.Rows = make([]views.CompareRowVM, len(d.Items))
 	for i, it := range d.Items {
-		vm.Rows[i] = views.CompareRowVM{Key: it.Key(), Kind: string(it.Kind), Name: it.Name, State: string(it.State),
+		vm.Rows[i] = views.CompareRowVM{Key: it.Key(), Kind: string(it.Kind), Name: it.Name, Label: it.Name, State: string(it.State),
 			A: it.A, B: it.B, Promotable: it.Promotable}
+		if it.Kind == promote.Setting {
+			// Settings by the names the settings page gives them; an
+			// empty value is shown as such, not as a missing one.
+			if l := settingLabels[it.Name]; l != "" {
+				vm.Rows[i].Label = strings.ToUpper(l[:1]) + l[1:]
+			}
+			vm.Rows[i].A, vm.Rows[i].B = shownSetting(it.A), shownSetting(it.B)
+		}
 	}
 	return nil
+}
+
+func shownSetting(v string) string {
+	if v == "" {
+		return "(empty)"
+	}
+	return v
 }

@@ -286,6 +286,9 @@ func TestPromoteRefuses(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			s := newStage(t, db.DB)
+			// A value that does not open with the key is not copied.
+			check(t, db.DB.Exec("UPDATE project_secrets SET ciphertext = ? WHERE project_id = ? AND name = ?",
+				[]byte("not sealed with any key at all"), s.dev, "ONLY_DEV").Error)
 			before := snapshot(t, db.DB)
 			for _, c := range []struct {
 				name, field, msg string
@@ -301,6 +304,7 @@ func TestPromoteRefuses(t *testing.T) {
 				{"default policy without it", "items", "promote that policy too",
 					promote.Input{Items: []string{"setting:description", "setting:defaultPatientAccessPolicy"}, Confirm: "Clinic prod"}},
 				{"client without its policy", "items", "promote that policy too", promote.Input{Items: []string{"client:Reports"}, Confirm: "Clinic prod"}},
+				{"a secret that does not open", "items", "cannot be opened", promote.Input{Items: []string{"secret:ONLY_DEV"}, Confirm: "Clinic prod"}},
 			} {
 				in := c.in
 				in.From, in.To, in.Actor = s.dev, s.prod, s.actor()

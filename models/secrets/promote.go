@@ -24,7 +24,8 @@ type Pair struct {
 }
 
 // ComparePair lists the secret names of projects a and b, on tx, by name.
-// With box, the values of the names both have are opened and compared.
+// With box, the values of the names both have are opened and compared (a
+// value that does not open compares as different).
 func ComparePair(ctx context.Context, tx *gorm.DB, box *Box, a, b string) ([]Pair, error) {
 	var rows []secretRow
 	if err := tx.WithContext(ctx).Where("project_id IN ?", []string{a, b}).Order("name, project_id").Find(&rows).Error; err != nil {
@@ -47,11 +48,12 @@ func ComparePair(ctx context.Context, tx *gorm.DB, box *Box, a, b string) ([]Pai
 		} else {
 			p.InB = true
 		}
-		if box != nil {
-			plain, err := box.open(r)
-			if err != nil {
-				return nil, fmt.Errorf("secret %s of project %s: %w", r.Name, r.ProjectID, err)
-			}
+		if box == nil {
+			continue
+		}
+		// A value sealed with another key (or tampered with) is not
+		// compared: it shows as different.
+		if plain, err := box.open(r); err == nil {
 			v[side] = plain
 			values[r.Name] = v
 		}
@@ -59,7 +61,7 @@ func ComparePair(ctx context.Context, tx *gorm.DB, box *Box, a, b string) ([]Pai
 	out := make([]Pair, 0, len(names))
 	for _, n := range names {
 		p := byName[n]
-		if v, ok := values[n]; ok && p.InA && p.InB {
+		if v, ok := values[n]; ok && p.InA && p.InB && v[0] != nil && v[1] != nil {
 			p.Same = subtle.ConstantTimeCompare(v[0], v[1]) == 1
 		}
 		out = append(out, *p)
@@ -84,7 +86,8 @@ func CopyByName(ctx context.Context, tx *gorm.DB, box *Box, from, to string, nam
 		}
 		plain, err := box.open(src)
 		if err != nil {
-			return err
+			return &kit.ValidationError{Fields: map[string]string{"items": "The secret " + kit.Quote(name) +
+				" cannot be opened with the server's key, so it cannot be copied: give it a new value first."}}
 		}
 		var dst secretRow
 		err = tx.WithContext(ctx).Where("project_id = ? AND name = ?", to, name).Take(&dst).Error
