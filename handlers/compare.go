@@ -50,7 +50,8 @@ func (h *Compare) Operator(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	vm := views.CompareVM{Operator: true, PickURL: paths.AdminCompare.URL(), PromoteURL: paths.AdminPromote.URL(), Pick: f, Errors: errs}
+	vm := views.CompareVM{Operator: true, SuperAdmin: true, PickURL: paths.AdminCompare.URL(), PromoteURL: paths.AdminPromote.URL(),
+		Pick: f, Errors: errs}
 	if f.Picked() {
 		a, b := h.find(c, "a", f.A, &vm.Errors), h.find(c, "b", f.B, &vm.Errors)
 		if a.ID != "" && a.ID == b.ID {
@@ -92,7 +93,7 @@ func (h *Compare) OperatorPromote(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	vm := views.CompareVM{Operator: true, PickURL: paths.AdminCompare.URL(), PromoteURL: paths.AdminPromote.URL(),
+	vm := views.CompareVM{Operator: true, SuperAdmin: true, PickURL: paths.AdminCompare.URL(), PromoteURL: paths.AdminPromote.URL(),
 		Pick: forms.Compare{A: f.A, B: f.B}, Promote: f}
 	a, b := h.find(c, "a", f.A, &errs), h.find(c, "b", f.B, &errs)
 	if errs.Of("a") != "" || errs.Of("b") != "" || a.ID == b.ID {
@@ -170,12 +171,7 @@ func (h *Compare) Promote(c echo.Context, sc models.Scope) error {
 	case !hasChoice(vm.Choices, with):
 		return echo.ErrNotFound
 	}
-	u, _ := CurrentUser(c)
-	operator, err := superAdmin(c, h.Sys, u.ID)
-	if err != nil {
-		return err
-	}
-	status, err := h.promote(c, &vm, f, errs, sc.Project().ID, with, operator)
+	status, err := h.promote(c, &vm, f, errs, sc.Project().ID, with, vm.SuperAdmin)
 	if err != nil {
 		return err
 	}
@@ -197,6 +193,7 @@ func (h *Compare) consoleVM(c echo.Context, sc models.Scope, f any) (views.Compa
 	if err != nil {
 		return vm, errs, err
 	}
+	vm.SuperAdmin = models.SuperAdminAmong(list)
 	for _, a := range list {
 		if a.Project.ID != id && a.Membership.Active && a.Membership.Admin {
 			vm.Choices = append(vm.Choices, views.Option{Value: a.Project.ID, Label: a.Project.Name})
@@ -271,6 +268,11 @@ func (h *Compare) compare(c echo.Context, vm *views.CompareVM, a, b string) erro
 	for i, it := range d.Items {
 		vm.Rows[i] = views.CompareRowVM{Key: it.Key(), Kind: string(it.Kind), Name: it.Name, Label: it.Name, State: string(it.State),
 			A: it.A, B: it.B, Promotable: it.Promotable}
+		if it.Kind == promote.Setting && it.Name == promote.SettingFeatures && !vm.SuperAdmin {
+			// Only a super admin changes features (the promotion refuses
+			// anyone else too).
+			vm.Rows[i].Promotable = false
+		}
 		if it.Kind == promote.Setting {
 			// Settings by the names the settings page gives them; an
 			// empty value is shown as such, not as a missing one.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"enclave/models/audit"
+	"enclave/models/kit"
 	"enclave/models/testdb"
 	"enclave/web/webtest"
 )
@@ -55,6 +56,9 @@ func TestCompareInTheConsole(t *testing.T) {
 			ada.PostForm("/projects/"+dev+"/settings", form).Status(http.StatusOK)
 			ada.PostForm("/projects/"+dev+"/secrets", url.Values{"name": {"API_KEY"}, "value": {"dev-secret-value-xyz"}}).Status(http.StatusOK)
 			_, elsewhere := app.SignUp("eve@example.org", "Elsewhere")
+			if err := app.DB.DB.Exec("UPDATE projects SET features = ? WHERE id = ?", kit.StringList{"bots"}, prod).Error; err != nil {
+				t.Fatal(err)
+			}
 
 			// The settings page links to the comparison, which offers the
 			// other project.
@@ -80,6 +84,10 @@ func TestCompareInTheConsole(t *testing.T) {
 			}
 			if !page.Has("promote-form") || !page.Has("compare-table") {
 				t.Error("no promote form or table")
+			}
+			// Features differ, but only a super admin may promote them.
+			if _, off := doc.Find(`[data-testid="promote-item-setting-features"]`).Attr("disabled"); !off {
+				t.Error("an admin may choose to promote features")
 			}
 
 			// A wrong name changes nothing and says so at the field.
@@ -163,6 +171,9 @@ func TestCompareOnTheDashboard(t *testing.T) {
 			form := settingsForm(t, team, staging)
 			form.Set("description", "Ready to ship")
 			team.PostForm("/projects/"+staging+"/settings", form).Status(http.StatusOK)
+			if err := app.DB.DB.Exec("UPDATE projects SET features = ? WHERE id = ?", kit.StringList{"bots"}, live).Error; err != nil {
+				t.Fatal(err)
+			}
 
 			team.Get("/admin/compare").Status(http.StatusNotFound)
 			if !op.Get("/admin/compare").Status(http.StatusOK).Has("compare-form") {
@@ -176,10 +187,11 @@ func TestCompareOnTheDashboard(t *testing.T) {
 			if r.TestID("compare-a-name") != "Staging" || r.TestID("compare-b-name") != "Live" || !r.Has("promote-item-setting-description") {
 				t.Fatalf("the comparison: %q and %q", r.TestID("compare-a-name"), r.TestID("compare-b-name"))
 			}
-			if r.Has("promote-item-setting-superAdmin") {
-				if _, off := r.Doc().Find(`[data-testid="promote-item-setting-superAdmin"]`).Attr("disabled"); !off {
-					t.Error("the super-admin flag can be chosen")
-				}
+			if _, off := r.Doc().Find(`[data-testid="promote-item-setting-superAdmin"]`).Attr("disabled"); !off {
+				t.Error("the super-admin flag can be chosen")
+			}
+			if _, off := r.Doc().Find(`[data-testid="promote-item-setting-features"]`).Attr("disabled"); off {
+				t.Error("a super admin may not choose to promote features")
 			}
 
 			promote := url.Values{"a": {staging}, "b": {live}, "direction": {"a-b"}, "items": {"setting:description"}, "confirm": {"Staging"}}

@@ -178,7 +178,7 @@ func TestPromote(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := t.Context()
 			s := newStage(t, db.DB)
-			items := []string{"setting:description", "setting:strictMode", "setting:defaultPatientAccessPolicy",
+			items := []string{"setting:description", "setting:strictMode", "setting:defaultPatientAccessPolicy", "setting:features",
 				"policy:Readers", "policy:Patients", "client:Sync", "client:Reports", "secret:DB_URL", "secret:ONLY_DEV"}
 			res, err := s.sys.PromoteProjects(ctx, s.box, promote.Input{From: s.dev, To: s.prod, Items: items,
 				Confirm: "Clinic prod", Actor: s.actor(), SuperAdmin: true})
@@ -206,7 +206,8 @@ func TestPromote(t *testing.T) {
 			prod := s.sys.Tenant(s.prod)
 			p, err := prod.Project(ctx)
 			check(t, err)
-			if p.Name != "Clinic prod" || p.Description != "Where we try things" || p.StrictMode || p.Version != 2 {
+			if p.Name != "Clinic prod" || p.Description != "Where we try things" || p.StrictMode || p.Version != 2 ||
+				!slices.Equal([]string(p.Features), []string{"bots"}) {
 				t.Errorf("prod's settings: %+v", p)
 			}
 			pols, err := prod.AccessPolicies(ctx)
