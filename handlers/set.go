@@ -27,4 +27,7 @@ type Set struct {
 	Ops *Ops
 	// Compare: compare two projects and promote items between them.
 	Compare *Compare
+	// Deletion: a project admin's deletion of their project, and the
+	// super admins' list of deleted projects and restore.
+	Deletion *Deletion
 }

@@ -84,8 +84,14 @@ func (c Caller) ProjectsOf() []ProjectAccess {
 // %s is the extra membership condition (one project, or none for all).
 const callerSQL = `SELECT s.data, s.expires_at, s.last_seen_at,` + callerColumns + `
 FROM sessions s
-LEFT JOIN users u ON u.id = s.user_id
+LEFT JOIN users u ON u.id = s.user_id AND ` + userOfLiveProject + `
 LEFT JOIN project_memberships m ON m.user_id = u.id AND m.active = ?`
+
+// userOfLiveProject keeps out of a resolution an account scoped to a
+// project that is deleted: its sessions and logins count as no one's while
+// the project waits for its expunge (which deletes the account).
+const userOfLiveProject = `(u.project_id IS NULL OR NOT EXISTS
+	(SELECT 1 FROM projects up WHERE up.id = u.project_id AND up.deleted_at IS NOT NULL))`
 
 // callerColumns are the user's, membership's, project's and policy's
 // columns of a caller's resolution (callerRow.dest after the session).
@@ -102,9 +108,12 @@ const callerSQLFrom = callerJoins + `
 WHERE s.id = ? AND s.expires_at > ?
 ORDER BY p.name, p.id`
 
-// callerJoins join a membership's project and access policy.
+// callerJoins join a membership's project and access policy. A deleted
+// project joins nothing, so that its memberships are absent from every
+// resolution (sessions, users' access tokens) from the moment it is
+// deleted: this is where a deleted project disappears for its members.
 const callerJoins = `
-LEFT JOIN projects p ON p.id = m.project_id
+LEFT JOIN projects p ON p.id = m.project_id AND p.deleted_at IS NULL
 LEFT JOIN access_policies ap ON ap.id = m.access_policy_id AND ap.project_id = m.project_id`
 
 // ResolveCaller resolves a request's caller in one SQL statement: the live
@@ -250,7 +259,7 @@ func nullable(s sql.NullString) *string {
 // membership, project and access policy, in one statement.
 const loginSQL = `SELECT l.project_id,` + callerColumns + `
 FROM logins l
-JOIN users u ON u.id = l.user_id
+JOIN users u ON u.id = l.user_id AND ` + userOfLiveProject + `
 LEFT JOIN project_memberships m ON m.id = l.membership_id AND m.active = ?` + callerJoins + `
 WHERE l.id = ? AND l.granted = ? AND l.revoked = ?`
 

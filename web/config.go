@@ -63,6 +63,40 @@ type Config struct {
 	OAuthKeys            *oauth.Keys
 	oauthKeyText         string
 	oauthPreviousKeyText string
+	// DeletedRetention is how long a deleted project waits before the
+	// server expunges it, during which a super admin can restore it
+	// (ENCLAVE_DELETED_RETENTION, read by ParseDeletedRetention); zero
+	// means models.DefaultDeletedRetention.
+	DeletedRetention time.Duration
+}
+
+// The range ENCLAVE_DELETED_RETENTION accepts.
+const (
+	minDeletedRetention = time.Minute
+	maxDeletedRetention = 10 * 365 * 24 * time.Hour
+)
+
+// ParseDeletedRetention reads the ENCLAVE_DELETED_RETENTION setting: a
+// duration such as "168h" or "720h" from 1m to ten years; empty means
+// models.DefaultDeletedRetention (seven days).
+func ParseDeletedRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return models.DefaultDeletedRetention, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < minDeletedRetention || d > maxDeletedRetention {
+		return 0, fmt.Errorf("ENCLAVE_DELETED_RETENTION must be a duration from 1m to 87600h (ten years), like 168h for seven days, not %q", s)
+	}
+	return d, nil
+}
+
+// deletedRetention is the retention in effect.
+func (c Config) deletedRetention() time.Duration {
+	if c.DeletedRetention <= 0 {
+		return models.DefaultDeletedRetention
+	}
+	return c.DeletedRetention
 }
 
 // minMetricsToken is the shortest ENCLAVE_METRICS_TOKEN accepted.

@@ -95,6 +95,7 @@ func (s *Server) settingsInEffect() []handlers.Setting {
 		{Name: "ENCLAVE_OAUTH_KEY", Value: secret(c.OAuthKeys != nil, keyFrom(c.oauthKeyText != ""))},
 		{Name: "ENCLAVE_SECURE_COOKIES", Value: strconv.FormatBool(c.SecureCookies)},
 		{Name: "ENCLAVE_REQUEST_TIMEOUT", Value: c.RequestTimeout.String()},
+		{Name: "ENCLAVE_DELETED_RETENTION", Value: c.deletedRetention().String()},
 		{Name: "ENCLAVE_DB_MAX_CONNS", Value: s.poolSize()},
 		{Name: "ENCLAVE_METRICS_ADDR", Value: set(c.MetricsAddr)},
 		{Name: "ENCLAVE_METRICS_TOKEN", Value: secret(c.MetricsToken != "", "set")},

@@ -99,6 +99,8 @@ func (s *Server) routes(h *handlers.Set) {
 	ops.GET(paths.AdminAudit, h.Ops.AuditLog)
 	ops.GET(paths.AdminCompare, h.Compare.Operator)
 	ops.POST(paths.AdminPromote, h.Compare.OperatorPromote)
+	ops.GET(paths.AdminDeleted, h.Deletion.List)
+	ops.POST(paths.AdminRestoreProject, h.Deletion.Restore)
 
 	projects := app.below(paths.Projects.Pattern(), signedIn)
 	projects.GET(paths.Projects, h.Projects.Choose)
@@ -159,6 +161,8 @@ func (s *Server) routes(h *handlers.Set) {
 	admin.POST(paths.DeleteClient, scoped(h.Clients.Delete))
 	admin.GET(paths.Compare, scoped(h.Compare.Page))
 	admin.POST(paths.PromoteProject, scoped(h.Compare.Promote))
+	admin.GET(paths.DeleteProject, scoped(h.Deletion.Page))
+	admin.POST(paths.DeleteProject, scoped(h.Deletion.Delete))
 
 	// OAuth 2.0: the token endpoint takes no cookie, so no CSRF token; its
 	// answers are RFC 6749 JSON. Discovery documents are public.

@@ -102,6 +102,7 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) *Server {
 		ProjectOps: &handlers.ProjectOps{Sys: sys, Box: box},
 		Ops:        &handlers.Ops{Sys: sys, Box: box, Jobs: projectops.NewJobs(), Log: log},
 		Compare:    &handlers.Compare{Sys: sys, Box: box},
+		Deletion:   &handlers.Deletion{Sys: sys, Retention: cfg.deletedRetention()},
 	})
 	s.metrics.learnRoutes(e.Routes())
 	return s
@@ -132,6 +133,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { errc <- hs.ListenAndServe() }()
 	}
 	go s.sweepSessions(ctx)
+	go s.RunRetention(ctx)
 	mailCtx, stopMail := context.WithCancel(ctx)
 	mailDone := make(chan struct{})
 	go func() { defer close(mailDone); s.RunMail(mailCtx) }()

@@ -63,6 +63,8 @@ func run(args []string) error {
 	fs.StringVar(&poolText, "db-max-conns", poolText, fmt.Sprintf("PostgreSQL connections in the pool, all kept open once made (ENCLAVE_DB_MAX_CONNS; default %d)", models.DefaultPoolSize))
 	timeoutText := os.Getenv("ENCLAVE_REQUEST_TIMEOUT")
 	fs.StringVar(&timeoutText, "request-timeout", timeoutText, fmt.Sprintf("how long a request may run, its database work included, e.g. 30s or 2m (ENCLAVE_REQUEST_TIMEOUT; default %s)", web.DefaultRequestTimeout))
+	retentionText := os.Getenv("ENCLAVE_DELETED_RETENTION")
+	fs.StringVar(&retentionText, "deleted-retention", retentionText, fmt.Sprintf("how long a deleted project waits before it is expunged for good, a super admin able to restore it until then, e.g. 168h or 720h (ENCLAVE_DELETED_RETENTION; default %s)", models.DefaultDeletedRetention))
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: enclave [command] [flags]
 
@@ -89,6 +91,9 @@ Flags of serve and migrate:
 		return err
 	}
 	if cfg.RequestTimeout, err = web.ParseRequestTimeout(timeoutText); err != nil {
+		return err
+	}
+	if cfg.DeletedRetention, err = web.ParseDeletedRetention(retentionText); err != nil {
 		return err
 	}
 	if cfg.TrustedProxies, err = web.ParseTrustedProxies(os.Getenv("ENCLAVE_TRUSTED_PROXIES")); err != nil {

@@ -66,6 +66,7 @@ var Actions = []string{
 	ActionSignInSucceeded, ActionSignInFailed, ActionLoginGranted, ActionLoginRevoked,
 	ActionOperatorVisited, ActionUserDeactivated, ActionUserReactivated, ActionTemporaryPassword,
 	ActionProjectPromoted,
+	ActionProjectDeleted, ActionProjectRestored,
 }
 
 // Event is one line of the audit log.
@@ -167,6 +168,10 @@ func RecordSignIn(ctx context.Context, db *gorm.DB, a Actor, succeeded bool) err
 const (
 	ActionProjectCloned   = "project.cloned"
 	ActionProjectExpunged = "project.expunged"
+	// A project admin's deletion of their project, and a super admin's
+	// restore of it: in the project's own log and in the operator's.
+	ActionProjectDeleted  = "project.deleted"
+	ActionProjectRestored = "project.restored"
 )
 
 // OperatorActions lists the operator's log's actions, for the global

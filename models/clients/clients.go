@@ -419,23 +419,38 @@ type Directory struct{ db *gorm.DB }
 func NewDirectory(db *gorm.DB) Directory { return Directory{db: db} }
 
 // row reads the client clientID, whatever its project: kit.ErrNotFound
-// when there is none.
+// when there is none, or when its project is deleted (a deleted project's
+// clients get no token).
 func (r Directory) row(ctx context.Context, clientID string) (row, error) {
 	var found row
 	if !kit.IsUUID(clientID) {
 		return found, kit.ErrNotFound
 	}
 	find := func(tx *gorm.DB) error { return kit.NotFound(tx.Where("id = ?", clientID).Take(&found).Error) }
+	var err error
 	if kit.DialectOf(r.db) != kit.Postgres {
-		return found, find(r.db.WithContext(ctx))
+		err = find(r.db.WithContext(ctx))
+	} else {
+		err = r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			// The wall shows this one client, whatever its project.
+			if err := kit.EnterWall(ctx, tx, "enclave.client_id", clientID); err != nil {
+				return err
+			}
+			return find(tx)
+		})
 	}
-	return found, r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The wall shows this one client, whatever its project.
-		if err := kit.EnterWall(ctx, tx, "enclave.client_id", clientID); err != nil {
-			return err
-		}
-		return find(tx)
-	})
+	if err != nil {
+		return found, err
+	}
+	var live int64
+	if err := r.db.WithContext(ctx).Table("projects").Where("id = ? AND deleted_at IS NULL", found.ProjectID).
+		Count(&live).Error; err != nil {
+		return found, err
+	}
+	if live == 0 {
+		return row{}, kit.ErrNotFound
+	}
+	return found, nil
 }
 
 // ClientByID reads an enabled client by the id a program presents, without

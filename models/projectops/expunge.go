@@ -3,6 +3,7 @@ package projectops
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"enclave/models/audit"
 	"enclave/models/kit"
@@ -31,6 +32,29 @@ type ExpungeResult struct {
 // operator's log, which keeps the project's id and name. A missing project
 // is kit.ErrNotFound; the last super-admin project is ErrLastSuperAdmin.
 func Expunge(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string) (ExpungeResult, error) {
+	return expunge(ctx, db, a, projectID, nil)
+}
+
+// ErrNotDue refuses ExpungeDeleted's expunge of a project that is not
+// deleted (any more), or was deleted after the cutoff.
+var ErrNotDue = fmt.Errorf("%w: the project is not deleted, or its retention has not passed", kit.ErrConflict)
+
+// ExpungeDeleted expunges projectID as Expunge does, but only if it is
+// deleted and was deleted before cutoff, checked under the lock that the
+// expunge holds on the project's row: a restore that comes first wins
+// (ErrNotDue), and one that comes later finds nothing to restore.
+func ExpungeDeleted(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string, cutoff time.Time) (ExpungeResult, error) {
+	return expunge(ctx, db, a, projectID, func(p projects.Project) error {
+		if !p.DeletedAt.Valid || !p.DeletedAt.Time.Before(cutoff) {
+			return ErrNotDue
+		}
+		return nil
+	})
+}
+
+// expunge is Expunge, with check (when given) deciding on the locked row
+// whether to go on.
+func expunge(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string, check func(projects.Project) error) (ExpungeResult, error) {
 	if !kit.IsUUID(projectID) {
 		return ExpungeResult{}, kit.ErrNotFound
 	}
@@ -41,8 +65,14 @@ func Expunge(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string) 
 		if kit.DialectOf(tx) == kit.Postgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
-		if err := q.Where("id = ?", projectID).Take(&out.Project).Error; err != nil {
+		// Unscoped: a deleted project is expunged too.
+		if err := q.Unscoped().Where("id = ?", projectID).Take(&out.Project).Error; err != nil {
 			return kit.NotFound(err)
+		}
+		if check != nil {
+			if err := check(out.Project); err != nil {
+				return err
+			}
 		}
 		if out.Project.SuperAdmin {
 			var others int64

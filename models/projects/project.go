@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"gorm.io/gorm"
 )
 
 // MaxProjectNameLength bounds a project's name, in characters.
@@ -31,7 +33,18 @@ type Project struct {
 	Version   int
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// DeletedAt is set while the project is deleted, waiting for its
+	// expunge (see models.Tenant.DeleteProject). Being a gorm.DeletedAt,
+	// it hides the project from every GORM query on Project unless the
+	// query says Unscoped: the ones that must see deleted projects say so.
+	DeletedAt gorm.DeletedAt
+	// DeletedBy is the user who deleted it; nil when live or when that
+	// account is gone.
+	DeletedBy *string
 }
+
+// Deleted reports whether the project is deleted, waiting for its expunge.
+func (p Project) Deleted() bool { return p.DeletedAt.Valid }
 
 // NewProject is what creating a project asks for.
 type NewProject struct {

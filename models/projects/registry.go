@@ -33,12 +33,12 @@ func (r Registry) SetProjectFlags(ctx context.Context, projectID string, strictM
 // IsSuperAdmin reports whether userID is a server operator: an active
 // admin, under no access policy, of a project whose superAdmin flag is set.
 // Plain members of that project are not, so that the power cannot spread
-// to whoever an admin invites.
+// to whoever an admin invites; nor are the admins of a deleted one.
 func (r Registry) IsSuperAdmin(ctx context.Context, userID string) (bool, error) {
 	var n int64
 	err := r.db.WithContext(ctx).Table("project_memberships AS m").
 		Joins("JOIN projects AS p ON p.id = m.project_id").
-		Where("m.user_id = ? AND m.active = ? AND m.admin = ? AND m.access_policy_id IS NULL AND p.super_admin = ?", userID, true, true, true).
+		Where("m.user_id = ? AND m.active = ? AND m.admin = ? AND m.access_policy_id IS NULL AND p.super_admin = ? AND p.deleted_at IS NULL", userID, true, true, true).
 		Count(&n).Error
 	return n > 0, err
 }

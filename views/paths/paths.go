@@ -187,6 +187,14 @@ const (
 	AdminAudit   Route0 = "/admin/audit"
 )
 
+// Deleting a project: its admins' confirmation page, and the dashboard's
+// list of deleted projects waiting for their expunge, with their restore.
+const (
+	DeleteProject       Route1 = "/projects/:project/delete"
+	AdminDeleted        Route0 = "/admin/deleted"
+	AdminRestoreProject Route1 = "/admin/deleted/:project/restore"
+)
+
 // OAuth 2.0 and its discovery documents: no session, no CSRF token.
 const (
 	OAuthToken          Route0 = "/oauth2/token"
