@@ -11,6 +11,7 @@ import (
 	"enclave/models/kit"
 	"enclave/models/testdb"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
@@ -42,6 +43,17 @@ func TestDeleteProjectHidesEverywhere(t *testing.T) {
 				t.Fatal(err)
 			}
 			bobToken := session(t, w.sys, "bob-token", &bob.ID, "{}", time.Now().Add(time.Hour))
+			// An account scoped to the project, as a patient who registered
+			// into it has, with a session.
+			scopedID := uuid.NewString()
+			if err := db.DB.Exec(`INSERT INTO users (id, project_id, first_name, last_name, email, created_at, updated_at)
+				VALUES (?, ?, 'Pat', 'Ient', 'pat@example.org', ?, ?)`, scopedID, w.alpha.ID, kit.Now(), kit.Now()).Error; err != nil {
+				t.Fatal(err)
+			}
+			scopedToken := session(t, w.sys, "scoped-token", &scopedID, "{}", time.Now().Add(time.Hour))
+			if !resolve(t, w.sys, scopedToken, models.AllProjects).SignedIn() {
+				t.Fatal("the scoped account's session before the deletion")
+			}
 			by := audit.Actor{UserID: w.ada.ID, Email: w.ada.Email}
 
 			if _, err := alpha.DeleteProject(ctx, by, "Alpha"); kit.FieldErrors(err)["confirm"] == "" {
@@ -75,6 +87,9 @@ func TestDeleteProjectHidesEverywhere(t *testing.T) {
 			}
 			if _, err := resolve(t, w.sys, bobToken, w.alpha.ID).Access(w.alpha.ID); !errors.Is(err, kit.ErrNotFound) {
 				t.Errorf("bob's session enters the deleted project: %v", err)
+			}
+			if resolve(t, w.sys, scopedToken, models.AllProjects).SignedIn() {
+				t.Error("the session of an account scoped to the deleted project is still signed in")
 			}
 			if all := resolve(t, w.sys, w.adaToken, models.AllProjects); len(all.Projects) != 1 || all.Projects[0].Project.ID != w.beta.ID {
 				t.Errorf("ada's projects: %+v", all.ProjectsOf())
@@ -132,6 +147,9 @@ func TestDeleteProjectHidesEverywhere(t *testing.T) {
 			}
 			if _, err := resolve(t, w.sys, bobToken, w.alpha.ID).Access(w.alpha.ID); err != nil {
 				t.Errorf("bob after the restore: %v", err)
+			}
+			if !resolve(t, w.sys, scopedToken, models.AllProjects).SignedIn() {
+				t.Error("the scoped account's session after the restore")
 			}
 			if _, err := w.sys.AuthenticateClient(ctx, client.ID, secret); err != nil {
 				t.Errorf("the client after the restore: %v", err)

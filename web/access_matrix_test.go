@@ -357,6 +357,12 @@ var consoleRows = operatorView([]accessRow{
 	{req: "GET /projects/{project}/compare", want: admins(titled("Compare projects"))},
 	{req: "POST /projects/{project}/compare/promote", form: "with=&direction=a-b&confirm=",
 		want: admins(outcome{http.StatusUnprocessableEntity, "Compare projects"})},
+	// Deleting the project: the form is sent with a wrong name, since a
+	// granted deletion would take the project from the rows after it (see
+	// deletion_test.go for one that goes through).
+	{req: "GET /projects/{project}/delete", want: admins(titled("Delete project"))},
+	{req: "POST /projects/{project}/delete", form: "confirm=Not+its+name", state: fixtureProjectLive,
+		want: admins(outcome{http.StatusUnprocessableEntity, "Delete project"})},
 
 	// Choosing a new password after a temporary one: no one here has one.
 	{req: "GET /account/new-password", want: signedIn(to("/account"))},
@@ -387,6 +393,9 @@ var consoleRows = operatorView([]accessRow{
 	{req: "GET /admin/compare", want: superAdmins(titled("Compare projects"))},
 	{req: "POST /admin/compare/promote", form: "a=&b=&direction=a-b",
 		want: superAdmins(outcome{http.StatusUnprocessableEntity, "Compare projects"})},
+	{req: "GET /admin/deleted", want: superAdmins(titled("Deleted projects"))},
+	{req: "POST /admin/deleted/{target}/restore", fresh: spareDeletedProject, form: "confirm={target-name}", state: projectExists,
+		want: superAdmins(titled("Deleted projects"))},
 })
 
 // matrixChallenge is a PKCE challenge (plain) for the sign-in rows.
@@ -804,7 +813,28 @@ func spareProject(t *testing.T, fx *accessFixture) vars {
 	return vars{"target": p.ID}
 }
 
+// spareDeletedProject is a deleted project of the link holder's, for a row
+// that restores one.
+func spareDeletedProject(t *testing.T, fx *accessFixture) vars {
+	v := spareProject(t, fx)
+	store := fx.app.Sys.Tenant(v["target"])
+	p, err := store.Project(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.DeleteProject(t.Context(), audit.Actor{}, p.Name); err != nil {
+		t.Fatal(err)
+	}
+	v["target-name"] = p.Name
+	return v
+}
+
 // The states a request may change.
+
+func fixtureProjectLive(t *testing.T, fx *accessFixture, _ vars) string {
+	_, err := fx.store().Project(t.Context())
+	return fmt.Sprint(err)
+}
 
 func projectExists(t *testing.T, fx *accessFixture, v vars) string {
 	_, err := fx.app.Sys.Tenant(v["target"]).Project(t.Context())

@@ -6,14 +6,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"enclave/models/audit"
 	"enclave/models/clients"
 	"enclave/models/testdb"
+	"enclave/web"
 	"enclave/web/webtest"
 )
 
-// operatorEvents counts the operator's log lines of action about project.
+// operatorEventsAbout counts the operator's log lines of action about project.
 func operatorEventsAbout(t *testing.T, app *webtest.App, action, project string) int64 {
 	t.Helper()
 	var n int64
@@ -33,7 +35,7 @@ func operatorEventsAbout(t *testing.T, app *webtest.App, action, project string)
 func TestDeleteProject(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
-			app := webtest.New(t, db)
+			app := webtest.NewWith(t, db, func(c *web.Config) { c.DeletedRetention = 72 * time.Hour })
 			ctx := t.Context()
 			owner, alpha := app.SignUp("owner@example.org", "Alpha Clinic")
 			bob, bobHome := app.SignUp("bob@example.org", "Bob Home")
@@ -64,7 +66,7 @@ func TestDeleteProject(t *testing.T) {
 			bob.Get(del).Status(http.StatusForbidden)
 			bob.PostForm(del, url.Values{"confirm": {"Alpha Clinic"}}).Status(http.StatusForbidden)
 			page := owner.Get(del).Status(http.StatusOK)
-			if page.Title() != "Delete project" || !strings.Contains(page.TestID("confirm-delete-project"), "7 days") {
+			if page.Title() != "Delete project" || !strings.Contains(page.TestID("confirm-delete-project"), "After 3 days it is erased") {
 				t.Errorf("confirmation page %q: %s", page.Title(), page.TestID("confirm-delete-project"))
 			}
 
@@ -111,6 +113,13 @@ func TestDeleteProject(t *testing.T) {
 			}
 			if got := list.TestID("deleted-project-by"); got != "owner@example.org" {
 				t.Errorf("deleted by %q", got)
+			}
+			due, err := time.Parse("2006-01-02 15:04", list.TestID("deleted-project-due"))
+			if want := time.Now().UTC().Add(72 * time.Hour); err != nil || due.Sub(want).Abs() > 2*time.Minute {
+				t.Errorf("expunge due %q (%v), want about %s", list.TestID("deleted-project-due"), err, want)
+			}
+			if got := op.Get("/admin/server").Status(http.StatusOK).TestID("setting-ENCLAVE_DELETED_RETENTION"); got != "72h0m0s" {
+				t.Errorf("the server page shows the retention as %q", got)
 			}
 			restore := "/admin/deleted/" + alpha + "/restore"
 			op.PostForm(restore, url.Values{"confirm": {"alpha"}}).Status(http.StatusUnprocessableEntity).Shows("error-confirm")
