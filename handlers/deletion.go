@@ -41,7 +41,8 @@ func (h *Deletion) Page(c echo.Context, sc models.Scope) error {
 
 // Delete deletes the project once its name is typed, and sends the admin
 // to their project list, where it is no more. A wrong name is an inline
-// error (422); the last super-admin project is refused (409).
+// error (422); the last super-admin project is refused (409); htmx gets
+// the form back in place.
 func (h *Deletion) Delete(c echo.Context, sc models.Scope) error {
 	var f forms.ConfirmProject
 	errs, err := submit(c, &f, func() error {
@@ -68,7 +69,7 @@ func (h *Deletion) confirm(c echo.Context, sc models.Scope, status int, f forms.
 		return err
 	}
 	vm := views.ProjectDeleteVM{Form: f, Errors: errs, Retention: retentionText(h.Retention)}
-	return render(c, status, views.ProjectDeletePage(p, vm))
+	return renderForm(c, status, views.ProjectDeletePage(p, vm), views.ProjectDeleteForm(p, vm))
 }
 
 // List shows the deleted projects waiting for their expunge.

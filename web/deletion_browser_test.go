@@ -11,9 +11,9 @@ import (
 )
 
 // TestBrowserDeleteProject: with JavaScript on, an admin goes from the
-// project's settings to the deletion's confirmation, is told in place that
-// the typed name is wrong, then deletes the project and lands on their
-// project list, where it is no more.
+// project's settings to the deletion's confirmation, is told in place (htmx,
+// no reload) that the typed name is wrong, then deletes the project and
+// lands on their project list, where it is no more.
 func TestBrowserDeleteProject(t *testing.T) {
 	app := webtest.New(t, testdb.SQLite(t))
 	ada, project := app.SignUp("ada@example.org", "Alpha Clinic")
@@ -26,6 +26,8 @@ func TestBrowserDeleteProject(t *testing.T) {
 	b.Do("go to the confirmation", click(byID("delete-project")), chromedp.WaitVisible(chromedp.CSS(byID("confirm-delete-project"))))
 	b.WaitPath(base, "/projects/"+project+"/delete")
 	b.CheckA11y("delete project")
+	b.WaitHTMXReady(byID("delete-project-submit"))
+	b.Eval("window.stillSamePage = true")
 
 	b.Do("a wrong name", fill("#f-confirm", "Alpha"), click(byID("delete-project-submit")),
 		chromedp.WaitVisible(chromedp.CSS(byID("error-confirm"))))
@@ -35,6 +37,9 @@ func TestBrowserDeleteProject(t *testing.T) {
 	b.CheckA11y("delete project, wrong name")
 	if !b.Eval(`document.querySelector("#f-confirm").value === "Alpha"`) {
 		t.Error("the typed name did not come back")
+	}
+	if !b.Eval("window.stillSamePage === true") {
+		t.Error("the refusal reloaded the page instead of swapping the form")
 	}
 
 	b.Do("the right name", chromedp.Clear(chromedp.CSS("#f-confirm")), fill("#f-confirm", "Alpha Clinic"),

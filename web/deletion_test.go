@@ -78,8 +78,18 @@ func TestDeleteProject(t *testing.T) {
 				t.Errorf("the typed name came back as %q", v)
 			}
 			bob.Get("/projects/" + alpha).Status(http.StatusOK)
-
-			owner.PostForm(del, url.Values{"confirm": {"Alpha Clinic"}}).RedirectsTo("/projects")
+			// htmx gets the form alone back, and is sent on by HX-Redirect.
+			owner.Header("HX-Request", "true")
+			frag := owner.PostForm(del, url.Values{"confirm": {"Alpha"}}).Status(http.StatusUnprocessableEntity).
+				Shows("confirm-delete-project").Shows("error-confirm")
+			if frag.Has("project-tabs") || strings.Contains(frag.Body, "<html") {
+				t.Errorf("htmx got a whole page: %s", frag.Body)
+			}
+			bob.Get("/projects/" + alpha).Status(http.StatusOK)
+			if got := owner.PostForm(del, url.Values{"confirm": {"Alpha Clinic"}}).Status(http.StatusOK).Header("HX-Redirect"); got != "/projects" {
+				t.Errorf("htmx is sent to %q", got)
+			}
+			owner.Header("HX-Request", "")
 			for name, c := range map[string]*webtest.Client{"owner": owner, "bob": bob} {
 				c.Get("/projects").Status(http.StatusOK).NotContains("Alpha Clinic")
 				for _, path := range []string{"/projects/" + alpha, settings, "/projects/" + alpha + "/resources", del} {
@@ -137,6 +147,10 @@ func TestDeleteProject(t *testing.T) {
 				!slices.Contains(got, audit.ActionProjectRestored) {
 				t.Errorf("the project's audit log: %q", got)
 			}
+
+			// Without htmx, a plain form post and a redirect.
+			owner.PostForm(del, url.Values{"confirm": {"Alpha Clinic"}}).RedirectsTo("/projects")
+			bob.Get("/projects/" + alpha).Status(http.StatusNotFound)
 
 			// The server's only super-admin project stays.
 			op.PostForm("/projects/"+ops+"/delete", url.Values{"confirm": {"Operators"}}).Status(http.StatusConflict).
