@@ -148,23 +148,6 @@ func deletedProject(ctx context.Context, tx *gorm.DB, projectID string) (project
 	return p, kit.NotFound(err)
 }
 
-// DeletedProject loads one deleted project for the dashboard.
-func (s System) DeletedProject(ctx context.Context, projectID string) (DeletedProject, error) {
-	p, err := deletedProject(ctx, s.db, projectID)
-	if err != nil {
-		return DeletedProject{}, err
-	}
-	out := DeletedProject{Project: p}
-	if p.DeletedBy != nil {
-		if u, err := s.UserByID(ctx, *p.DeletedBy); err == nil {
-			out.DeletedByEmail = u.Email
-		} else if !errors.Is(err, kit.ErrNotFound) {
-			return out, err
-		}
-	}
-	return out, nil
-}
-
 // RestoreProject brings a deleted project back for every member, once
 // confirm is its name; a super admin's act (the caller checks that a is
 // one). Recorded in the project's audit log and the operator's. A project
