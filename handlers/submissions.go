@@ -27,9 +27,23 @@ type FormDirectory interface {
 // purpose (see Submissions), which carried token; create returns the id of
 // what it made, which submitOnce returns, also to a repeated submission of
 // the same form.
+//
+// The work is not cut short when the browser stops waiting (a double click
+// abandons the first copy): a create cancelled after its commit would
+// report a failure, free the token and let the second copy create again.
+// The request's deadline still bounds it.
 func submitOnce(c echo.Context, subs Submissions, purpose, token string, create func() (string, error)) (string, error) {
 	u, _ := CurrentUser(c)
-	id, _, err := subs.SubmitOnce(ctx(c), u.ID, purpose, token, create)
+	req := c.Request()
+	work := context.WithoutCancel(req.Context())
+	if deadline, ok := req.Context().Deadline(); ok {
+		var cancel context.CancelFunc
+		work, cancel = context.WithDeadline(work, deadline)
+		defer cancel()
+	}
+	c.SetRequest(req.WithContext(work))
+	defer c.SetRequest(req)
+	id, _, err := subs.SubmitOnce(work, u.ID, purpose, token, create)
 	return id, err
 }
 

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -11,10 +12,11 @@ import (
 )
 
 // TestBrowserOps: in Chromium, with JavaScript and without, a super admin
-// clones a project from its row on the dashboard (the progress page
-// refreshes itself with htmx, or by its Refresh link, until it links to the
-// copy), finds the clone in the global audit log, and expunges the copy by
-// typing its name. Each page passes axe-core.
+// finds a project on the dashboard and clones it from its row (the progress
+// page refreshes itself with htmx, or by its Refresh link, until it links
+// to the copy), finds the clone in the global audit log, compares the
+// source with the copy and promotes a setting changed since, and expunges
+// the copy by typing its name. Each page passes axe-core.
 func TestBrowserOps(t *testing.T) {
 	for _, js := range []bool{true, false} {
 		name := "with JavaScript"
@@ -56,12 +58,34 @@ func TestBrowserOps(t *testing.T) {
 
 			b.Do("the audit log", chromedp.Navigate(base+"/admin"), click(byID("admin-tab-audit")),
 				chromedp.WaitVisible(chromedp.CSS(byID("audit-filter"))))
-			b.Do("filter by the copy", fill("#f-project", "alpha dev"), click(byID("audit-filter-submit")),
-				chromedp.WaitVisible(chromedp.CSS(byID("audit-table"))))
+			// The filter is a plain GET form: wait for the filtered page, not
+			// the table of the page it leaves.
+			b.Do("filter by the copy", fill("#f-project", "alpha dev"), click(byID("audit-filter-submit")))
+			b.WaitTrue("the filtered log", `location.search.indexOf("project=") >= 0 && document.readyState === "complete" &&
+				!!document.querySelector('[data-testid="audit-action"]')`)
 			if got := b.Text(byID("audit-action")); !strings.HasPrefix(got, "project.cloned") {
 				t.Errorf("the copy's newest line: %q", got)
 			}
 			b.CheckA11y("global audit log (" + name + ")")
+
+			// dev → staging: a setting changed in the source since the copy
+			// is compared and promoted to the copy.
+			form := settingsForm(t, d.ada, d.alpha)
+			form.Set("description", "Tried in Alpha")
+			d.ada.PostForm("/projects/"+d.alpha+"/settings", form).Status(http.StatusOK)
+			b.Do("compare", chromedp.Navigate(base+"/admin"), click(byID("admin-tab-compare")),
+				chromedp.WaitVisible(chromedp.CSS(byID("compare-form"))))
+			b.Do("the source and the copy", fill("#f-a", d.alpha), fill("#f-b", copyID), click(byID("compare-submit")),
+				chromedp.WaitVisible(chromedp.CSS(byID("promote-item-setting-description"))))
+			b.CheckA11y("compare the source and the copy (" + name + ")")
+			b.Do("promote the description", click(byID("promote-item-setting-description")), fill("#f-confirm", "Alpha Dev"),
+				click(byID("promote-submit")), chromedp.WaitVisible(chromedp.CSS(byID("notice"))))
+			if got := b.Text(byID("notice")); got != "Promoted 1 item from Alpha Clinic to Alpha Dev." {
+				t.Errorf("promotion notice %q", got)
+			}
+			if got := description(t, d.app, copyID); got != "Tried in Alpha" {
+				t.Errorf("the copy's description after the promotion: %q", got)
+			}
 
 			b.Do("expunge the copy", chromedp.Navigate(base+"/admin/expunge/"+copyID), chromedp.WaitVisible(chromedp.CSS(byID("expunge-form"))))
 			b.CheckA11y("expunge form (" + name + ")")
