@@ -20,16 +20,18 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		Type string `json:"type"`
 	}
 	type resource struct {
-		Type              string  `json:"type"`
-		Interaction       []code  `json:"interaction"`
-		Versioning        string  `json:"versioning,omitempty"`
-		ReadHistory       bool    `json:"readHistory"`
-		UpdateCreate      bool    `json:"updateCreate"`
-		ConditionalCreate bool    `json:"conditionalCreate"`
-		ConditionalRead   string  `json:"conditionalRead"`
-		ConditionalUpdate bool    `json:"conditionalUpdate"`
-		ConditionalDelete string  `json:"conditionalDelete"`
-		SearchParam       []param `json:"searchParam"`
+		Type              string   `json:"type"`
+		Interaction       []code   `json:"interaction"`
+		Versioning        string   `json:"versioning,omitempty"`
+		ReadHistory       bool     `json:"readHistory"`
+		UpdateCreate      bool     `json:"updateCreate"`
+		ConditionalCreate bool     `json:"conditionalCreate"`
+		ConditionalRead   string   `json:"conditionalRead"`
+		ConditionalUpdate bool     `json:"conditionalUpdate"`
+		ConditionalDelete string   `json:"conditionalDelete"`
+		SearchInclude     []string `json:"searchInclude,omitempty"`
+		SearchRevInclude  []string `json:"searchRevInclude,omitempty"`
+		SearchParam       []param  `json:"searchParam"`
 		// Operation: see typeOperations.
 		Operation []capOperation `json:"operation,omitempty"`
 	}
@@ -40,6 +42,7 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		}
 		return out
 	}
+	includes, revIncludes := includePaths()
 	var listed []resource
 	for _, rt := range fhir.ResourceTypes() {
 		r := resource{Type: rt, ConditionalRead: "not-supported", ConditionalDelete: "not-supported"}
@@ -55,6 +58,7 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		// If-None-Match and If-Modified-Since both answer 304; a conditional
 		// delete matching several resources is refused (412).
 		r.ConditionalCreate, r.ConditionalRead, r.ConditionalUpdate, r.ConditionalDelete = true, "full-support", true, "single"
+		r.SearchInclude, r.SearchRevInclude = includes[rt], revIncludes[rt]
 		for name, p := range fhir.SearchParams(rt) {
 			if resources.Searchable(p) {
 				r.SearchParam = append(r.SearchParam, param{name, string(p.Type)})
@@ -138,4 +142,34 @@ var systemOperations = []capOperation{
 		Documentation: "Super admins only: POST Project/{id}/$clone copies a whole project"},
 	{Name: "expunge", Definition: "urn:enclave:OperationDefinition:project-expunge",
 		Documentation: "Super admins only: POST Project/{id}/$expunge?everything=true deletes a project and everything of it"},
+}
+
+// includePaths lists, per resource type, the _include values a search of
+// it takes (each reference parameter, and "*") and the _revinclude values
+// (each reference parameter of any type that may point to it).
+func includePaths() (includes, revIncludes map[string][]string) {
+	includes, revIncludes = map[string][]string{}, map[string][]string{}
+	for _, rt := range fhir.ResourceTypes() {
+		if fhir.IsSystemType(rt) {
+			continue
+		}
+		for name, p := range fhir.SearchParams(rt) {
+			if p.Type != fhir.TypeReference || !resources.Searchable(p) {
+				continue
+			}
+			includes[rt] = append(includes[rt], rt+":"+name)
+			for _, target := range p.Targets {
+				revIncludes[target] = append(revIncludes[target], rt+":"+name)
+			}
+		}
+		if len(includes[rt]) > 0 {
+			includes[rt] = append(includes[rt], rt+":*")
+		}
+	}
+	for _, m := range []map[string][]string{includes, revIncludes} {
+		for _, l := range m {
+			slices.Sort(l)
+		}
+	}
+	return includes, revIncludes
 }

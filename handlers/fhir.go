@@ -232,6 +232,10 @@ func (h *FHIR) Search(c echo.Context, sc models.Scope) error {
 		b.Entry = append(b.Entry, bundleEntry{FullURL: Origin(c) + paths.FHIRResource.URL(r.Type, r.ID),
 			Resource: r.JSON, Search: &entrySearch{Mode: "match"}})
 	}
+	for _, r := range res.Included {
+		b.Entry = append(b.Entry, bundleEntry{FullURL: Origin(c) + paths.FHIRResource.URL(r.Type, r.ID),
+			Resource: r.JSON, Search: &entrySearch{Mode: "include"}})
+	}
 	return writeJSON(c, http.StatusOK, b)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -377,6 +378,24 @@ func TestFHIRMetadata(t *testing.T) {
 	}
 	if got := flags("StructureDefinition"); got != "false false false not-supported not-supported" {
 		t.Errorf("StructureDefinition's updateCreate, conditional create/update/delete/read: %s", got)
+	}
+	listsAll := func(typ, field string, want ...string) {
+		t.Helper()
+		var got []string
+		for _, x := range asList(byType[typ][field]) {
+			got = append(got, x.(string))
+		}
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%s's %s lacks %s", typ, field, w)
+			}
+		}
+	}
+	listsAll("Observation", "searchInclude", "Observation:subject", "Observation:performer", "Observation:*")
+	listsAll("Patient", "searchInclude", "Patient:organization", "Patient:general-practitioner")
+	listsAll("Patient", "searchRevInclude", "Observation:subject", "Encounter:patient")
+	if byType["ValueSet"]["searchInclude"] != nil || byType["ValueSet"]["searchRevInclude"] != nil {
+		t.Error("shared definitions list includes")
 	}
 	if fmt.Sprint(cs["patchFormat"]) != "[application/json-patch+json]" {
 		t.Errorf("patchFormat %v", cs["patchFormat"])

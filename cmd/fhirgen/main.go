@@ -115,6 +115,13 @@ func run(src, out string) error {
 	if err := writeGzip(filepath.Join(out, "system.ndjson.gz"), system.Bytes()); err != nil {
 		return err
 	}
+	searchJSON, err := searchExtras(structures, filepath.Join(src, "compartmentdefinition-patient.json"))
+	if err != nil {
+		return err
+	}
+	if err := writeGzip(filepath.Join(out, "search.json.gz"), searchJSON); err != nil {
+		return err
+	}
 	sort.Strings(skipped)
 	fmt.Printf("fhirgen: %d types, %d required value sets expanded, %d search parameters, %d system resources\n",
 		len(d.Types), len(d.ValueSets), len(d.SearchParams), len(structures)+len(valueSets)+len(codeSystems)+len(searchParams))
@@ -151,6 +158,45 @@ type searchParamDef struct {
 	Base       []string `json:"base"`
 	Expression string   `json:"expression,omitempty"`
 	Target     []string `json:"target,omitempty"`
+}
+
+// searchExtras is search.json.gz: per resource type, the top-level elements
+// R4 marks isSummary (what _summary=true keeps), and the parameters that put
+// a resource in a Patient's compartment (compartment search).
+func searchExtras(structures []obj, compartmentFile string) ([]byte, error) {
+	out := struct {
+		Summary            map[string][]string `json:"summary"`
+		PatientCompartment map[string][]string `json:"patientCompartment"`
+	}{Summary: map[string][]string{}, PatientCompartment: map[string][]string{}}
+	for _, sd := range structures {
+		if str(sd, "kind") != "resource" || str(sd, "derivation") == "constraint" || sd["abstract"] == true {
+			continue
+		}
+		rt := str(sd, "id")
+		snap, _ := sd["snapshot"].(obj)
+		for _, raw := range list(snap["element"]) {
+			el, _ := raw.(obj)
+			path := strings.Split(str(el, "path"), ".")
+			if len(path) == 2 && el["isSummary"] == true {
+				out.Summary[rt] = append(out.Summary[rt], path[1])
+			}
+		}
+	}
+	b, err := os.ReadFile(compartmentFile)
+	if err != nil {
+		return nil, err
+	}
+	var cd obj
+	if err := json.Unmarshal(b, &cd); err != nil {
+		return nil, err
+	}
+	for _, raw := range list(cd["resource"]) {
+		r, _ := raw.(obj)
+		if params := strs(r["param"]); len(params) > 0 {
+			out.PatientCompartment[str(r, "code")] = params
+		}
+	}
+	return json.Marshal(out)
 }
 
 func typeFromStructure(sd obj) *typeDef {

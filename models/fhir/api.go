@@ -97,7 +97,7 @@ type IndexValue struct {
 // ExtractIndex returns the index values of every supported search parameter
 // (string, token, date and reference) of the resource's type. It never panics,
 // whatever the input.
-func ExtractIndex(resource map[string]any) []IndexValue { return extractIndex(resource) }
+func ExtractIndex(resource map[string]any) []IndexValue { return extractIndex(resource, "") }
 
 // Reference is one Reference.reference found anywhere in a resource,
 // including contained and nested elements but not references to contained

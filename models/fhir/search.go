@@ -87,7 +87,9 @@ func searchParams(resourceType string) map[string]SearchParam {
 	return out
 }
 
-func extractIndex(resource map[string]any) []IndexValue {
+// extractIndex returns the index values of the parameter code of the
+// resource, or of every parameter when code is empty.
+func extractIndex(resource map[string]any, code string) []IndexValue {
 	rt, _ := resource["resourceType"].(string)
 	if !isResourceType(rt) {
 		return nil
@@ -95,13 +97,22 @@ func extractIndex(resource map[string]any) []IndexValue {
 	d := defs()
 	var out []IndexValue
 	for _, p := range d.compiled[rt] {
-		seen := map[IndexValue]bool{}
-		for _, n := range d.eval(p.terms, resource, rt) {
-			for _, v := range indexValues(p.SearchParam, n) {
-				if !seen[v] {
-					seen[v] = true
-					out = append(out, v)
-				}
+		if code == "" || p.Code == code {
+			out = append(out, d.paramValues(p, resource, rt)...)
+		}
+	}
+	return out
+}
+
+// paramValues are the distinct index values of one parameter of resource.
+func (d *definitions) paramValues(p compiledParam, resource map[string]any, rt string) []IndexValue {
+	var out []IndexValue
+	seen := map[IndexValue]bool{}
+	for _, n := range d.eval(p.terms, resource, rt) {
+		for _, v := range indexValues(p.SearchParam, n) {
+			if !seen[v] {
+				seen[v] = true
+				out = append(out, v)
 			}
 		}
 	}

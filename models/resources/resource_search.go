@@ -31,8 +31,13 @@ type SearchQuery struct {
 	Params url.Values
 	// Total is the _total asked for: TotalNone (also when empty),
 	// TotalEstimate or TotalAccurate.
-	Total   string
-	filters []searchFilter
+	Total string
+	// Summary is the _summary asked for ("" is false); Elements the
+	// _elements. Both shape the matches, not what includes add.
+	Summary  string
+	Elements []string
+	includes []includeSpec
+	filters  []searchFilter
 	// anyOf, when set, are the filter groups of an access policy's rules:
 	// a match must also pass every filter of one group (see limitBy).
 	anyOf [][]searchFilter
@@ -109,6 +114,28 @@ func ParseSearch(resourceType string, q url.Values, lenient bool) (SearchQuery, 
 				out.Total = v
 			default:
 				return SearchQuery{}, badQuery("_total must be none, estimate or accurate")
+			}
+			out.Params[key] = values
+			continue
+		case code == "_include" || code == "_revinclude":
+			for _, v := range values {
+				spec, err := parseInclude(resourceType, key, v)
+				if err != nil {
+					return SearchQuery{}, err
+				}
+				out.includes = append(out.includes, spec)
+			}
+			out.Params[key] = values
+			continue
+		case code == "_summary" || code == "_elements":
+			var err error
+			if code == "_summary" {
+				err = out.parseSummary(values[len(values)-1])
+			} else {
+				err = out.parseElements(values)
+			}
+			if err != nil {
+				return SearchQuery{}, err
 			}
 			out.Params[key] = values
 			continue
@@ -265,9 +292,12 @@ const EstimateLimit = 10_000
 // when it was counted (Counted); More says whether another page follows.
 type SearchResult struct {
 	Resources []Resource
-	Total     int
-	Counted   bool
-	More      bool
+	// Included are the resources _include and _revinclude add, each once
+	// and none of them a match.
+	Included []Resource
+	Total    int
+	Counted  bool
+	More     bool
 }
 
 // Search runs q over this project's live resources (or over the shared
@@ -277,7 +307,7 @@ func (t Store) Search(ctx context.Context, q SearchQuery) (SearchResult, error) 
 		return SearchResult{}, err
 	}
 	if fhir.IsSystemType(q.Type) {
-		return searchSystem(q), nil
+		return q.shapeAll(searchSystem(q))
 	}
 	if err := t.checkRead(q.Type); err != nil {
 		return SearchResult{}, err
@@ -302,8 +332,26 @@ func (t Store) Search(ctx context.Context, q SearchQuery) (SearchResult, error) 
 	if err != nil {
 		return SearchResult{}, err
 	}
-	out.Resources, err = t.redactAll(out.Resources)
-	return out, err
+	if out.Resources, err = t.redactAll(out.Resources); err != nil {
+		return SearchResult{}, err
+	}
+	if len(q.includes) > 0 {
+		if err := t.include(ctx, q, &out); err != nil {
+			return SearchResult{}, err
+		}
+	}
+	return q.shapeAll(out)
+}
+
+// shapeAll applies _summary and _elements to the matches of res.
+func (q SearchQuery) shapeAll(res SearchResult) (SearchResult, error) {
+	for i := range res.Resources {
+		var err error
+		if res.Resources[i], err = q.shape(res.Resources[i]); err != nil {
+			return SearchResult{}, err
+		}
+	}
+	return res, nil
 }
 
 // CountByType counts the live resources of each of types, as a search with

@@ -1,0 +1,104 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"enclave/models/audit"
+	"enclave/models/resources"
+	"enclave/models/testdb"
+)
+
+// entriesByMode lists a searchset's entries as "mode Type/id", sorted.
+func entriesByMode(b map[string]any) []string {
+	var out []string
+	for _, e := range asList(b["entry"]) {
+		e := e.(map[string]any)
+		res, _ := e["resource"].(map[string]any)
+		mode, _ := e["search"].(map[string]any)
+		out = append(out, fmt.Sprintf("%v %v/%v", mode["mode"], res["resourceType"], res["id"]))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestFHIRSearchIncludes(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			e := newAPIEnv(t, db)
+			org := create(t, e.ada, "Organization", `{"resourceType":"Organization","name":"North Clinic"}`)
+			pat := create(t, e.ada, "Patient", `{"resourceType":"Patient","name":[{"family":"Okafor"}],"birthDate":"1970-05-05","managingOrganization":{"reference":"Organization/`+org+`"}}`)
+			obs := create(t, e.ada, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"bp"},"subject":{"reference":"Patient/`+pat+`"}}`)
+			// Bob's project uses the same patient id, with an observation of its own.
+			e.bob.API(http.MethodPut, "/fhir/R4/Patient/"+pat, `{"resourceType":"Patient","id":"`+pat+`","name":[{"family":"Intruder"}]}`).Status(http.StatusCreated)
+			bobObs := create(t, e.bob, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"bp"},"subject":{"reference":"Patient/`+pat+`"}}`)
+
+			b := e.ada.API(http.MethodGet, "/fhir/R4/Observation?_include=Observation:subject&_include:iterate=Patient:organization&_count=1", "").Status(http.StatusOK).JSON()
+			want := []string{"include Organization/" + org, "include Patient/" + pat, "match Observation/" + obs}
+			if got := entriesByMode(b); !slices.Equal(got, want) {
+				t.Errorf("entries %v, want %v", got, want)
+			}
+			if u, err := url.Parse(linkURL(b, "self")); err != nil || u.Query().Get("_include") != "Observation:subject" || u.Query().Get("_include:iterate") != "Patient:organization" {
+				t.Errorf("self link %q does not keep the includes", linkURL(b, "self"))
+			}
+			r := e.ada.API(http.MethodGet, "/fhir/R4/Patient?_id="+pat+"&_revinclude=Observation:subject", "").Status(http.StatusOK)
+			r.NotContains("Intruder").NotContains(bobObs)
+			if got, want := entriesByMode(r.JSON()), []string{"include Observation/" + obs, "match Patient/" + pat}; !slices.Equal(got, want) {
+				t.Errorf("revinclude entries %v, want %v", got, want)
+			}
+			r = e.bob.API(http.MethodGet, "/fhir/R4/Observation?_include=Observation:subject", "").Status(http.StatusOK)
+			r.Contains("Intruder").NotContains("Okafor")
+
+			// _summary and _elements.
+			e.ada.API(http.MethodGet, "/fhir/R4/Patient?_elements=name", "").Status(http.StatusOK).
+				Contains("Okafor").Contains("SUBSETTED").NotContains("birthDate").NotContains("managingOrganization")
+			e.ada.API(http.MethodGet, "/fhir/R4/Patient?_summary=count", "").Status(http.StatusOK).Contains(`"total":1`).NotContains(`"entry"`)
+
+			for query, says := range map[string]string{
+				"Observation?_include=Patient:organization":    "without :iterate",
+				"Observation?_include=Observation:code":        "no reference search parameter",
+				"Observation?_include:all=Observation:subject": "Unsupported modifier",
+				"Patient?_summary=maybe":                       "_summary must be",
+				"Patient?_elements=name.family":                "top-level element",
+			} {
+				r := e.ada.API(http.MethodGet, "/fhir/R4/"+query, "").Status(http.StatusBadRequest)
+				if txt := outcomeText(t, r); !strings.Contains(txt, says) {
+					t.Errorf("%s: %q, want it to say %q", query, txt, says)
+				}
+			}
+
+			// A member whose policy shows Patients without birthDate, and
+			// Observations, but no Organizations.
+			ten := e.app.Sys.Tenant(e.pA)
+			pol, err := ten.CreateAccessPolicy(t.Context(), audit.Actor{}, resources.PolicyInput{Name: "Desk", Rules: []resources.PolicyRule{
+				{ResourceType: "Patient", HiddenFields: []string{"birthDate"}},
+				{ResourceType: "Observation", ReadOnly: true},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			desk := e.app.Client()
+			desk.PostForm("/register", url.Values{"firstName": {"Desk"}, "lastName": {"Member"}, "email": {"desk@example.org"}, "password": {"password-123"}}).
+				RedirectsTo("/register/project")
+			u, err := e.app.Sys.UserByEmail(t.Context(), "desk@example.org")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ten.AddMember(t.Context(), audit.Actor{}, u.ID, false, &pol.ID); err != nil {
+				t.Fatal(err)
+			}
+			desk.Header("X-Enclave-Project", e.pA)
+			r = desk.API(http.MethodGet, "/fhir/R4/Observation?_include=Observation:subject&_include:iterate=Patient:organization", "").Status(http.StatusOK)
+			r.Contains("Okafor").NotContains("1970-05-05").NotContains("North Clinic")
+			if got, want := entriesByMode(r.JSON()), []string{"include Patient/" + pat, "match Observation/" + obs}; !slices.Equal(got, want) {
+				t.Errorf("entries under the policy %v, want %v", got, want)
+			}
+			desk.API(http.MethodGet, "/fhir/R4/Patient?_include=Patient:organization", "").
+				Status(http.StatusOK).NotContains("North Clinic")
+		})
+	}
+}
