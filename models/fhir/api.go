@@ -95,7 +95,7 @@ type IndexValue struct {
 }
 
 // ExtractIndex returns the index values of every supported search parameter
-// (string, token, date and reference) of the resource's type. It never panics,
+// (string, token, date, reference and uri) of the resource's type. It never panics,
 // whatever the input.
 func ExtractIndex(resource map[string]any) []IndexValue { return extractIndex(resource, "") }
 

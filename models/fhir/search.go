@@ -54,7 +54,7 @@ func (d *definitions) indexSearchParams(f defsFile) {
 			p := SearchParam{Code: sp.Code, Type: ParamType(sp.Type), Expression: strings.Join(terms, " | "), Targets: sp.Target}
 			params[sp.Code] = p
 			switch p.Type {
-			case TypeString, TypeToken, TypeDate, TypeReference:
+			case TypeString, TypeToken, TypeDate, TypeReference, TypeURI:
 			default:
 				continue
 			}
@@ -223,6 +223,12 @@ func indexValues(p SearchParam, n fpNode) []IndexValue {
 		base.Ref = ref
 		base.RefType, base.RefID = parseReference(ref)
 		out = append(out, base)
+	case TypeURI:
+		// A uri is matched as written: Text and Raw both hold it.
+		if u, ok := n.v.(string); ok && strings.TrimSpace(u) != "" {
+			base.Text, base.Raw = strings.TrimSpace(u), strings.TrimSpace(u)
+			out = append(out, base)
+		}
 	}
 	return out
 }

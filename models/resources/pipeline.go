@@ -125,6 +125,7 @@ type sqlBuf struct {
 	args   []any
 	dollar bool
 	pg     bool // the statement is for PostgreSQL
+	depth  int  // probes open around what is being written (see enter)
 }
 
 func (s *sqlBuf) w(parts ...string) *sqlBuf {

@@ -15,7 +15,8 @@ import (
 // parameter limits of kit.SQLite and PostgreSQL.
 const indexBatch = 200
 
-// indexTables lists the search index tables; every row carries project_id,
+// indexTables lists the search index tables (uri values live with the
+// strings, as written); every row carries project_id,
 // resource_type, resource_id, param and updated_us (the version's
 // lastUpdated in microseconds, the order searches return).
 var indexTables = []string{"resource_strings", "resource_tokens", "resource_dates", "resource_references"}
@@ -38,7 +39,7 @@ func indexRows(res map[string]any) map[string][][]any {
 			continue
 		}
 		switch v.Type {
-		case fhir.TypeString:
+		case fhir.TypeString, fhir.TypeURI:
 			rows["resource_strings"] = append(rows["resource_strings"], []any{v.Param, indexKey(v.Text), v.Raw})
 		case fhir.TypeToken:
 			rows["resource_tokens"] = append(rows["resource_tokens"], []any{v.Param, v.System, indexKey(v.Code), v.Text})

@@ -161,12 +161,18 @@ func (t Store) policyFilters(resourceType string, write bool) ([][]searchFilter,
 // its type. One rule's filters join q's own, where they may drive the
 // search; several rules become one condition ORed between them.
 func (t Store) limitBy(q *SearchQuery, write bool) error {
-	groups, err := t.policyFilters(q.Type, write)
+	return t.narrow(q.Type, &q.filters, &q.anyOf, write)
+}
+
+// narrow adds to the filters (or the filter groups anyOf) of a search of
+// resourceType what the policy lets the store read (or write) of it.
+func (t Store) narrow(resourceType string, filters *[]searchFilter, anyOf *[][]searchFilter, write bool) error {
+	groups, err := t.policyFilters(resourceType, write)
 	switch {
 	case err != nil:
 		return err
 	case len(groups) == 1:
-		q.filters = append(append([]searchFilter(nil), q.filters...), groups[0]...)
+		*filters = append(append([]searchFilter(nil), *filters...), groups[0]...)
 	case len(groups) > 1:
 		for _, g := range groups {
 			if len(g) == 0 {
@@ -174,7 +180,7 @@ func (t Store) limitBy(q *SearchQuery, write bool) error {
 				return nil
 			}
 		}
-		q.anyOf = groups
+		*anyOf = groups
 	}
 	return nil
 }

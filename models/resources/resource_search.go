@@ -53,6 +53,9 @@ type searchFilter struct {
 	typ      fhir.ParamType
 	modifier string
 	values   []string // any of them may match
+	// chain, when set, makes this a chained reference parameter or a
+	// _has (see chainSpec); values are then unused.
+	chain *chainSpec
 }
 
 type sortKey struct {
@@ -93,7 +96,7 @@ func ParseSearch(resourceType string, q url.Values, lenient bool) (SearchQuery, 
 	}
 	for _, key := range keys {
 		values := q[key]
-		code, modifier, _ := strings.Cut(key, ":")
+		code, _, _ := strings.Cut(key, ":")
 		switch {
 		case code == "_count" || code == "_offset":
 			n, err := strconv.Atoi(values[len(values)-1])
@@ -148,35 +151,14 @@ func ParseSearch(resourceType string, q url.Values, lenient bool) (SearchQuery, 
 			out.Params[key] = values
 			continue
 		}
-		var typ fhir.ParamType
-		known := false
-		if system {
-			typ, known = systemSearchParams[code]
-		} else if p, ok := params[code]; ok && Searchable(p) {
-			typ, known = p.Type, true
-		}
-		if !known {
-			if lenient {
-				continue
-			}
-			return SearchQuery{}, badQuery("Unknown search parameter %q for %s", code, resourceType)
-		}
-		if err := checkModifier(code, typ, modifier); err != nil {
-			if lenient {
-				continue
-			}
+		filters, skippable, err := parseFilters(resourceType, key, values)
+		switch {
+		case err != nil && skippable && lenient:
+			continue
+		case err != nil:
 			return SearchQuery{}, err
 		}
-		for _, v := range values {
-			f := searchFilter{code: code, typ: typ, modifier: modifier}
-			for part := range strings.SplitSeq(v, ",") {
-				if err := checkValue(f, part); err != nil {
-					return SearchQuery{}, err
-				}
-				f.values = append(f.values, part)
-			}
-			out.filters = append(out.filters, f)
-		}
+		out.filters = append(out.filters, filters...)
 		out.Params[key] = values
 	}
 	return out, nil
@@ -209,19 +191,23 @@ func checkSearchSize(q url.Values) error {
 }
 
 // Searchable reports whether the store indexes p and so can search by it:
-// string, token, date and reference parameters with an expression.
+// string, token, date, reference and uri parameters with an expression.
 func Searchable(p fhir.SearchParam) bool {
 	t := p.Type
-	return p.Expression != "" && (t == fhir.TypeString || t == fhir.TypeToken || t == fhir.TypeDate || t == fhir.TypeReference)
+	return p.Expression != "" && (t == fhir.TypeString || t == fhir.TypeToken || t == fhir.TypeDate || t == fhir.TypeReference || t == fhir.TypeURI)
 }
 
-func checkModifier(code string, typ fhir.ParamType, modifier string) error {
-	ok := modifier == ""
+func checkModifier(code string, typ fhir.ParamType, modifier string, system bool) error {
+	ok := modifier == "" || (modifier == "missing" && !system && code != "_id")
 	switch typ {
 	case fhir.TypeString:
 		ok = ok || modifier == "exact" || modifier == "contains"
+	case fhir.TypeToken:
+		ok = ok || (!system && (modifier == "not" || modifier == "text"))
 	case fhir.TypeReference:
 		ok = ok || fhir.IsResourceType(modifier)
+	case fhir.TypeURI:
+		ok = ok || (!system && (modifier == "above" || modifier == "below" || modifier == "contains"))
 	}
 	if !ok {
 		return badQuery("Unsupported modifier :%s on search parameter %q", modifier, code)
@@ -242,6 +228,12 @@ func splitDate(v string) (prefix, value string) {
 func checkValue(f searchFilter, v string) error {
 	if v == "" {
 		return badQuery("Search parameter %q has an empty value", f.code)
+	}
+	if f.modifier == "missing" {
+		if v != "true" && v != "false" {
+			return badQuery("%s:missing must be true or false", f.code)
+		}
+		return nil
 	}
 	if f.typ == fhir.TypeDate {
 		prefix, value := splitDate(v)
@@ -313,6 +305,9 @@ func (t Store) Search(ctx context.Context, q SearchQuery) (SearchResult, error) 
 		return SearchResult{}, err
 	}
 	if err := t.checkHiddenSearch(q); err != nil {
+		return SearchResult{}, err
+	}
+	if err := t.limitChains(&q); err != nil {
 		return SearchResult{}, err
 	}
 	if err := t.limitBy(&q, false); err != nil {
@@ -595,7 +590,7 @@ func pickDriver(filters []searchFilter) int {
 		if f.code == "_id" {
 			return -1
 		}
-		if r := f.driverRank(); r < bestRank {
+		if r := f.driverRank(); r < bestRank && f.canDrive() {
 			best, bestRank = i, r
 		}
 	}
@@ -607,8 +602,19 @@ func pickDriver(filters []searchFilter) int {
 // ranges, whose index is not in result order; then what scans the whole
 // parameter. Several values rank just below one.
 func (f searchFilter) driverRank() int {
+	if !f.canDrive() {
+		return 100
+	}
 	rank := 7
 	switch f.typ {
+	case fhir.TypeURI:
+		rank = 3
+		switch f.modifier {
+		case "below":
+			rank = 4
+		case "contains":
+			rank = 6
+		}
 	case fhir.TypeToken:
 		rank = 2
 		if f.code == "identifier" {
@@ -621,6 +627,9 @@ func (f searchFilter) driverRank() int {
 		}
 	case fhir.TypeReference:
 		rank = 1
+		if f.chain != nil {
+			rank = 5 // every reference of the parameter, each probed
+		}
 		for _, v := range f.values {
 			if strings.Contains(v, "://") || strings.HasPrefix(v, "urn:") {
 				rank = 6 // absolute: not in the id index
@@ -867,11 +876,17 @@ func (t Store) resourceCond(s *sqlBuf, q SearchQuery) {
 // resource named by the three column expressions: one condition in the
 // statement, whatever the number of rules.
 func (q SearchQuery) anyOfCond(s *sqlBuf, project, resourceType, id string) {
-	if len(q.anyOf) == 0 {
+	anyOfCond(s, q.anyOf, project, resourceType, id)
+}
+
+// anyOfCond renders filter groups as " AND ((g1) OR (g2) ...)", nothing
+// for none.
+func anyOfCond(s *sqlBuf, groups [][]searchFilter, project, resourceType, id string) {
+	if len(groups) == 0 {
 		return
 	}
 	s.w(" AND (")
-	for i, group := range q.anyOf {
+	for i, group := range groups {
 		if i > 0 {
 			s.w(" OR ")
 		}
@@ -918,8 +933,17 @@ func (f searchFilter) probe(s *sqlBuf, project, resourceType, id string) {
 		s.w(id, s.in(f.values))
 		return
 	}
-	s.w("EXISTS (SELECT 1 FROM ", s.owned(f.table()), " WHERE ", ownedBy(project, resourceType, id), " AND (x.param || '') = ", s.arg(f.code), " AND (")
-	f.conditions(s, "x", true)
+	if f.chain != nil && f.chain.rev {
+		f.chain.hasProbe(s, project, resourceType, id)
+		return
+	}
+	if f.negated() {
+		s.w("NOT ")
+	}
+	x := s.enter()
+	defer s.leave()
+	s.w("EXISTS (SELECT 1 FROM ", s.owned(f.table(), x), " WHERE ", ownedBy(x, project, resourceType, id), " AND (", x, ".param || '') = ", s.arg(f.code), " AND (")
+	f.conditions(s, x, true)
 	s.w(")")
 	if s.pg {
 		s.w(" OFFSET 0")
@@ -933,24 +957,24 @@ func (f searchFilter) probe(s *sqlBuf, project, resourceType, id string) {
 // without statistics could otherwise prefer a value index that merely
 // starts with the project, type and parameter, and scan all of a
 // parameter's rows for every resource it checks.
-func ownedBy(project, resourceType, id string) string {
-	return "x.resource_id = " + id + " AND x.project_id = " + project + " AND (x.resource_type || '') = " + resourceType
+func ownedBy(x, project, resourceType, id string) string {
+	return x + ".resource_id = " + id + " AND " + x + ".project_id = " + project + " AND (" + x + ".resource_type || '') = " + resourceType
 }
 
 // owned names index table as alias x for a look-up of one resource's rows.
 // kit.SQLite prefers an index that covers the query to one that narrows it (the
 // value indexes hold every column), so it is told which index to use.
-func (s *sqlBuf) owned(table string) string {
+func (s *sqlBuf) owned(table, x string) string {
 	if s.pg {
-		return table + " x"
+		return table + " " + x
 	}
-	return table + " x INDEXED BY " + table + "_owner"
+	return table + " " + x + " INDEXED BY " + table + "_owner"
 }
 
 // table is the index table of the filter's parameter type.
 func (f searchFilter) table() string {
 	switch f.typ {
-	case fhir.TypeString:
+	case fhir.TypeString, fhir.TypeURI:
 		return "resource_strings"
 	case fhir.TypeToken:
 		return "resource_tokens"
@@ -984,7 +1008,31 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 	var ors []string
 	or := func(parts ...string) { ors = append(ors, strings.Join(parts, "")) }
 	var plain []string // values compared with one column by equality
+	switch {
+	case f.modifier == "missing":
+		s.w("1 = 1") // any row of the parameter
+		return
+	case f.chain != nil:
+		f.chain.forward(s, a, col)
+		return
+	}
 	switch f.typ {
+	case fhir.TypeURI:
+		for _, v := range f.values {
+			switch f.modifier {
+			case "below":
+				or(s.prefix(col("value"), indexKey(v), probe))
+			case "contains":
+				or(col("value"), ` LIKE `, s.arg("%"+escapeLike(indexKey(v))+"%"), ` ESCAPE '\'`)
+			case "above":
+				plain = append(plain, uriAbove(v)...)
+			default:
+				plain = append(plain, indexKey(v))
+			}
+		}
+		if len(plain) > 0 {
+			or(col("value"), s.in(plain))
+		}
 	case fhir.TypeString:
 		for _, v := range f.values {
 			n := indexKey(fhir.NormalizeText(v)) // as stored (see indexKey)
@@ -994,18 +1042,16 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 				or("(", col("value"), " = ", s.arg(n), " AND ", col("raw"), " = ", s.arg(strings.TrimSpace(v)), ")")
 			case f.modifier == "contains":
 				or(col("value"), ` LIKE `, s.arg("%"+escapeLike(n)+"%"), ` ESCAPE '\'`)
-			case s.pg && !probe && n != "":
-				// The byte range of the prefix lets PostgreSQL read the
-				// pattern index (text_pattern_ops) even in a generic plan,
-				// which knows nothing of the pattern; LIKE decides.
-				or("(", col("value"), " ~>=~ ", s.arg(n), " AND ", col("value"), " ~<~ ", s.arg(prefixEnd(n)),
-					" AND ", col("value"), ` LIKE `, s.arg(escapeLike(n)+"%"), ` ESCAPE '\'`, ")")
 			default:
-				or(col("value"), ` LIKE `, s.arg(escapeLike(n)+"%"), ` ESCAPE '\'`)
+				or(s.prefix(col("value"), n, probe))
 			}
 		}
 	case fhir.TypeToken:
 		for _, v := range f.values {
+			if f.modifier == "text" {
+				or("LOWER(", col("text"), ") LIKE ", s.arg(escapeLike(strings.ToLower(v))+"%"), ` ESCAPE '\'`)
+				continue
+			}
 			system, code, hasSystem := strings.Cut(v, "|")
 			switch {
 			case !hasSystem:
@@ -1089,16 +1135,16 @@ func (q SearchQuery) orderBy(s *sqlBuf) {
 		case k.code == "_lastUpdated":
 			s.w("r.last_updated", dir(k.desc), ", ")
 			continue
-		case k.typ == fhir.TypeString:
-			expr = "SELECT %s(x.value) FROM " + s.owned("resource_strings") + " WHERE "
+		case k.typ == fhir.TypeString || k.typ == fhir.TypeURI:
+			expr = "SELECT %s(x.value) FROM " + s.owned("resource_strings", "x") + " WHERE "
 		case k.typ == fhir.TypeToken:
-			expr = "SELECT %s(x.code) FROM " + s.owned("resource_tokens") + " WHERE "
+			expr = "SELECT %s(x.code) FROM " + s.owned("resource_tokens", "x") + " WHERE "
 		case k.typ == fhir.TypeDate && k.desc:
-			expr = "SELECT %s(x.end_us) FROM " + s.owned("resource_dates") + " WHERE "
+			expr = "SELECT %s(x.end_us) FROM " + s.owned("resource_dates", "x") + " WHERE "
 		case k.typ == fhir.TypeDate:
-			expr = "SELECT %s(x.start_us) FROM " + s.owned("resource_dates") + " WHERE "
+			expr = "SELECT %s(x.start_us) FROM " + s.owned("resource_dates", "x") + " WHERE "
 		default:
-			expr = "SELECT %s(x.ref) FROM " + s.owned("resource_references") + " WHERE "
+			expr = "SELECT %s(x.ref) FROM " + s.owned("resource_references", "x") + " WHERE "
 		}
 		agg := "MIN"
 		if k.desc {
@@ -1107,7 +1153,7 @@ func (q SearchQuery) orderBy(s *sqlBuf) {
 		// Each use of the subquery binds its own parameter, so that the
 		// placeholders stay in order for both ways of running.
 		sub := func() string {
-			return "(" + strings.Replace(expr, "%s", agg, 1) + ownedBy("r.project_id", "r.resource_type", "r.id") +
+			return "(" + strings.Replace(expr, "%s", agg, 1) + ownedBy("x", "r.project_id", "r.resource_type", "r.id") +
 				" AND (x.param || '') = " + s.arg(k.code) + ")"
 		}
 		isNull := sub()

@@ -256,8 +256,11 @@ func TestSearchLastUpdatedAndID(t *testing.T) {
 
 func TestParseSearchRefusals(t *testing.T) {
 	for _, query := range []string{
-		"nickname=x", "family:missing=true", "gender:text=f", "birthdate=sa2000", "birthdate=yesterday",
-		"_count=-1", "_count=ten", "_offset=x", "_sort=nickname", "_summary=true", "family=",
+		"nickname=x", "family:below=x", "gender:exact=f", "birthdate=sa2000", "birthdate=yesterday",
+		"_count=-1", "_count=ten", "_offset=x", "_sort=nickname", "_summary=maybe", "family=",
+		"family:missing=maybe", "family:missing=true,false", "gender:not=", "general-practitioner.name=x",
+		"organization:Patient.name=x", "organization.name.family=x", "_has:Observation:subject", "_has:Observation:code:code=x",
+		"_has:Nothing:subject:code=x", "_has:Organization:partof:name=x",
 	} {
 		v, _ := url.ParseQuery(query)
 		var qerr *resources.QueryError
@@ -265,7 +268,7 @@ func TestParseSearchRefusals(t *testing.T) {
 			t.Errorf("%s: %v, want a QueryError", query, err)
 		}
 	}
-	v, _ := url.ParseQuery("nickname=x&family:missing=true&family=a")
+	v, _ := url.ParseQuery("nickname=x&family:below=true&family=a")
 	q, err := resources.ParseSearch("Patient", v, true)
 	if err != nil || len(q.Params) != 1 || q.Params.Get("family") != "a" {
 		t.Errorf("lenient parse kept %v (%v), want only family", q.Params, err)
