@@ -88,9 +88,11 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		"format":      []string{"application/fhir+json", "json"},
 		"patchFormat": []string{"application/json-patch+json"},
 		"rest": []map[string]any{{
-			"mode":      "server",
-			"resource":  listed,
-			"operation": systemOperations,
+			"mode":        "server",
+			"resource":    listed,
+			"operation":   systemOperations,
+			"interaction": []code{{"search-system"}, {"history-system"}},
+			"compartment": []string{"http://hl7.org/fhir/CompartmentDefinition/patient"},
 		}},
 	}
 	b, err := json.Marshal(cs)

@@ -214,8 +214,25 @@ func (h *FHIR) ConditionalDelete(c echo.Context, sc models.Scope) error {
 
 // Search answers GET /{type}?params with a searchset Bundle.
 func (h *FHIR) Search(c echo.Context, sc models.Scope) error {
+	return h.search(c, sc, c.QueryParams())
+}
+
+// SearchPost answers POST /{type}/_search: the parameters of a form body
+// (application/x-www-form-urlencoded) and of the query, together.
+func (h *FHIR) SearchPost(c echo.Context, sc models.Scope) error {
+	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationForm {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Send the search parameters as "+echo.MIMEApplicationForm)
+	}
+	if err := c.Request().ParseForm(); err != nil {
+		return &resources.QueryError{Message: "The form body is not a valid query: " + err.Error()}
+	}
+	return h.search(c, sc, c.Request().Form)
+}
+
+func (h *FHIR) search(c echo.Context, sc models.Scope, params url.Values) error {
 	typ := c.Param("type")
-	q, err := resources.ParseSearch(typ, c.QueryParams(), lenient(c))
+	q, err := resources.ParseSearch(typ, params, lenient(c))
 	if err != nil {
 		return err
 	}
@@ -223,11 +240,57 @@ func (h *FHIR) Search(c echo.Context, sc models.Scope) error {
 	if err != nil {
 		return err
 	}
+	return writeSearchset(c, paths.FHIRType.URL(typ), q.Params, q.Count, q.Offset, res)
+}
+
+// Compartment answers GET /Patient/{id}/{type}: a search of the type
+// limited to the resources in that Patient's compartment. A Patient the
+// caller cannot read is not found.
+func (h *FHIR) Compartment(c echo.Context, sc models.Scope) error {
+	target := c.Param("target")
+	if strings.Contains(target, "/") {
+		// The router gives the last parameter what is left of a longer path.
+		return echo.ErrNotFound
+	}
+	if _, err := sc.Store().ReadResource(ctx(c), c.Param("type"), c.Param("id")); err != nil {
+		return notFoundAs(err, c)
+	}
+	q, err := resources.ParseSearch(target, c.QueryParams(), lenient(c))
+	if err != nil {
+		return err
+	}
+	if err := q.InCompartment(c.Param("type"), c.Param("id")); err != nil {
+		return err
+	}
+	res, err := sc.Store().Search(ctx(c), q)
+	if err != nil {
+		return err
+	}
+	return writeSearchset(c, paths.FHIRCompartment.URL(c.Param("type"), c.Param("id"), target), q.Params, q.Count, q.Offset, res)
+}
+
+// SystemSearch answers GET /fhir/R4?_type=A,B&...: a search of several
+// types at once.
+func (h *FHIR) SystemSearch(c echo.Context, sc models.Scope) error {
+	q, err := resources.ParseCrossSearch(c.QueryParams(), lenient(c))
+	if err != nil {
+		return err
+	}
+	res, err := sc.Store().SearchAcross(ctx(c), q)
+	if err != nil {
+		return err
+	}
+	return writeSearchset(c, paths.FHIRBase, q.Params, q.Count, q.Offset, res)
+}
+
+// writeSearchset answers a searchset Bundle: the matches, then what
+// _include and _revinclude added.
+func writeSearchset(c echo.Context, self string, params url.Values, count, offset int, res resources.SearchResult) error {
 	b := bundle{ResourceType: "Bundle", Type: "searchset"}
 	if res.Counted {
 		b.Total = &res.Total
 	}
-	b.Link = pageLinks(c, Origin(c)+paths.FHIRType.URL(typ), q.Params, q.Count, q.Offset, res.More)
+	b.Link = pageLinks(c, Origin(c)+self, params, count, offset, res.More)
 	for _, r := range res.Resources {
 		b.Entry = append(b.Entry, bundleEntry{FullURL: Origin(c) + paths.FHIRResource.URL(r.Type, r.ID),
 			Resource: r.JSON, Search: &entrySearch{Mode: "match"}})
@@ -245,6 +308,19 @@ func (h *FHIR) History(c echo.Context, sc models.Scope) error { return h.history
 // TypeHistory answers GET /{type}/_history.
 func (h *FHIR) TypeHistory(c echo.Context, sc models.Scope) error { return h.history(c, sc, "") }
 
+// SystemHistory answers GET /fhir/R4/_history: every resource's versions.
+func (h *FHIR) SystemHistory(c echo.Context, sc models.Scope) error {
+	page, params, err := historyPage(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	res, err := sc.Store().ProjectHistory(ctx(c), page)
+	if err != nil {
+		return err
+	}
+	return writeHistory(c, paths.FHIRSystemHistory.URL(), params, page, res)
+}
+
 func (h *FHIR) history(c echo.Context, sc models.Scope, id string) error {
 	typ := c.Param("type")
 	page, params, err := historyPage(c.QueryParams())
@@ -259,6 +335,11 @@ func (h *FHIR) history(c echo.Context, sc models.Scope, id string) error {
 	if id != "" {
 		self = paths.FHIRHistory.URL(typ, id)
 	}
+	return writeHistory(c, self, params, page, res)
+}
+
+// writeHistory answers a history Bundle.
+func writeHistory(c echo.Context, self string, params url.Values, page resources.Page, res resources.History) error {
 	b := bundle{ResourceType: "Bundle", Type: "history", Total: &res.Total}
 	b.Link = pageLinks(c, Origin(c)+self, params, page.Count, page.Offset, page.Offset+page.Count < res.Total)
 	for i, r := range res.Versions {

@@ -481,6 +481,18 @@ var apiRows = []accessRow{
 	{req: "HEAD /fhir/R4/Patient/{patient}/_history", project: "{project}", want: apiMembers(ok(""))},
 	{req: "GET /fhir/R4/Patient/{patient}/_history/1", project: "{project}", want: apiMembers(ok("Patient"))},
 	{req: "HEAD /fhir/R4/Patient/{patient}/_history/1", project: "{project}", want: apiMembers(ok(""))},
+	// Searches across types, by form, in a compartment; the project's
+	// history. A type the policy forbids is left out of the first and the
+	// last; searching it in a compartment is refused.
+	{req: "GET /fhir/R4?_type=Patient,Observation", project: "{project}", want: apiMembers(ok("Bundle"))},
+	{req: "HEAD /fhir/R4?_type=Patient", project: "{project}", want: apiMembers(ok(""))},
+	{req: "GET /fhir/R4/_history", project: "{project}", want: apiMembers(ok("Bundle"))},
+	{req: "HEAD /fhir/R4/_history", project: "{project}", want: apiMembers(ok(""))},
+	{req: "POST /fhir/R4/Patient/_search", project: "{project}", body: "_id={patient}", want: apiMembers(ok("Bundle"))},
+	{req: "GET /fhir/R4/Patient/{patient}/Observation", project: "{project}", want: cells{apiSignIn, apiLost, apiLost, ok("Bundle"),
+		apiDenied, ok("Bundle"), ok("Bundle"), apiLost}},
+	{req: "HEAD /fhir/R4/Patient/{patient}/Observation", project: "{project}", want: cells{apiSignIn, apiLost, apiLost, ok(""),
+		outcome{http.StatusForbidden, ""}, ok(""), ok(""), apiLost}},
 
 	// Naming none: the caller's only project, if they have exactly one.
 	// The other project's admin and the outside super admin search their
@@ -556,6 +568,10 @@ var accessMatrix = slices.Concat(consoleRows, apiRows, adminAPIRows,
 	notAllowed("/fhir/R4/Patient/{patient}", "POST", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/{patient}/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/{patient}/_history/1", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
+	notAllowed("/fhir/R4", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
+	notAllowed("/fhir/R4/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
+	notAllowed("/fhir/R4/Patient/_search", "GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"),
+	notAllowed("/fhir/R4/Patient/{patient}/Observation", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	operationNotAllowed("/fhir/R4/Project/{project}/$clone", "GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	operationNotAllowed("/fhir/R4/Project/{project}/$expunge", "GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	operationRows,
@@ -1041,6 +1057,9 @@ func (fx *accessFixture) run(t *testing.T, row accessRow, r role) {
 		}
 		if method == http.MethodPatch {
 			header = append(header, "Content-Type", "application/json-patch+json")
+		}
+		if method == http.MethodPost && strings.HasSuffix(path, "/_search") {
+			header = append(header, "Content-Type", "application/x-www-form-urlencoded")
 		}
 		resp = c.API(method, path, expand(t, row.body, v), header...)
 	case method == http.MethodGet:

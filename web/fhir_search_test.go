@@ -102,3 +102,62 @@ func TestFHIRSearchIncludes(t *testing.T) {
 		})
 	}
 }
+
+func TestFHIRSearchEndpoints(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			e := newAPIEnv(t, db)
+			ada := create(t, e.ada, "Patient", `{"resourceType":"Patient","name":[{"family":"Okafor"}]}`)
+			obs := create(t, e.ada, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"bp"},"subject":{"reference":"Patient/`+ada+`"}}`)
+			create(t, e.ada, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"hr"}}`)
+			e.bob.API(http.MethodPut, "/fhir/R4/Patient/"+ada, `{"resourceType":"Patient","id":"`+ada+`","name":[{"family":"Intruder"}]}`).Status(http.StatusCreated)
+			create(t, e.bob, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"bob-only"},"subject":{"reference":"Patient/`+ada+`"}}`)
+
+			// POST _search: the form body and the query together.
+			r := e.ada.API(http.MethodPost, "/fhir/R4/Observation/_search?status=final", "subject=Patient/"+ada, "Content-Type", "application/x-www-form-urlencoded")
+			if got, want := entriesByMode(r.Status(http.StatusOK).JSON()), []string{"match Observation/" + obs}; !slices.Equal(got, want) {
+				t.Errorf("POST _search: %v, want %v", got, want)
+			}
+			e.ada.API(http.MethodPost, "/fhir/R4/Observation/_search", `{"subject":"x"}`).Status(http.StatusUnsupportedMediaType)
+			e.ada.API(http.MethodPost, "/fhir/R4/Observation/_search", "nickname=x", "Content-Type", "application/x-www-form-urlencoded").
+				Status(http.StatusBadRequest).Contains("Unknown search parameter")
+
+			// Compartment: Ada's observations, never Bob's.
+			r = e.ada.API(http.MethodGet, "/fhir/R4/Patient/"+ada+"/Observation", "").Status(http.StatusOK).NotContains("bob-only")
+			b := r.JSON()
+			if got, want := entriesByMode(b), []string{"match Observation/" + obs}; !slices.Equal(got, want) {
+				t.Errorf("compartment: %v, want %v", got, want)
+			}
+			if self := linkURL(b, "self"); !strings.Contains(self, "/fhir/R4/Patient/"+ada+"/Observation?") {
+				t.Errorf("compartment self link %q", self)
+			}
+			e.ada.API(http.MethodGet, "/fhir/R4/Patient/no-such/Observation", "").Status(http.StatusNotFound)
+			e.ada.API(http.MethodGet, "/fhir/R4/Patient/"+ada+"/Organization", "").Status(http.StatusBadRequest).Contains("not in the Patient compartment")
+			e.ada.API(http.MethodGet, "/fhir/R4/Observation/"+obs+"/Patient", "").Status(http.StatusBadRequest).Contains("Only the Patient compartment")
+
+			// Across types, and the project's history.
+			r = e.ada.API(http.MethodGet, "/fhir/R4?_type=Patient,Observation&_total=accurate", "").Status(http.StatusOK).NotContains("Intruder")
+			if b := r.JSON(); b["total"] != float64(3) || len(asList(b["entry"])) != 3 {
+				t.Errorf("across types: total %v, %d entries", b["total"], len(asList(b["entry"])))
+			}
+			e.ada.API(http.MethodGet, "/fhir/R4", "").Status(http.StatusBadRequest).Contains("needs _type")
+			e.ada.API(http.MethodGet, "/fhir/R4?_type=Patient,Observation&family=x", "").Status(http.StatusBadRequest).Contains("Unknown search parameter")
+			h := e.ada.API(http.MethodGet, "/fhir/R4/_history?_count=2", "").Status(http.StatusOK).NotContains("Intruder").JSON()
+			if h["type"] != "history" || h["total"] != float64(4) || len(asList(h["entry"])) != 2 || !hasLink(h, "next") {
+				t.Errorf("project history: type %v total %v entries %d", h["type"], h["total"], len(asList(h["entry"])))
+			}
+			e.ada.API(http.MethodGet, "/fhir/R4/_history?since=2020", "").Status(http.StatusBadRequest)
+
+			// The CapabilityStatement says so.
+			cs := e.anon.API(http.MethodGet, "/fhir/R4/metadata", "").Status(http.StatusOK).JSON()
+			rest := asList(cs["rest"])[0].(map[string]any)
+			var codes []string
+			for _, i := range asList(rest["interaction"]) {
+				codes = append(codes, i.(map[string]any)["code"].(string))
+			}
+			if !slices.Equal(codes, []string{"search-system", "history-system"}) {
+				t.Errorf("system interactions %v", codes)
+			}
+		})
+	}
+}

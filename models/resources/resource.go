@@ -817,26 +817,38 @@ func (t Store) ResourceHistory(ctx context.Context, resourceType, id string, p P
 		where += ` AND id = ?`
 		args = append(args, id)
 	}
+	return t.readHistory(ctx, where, args, p, func(tx *gorm.DB, total int64) error {
+		if id == "" {
+			return nil
+		}
+		if total == 0 {
+			return kit.ErrNotFound
+		}
+		if ok, err := t.matchesCriteria(tx, resourceType, id, false); err != nil || !ok {
+			return cmpErr(err, kit.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// readHistory reads one page of the history rows where says, newest first,
+// and their count; check, run after the count, may refuse the reading.
+func (t Store) readHistory(ctx context.Context, where string, args []any, p Page, check func(tx *gorm.DB, total int64) error) (History, error) {
 	var out History
 	err := t.tenantTx(ctx, false, func(tx *gorm.DB) error {
 		var total int64
 		if err := tx.Raw(`SELECT COUNT(*) FROM resource_history WHERE `+where, args...).Scan(&total).Error; err != nil {
 			return err
 		}
-		if id != "" && total == 0 {
-			return kit.ErrNotFound
-		}
-		if id != "" {
-			if ok, err := t.matchesCriteria(tx, resourceType, id, false); err != nil || !ok {
-				return cmpErr(err, kit.ErrNotFound)
-			}
+		if err := check(tx, total); err != nil {
+			return err
 		}
 		out.Total = int(total)
 		if p.Count <= 0 {
 			return nil
 		}
 		rows, err := scanResources(tx.Raw(`SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource_history
-			WHERE `+where+` ORDER BY last_updated DESC, id, version_id DESC LIMIT ? OFFSET ?`, append(args, p.Count, p.Offset)...))
+			WHERE `+where+` ORDER BY last_updated DESC, resource_type, id, version_id DESC LIMIT ? OFFSET ?`, append(args, p.Count, p.Offset)...))
 		if err != nil {
 			return err
 		}

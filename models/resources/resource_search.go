@@ -56,6 +56,9 @@ type searchFilter struct {
 	// chain, when set, makes this a chained reference parameter or a
 	// _has (see chainSpec); values are then unused.
 	chain *chainSpec
+	// params, when set, are the reference parameters any of which may
+	// match, instead of code's alone: a compartment's.
+	params []string
 }
 
 type sortKey struct {
@@ -216,7 +219,7 @@ func checkModifier(code string, typ fhir.ParamType, modifier string, system bool
 }
 
 // datePrefixes are the supported comparison prefixes of date values.
-var datePrefixes = []string{"eq", "ne", "lt", "le", "gt", "ge"}
+var datePrefixes = []string{"eq", "ne", "lt", "le", "gt", "ge", "sa", "eb"}
 
 func splitDate(v string) (prefix, value string) {
 	if len(v) > 2 && v[0] >= 'a' && v[0] <= 'z' {
@@ -238,7 +241,7 @@ func checkValue(f searchFilter, v string) error {
 	if f.typ == fhir.TypeDate {
 		prefix, value := splitDate(v)
 		if !slices.Contains(datePrefixes, prefix) {
-			return badQuery("Unsupported date prefix %q in %s=%s (use eq, ne, lt, le, gt or ge)", prefix, f.code, v)
+			return badQuery("Unsupported date prefix %q in %s=%s (use eq, ne, lt, le, gt, ge, sa or eb)", prefix, f.code, v)
 		}
 		if _, _, ok := fhir.DateRange(value); !ok {
 			return badQuery("Invalid date %q for search parameter %q", value, f.code)
@@ -718,7 +721,7 @@ func (t Store) sampleCounts(s *sqlBuf, q SearchQuery, cands []int) {
 		}
 		f := q.filters[c]
 		s.w("(SELECT COUNT(*) FROM (SELECT 1 FROM ", f.table(), " d WHERE d.project_id = ", s.arg(t.projectID),
-			" AND d.resource_type = ", s.arg(q.Type), " AND d.param = ", s.arg(f.code), " AND (")
+			" AND d.resource_type = ", s.arg(q.Type), " AND ", f.paramCond(s, "d", false), " AND (")
 		f.conditions(s, "d", false)
 		s.w(") LIMIT ", strconv.Itoa(sampleLimit), ") c) AS n", strconv.Itoa(i))
 	}
@@ -806,7 +809,7 @@ func (t Store) drivenIDs(s *sqlBuf, q SearchQuery, driver int, dir, guard string
 func (t Store) drivenMatches(s *sqlBuf, q SearchQuery, driver int) {
 	f := q.filters[driver]
 	s.w(f.table(), " d WHERE d.project_id = ", s.arg(t.projectID), " AND d.resource_type = ", s.arg(q.Type),
-		" AND d.param = ", s.arg(f.code), " AND (")
+		" AND ", f.paramCond(s, "d", false), " AND (")
 	f.conditions(s, "d", false)
 	s.w(")")
 	for i, g := range q.filters {
@@ -942,7 +945,7 @@ func (f searchFilter) probe(s *sqlBuf, project, resourceType, id string) {
 	}
 	x := s.enter()
 	defer s.leave()
-	s.w("EXISTS (SELECT 1 FROM ", s.owned(f.table(), x), " WHERE ", ownedBy(x, project, resourceType, id), " AND (", x, ".param || '') = ", s.arg(f.code), " AND (")
+	s.w("EXISTS (SELECT 1 FROM ", s.owned(f.table(), x), " WHERE ", ownedBy(x, project, resourceType, id), " AND ", f.paramCond(s, x, true), " AND (")
 	f.conditions(s, x, true)
 	s.w(")")
 	if s.pg {
@@ -1086,6 +1089,10 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 				or("(", col("end_us"), " > ", s.arg(en), " OR ", inside(), ")")
 			case "le":
 				or("(", col("start_us"), " < ", s.arg(st), " OR ", inside(), ")")
+			case "sa": // starts after the value's range ends
+				or(col("start_us"), " >= ", s.arg(en))
+			case "eb": // ends before the value's range starts
+				or(col("end_us"), " <= ", s.arg(st))
 			}
 		}
 	default: // reference

@@ -93,6 +93,11 @@ func TestSearch(t *testing.T) {
 				{"Observation", "date=2024-03", []string{"obs1"}, false},
 				{"Observation", "date=ge2024-03-15", []string{"obs2"}, false},
 				{"Observation", "date=lt2024-02-15", []string{"obs2"}, false},
+				{"Observation", "date=sa2024-02-15", []string{"obs1"}, false},
+				{"Observation", "date=eb2024-03-15", []string{"obs1"}, false},
+				{"Observation", "date=eb2024-03-01", nil, false},
+				{"Patient", "birthdate=sa1815", []string{"emile"}, false},
+				{"Patient", "birthdate=eb1815-12-10", []string{"charles"}, false},
 				{"Patient", "_sort=family", []string{"percent", "charles", "emile", "ada", "nobody"}, true},
 				{"Patient", "_sort=-family", []string{"ada", "emile", "charles", "percent", "nobody"}, true},
 				{"Patient", "_sort=birthdate", []string{"charles", "ada", "emile", "nobody", "percent"}, true},
@@ -256,7 +261,7 @@ func TestSearchLastUpdatedAndID(t *testing.T) {
 
 func TestParseSearchRefusals(t *testing.T) {
 	for _, query := range []string{
-		"nickname=x", "family:below=x", "gender:exact=f", "birthdate=sa2000", "birthdate=yesterday",
+		"nickname=x", "family:below=x", "gender:exact=f", "birthdate=ap2000", "birthdate=yesterday",
 		"_count=-1", "_count=ten", "_offset=x", "_sort=nickname", "_summary=maybe", "family=",
 		"family:missing=maybe", "family:missing=true,false", "gender:not=", "general-practitioner.name=x",
 		"organization:Patient.name=x", "organization.name.family=x", "_has:Observation:subject", "_has:Observation:code:code=x",

@@ -243,3 +243,39 @@ func (t Store) limitChains(q *SearchQuery) error {
 	}
 	return nil
 }
+
+// paramCond renders "the index row a is of the filter's parameter (or of
+// one of its params)", wrapped as probes wrap their columns.
+func (f searchFilter) paramCond(s *sqlBuf, a string, probe bool) string {
+	col := a + ".param"
+	if probe {
+		col = "(" + col + " || '')"
+	}
+	if len(f.params) > 0 {
+		return col + s.in(f.params)
+	}
+	return col + " = " + s.arg(f.code)
+}
+
+// InCompartment limits q to the compartment of the resource
+// compartmentType/id: resources whose compartment parameters (R4's
+// CompartmentDefinition) point to it. Only the Patient compartment is
+// defined here.
+func (q *SearchQuery) InCompartment(compartmentType, id string) error {
+	if compartmentType != "Patient" {
+		return badQuery("Only the Patient compartment can be searched, not %s", compartmentType)
+	}
+	var params []string
+	defs := fhir.SearchParams(q.Type)
+	for _, code := range fhir.PatientCompartmentParams(q.Type) {
+		if p, ok := defs[code]; ok && p.Type == fhir.TypeReference && Searchable(p) {
+			params = append(params, code)
+		}
+	}
+	if len(params) == 0 {
+		return badQuery("%s resources are not in the Patient compartment", q.Type)
+	}
+	q.filters = append(slices.Clone(q.filters), searchFilter{code: params[0], params: params, typ: fhir.TypeReference,
+		values: []string{compartmentType + "/" + id}})
+	return nil
+}

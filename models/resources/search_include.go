@@ -154,7 +154,7 @@ func references(spec includeSpec, from []Resource) map[string][]string {
 			values = fhir.ParamValues(res, spec.param)
 		}
 		for _, v := range values {
-			if v.RefType != "" && v.RefID != "" && (spec.target == "" || v.RefType == spec.target) && fhir.IsID(v.RefID) {
+			if fhir.IsResourceType(v.RefType) && fhir.IsID(v.RefID) && (spec.target == "" || v.RefType == spec.target) {
 				out[v.RefType] = append(out[v.RefType], v.RefID)
 			}
 		}

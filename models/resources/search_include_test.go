@@ -58,7 +58,7 @@ func TestSearchIncludes(t *testing.T) {
 			nia := testdb.MustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Nord","given":["Nia"]}],"birthDate":"1980-01-01","managingOrganization":{"reference":"Organization/`+north+`"}}`).ID
 			sam := testdb.MustCreate(t, full, `{"resourceType":"Patient","name":[{"family":"Sud","given":["Sam"]}],"managingOrganization":{"reference":"Organization/`+south+`"}}`).ID
 			obsNia := testdb.MustCreate(t, full, `{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/`+nia+`"}}`).ID
-			obsNia2 := testdb.MustCreate(t, full, `{"resourceType":"Observation","status":"final","code":{"text":"weight"},"subject":{"reference":"Patient/`+nia+`"}}`).ID
+			obsNia2 := testdb.MustCreate(t, full, `{"resourceType":"Observation","status":"final","code":{"text":"weight"},"subject":{"reference":"Patient/`+nia+`"},"derivedFrom":[{"reference":"Nonsense/1"}]}`).ID
 			obsSam := testdb.MustCreate(t, full, `{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/`+sam+`"}}`).ID
 
 			// Another project holds a patient with Nia's id, and observations of it.
@@ -77,6 +77,8 @@ func TestSearchIncludes(t *testing.T) {
 				{"Observation", "_id=" + obsNia + "&_include=Observation:subject:Patient", []string{"Observation/" + obsNia}, []string{"Patient/" + nia}},
 				{"Observation", "_id=" + obsNia + "&_include=Observation:subject:Group", []string{"Observation/" + obsNia}, nil},
 				{"Observation", "_id=" + obsNia + "&_include=Observation:*", []string{"Observation/" + obsNia}, []string{"Patient/" + nia}},
+				// A reference to no known type is not followed.
+				{"Observation", "_id=" + obsNia2 + "&_include=Observation:*", []string{"Observation/" + obsNia2}, []string{"Patient/" + nia}},
 				{"Observation", "_id=" + obsNia + "&_include=Observation:subject&_include:iterate=Patient:organization", []string{"Observation/" + obsNia},
 					sorted("Patient/"+nia, "Organization/"+north)},
 				// Without :iterate the Patient's organization is not followed.

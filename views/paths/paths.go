@@ -248,6 +248,13 @@ const (
 	FHIRResource    Route2 = "/fhir/R4/:type/:id"
 	FHIRHistory     Route2 = "/fhir/R4/:type/:id/_history"
 	FHIRVersion     Route3 = "/fhir/R4/:type/:id/_history/:vid"
+	// Searches beyond one type's GET: the whole project's (?_type=...), a
+	// form body, one Patient's compartment (/Patient/{id}/{type}), and the
+	// whole project's history.
+	FHIRSystem        Route0 = "/fhir/R4"
+	FHIRTypeSearch    Route1 = "/fhir/R4/:type/_search"
+	FHIRCompartment   Route3 = "/fhir/R4/:type/:id/:target"
+	FHIRSystemHistory Route0 = "/fhir/R4/_history"
 )
 
 // The super admins' operations on whole projects. The parameter is the
