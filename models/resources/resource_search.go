@@ -76,12 +76,16 @@ var systemSearchParams = map[string]fhir.ParamType{"_id": fhir.TypeToken, "name"
 var ignoredParams = map[string]bool{"_format": true, "_pretty": true}
 
 // ParseSearch reads FHIR search parameters for resourceType. Supported: _id,
-// _lastUpdated, and every string, token, date and reference parameter R4
-// defines for the type, with the modifiers :exact and :contains (string) and
-// :<Type> (reference), date prefixes eq ne lt le gt ge, commas for "any of",
-// repeated parameters for "all of", _count (default 20, max 1000), _offset
-// and _sort. An unknown or unsupported parameter is a *QueryError unless
-// lenient (FHIR's Prefer: handling=lenient), which skips it.
+// _lastUpdated, and every string, token, date, reference and uri parameter
+// R4 defines for the type, with the modifiers :missing (all), :exact and
+// :contains (string), :not and :text (token), :<Type> (reference), :above,
+// :below and :contains (uri), date prefixes eq ne lt le gt ge sa eb, commas
+// for "any of", repeated parameters for "all of", one level of chaining
+// (subject:Patient.name) and of _has, _count (default 20, max 1000),
+// _offset, _sort, _total, _include and _revinclude (with :iterate),
+// _summary and _elements. An unknown or unsupported parameter is a
+// *QueryError unless lenient (FHIR's Prefer: handling=lenient), which skips
+// it.
 func ParseSearch(resourceType string, q url.Values, lenient bool) (SearchQuery, error) {
 	if err := checkType(resourceType); err != nil {
 		return SearchQuery{}, err
@@ -154,7 +158,7 @@ func ParseSearch(resourceType string, q url.Values, lenient bool) (SearchQuery, 
 			out.Params[key] = values
 			continue
 		}
-		filters, skippable, err := parseFilters(resourceType, key, values)
+		filters, skippable, err := parseFilters(resourceType, params, key, values)
 		switch {
 		case err != nil && skippable && lenient:
 			continue

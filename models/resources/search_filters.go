@@ -24,23 +24,23 @@ type chainSpec struct {
 }
 
 // parseFilters reads one search parameter (key with its modifier, its
-// values as repeated) into filters for resourceType. skippable says that
-// the error is an unknown parameter or modifier, which a lenient search
-// skips.
-func parseFilters(resourceType, key string, values []string) (filters []searchFilter, skippable bool, err error) {
+// values as repeated) into filters for resourceType, whose parameters are
+// params. skippable says that the error is an unknown parameter or
+// modifier, which a lenient search skips.
+func parseFilters(resourceType string, params map[string]fhir.SearchParam, key string, values []string) (filters []searchFilter, skippable bool, err error) {
 	system := fhir.IsSystemType(resourceType)
 	code, modifier, _ := strings.Cut(key, ":")
 	if !system && code == "_has" {
 		return parseHas(resourceType, modifier, values)
 	}
 	if !system && strings.Contains(key, ".") {
-		return parseChain(resourceType, key, values)
+		return parseChain(resourceType, params, key, values)
 	}
 	var typ fhir.ParamType
 	known := false
 	if system {
 		typ, known = systemSearchParams[code]
-	} else if p, ok := fhir.SearchParams(resourceType)[code]; ok && Searchable(p) {
+	} else if p, ok := params[code]; ok && Searchable(p) {
 		typ, known = p.Type, true
 	}
 	if !known {
@@ -67,10 +67,10 @@ func parseFilters(resourceType, key string, values []string) (filters []searchFi
 
 // parseChain reads a chained parameter, "ref.param" or "ref:Type.param"
 // (param may carry a modifier of its own).
-func parseChain(resourceType, key string, values []string) ([]searchFilter, bool, error) {
+func parseChain(resourceType string, params map[string]fhir.SearchParam, key string, values []string) ([]searchFilter, bool, error) {
 	left, innerKey, _ := strings.Cut(key, ".")
 	code, target, _ := strings.Cut(left, ":")
-	p, ok := fhir.SearchParams(resourceType)[code]
+	p, ok := params[code]
 	if !ok || p.Type != fhir.TypeReference || !Searchable(p) {
 		return nil, true, badQuery("Cannot chain %q: %s has no reference search parameter %q", key, resourceType, code)
 	}
@@ -88,7 +88,7 @@ func parseChain(resourceType, key string, values []string) ([]searchFilter, bool
 	if strings.Contains(innerKey, ".") || strings.HasPrefix(innerKey, "_has") {
 		return nil, false, badQuery("%s: only one level of chaining is supported", key)
 	}
-	inner, skippable, err := parseFilters(target, innerKey, values)
+	inner, skippable, err := parseFilters(target, fhir.SearchParams(target), innerKey, values)
 	if err != nil {
 		return nil, skippable, err
 	}
@@ -109,7 +109,8 @@ func parseHas(resourceType, rest string, values []string) ([]searchFilter, bool,
 	if !fhir.IsResourceType(typ) || fhir.IsSystemType(typ) {
 		return nil, false, badQuery("_has names an unknown resource type %q", typ)
 	}
-	p, ok := fhir.SearchParams(typ)[ref]
+	typParams := fhir.SearchParams(typ)
+	p, ok := typParams[ref]
 	if !ok || p.Type != fhir.TypeReference || !Searchable(p) {
 		return nil, true, badQuery("_has: %s has no reference search parameter %q", typ, ref)
 	}
@@ -119,7 +120,7 @@ func parseHas(resourceType, rest string, values []string) ([]searchFilter, bool,
 	if strings.Contains(innerKey, ".") || strings.HasPrefix(innerKey, "_has") {
 		return nil, false, badQuery("_has: only one level is supported")
 	}
-	inner, skippable, err := parseFilters(typ, innerKey, values)
+	inner, skippable, err := parseFilters(typ, typParams, innerKey, values)
 	if err != nil {
 		return nil, skippable, err
 	}
