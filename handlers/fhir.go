@@ -248,8 +248,9 @@ func (h *FHIR) search(c echo.Context, sc models.Scope, params url.Values) error 
 // caller cannot read is not found.
 func (h *FHIR) Compartment(c echo.Context, sc models.Scope) error {
 	target := c.Param("target")
-	if strings.Contains(target, "/") {
-		// The router gives the last parameter what is left of a longer path.
+	if strings.Contains(target, "/") || strings.HasPrefix(target, "$") {
+		// The router gives the last parameter what is left of a longer
+		// path, or an operation Enclave does not have.
 		return echo.ErrNotFound
 	}
 	if _, err := sc.Store().ReadResource(ctx(c), c.Param("type"), c.Param("id")); err != nil {

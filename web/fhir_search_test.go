@@ -132,6 +132,9 @@ func TestFHIRSearchEndpoints(t *testing.T) {
 				t.Errorf("compartment self link %q", self)
 			}
 			e.ada.API(http.MethodGet, "/fhir/R4/Patient/no-such/Observation", "").Status(http.StatusNotFound)
+			e.ada.API(http.MethodGet, "/fhir/R4/Patient/"+ada+"/$meta", "").Status(http.StatusNotFound)
+			e.ada.API(http.MethodPut, "/fhir/R4/Patient/"+ada+"/$meta", "{}").Status(http.StatusNotFound)
+			e.ada.API(http.MethodPut, "/fhir/R4/Patient/"+ada+"/Observation", "{}").Status(http.StatusMethodNotAllowed)
 			e.ada.API(http.MethodGet, "/fhir/R4/Patient/"+ada+"/Organization", "").Status(http.StatusBadRequest).Contains("not in the Patient compartment")
 			e.ada.API(http.MethodGet, "/fhir/R4/Observation/"+obs+"/Patient", "").Status(http.StatusBadRequest).Contains("Only the Patient compartment")
 

@@ -295,6 +295,9 @@ func fhirRoutes(g group, routes map[paths.Route]map[string]echo.HandlerFunc) {
 				continue
 			}
 			g.add(m, route, func(c echo.Context) error {
+				if strings.HasPrefix(c.Param("target"), "$") {
+					return echo.ErrNotFound // an operation Enclave does not have
+				}
 				c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
 				return echo.ErrMethodNotAllowed
 			})
