@@ -507,6 +507,21 @@ func benchScaleOps(b *testing.B, tdb testdb.DB, sc benchScale) {
 			}
 		}
 	})
+	// The modifiers that probe each candidate instead of driving the page,
+	// and the shaping of the matches.
+	for name, query := range map[string]string{
+		"search-family-missing":  "family=smith&birthdate:missing=false&_count=20",
+		"search-family-not":      "family=smith&gender:not=male&_count=20",
+		"search-family-elements": "family=smith&gender=female&_count=20&_elements=name",
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if res := search(b, query); len(res.Resources) != 20 {
+					b.Fatalf("%s: %d results, want 20", query, len(res.Resources))
+				}
+			}
+		})
+	}
 	// Creation runs last: the patients it adds (male, another identifier
 	// system) would otherwise grow the project the other operations read.
 	b.Run("create", func(b *testing.B) {
