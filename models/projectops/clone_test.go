@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"enclave/models"
 	"enclave/models/accounts"
@@ -481,5 +482,58 @@ func TestCloneSourceIsReadOnly(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "row-level security") {
 		t.Errorf("an insert into the source: %v", err)
+	}
+}
+
+// TestCloneLeavesOthersServed: while a clone holds its transaction open
+// (stopped here just after it wrote the copies), the source's resources
+// are read and searched as usual and, on PostgreSQL, another project takes
+// writes; the clone then finishes.
+func TestCloneLeavesOthersServed(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			w := newWorld(t, db.DB)
+			other := project(t, w.sys, w.member, "Other clinic")
+			reached, release := make(chan struct{}), make(chan struct{})
+			restore := projectops.SetHook(func(step string) error {
+				if step == "content" {
+					close(reached)
+					select {
+					case <-release:
+					case <-time.After(time.Minute):
+						return errors.New("the test never let the clone go on")
+					}
+				}
+				return nil
+			})
+			defer restore()
+			done := make(chan error, 1)
+			go func() {
+				_, err := w.sys.CloneProject(context.Background(), w.box, projectops.CloneInput{SourceID: w.source, Actor: w.actor()})
+				done <- err
+			}()
+			<-reached
+
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			if r, err := w.sys.Tenant(w.source).ReadResource(ctx, "Patient", w.patient); err != nil || r.ID != w.patient {
+				t.Errorf("reading the source during its clone: %v", err)
+			}
+			v := url.Values{"family": {"Quixote"}}
+			q, err := resources.ParseSearch("Patient", v, false)
+			must(t, err)
+			if r, err := w.sys.Tenant(w.source).Search(ctx, q); err != nil || len(r.Resources) != 1 {
+				t.Errorf("searching the source during its clone: %d found, %v", len(r.Resources), err)
+			}
+			if db.Name == "postgres" {
+				if _, err := w.sys.Tenant(other).CreateResource(ctx, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Busy"}]}`)); err != nil {
+					t.Errorf("writing to another project during a clone: %v", err)
+				}
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatalf("the clone: %v", err)
+			}
+		})
 	}
 }
