@@ -88,10 +88,12 @@ var capabilityStatement = sync.OnceValue(func() []byte {
 		"format":      []string{"application/fhir+json", "json"},
 		"patchFormat": []string{"application/json-patch+json"},
 		"rest": []map[string]any{{
-			"mode":        "server",
-			"resource":    listed,
-			"operation":   systemOperations,
-			"interaction": []code{{"search-system"}, {"history-system"}},
+			"mode":      "server",
+			"resource":  listed,
+			"operation": systemOperations,
+			// Bundles posted to the base (see ProcessBundle), and searches
+			// and history across types.
+			"interaction": []code{{"transaction"}, {"batch"}, {"search-system"}, {"history-system"}},
 			"compartment": []string{"http://hl7.org/fhir/CompartmentDefinition/patient"},
 		}},
 	}

@@ -493,6 +493,9 @@ var apiRows = []accessRow{
 		apiDenied, ok("Bundle"), ok("Bundle"), apiLost}},
 	{req: "HEAD /fhir/R4/Patient/{patient}/Observation", project: "{project}", want: cells{apiSignIn, apiLost, apiLost, ok(""),
 		outcome{http.StatusForbidden, ""}, ok(""), ok(""), apiLost}},
+	{req: "POST /fhir/R4", project: "{project}", state: patientCount,
+		body: `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}`,
+		want: apiWriters(ok("Bundle"))},
 
 	// Naming none: the caller's only project, if they have exactly one.
 	// The other project's admin and the outside super admin search their
@@ -568,7 +571,7 @@ var accessMatrix = slices.Concat(consoleRows, apiRows, adminAPIRows,
 	notAllowed("/fhir/R4/Patient/{patient}", "POST", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/{patient}/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/{patient}/_history/1", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
-	notAllowed("/fhir/R4", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
+	notAllowed("/fhir/R4", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	notAllowed("/fhir/R4/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/_search", "GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/{patient}/Observation", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),

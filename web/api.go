@@ -240,8 +240,22 @@ func utf8Bodies(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// apiBodyLimit bounds request bodies of the API.
-var apiBodyLimit = middleware.BodyLimit("8M")
+// apiBodyLimit bounds request bodies of the API: a resource's (or a
+// patch's) at 8 MB, a batch or transaction Bundle posted to the base at
+// bundleBodyLimit. Above them the answer is 413.
+func apiBodyLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	one, bundle := middleware.BodyLimit("8M")(next), middleware.BodyLimit(bundleBodyLimit)(next)
+	return func(c echo.Context) error {
+		if c.Request().URL.Path == paths.FHIRSystem.URL() {
+			return bundle(c)
+		}
+		return one(c)
+	}
+}
+
+// bundleBodyLimit bounds a Bundle posted to the base: room for a Synthea
+// patient's whole history (a few MB) many times over.
+const bundleBodyLimit = "32M"
 
 // isAPI reports whether the request is for the FHIR API, a program's
 // sign-in (/auth/...) or the admin API, whose errors are OperationOutcomes

@@ -226,8 +226,9 @@ func (s *Server) routes(h *handlers.Set) {
 		paths.FHIRValueSetExpand:    {http.MethodGet: scoped(h.FHIR.Expand)},
 		paths.FHIRValueSetIDExpand:  {http.MethodGet: scoped(h.FHIR.Expand)},
 		paths.FHIRCodeSystemLookup:  {http.MethodGet: scoped(h.FHIR.Lookup)},
-		// Searches beyond one type's GET, and the project's history.
-		paths.FHIRSystem:        {http.MethodGet: scoped(h.FHIR.SystemSearch)},
+		// Searches beyond one type's GET, and the project's history; batch
+		// and transaction Bundles posted to the base.
+		paths.FHIRSystem:        {http.MethodGet: scoped(h.FHIR.SystemSearch), http.MethodPost: scoped(h.FHIR.Bundle)},
 		paths.FHIRSystemHistory: {http.MethodGet: scoped(h.FHIR.SystemHistory)},
 		paths.FHIRTypeSearch:    {http.MethodPost: scoped(h.FHIR.SearchPost)},
 		paths.FHIRCompartment:   {http.MethodGet: scoped(h.FHIR.Compartment)},

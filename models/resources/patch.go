@@ -99,6 +99,11 @@ func (t Store) PatchResource(ctx context.Context, resourceType, id string, patch
 	if err != nil {
 		return Resource{}, err
 	}
+	return t.patch(ctx, resourceType, id, ops, ifMatch)
+}
+
+// patch is PatchResource once the patch is read.
+func (t Store) patch(ctx context.Context, resourceType, id string, ops jsonpatch.Patch, ifMatch string) (Resource, error) {
 	if err := t.mayWrite(resourceType); err != nil {
 		return Resource{}, err
 	}
@@ -111,40 +116,47 @@ func (t Store) PatchResource(ctx context.Context, resourceType, id string, patch
 	}
 	var out Resource
 	err = t.tenantTx(ctx, true, func(tx *gorm.DB) error {
-		cur, err := currentVersion(tx, t.projectID, resourceType, id)
-		if err != nil {
-			return err
-		}
-		if err := t.checkMayChange(tx, resourceType, id); err != nil {
-			return err
-		}
-		var content string
-		if err := tx.Raw(`SELECT content FROM resources WHERE project_id = ? AND resource_type = ? AND id = ?`,
-			t.projectID, resourceType, id).Scan(&content).Error; err != nil {
-			return err
-		}
-		seen, err := t.redact(Resource{Type: resourceType, ID: id, JSON: []byte(content)})
-		if err != nil {
-			return err
-		}
-		opts := jsonpatch.NewApplyOptions()
-		opts.SupportNegativeIndices = false
-		opts.AccumulatedCopySizeLimit = maxPatchCopyBytes
-		patched, err := ops.ApplyWithOptions(seen.JSON, opts)
-		if err != nil {
-			return fmt.Errorf("%w: the patch cannot be applied to %s/%s as it is: %s", ErrUnprocessable, resourceType, id, applyProblem(err))
-		}
-		res, err := decodeResource(resourceType, patched, set.strict, false)
-		if err != nil {
-			return err
-		}
-		if ifMatch == "" {
-			// The version read above is the one patched.
-			ifMatch = fmt.Sprint(cur)
-		}
-		out, _, err = t.put(tx, resourceType, id, res, set, ifMatch, mustExist)
+		out, err = t.patchIn(tx, resourceType, id, ops, set, ifMatch)
 		return err
 	})
+	return out, err
+}
+
+// patchIn applies ops to the live resourceType/id inside tx and stores the
+// result as its next version.
+func (t Store) patchIn(tx *gorm.DB, resourceType, id string, ops jsonpatch.Patch, set settings, ifMatch string) (Resource, error) {
+	cur, err := currentVersion(tx, t.projectID, resourceType, id)
+	if err != nil {
+		return Resource{}, err
+	}
+	if err := t.checkMayChange(tx, resourceType, id); err != nil {
+		return Resource{}, err
+	}
+	var content string
+	if err := tx.Raw(`SELECT content FROM resources WHERE project_id = ? AND resource_type = ? AND id = ?`,
+		t.projectID, resourceType, id).Scan(&content).Error; err != nil {
+		return Resource{}, err
+	}
+	seen, err := t.redact(Resource{Type: resourceType, ID: id, JSON: []byte(content)})
+	if err != nil {
+		return Resource{}, err
+	}
+	opts := jsonpatch.NewApplyOptions()
+	opts.SupportNegativeIndices = false
+	opts.AccumulatedCopySizeLimit = maxPatchCopyBytes
+	patched, err := ops.ApplyWithOptions(seen.JSON, opts)
+	if err != nil {
+		return Resource{}, fmt.Errorf("%w: the patch cannot be applied to %s/%s as it is: %s", ErrUnprocessable, resourceType, id, applyProblem(err))
+	}
+	res, err := decodeResource(resourceType, patched, set.strict, false)
+	if err != nil {
+		return Resource{}, err
+	}
+	if ifMatch == "" {
+		// The version read above is the one patched.
+		ifMatch = fmt.Sprint(cur)
+	}
+	out, _, err := t.put(tx, resourceType, id, res, set, ifMatch, mustExist)
 	return out, err
 }
 

@@ -144,6 +144,12 @@ func decodeResource(resourceType string, body []byte, strict, ignoreID bool) (ma
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, invalidResource("structure", "", "The body must hold exactly one JSON value")
 	}
+	return prepareResource(resourceType, v, strict, ignoreID)
+}
+
+// prepareResource is decodeResource for a value already parsed (with
+// json.Number for numbers), such as a Bundle entry's resource.
+func prepareResource(resourceType string, v any, strict, ignoreID bool) (map[string]any, error) {
 	res, ok := v.(map[string]any)
 	if !ok {
 		return nil, invalidResource("structure", "", "The body must be a JSON object (a FHIR resource)")
@@ -238,13 +244,20 @@ func checkReferences(tx *gorm.DB, projectID string, res map[string]any) error {
 	if len(refs) > MaxReferences {
 		return invalidResource("too-costly", "", "The resource has %d references; at most %d are accepted", len(refs), MaxReferences)
 	}
+	return checkLive(tx, projectID, refs, nil)
+}
+
+// checkLive makes every relative reference of refs point at a live resource
+// of this project, one that pending names ("Type/id": written by the same
+// transaction), or a shared system resource.
+func checkLive(tx *gorm.DB, projectID string, refs []fhir.Reference, pending map[string]bool) error {
 	// Each distinct target is looked up once, all in one statement by
 	// primary key (deletion is checked on the row, see migration 00013).
 	idsByType := map[string][]string{}
 	seen := map[string]bool{}
 	for _, ref := range refs {
 		key := ref.Type + "/" + ref.ID
-		if ref.Type == "" || ref.ID == "" || fhir.IsSystemType(ref.Type) || seen[key] {
+		if ref.Type == "" || ref.ID == "" || fhir.IsSystemType(ref.Type) || seen[key] || pending[key] {
 			continue
 		}
 		seen[key] = true
@@ -276,7 +289,7 @@ func checkReferences(tx *gorm.DB, projectID string, res map[string]any) error {
 		if ref.Type == "" || ref.ID == "" {
 			continue
 		}
-		found := live[ref.Type+"/"+ref.ID]
+		found := live[ref.Type+"/"+ref.ID] || pending[ref.Type+"/"+ref.ID]
 		if fhir.IsSystemType(ref.Type) {
 			_, found = fhir.SystemResource(ref.Type, ref.ID)
 		}
