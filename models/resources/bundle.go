@@ -10,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"enclave/models/fhir"
 	"enclave/models/kit"
@@ -168,7 +170,7 @@ func parseEntry(i int, raw any) (*entry, error) {
 		e.ifMatch = etagVersion(s)
 	}
 	if s, ok := req["ifNoneExist"].(string); ok && s != "" {
-		q, err := url.ParseQuery(s[strings.Index(s, "?")+1:])
+		q, err := parseCriteria(s[strings.Index(s, "?")+1:])
 		if err != nil {
 			return nil, badQuery("request.ifNoneExist is not a valid search query")
 		}
@@ -179,7 +181,7 @@ func parseEntry(i int, raw any) (*entry, error) {
 	}
 	path, query, hasQuery := strings.Cut(strings.TrimPrefix(rawURL, "/"), "?")
 	if hasQuery {
-		q, err := url.ParseQuery(query)
+		q, err := parseCriteria(query)
 		if err != nil {
 			return nil, badQuery("request.url %q has a query that cannot be read", rawURL)
 		}
@@ -197,6 +199,12 @@ func parseEntry(i int, raw any) (*entry, error) {
 		e.id, e.version = parts[1], parts[3]
 	case len(parts) != 1:
 		return nil, badQuery("request.url %q is not a type, Type/id or Type?criteria", rawURL)
+	}
+	if e.id != "" && !fhir.IsID(e.id) {
+		return nil, badQuery("request.url %q names an id that is not a valid FHIR id", rawURL)
+	}
+	if v, err := strconv.Atoi(e.version); e.version != "" && (err != nil || v < 1) {
+		return nil, badQuery("request.url %q names a version that is not a whole number from 1", rawURL)
 	}
 	if e.id != "" && hasQuery {
 		return nil, badQuery("request.url %q has both an id and criteria", rawURL)
@@ -231,6 +239,24 @@ func parseEntry(i int, raw any) (*entry, error) {
 		return nil, invalidResource("required", "resource", "A %s entry needs a resource", e.method)
 	}
 	return e, nil
+}
+
+// parseCriteria reads a query string of an entry, refusing what no search
+// value may hold (a NUL, bytes that are not UTF-8) as the API's own URLs
+// are refused.
+func parseCriteria(query string) (url.Values, error) {
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range q {
+		for _, v := range append(vs, k) {
+			if strings.ContainsRune(v, 0) || !utf8.ValidString(v) {
+				return nil, errors.New("a NUL or a byte that is not UTF-8")
+			}
+		}
+	}
+	return q, nil
 }
 
 // entryPatch reads a PATCH entry's JSON Patch, carried as a Binary whose
@@ -538,6 +564,10 @@ func (t Store) prepareEntry(tx *gorm.DB, e *entry, ids, conditional map[string]s
 		if id, ok := ids[ref]; ok {
 			return id
 		}
+		if strings.HasPrefix(ref, "urn:uuid:") && problem == nil {
+			problem = invalidResource("not-found", "", "The reference %q names no fullUrl of this Bundle's entries", ref)
+			return ref
+		}
 		typ, query, isCond := strings.Cut(ref, "?")
 		if !isCond || !fhir.IsResourceType(typ) || problem != nil {
 			return ref
@@ -575,7 +605,7 @@ func (t Store) prepareEntry(tx *gorm.DB, e *entry, ids, conditional map[string]s
 // resolveConditional finds the one resource a conditional reference
 // "Type?criteria" names.
 func (t Store) resolveConditional(tx *gorm.DB, typ, query string) (string, error) {
-	criteria, err := url.ParseQuery(query)
+	criteria, err := parseCriteria(query)
 	if err != nil {
 		return "", badQuery("The conditional reference %s?%s is not a valid search", typ, query)
 	}

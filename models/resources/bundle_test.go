@@ -1,12 +1,15 @@
 package resources_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"enclave/models"
 	"enclave/models/audit"
@@ -14,6 +17,9 @@ import (
 	"enclave/models/projects"
 	"enclave/models/resources"
 	"enclave/models/testdb"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // txBundle is a Bundle of type kind with the given entries (JSON objects).
@@ -199,6 +205,9 @@ func TestTransactionAllOrNothing(t *testing.T) {
 					post("urn:uuid:1", `{"resourceType":"Patient"}`),
 					post("urn:uuid:1", `{"resourceType":"Patient"}`),
 				}, 1, nil, "fullUrl"},
+				{"a urn:uuid reference to no entry", []string{
+					post("urn:uuid:1", `{"resourceType":"Observation","status":"final","code":{"text":"t"},"subject":{"reference":"urn:uuid:9"}}`),
+				}, 0, nil, "no fullUrl"},
 				{"a PUT whose id is not the url's", []string{
 					`{"resource":{"resourceType":"Patient","id":"a"},"request":{"method":"PUT","url":"Patient/b"}}`,
 				}, 0, nil, "must match"},
@@ -280,11 +289,14 @@ func TestBatchEntriesStandAlone(t *testing.T) {
 				`{"request":{"method":"GET","url":"Patient/nobody"}}`,
 				`{"request":{"method":"TRACE","url":"Patient"}}`,
 				`{"resource":{"resourceType":"Patient","id":"mine"},"request":{"method":"PUT","url":"Patient/mine"}}`,
+				`{"request":{"method":"GET","url":"Patient?name=a%00b"}}`,
+				`{"request":{"method":"GET","url":"Patient/mine/_history/one"}}`,
+				`{"request":{"method":"DELETE","url":"Patient/not%20an%20id"}}`,
 			))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Type != "batch-response" || len(res.Entries) != 5 {
+			if res.Type != "batch-response" || len(res.Entries) != 8 {
 				t.Fatalf("answer %+v", res)
 			}
 			if e := res.Entries[0]; e.Err != nil || e.Status != http.StatusCreated {
@@ -303,6 +315,11 @@ func TestBatchEntriesStandAlone(t *testing.T) {
 			}
 			if e := res.Entries[4]; e.Err != nil || e.Status != http.StatusCreated {
 				t.Errorf("PUT creating an id: %d %v", e.Status, e.Err)
+			}
+			for i, e := range res.Entries[5:] {
+				if !errors.As(e.Err, &qerr) {
+					t.Errorf("entry %d with a url that cannot be run: %v, want a QueryError", 5+i, e.Err)
+				}
 			}
 			if n := count(t, ten, "Patient"); n != 2 {
 				t.Errorf("%d Patients, want the two good entries'", n)
@@ -449,6 +466,63 @@ func TestTransactionSyntheaAndLimits(t *testing.T) {
 				!strings.Contains(err.Error(), "at most") {
 				t.Errorf("too many entries: %v", err)
 			}
+		})
+	}
+}
+
+// statementLog counts the statements GORM runs and those sent through pgx.
+type statementLog struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (l *statementLog) LogMode(logger.LogLevel) logger.Interface { return l }
+func (l *statementLog) Info(context.Context, string, ...any)     {}
+func (l *statementLog) Warn(context.Context, string, ...any)     {}
+func (l *statementLog) Error(context.Context, string, ...any)    {}
+func (l *statementLog) Trace(ctx context.Context, _ time.Time, _ func() (string, int64), _ error) {
+	l.add(ctx, "")
+}
+
+func (l *statementLog) add(context.Context, string) {
+	l.mu.Lock()
+	l.n++
+	l.mu.Unlock()
+}
+
+func (l *statementLog) take() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := l.n
+	l.n = 0
+	return n
+}
+
+// TestTransactionIsSetBased: the statements of a transaction of new
+// resources do not grow with its entries on PostgreSQL, and grow by one
+// multi-row INSERT per few hundred rows on SQLite.
+func TestTransactionIsSetBased(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			log := &statementLog{}
+			t.Cleanup(resources.WatchPipelines(log.add))
+			ten := testdb.ProjectStore(t, models.NewSystem(db.DB.Session(&gorm.Session{Logger: log})), "ada@example.org")
+			statements := func(n int) int {
+				body := testdb.PatientsBundle(n)
+				log.take()
+				if _, err := ten.ProcessBundle(ctx, body); err != nil {
+					t.Fatal(err)
+				}
+				return log.take()
+			}
+			few, many := statements(10), statements(400)
+			if db.Name == "postgres" && few != many {
+				t.Errorf("10 Patients took %d statements, 400 took %d: want the same", few, many)
+			}
+			if many > few+40 {
+				t.Errorf("10 Patients took %d statements, 400 took %d: want a few more at most", few, many)
+			}
+			t.Logf("%d statements for 10 Patients, %d for 400", few, many)
 		})
 	}
 }
