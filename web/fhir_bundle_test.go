@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -233,5 +235,38 @@ func TestBundleFuzzSeedsOnBothDatabases(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkAPITransaction posts transaction Bundles through the whole HTTP
+// stack: 1,000 Patients, and a Synthea-like patient file of about 300
+// entries (the models package's BenchmarkTransaction* measure the store
+// alone).
+func BenchmarkAPITransaction(b *testing.B) {
+	for _, db := range testdb.All(b) {
+		app := webtest.New(b, db)
+		client, project := app.SignUp("bench@example.org", "Bench")
+		cookie := &http.Cookie{Name: "enclave_session", Value: client.Cookie("enclave_session")}
+		for name, bundle := range map[string]func(i int) []byte{
+			"1000Patients": func(int) []byte { return testdb.PatientsBundle(1000) },
+			"Synthea":      func(i int) []byte { return testdb.SyntheaBundle(i, 25) },
+		} {
+			b.Run(db.Name+"/"+name, func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					b.StopTimer()
+					body := bundle(i)
+					b.StartTimer()
+					r := httptest.NewRequest(http.MethodPost, "/fhir/R4", bytes.NewReader(body))
+					r.Header.Set("Content-Type", "application/fhir+json")
+					r.Header.Set("X-Enclave-Project", project)
+					r.AddCookie(cookie)
+					w := httptest.NewRecorder()
+					app.Server.ServeHTTP(w, r)
+					if w.Code != http.StatusOK {
+						b.Fatalf("%d %s", w.Code, clipped(w.Body.String()))
+					}
+				}
+			})
+		}
 	}
 }

@@ -176,10 +176,10 @@ func parseEntry(i int, raw any) (*entry, error) {
 		}
 		e.ifNoneExist = q
 	}
-	if strings.Contains(rawURL, "://") {
+	path, query, hasQuery := strings.Cut(strings.TrimPrefix(rawURL, "/"), "?")
+	if strings.Contains(path, ":") {
 		return nil, badQuery("request.url %q must be relative to the base, such as \"Patient/123\"", rawURL)
 	}
-	path, query, hasQuery := strings.Cut(strings.TrimPrefix(rawURL, "/"), "?")
 	if hasQuery {
 		q, err := parseCriteria(query)
 		if err != nil {
@@ -459,7 +459,7 @@ func (t Store) runTransaction(ctx context.Context, tx *gorm.DB, bulk bulkInserte
 		}
 	}
 	for _, e := range byMethod[http.MethodGet] {
-		r, err := t.getEntry(tx, e)
+		r, err := t.getEntry(ctx, tx, e)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -652,7 +652,11 @@ func (e *entry) search() (SearchQuery, error) {
 
 // getEntry reads what a GET entry asks for, inside tx: a resource, one of
 // its versions, or a search.
-func (t Store) getEntry(tx *gorm.DB, e *entry) (EntryResult, error) {
+func (t Store) getEntry(ctx context.Context, tx *gorm.DB, e *entry) (EntryResult, error) {
+	if fhir.IsSystemType(e.typ) {
+		// The shared definitions are no rows of the transaction.
+		return t.batchEntry(ctx, e)
+	}
 	if e.id == "" {
 		q, err := e.search()
 		if err != nil {

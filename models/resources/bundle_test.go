@@ -247,6 +247,7 @@ func TestTransactionOrder(t *testing.T) {
 			res, err := ten.ProcessBundle(ctx, txBundle("transaction",
 				`{"request":{"method":"GET","url":"Patient/new"}}`,
 				`{"request":{"method":"GET","url":"Patient?_id=new,old"}}`,
+				`{"request":{"method":"GET","url":"StructureDefinition?url=http://hl7.org/fhir/StructureDefinition/Patient"}}`,
 				`{"resource":`+patch+`,"request":{"method":"PATCH","url":"Patient/old"}}`,
 				`{"resource":{"resourceType":"Patient","id":"new","gender":"other"},"request":{"method":"PUT","url":"Patient/new"}}`,
 				`{"request":{"method":"DELETE","url":"Patient/x"}}`,
@@ -258,7 +259,7 @@ func TestTransactionOrder(t *testing.T) {
 			for _, e := range res.Entries {
 				statuses += fmt.Sprint(e.Status, " ")
 			}
-			if statuses != "200 200 200 201 204 " {
+			if statuses != "200 200 200 200 201 204 " {
 				t.Errorf("statuses %q, want the GETs to see the PUT and the PATCH", statuses)
 			}
 			if !strings.Contains(string(res.Entries[0].Resource.JSON), `"gender":"other"`) {
@@ -267,7 +268,10 @@ func TestTransactionOrder(t *testing.T) {
 			if s := res.Entries[1].Search; s == nil || len(s.Resources) != 2 {
 				t.Errorf("GET search: %+v", s)
 			}
-			if r := res.Entries[2].Resource; r.VersionID != "2" || !strings.Contains(string(r.JSON), `"active":false`) {
+			if s := res.Entries[2].Search; s == nil || len(s.Resources) != 1 {
+				t.Errorf("GET of a shared definition: %+v", s)
+			}
+			if r := res.Entries[3].Resource; r.VersionID != "2" || !strings.Contains(string(r.JSON), `"active":false`) {
 				t.Errorf("PATCH: %s", r.JSON)
 			}
 		})
