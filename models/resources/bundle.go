@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -410,9 +412,13 @@ func (t Store) runTransaction(ctx context.Context, tx *gorm.DB, bulk bulkInserte
 	// References are checked above; a write need not check them again.
 	noRefs := set
 	noRefs.checkRefs = false
+	unused, err := t.unusedIDs(tx, written)
+	if err != nil {
+		return err
+	}
 	var created []*entry
 	for _, e := range written {
-		if e.method == http.MethodPost && !t.limited(e.typ, true) {
+		if (e.method == http.MethodPost || unused[e]) && !t.limited(e.typ, true) {
 			created = append(created, e)
 			continue
 		}
@@ -466,6 +472,48 @@ func (t Store) runTransaction(ctx context.Context, tx *gorm.DB, bulk bulkInserte
 		e.done = &r
 	}
 	return nil
+}
+
+// unusedIDs finds the PUT entries (without If-Match) whose id the project
+// has never used, in one statement: they are created with the POSTs,
+// set-based, instead of one by one. On PostgreSQL the rows of the ids in
+// use are locked, as a single PUT locks its row.
+func (t Store) unusedIDs(tx *gorm.DB, written []*entry) (map[*entry]bool, error) {
+	idsByType := map[string][]string{}
+	for _, e := range written {
+		if e.method == http.MethodPut && e.ifMatch == "" {
+			idsByType[e.typ] = append(idsByType[e.typ], e.target)
+		}
+	}
+	if len(idsByType) == 0 {
+		return nil, nil
+	}
+	var ors []string
+	args := []any{t.projectID}
+	for _, typ := range slices.Sorted(maps.Keys(idsByType)) {
+		ors = append(ors, "(resource_type = ? AND id IN ?)")
+		args = append(args, typ, idsByType[typ])
+	}
+	lock := ""
+	if kit.DialectOf(tx) == kit.Postgres {
+		lock = " FOR UPDATE"
+	}
+	var rows []struct{ ResourceType, ID string }
+	if err := tx.Raw(`SELECT resource_type, id FROM resources WHERE project_id = ? AND (`+strings.Join(ors, " OR ")+`)`+lock, args...).
+		Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, r := range rows {
+		used[r.ResourceType+"/"+r.ID] = true
+	}
+	out := map[*entry]bool{}
+	for _, e := range written {
+		if e.method == http.MethodPut && e.ifMatch == "" && !used[e.typ+"/"+e.target] {
+			out[e] = true
+		}
+	}
+	return out, nil
 }
 
 // deleteEntry deletes the resource a DELETE entry names, or the one its

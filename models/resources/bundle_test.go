@@ -511,22 +511,47 @@ func TestTransactionIsSetBased(t *testing.T) {
 			log := &statementLog{}
 			t.Cleanup(resources.WatchPipelines(log.add))
 			ten := testdb.ProjectStore(t, models.NewSystem(db.DB.Session(&gorm.Session{Logger: log})), "ada@example.org")
-			statements := func(n int) int {
+			statements := func(kind string, n int) int {
 				body := testdb.PatientsBundle(n)
+				if kind == "PUT" {
+					body = putPatients(fmt.Sprint("put", n), n)
+				}
 				log.take()
 				if _, err := ten.ProcessBundle(ctx, body); err != nil {
 					t.Fatal(err)
 				}
 				return log.take()
 			}
-			few, many := statements(10), statements(400)
-			if db.Name == "postgres" && few != many {
-				t.Errorf("10 Patients took %d statements, 400 took %d: want the same", few, many)
+			for _, kind := range []string{"POST", "PUT"} {
+				few, many := statements(kind, 10), statements(kind, 400)
+				if db.Name == "postgres" && few != many {
+					t.Errorf("%s of 10 Patients took %d statements, 400 took %d: want the same", kind, few, many)
+				}
+				if many > few+40 {
+					t.Errorf("%s of 10 Patients took %d statements, 400 took %d: want a few more at most", kind, few, many)
+				}
+				t.Logf("%s: %d statements for 10 Patients, %d for 400", kind, few, many)
 			}
-			if many > few+40 {
-				t.Errorf("10 Patients took %d statements, 400 took %d: want a few more at most", few, many)
+			// The PUTs created their ids; PUT again, they are updated.
+			res, err := ten.ProcessBundle(ctx, putPatients("put10", 3))
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Logf("%d statements for 10 Patients, %d for 400", few, many)
+			for i, e := range res.Entries {
+				if e.Status != http.StatusOK || e.Resource.VersionID != "2" || e.Resource.ID != fmt.Sprintf("put10-%d", i) {
+					t.Errorf("PUT of an id in use: %d %s/%s", e.Status, e.Resource.ID, e.Resource.VersionID)
+				}
+			}
 		})
 	}
+}
+
+// putPatients is a transaction of n PUTs of Patients prefix-0, prefix-1, ...
+func putPatients(prefix string, n int) []byte {
+	entries := make([]string, n)
+	for i := range entries {
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		entries[i] = `{"resource":{"resourceType":"Patient","id":"` + id + `","name":[{"family":"Put"}]},"request":{"method":"PUT","url":"Patient/` + id + `"}}`
+	}
+	return txBundle("transaction", entries...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -81,10 +82,17 @@ func (t Store) insertCreated(tx *gorm.DB, bulk bulkInserter, created []*entry, a
 		e.done = &EntryResult{Status: http.StatusCreated, Resource: r}
 	}
 	if bulk != nil {
-		return bulk(insertCreatedSQL, rows.args(t.projectID, at)...)
+		err := bulk(insertCreatedSQL, rows.args(t.projectID, at)...)
+		if err != nil && kit.IsUniqueViolation(err) {
+			return idTaken
+		}
+		return err
 	}
 	return rows.insert(tx, t.projectID, at)
 }
+
+// idTaken is a new resource whose id another request took at the same time.
+var idTaken = fmt.Errorf("%w: a resource this transaction creates was created by another request at the same time; send it again", kit.ErrConflict)
 
 // createdRows are the rows of new resources, column by column.
 type createdRows struct {
@@ -190,7 +198,7 @@ func insertBatches(tx *gorm.DB, table, columns string, rows [][]any) error {
 		n := min(len(rows), indexBatch)
 		if err := insertRows(tx, table, columns, rows[:n]); err != nil {
 			if kit.IsUniqueViolation(err) {
-				return kit.ErrConflict
+				return idTaken
 			}
 			return err
 		}
