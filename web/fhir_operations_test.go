@@ -356,6 +356,15 @@ func TestFHIRCapabilityStatementIsExact(t *testing.T) {
 			t.Errorf("%s is listed", absent)
 		}
 	}
+	// The system interactions: Bundles posted to the base.
+	for _, in := range asList(rest["interaction"]) {
+		switch code := in.(map[string]any)["code"].(string); code {
+		case "transaction", "batch":
+			answered(http.MethodPost, "/fhir/R4", `{"resourceType":"Bundle","type":"`+code+`"}`)
+		default:
+			t.Errorf("the server lists the interaction %s, which this test does not know", code)
+		}
+	}
 	// The project operations are answered, to super admins only.
 	e.ada.API(http.MethodPost, "/fhir/R4/Project/"+e.pA+"/$expunge", "{}").Status(http.StatusForbidden)
 	e.ada.API(http.MethodPost, "/fhir/R4/Project/"+e.pA+"/$clone", "{}").Status(http.StatusForbidden)
