@@ -392,11 +392,14 @@ func (t Store) runTransaction(ctx context.Context, tx *gorm.DB, bulk bulkInserte
 		if e.done != nil || (e.method != http.MethodPost && e.method != http.MethodPut) {
 			continue
 		}
-		if err := t.prepareEntry(tx, e, ids, conditional, set); err != nil {
+		if err := t.resolveEntry(tx, e, ids, conditional); err != nil {
 			return fail(e, err)
 		}
 		written = append(written, e)
 		pending[e.typ+"/"+e.target] = true
+	}
+	if err := eachEntry(written, func(e *entry) error { return validateEntry(e, set) }); err != nil {
+		return err
 	}
 	if set.checkRefs {
 		for _, e := range written {
@@ -602,11 +605,10 @@ func resourceID(v any) string {
 	return id
 }
 
-// prepareEntry replaces the references of a POST or PUT entry's resource
-// (fullUrls of this transaction's resources, and conditional references
-// "Type?criteria", each resolved once through conditional) and validates
-// it.
-func (t Store) prepareEntry(tx *gorm.DB, e *entry, ids, conditional map[string]string, set settings) error {
+// resolveEntry replaces the references of a POST or PUT entry's resource:
+// fullUrls of this transaction's resources, and conditional references
+// "Type?criteria", each resolved once through conditional.
+func (t Store) resolveEntry(tx *gorm.DB, e *entry, ids, conditional map[string]string) error {
 	var problem error
 	rewriteReferences(e.resource, func(ref string) string {
 		if id, ok := ids[ref]; ok {
@@ -631,9 +633,12 @@ func (t Store) prepareEntry(tx *gorm.DB, e *entry, ids, conditional map[string]s
 		conditional[ref] = id
 		return id
 	})
-	if problem != nil {
-		return problem
-	}
+	return problem
+}
+
+// validateEntry validates a POST or PUT entry's resource, its references
+// resolved, for the write.
+func validateEntry(e *entry, set settings) error {
 	res, err := prepareResource(e.typ, e.resource, set.strict, e.method == http.MethodPost)
 	if err != nil {
 		return err

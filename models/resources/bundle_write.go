@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"enclave/models/kit"
@@ -64,22 +66,35 @@ func (t Store) insertCreated(tx *gorm.DB, bulk bulkInserter, created []*entry, a
 	if len(created) == 0 {
 		return nil
 	}
-	var rows createdRows
-	for _, e := range created {
+	stored := make(map[*entry]Resource, len(created))
+	index := make(map[*entry]map[string][][]any, len(created))
+	var mu sync.Mutex
+	err := eachEntry(created, func(e *entry) error {
 		content, err := t.stamp(e.res, e.target, 1, at)
 		if err != nil {
 			return err
 		}
-		index := indexRows(e.res)
-		if err := checkIndexSize(index); err != nil {
-			return &EntryError{Index: e.index, Err: err}
-		}
-		r := Resource{Type: e.typ, ID: e.target, VersionID: "1", LastUpdated: at, JSON: content}
-		rows.add(r, index)
-		if r, err = t.redact(r); err != nil {
+		rows := indexRows(e.res)
+		if err := checkIndexSize(rows); err != nil {
 			return err
 		}
-		e.done = &EntryResult{Status: http.StatusCreated, Resource: r}
+		r := Resource{Type: e.typ, ID: e.target, VersionID: "1", LastUpdated: at, JSON: content}
+		shown, err := t.redact(r)
+		if err != nil {
+			return err
+		}
+		e.done = &EntryResult{Status: http.StatusCreated, Resource: shown}
+		mu.Lock()
+		stored[e], index[e] = r, rows
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var rows createdRows
+	for _, e := range created {
+		rows.add(stored[e], index[e])
 	}
 	if bulk != nil {
 		err := bulk(insertCreatedSQL, rows.args(t.projectID, at)...)
@@ -93,6 +108,30 @@ func (t Store) insertCreated(tx *gorm.DB, bulk bulkInserter, created []*entry, a
 
 // idTaken is a new resource whose id another request took at the same time.
 var idTaken = fmt.Errorf("%w: a resource this transaction creates was created by another request at the same time; send it again", kit.ErrConflict)
+
+// eachEntry runs fn for every entry, spread over the processors: the work
+// between the database's statements (validation, encoding, index values)
+// is most of a large transaction's. The error of the first entry that
+// fails, in the Bundle's order, is returned as an *EntryError.
+func eachEntry(entries []*entry, fn func(*entry) error) error {
+	errs := make([]error, len(entries))
+	workers := min(runtime.GOMAXPROCS(0), (len(entries)+31)/32)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(entries); i += workers {
+				errs[i] = fn(entries[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return &EntryError{Index: entries[i].index, Err: err}
+		}
+	}
+	return nil
+}
 
 // createdRows are the rows of new resources, column by column.
 type createdRows struct {
