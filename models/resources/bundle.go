@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -402,12 +400,22 @@ func (t Store) runTransaction(ctx context.Context, tx *gorm.DB, bulk bulkInserte
 		return err
 	}
 	if set.checkRefs {
-		for _, e := range written {
-			refs := fhir.References(e.res)
-			if len(refs) > MaxReferences {
-				return fail(e, invalidResource("too-costly", "", "The resource has %d references; at most %d are accepted", len(refs), MaxReferences))
+		// Every target looked up at once; each entry's refused on its own.
+		refs := make([][]fhir.Reference, len(written))
+		var all []fhir.Reference
+		for i, e := range written {
+			refs[i] = fhir.References(e.res)
+			if len(refs[i]) > MaxReferences {
+				return fail(e, invalidResource("too-costly", "", "The resource has %d references; at most %d are accepted", len(refs[i]), MaxReferences))
 			}
-			if err := checkLive(tx, t.projectID, refs, pending); err != nil {
+			all = append(all, refs[i]...)
+		}
+		live, err := liveTargets(tx, t.projectID, all, pending)
+		if err != nil {
+			return err
+		}
+		for i, e := range written {
+			if err := refsFound(refs[i], live); err != nil {
 				return fail(e, err)
 			}
 		}
@@ -491,19 +499,8 @@ func (t Store) unusedIDs(tx *gorm.DB, written []*entry) (map[*entry]bool, error)
 	if len(idsByType) == 0 {
 		return nil, nil
 	}
-	var ors []string
-	args := []any{t.projectID}
-	for _, typ := range slices.Sorted(maps.Keys(idsByType)) {
-		ors = append(ors, "(resource_type = ? AND id IN ?)")
-		args = append(args, typ, idsByType[typ])
-	}
-	lock := ""
-	if kit.DialectOf(tx) == kit.Postgres {
-		lock = " FOR UPDATE"
-	}
-	var rows []struct{ ResourceType, ID string }
-	if err := tx.Raw(`SELECT resource_type, id FROM resources WHERE project_id = ? AND (`+strings.Join(ors, " OR ")+`)`+lock, args...).
-		Scan(&rows).Error; err != nil {
+	rows, err := currentRows(tx, t.projectID, idsByType, true)
+	if err != nil {
 		return nil, err
 	}
 	used := map[string]bool{}

@@ -251,6 +251,16 @@ func checkReferences(tx *gorm.DB, projectID string, res map[string]any) error {
 // of this project, one that pending names ("Type/id": written by the same
 // transaction), or a shared system resource.
 func checkLive(tx *gorm.DB, projectID string, refs []fhir.Reference, pending map[string]bool) error {
+	live, err := liveTargets(tx, projectID, refs, pending)
+	if err != nil {
+		return err
+	}
+	return refsFound(refs, live)
+}
+
+// liveTargets are the "Type/id" of refs that name a live resource of this
+// project, or one that pending names.
+func liveTargets(tx *gorm.DB, projectID string, refs []fhir.Reference, pending map[string]bool) (map[string]bool, error) {
 	// Each distinct target is looked up once, all in one statement by
 	// primary key (deletion is checked on the row, see migration 00013).
 	idsByType := map[string][]string{}
@@ -263,33 +273,79 @@ func checkLive(tx *gorm.DB, projectID string, refs []fhir.Reference, pending map
 		seen[key] = true
 		idsByType[ref.Type] = append(idsByType[ref.Type], ref.ID)
 	}
+	rows, err := currentRows(tx, projectID, idsByType, false)
+	if err != nil {
+		return nil, err
+	}
 	live := map[string]bool{}
-	if len(idsByType) > 0 {
-		var ors []string
-		args := []any{projectID}
-		for _, typ := range slices.Sorted(maps.Keys(idsByType)) {
-			ors = append(ors, "(resource_type = ? AND id IN ?)")
-			args = append(args, typ, idsByType[typ])
+	for _, r := range rows {
+		live[r.ResourceType+"/"+r.ID] = !r.Deleted
+	}
+	for key := range pending {
+		live[key] = true
+	}
+	return live, nil
+}
+
+// currentRow is what currentRows reads of a resource's current row.
+type currentRow struct {
+	ResourceType, ID string
+	Deleted          bool
+}
+
+// maxLookupIDs bounds the ids of one currentRows statement, far below the
+// bind parameter limits of both databases.
+const maxLookupIDs = 5000
+
+// currentRows reads the current rows (live or deleted) of the ids of each
+// type, by primary key, in a statement per maxLookupIDs ids; lock locks
+// them on PostgreSQL.
+func currentRows(tx *gorm.DB, projectID string, idsByType map[string][]string, lock bool) ([]currentRow, error) {
+	forUpdate := ""
+	if lock && kit.DialectOf(tx) == kit.Postgres {
+		forUpdate = " FOR UPDATE"
+	}
+	var out []currentRow
+	var ors []string
+	args := []any{projectID}
+	n := 0
+	flush := func() error {
+		if len(ors) == 0 {
+			return nil
 		}
-		var rows []struct {
-			ResourceType, ID string
-			Deleted          bool
-		}
-		err := tx.Raw(`SELECT resource_type, id, deleted FROM resources WHERE project_id = ? AND (`+strings.Join(ors, " OR ")+`)`, args...).
+		var rows []currentRow
+		err := tx.Raw(`SELECT resource_type, id, deleted FROM resources WHERE project_id = ? AND (`+strings.Join(ors, " OR ")+`)`+forUpdate, args...).
 			Scan(&rows).Error
-		if err != nil {
-			return err
-		}
-		for _, r := range rows {
-			live[r.ResourceType+"/"+r.ID] = !r.Deleted
+		out = append(out, rows...)
+		ors, args, n = nil, []any{projectID}, 0
+		return err
+	}
+	for _, typ := range slices.Sorted(maps.Keys(idsByType)) {
+		ids := idsByType[typ]
+		for len(ids) > 0 {
+			k := min(len(ids), maxLookupIDs-n)
+			ors = append(ors, "(resource_type = ? AND id IN ?)")
+			args = append(args, typ, ids[:k])
+			ids, n = ids[k:], n+k
+			if n == maxLookupIDs {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
+	return out, flush()
+}
+
+// refsFound refuses the references of refs whose target is not in live
+// (see liveTargets), nor a shared system resource.
+func refsFound(refs []fhir.Reference, live map[string]bool) error {
 	var issues []fhir.Issue
 	for _, ref := range refs {
 		if ref.Type == "" || ref.ID == "" {
 			continue
 		}
-		found := live[ref.Type+"/"+ref.ID] || pending[ref.Type+"/"+ref.ID]
+		found := live[ref.Type+"/"+ref.ID]
 		if fhir.IsSystemType(ref.Type) {
 			_, found = fhir.SystemResource(ref.Type, ref.ID)
 		}
