@@ -70,6 +70,17 @@ func TestFHIRBundles(t *testing.T) {
 					t.Errorf("stored subject %q, want Patient/%s", ref, id)
 				}
 			})
+			t.Run("Prefer return=minimal leaves the resources out", func(t *testing.T) {
+				fresh := `{"resource":{"resourceType":"Patient","gender":"other"},"request":{"method":"POST","url":"Patient"}}`
+				r := ada.For(t).API(http.MethodPost, "/fhir/R4", bundleOf("batch", fresh), "Prefer", "return=minimal").Status(http.StatusOK)
+				entries, resp := responses(t, r)
+				loc, _ := resp[0]["location"].(string)
+				if len(entries) != 1 || entries[0]["resource"] != nil || resp[0]["status"] != "201 Created" || loc == "" {
+					t.Fatalf("entries %v", entries)
+				}
+				// Gone again, for the counts below.
+				ada.For(t).API(http.MethodDelete, "/fhir/R4/"+strings.TrimSuffix(loc, "/_history/1"), "").Status(http.StatusOK)
+			})
 			t.Run("ifNoneExist with a match answers it, 200", func(t *testing.T) {
 				r := ada.For(t).API(http.MethodPost, "/fhir/R4", bundleOf("transaction", patient)).Status(http.StatusOK)
 				if _, resp := responses(t, r); resp[0]["status"] != "200 OK" {
