@@ -141,7 +141,7 @@ func TestFHIRBundles(t *testing.T) {
 				if text := outcomeText(t, r); !strings.Contains(text, "transaction") {
 					t.Errorf("a document Bundle: %q", text)
 				}
-				ada.For(t).API(http.MethodGet, "/fhir/R4", "").Status(http.StatusMethodNotAllowed)
+				ada.For(t).API(http.MethodPut, "/fhir/R4", "{}").Status(http.StatusMethodNotAllowed)
 			})
 			t.Run("a Synthea patient file loads in one request", func(t *testing.T) {
 				r := ada.For(t).API(http.MethodPost, "/fhir/R4", string(testdb.SyntheaBundle(7, 25))).Status(http.StatusOK)
@@ -157,7 +157,7 @@ func TestFHIRBundles(t *testing.T) {
 			})
 			t.Run("the CapabilityStatement lists them", func(t *testing.T) {
 				r := e.anon.For(t).API(http.MethodGet, "/fhir/R4/metadata", "").Status(http.StatusOK)
-				if !strings.Contains(r.Body, `"interaction":[{"code":"transaction"},{"code":"batch"}]`) {
+				if !strings.Contains(r.Body, `"interaction":[{"code":"transaction"},{"code":"batch"},`) {
 					t.Errorf("CapabilityStatement lacks transaction and batch")
 				}
 			})

@@ -356,11 +356,16 @@ func TestFHIRCapabilityStatementIsExact(t *testing.T) {
 			t.Errorf("%s is listed", absent)
 		}
 	}
-	// The system interactions: Bundles posted to the base.
+	// The system interactions: Bundles posted to the base, searches and
+	// history across types.
 	for _, in := range asList(rest["interaction"]) {
 		switch code := in.(map[string]any)["code"].(string); code {
 		case "transaction", "batch":
 			answered(http.MethodPost, "/fhir/R4", `{"resourceType":"Bundle","type":"`+code+`"}`)
+		case "search-system":
+			answered(http.MethodGet, "/fhir/R4?_type=Patient", "")
+		case "history-system":
+			answered(http.MethodGet, "/fhir/R4/_history", "")
 		default:
 			t.Errorf("the server lists the interaction %s, which this test does not know", code)
 		}

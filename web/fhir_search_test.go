@@ -158,7 +158,7 @@ func TestFHIRSearchEndpoints(t *testing.T) {
 			for _, i := range asList(rest["interaction"]) {
 				codes = append(codes, i.(map[string]any)["code"].(string))
 			}
-			if !slices.Equal(codes, []string{"search-system", "history-system"}) {
+			if !slices.Equal(codes, []string{"transaction", "batch", "search-system", "history-system"}) {
 				t.Errorf("system interactions %v", codes)
 			}
 		})
