@@ -377,11 +377,12 @@ func (c *cloner) copyIndex() error {
 		// Each statement joins every index row of the source with the id
 		// mapping: one hash join, not a lookup per row, whatever the
 		// planner guesses from statistics the source's fresh rows may not
-		// have yet.
-		if err := c.tx.WithContext(c.ctx).Exec("SET LOCAL enable_nestloop = off").Error; err != nil {
+		// have yet; with the memory to hold the hash table of 100,000s of
+		// rows instead of spilling it to disk in batches.
+		if err := c.tx.WithContext(c.ctx).Exec("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '128MB'").Error; err != nil {
 			return err
 		}
-		defer c.tx.WithContext(c.ctx).Exec("SET LOCAL enable_nestloop TO DEFAULT")
+		defer c.tx.WithContext(c.ctx).Exec("SET LOCAL enable_nestloop TO DEFAULT; SET LOCAL work_mem TO DEFAULT")
 	}
 	for _, s := range copiedIndex {
 		args := []any{c.dst.ID, c.now.UnixMicro()}
