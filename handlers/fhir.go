@@ -140,12 +140,7 @@ func (h *FHIR) ConditionalUpdate(c echo.Context, sc models.Scope) error {
 // Patch answers PATCH /{type}/{id} with a JSON Patch body, version-aware
 // when If-Match is sent.
 func (h *FHIR) Patch(c echo.Context, sc models.Scope) error {
-	// Like the other writes' JSON, no cross-site form can send this type.
-	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); err != nil || mt != JSONPatchMediaType {
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType,
-			"Send a JSON Patch (RFC 6902) as "+JSONPatchMediaType+"; FHIRPath Patch is not supported")
-	}
-	body, version, err := writeRequest(c)
+	body, version, err := patchRequest(c)
 	if err != nil {
 		return err
 	}
@@ -154,6 +149,34 @@ func (h *FHIR) Patch(c echo.Context, sc models.Scope) error {
 		return notFoundAs(err, c)
 	}
 	return writeWritten(c, r, false)
+}
+
+// ConditionalPatch answers PATCH /{type}?criteria: the JSON Patch applies
+// to the one resource the criteria match (none: 404; several: 412).
+func (h *FHIR) ConditionalPatch(c echo.Context, sc models.Scope) error {
+	body, version, err := patchRequest(c)
+	if err != nil {
+		return err
+	}
+	r, err := sc.Store().PatchResourceWhere(ctx(c), c.Param("type"), body, c.QueryParams(), version)
+	if errors.Is(err, kit.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "No "+c.Param("type")+" matches the criteria: nothing was patched")
+	}
+	if err != nil {
+		return err
+	}
+	return writeWritten(c, r, false)
+}
+
+// patchRequest reads a PATCH's JSON Patch and the version its If-Match
+// asks for. Like the other writes' JSON, no cross-site form can send its
+// type.
+func patchRequest(c echo.Context) (body []byte, version string, err error) {
+	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); err != nil || mt != JSONPatchMediaType {
+		return nil, "", echo.NewHTTPError(http.StatusUnsupportedMediaType,
+			"Send a JSON Patch (RFC 6902) as "+JSONPatchMediaType+"; FHIRPath Patch is not supported")
+	}
+	return writeRequest(c)
 }
 
 // writeRequest reads a write's body and the version its If-Match asks for.

@@ -475,6 +475,8 @@ var apiRows = []accessRow{
 		state: patientCount, want: apiWriters(outcome{http.StatusCreated, "Patient"})},
 	{req: "PUT /fhir/R4/Patient?_id={patient}", project: "{project}", fresh: sparePatient, body: editedJSON, state: patientOf,
 		want: apiWriters(ok("Patient"))},
+	{req: "PATCH /fhir/R4/Patient?_id={patient}", project: "{project}", fresh: sparePatient, state: patientOf,
+		body: `[{"op":"replace","path":"/name/0/family","value":"Patched"}]`, want: apiWriters(ok("Patient"))},
 	{req: "DELETE /fhir/R4/Patient?_id={patient}", project: "{project}", fresh: sparePatient, state: patientOf,
 		want: apiWriters(ok("OperationOutcome"))},
 	{req: "GET /fhir/R4/Patient/{patient}/_history", project: "{project}", want: apiMembers(ok("Bundle"))},
@@ -566,7 +568,7 @@ func operationNotAllowed(path string, methods ...string) []accessRow {
 }
 
 var accessMatrix = slices.Concat(consoleRows, apiRows, adminAPIRows,
-	notAllowed("/fhir/R4/Patient", "PATCH", "OPTIONS"),
+	notAllowed("/fhir/R4/Patient", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/{patient}", "POST", "OPTIONS"),
 	notAllowed("/fhir/R4/Patient/{patient}/_history", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),

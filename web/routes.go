@@ -208,7 +208,8 @@ func (s *Server) routes(h *handlers.Set) {
 	api := root.below(paths.FHIRBase, apiBodyLimit, s.loadCaller(apiProjects), s.requireAPICaller, jsonWritesOnly, utf8Bodies)
 	fhirRoutes(api, map[paths.Route]map[string]echo.HandlerFunc{
 		paths.FHIRType: {http.MethodGet: scoped(h.FHIR.Search), http.MethodPost: scoped(h.FHIR.Create),
-			http.MethodPut: scoped(h.FHIR.ConditionalUpdate), http.MethodDelete: scoped(h.FHIR.ConditionalDelete)},
+			http.MethodPut: scoped(h.FHIR.ConditionalUpdate), http.MethodPatch: scoped(h.FHIR.ConditionalPatch),
+			http.MethodDelete: scoped(h.FHIR.ConditionalDelete)},
 		paths.FHIRTypeHistory: {http.MethodGet: scoped(h.FHIR.TypeHistory)},
 		paths.FHIRResource: {http.MethodGet: scoped(h.FHIR.Read), http.MethodPut: scoped(h.FHIR.Update),
 			http.MethodPatch: scoped(h.FHIR.Patch), http.MethodDelete: scoped(h.FHIR.Delete)},

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
+
+	"enclave/models/kit"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"gorm.io/gorm"
@@ -100,6 +103,45 @@ func (t Store) PatchResource(ctx context.Context, resourceType, id string, patch
 		return Resource{}, err
 	}
 	return t.patch(ctx, resourceType, id, ops, ifMatch)
+}
+
+// PatchResourceWhere is a conditional patch: the patch applies, as
+// PatchResource's does, to the one live resource the criteria match. None
+// matching is kit.ErrNotFound; several wrap ErrPreconditionFailed.
+func (t Store) PatchResourceWhere(ctx context.Context, resourceType string, patch []byte, criteria url.Values, ifMatch string) (Resource, error) {
+	ops, err := decodePatch(patch)
+	if err != nil {
+		return Resource{}, err
+	}
+	if err := t.mayWrite(resourceType); err != nil {
+		return Resource{}, err
+	}
+	cond, err := t.condition(resourceType, criteria)
+	if err != nil {
+		return Resource{}, err
+	}
+	set, err := t.settings(ctx)
+	if err != nil {
+		return Resource{}, err
+	}
+	var out Resource
+	err = t.tenantTx(ctx, true, func(tx *gorm.DB) error {
+		match, found, err := t.matchOne(tx, cond, "search")
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("%w: no %s matches the criteria", kit.ErrNotFound, resourceType)
+		}
+		// The profile rule reads the memberships outside the tenant's
+		// transaction, as every write's does.
+		if err := t.checkProfileWrite(ctx, resourceType, match.ID); err != nil {
+			return err
+		}
+		out, err = t.patchIn(tx, resourceType, match.ID, ops, set, ifMatch)
+		return err
+	})
+	return out, err
 }
 
 // patch is PatchResource once the patch is read.
