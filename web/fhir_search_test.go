@@ -11,6 +11,7 @@ import (
 	"enclave/models/audit"
 	"enclave/models/resources"
 	"enclave/models/testdb"
+	"enclave/web/webtest"
 )
 
 // entriesByMode lists a searchset's entries as "mode Type/id", sorted.
@@ -81,17 +82,7 @@ func TestFHIRSearchIncludes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			desk := e.app.Client()
-			desk.PostForm("/register", url.Values{"firstName": {"Desk"}, "lastName": {"Member"}, "email": {"desk@example.org"}, "password": {"password-123"}}).
-				RedirectsTo("/register/project")
-			u, err := e.app.Sys.UserByEmail(t.Context(), "desk@example.org")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := ten.AddMember(t.Context(), audit.Actor{}, u.ID, false, &pol.ID); err != nil {
-				t.Fatal(err)
-			}
-			desk.Header("X-Enclave-Project", e.pA)
+			desk := e.policyMember(t, pol.ID)
 			r = desk.API(http.MethodGet, "/fhir/R4/Observation?_include=Observation:subject&_include:iterate=Patient:organization", "").Status(http.StatusOK)
 			r.Contains("Okafor").NotContains("1970-05-05").NotContains("North Clinic")
 			if got, want := entriesByMode(r.JSON()), []string{"include Patient/" + pat, "match Observation/" + obs}; !slices.Equal(got, want) {
@@ -101,6 +92,24 @@ func TestFHIRSearchIncludes(t *testing.T) {
 				Status(http.StatusOK).NotContains("North Clinic")
 		})
 	}
+}
+
+// policyMember registers desk@example.org and makes it a member of Ada's
+// project under the access policy policyID: its API client.
+func (e *apiEnv) policyMember(t *testing.T, policyID string) *webtest.Client {
+	t.Helper()
+	desk := e.app.Client()
+	desk.PostForm("/register", url.Values{"firstName": {"Desk"}, "lastName": {"Member"}, "email": {"desk@example.org"}, "password": {"password-123"}}).
+		RedirectsTo("/register/project")
+	u, err := e.app.Sys.UserByEmail(t.Context(), "desk@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.app.Sys.Tenant(e.pA).AddMember(t.Context(), audit.Actor{}, u.ID, false, &policyID); err != nil {
+		t.Fatal(err)
+	}
+	desk.Header("X-Enclave-Project", e.pA)
+	return desk
 }
 
 func TestFHIRSearchEndpoints(t *testing.T) {
@@ -160,6 +169,60 @@ func TestFHIRSearchEndpoints(t *testing.T) {
 			}
 			if !slices.Equal(codes, []string{"transaction", "batch", "search-system", "history-system"}) {
 				t.Errorf("system interactions %v", codes)
+			}
+		})
+	}
+}
+
+// TestFHIRSearchQuantity: value-quantity over HTTP, within the project,
+// under a member's access policy, and gone with a deleted Observation.
+func TestFHIRSearchQuantity(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			e := newAPIEnv(t, db)
+			kg := `"valueQuantity":{"value":72.5,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}`
+			final := create(t, e.ada, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"weight"},`+kg+`}`)
+			draft := create(t, e.ada, "Observation", `{"resourceType":"Observation","status":"preliminary","code":{"text":"weight"},`+kg+`}`)
+			create(t, e.ada, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"weight"},"valueQuantity":{"value":80,"unit":"kg"}}`)
+			// Bob's project has the same value: never in Ada's results.
+			bobs := create(t, e.bob, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"weight"},`+kg+`}`)
+
+			for query, want := range map[string][]string{
+				"value-quantity=72.5":                              {"match Observation/" + draft, "match Observation/" + final},
+				"value-quantity=72.5|http://unitsofmeasure.org|kg": {"match Observation/" + draft, "match Observation/" + final},
+				"value-quantity=lt75||kg&status=final":             {"match Observation/" + final},
+				"value-quantity=ap75||g":                           nil,
+			} {
+				r := e.ada.API(http.MethodGet, "/fhir/R4/Observation?"+query, "").Status(http.StatusOK).NotContains(bobs)
+				slices.Sort(want)
+				if got := entriesByMode(r.JSON()); !slices.Equal(got, want) {
+					t.Errorf("%s: %v, want %v", query, got, want)
+				}
+			}
+			r := e.ada.API(http.MethodGet, "/fhir/R4/Observation?value-quantity=heavy", "").Status(http.StatusBadRequest)
+			if txt := outcomeText(t, r); !strings.Contains(txt, "heavy") {
+				t.Errorf("bad quantity: %q", txt)
+			}
+
+			// A member whose policy shows final Observations only.
+			ten := e.app.Sys.Tenant(e.pA)
+			pol, err := ten.CreateAccessPolicy(t.Context(), audit.Actor{}, resources.PolicyInput{Name: "Final only", Rules: []resources.PolicyRule{
+				{ResourceType: "Observation", Criteria: "Observation?status=final", ReadOnly: true},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			desk := e.policyMember(t, pol.ID)
+			r = desk.API(http.MethodGet, "/fhir/R4/Observation?value-quantity=72.5", "").Status(http.StatusOK)
+			if got, want := entriesByMode(r.JSON()), []string{"match Observation/" + final}; !slices.Equal(got, want) {
+				t.Errorf("under the policy: %v, want %v", got, want)
+			}
+
+			// Deleted, it is no longer found.
+			e.ada.API(http.MethodDelete, "/fhir/R4/Observation/"+final, "").Status(http.StatusOK)
+			r = e.ada.API(http.MethodGet, "/fhir/R4/Observation?value-quantity=72.5", "").Status(http.StatusOK)
+			if got, want := entriesByMode(r.JSON()), []string{"match Observation/" + draft}; !slices.Equal(got, want) {
+				t.Errorf("after the delete: %v, want %v", got, want)
 			}
 		})
 	}

@@ -363,8 +363,25 @@ func TestFHIRMetadata(t *testing.T) {
 			t.Errorf("Patient lacks search parameter %s", want)
 		}
 	}
-	if has("Patient", "searchParam", "_text") || has("Observation", "searchParam", "value-quantity") {
+	if has("Patient", "searchParam", "_text") || has("Observation", "searchParam", "code-value-quantity") {
 		t.Error("metadata lists search parameters that are not supported")
+	}
+	if !has("Observation", "searchParam", "value-quantity") || !has("RiskAssessment", "searchParam", "probability") {
+		t.Error("metadata lacks the number and quantity parameters")
+	}
+	// Every number and quantity parameter listed answers a search.
+	quantities := 0
+	for typ, r := range byType {
+		for _, x := range asList(r["searchParam"]) {
+			p := x.(map[string]any)
+			if p["type"] == "number" || p["type"] == "quantity" {
+				quantities++
+				e.ada.API(http.MethodGet, "/fhir/R4/"+typ+"?"+p["name"].(string)+"=gt1", "").Status(http.StatusOK)
+			}
+		}
+	}
+	if quantities < 20 {
+		t.Errorf("metadata lists %d number and quantity parameters", quantities)
 	}
 	if has("StructureDefinition", "interaction", "create") || has("StructureDefinition", "interaction", "patch") || !has("StructureDefinition", "interaction", "read") {
 		t.Error("StructureDefinition must be read-only")

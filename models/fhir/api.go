@@ -92,10 +92,16 @@ type IndexValue struct {
 	// reference params: the target's type and id for relative references "Type/id";
 	// Ref keeps the raw reference string
 	RefType, RefID, Ref string
+	// number and quantity params: Number is the value as written, and
+	// [Low, High) the range its implicit precision covers ("5.4" covers
+	// [5.35, 5.45)); a quantity's System and Code are those of the
+	// Quantity, and Unit its human-readable unit.
+	Number, Low, High float64
+	Unit              string
 }
 
 // ExtractIndex returns the index values of every supported search parameter
-// (string, token, date, reference and uri) of the resource's type. It never panics,
+// (string, token, date, reference, uri, number and quantity) of the resource's type. It never panics,
 // whatever the input.
 func ExtractIndex(resource map[string]any) []IndexValue { return extractIndex(resource, "") }
 

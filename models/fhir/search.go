@@ -1,7 +1,9 @@
 package fhir
 
 import (
+	"encoding/json"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -54,7 +56,7 @@ func (d *definitions) indexSearchParams(f defsFile) {
 			p := SearchParam{Code: sp.Code, Type: ParamType(sp.Type), Expression: strings.Join(terms, " | "), Targets: sp.Target}
 			params[sp.Code] = p
 			switch p.Type {
-			case TypeString, TypeToken, TypeDate, TypeReference, TypeURI:
+			case TypeString, TypeToken, TypeDate, TypeReference, TypeURI, TypeNumber, TypeQuantity:
 			default:
 				continue
 			}
@@ -229,8 +231,75 @@ func indexValues(p SearchParam, n fpNode) []IndexValue {
 			base.Text, base.Raw = strings.TrimSpace(u), strings.TrimSpace(u)
 			out = append(out, base)
 		}
+	case TypeNumber:
+		if n.typ == "decimal" || n.typ == "integer" || n.typ == "positiveInt" || n.typ == "unsignedInt" {
+			if v, ok := numberValue(base, n.v); ok {
+				out = append(out, v)
+			}
+		}
+	case TypeQuantity:
+		if quantityTypes[n.typ] && obj != nil {
+			if v, ok := numberValue(base, obj["value"]); ok {
+				v.System, _ = obj["system"].(string)
+				v.Code, _ = obj["code"].(string)
+				v.Unit, _ = obj["unit"].(string)
+				out = append(out, v)
+			}
+		}
 	}
 	return out
+}
+
+// quantityTypes are the FHIR types a quantity parameter indexes: Quantity
+// and its profiles.
+var quantityTypes = map[string]bool{
+	"Quantity": true, "SimpleQuantity": true, "Age": true, "Count": true, "Distance": true, "Duration": true,
+	"MoneyQuantity": true,
+}
+
+// numberValue sets base's Number, Low and High from a JSON number (a
+// json.Number keeps the digits as written, and so the precision).
+func numberValue(base IndexValue, x any) (IndexValue, bool) {
+	var text string
+	switch v := x.(type) {
+	case json.Number:
+		text = v.String()
+	case float64:
+		text = strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return base, false
+	}
+	num, low, high, ok := NumberRange(text)
+	if !ok {
+		return base, false
+	}
+	base.Number, base.Low, base.High = num, low, high
+	return base, true
+}
+
+// NumberRange returns the value of a FHIR decimal written as s and the
+// range [low, high) its implicit precision covers: half a unit of its last
+// digit either side ("5.4" covers [5.35, 5.45), "100" [99.5, 100.5),
+// "1.0e2" [95, 105)). ok is false when s is not a finite number.
+func NumberRange(s string) (num, low, high float64, ok bool) {
+	s = strings.TrimSpace(s)
+	num, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(num, 0) || math.IsNaN(num) || strings.ContainsAny(s, "xXpP_") {
+		return 0, 0, 0, false
+	}
+	mant, exp := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant = s[:i]
+		if exp, err = strconv.Atoi(s[i+1:]); err != nil {
+			return 0, 0, 0, false
+		}
+	}
+	decimals := 0
+	if _, frac, found := strings.Cut(mant, "."); found {
+		decimals = len(frac)
+	}
+	half := 0.5 * math.Pow(10, float64(exp-decimals))
+	return num, num - half, num + half, true
 }
 
 // primitiveKinds are the FHIR primitive types whose JSON value is indexed

@@ -363,6 +363,7 @@ var copiedIndex = []struct{ table, columns, values string }{
 	{"resource_references", "param, ref_type, ref_id, ref", `x.param, x.ref_type, COALESCE(r.new_id, x.ref_id),
 		CASE WHEN r.new_id IS NULL THEN x.ref
 			ELSE x.ref_type || '/' || r.new_id || substr(x.ref, length(x.ref_type) + length(x.ref_id) + 2) END`},
+	{"resource_quantities", "param, value, low, high, system, code, unit", "x.param, x.value, x.low, x.high, x.system, x.code, x.unit"},
 }
 
 // copyIndex copies the search index rows of the copied resources, one

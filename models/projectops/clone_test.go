@@ -68,6 +68,7 @@ func newWorld(t *testing.T, db *gorm.DB) *world {
 	must(t, err)
 	o, err := src.CreateResource(ctx, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"weight"},
 		"subject":{"reference":"Patient/`+p.ID+`"},"effectiveDateTime":"2024-05-06",
+		"valueQuantity":{"value":72.5,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"},
 		"contained":[{"resourceType":"Provenance","id":"prov","recorded":"2024-05-06T00:00:00Z","agent":[{"who":{"reference":"Patient/`+p.ID+`/_history/1"}}],"target":[{"reference":"Patient/`+p.ID+`"}]}],
 		"performer":[{"reference":"#prov"},{"reference":"https://elsewhere.example.org/fhir/Patient/`+p.ID+`"}]}`))
 	must(t, err)
@@ -258,6 +259,9 @@ func TestClone(t *testing.T) {
 			newPatient := only(t, search(t, ct, "Patient", "family=quixote"))
 			only(t, search(t, ct, "Patient", "identifier=urn:x|42"))
 			obs := only(t, search(t, ct, "Observation", "subject=Patient/"+newPatient.ID))
+			if byValue := only(t, search(t, ct, "Observation", "value-quantity=72.5|http://unitsofmeasure.org|kg")); byValue.ID != obs.ID {
+				t.Errorf("value-quantity found %s in the copy, want %s", byValue.ID, obs.ID)
+			}
 			only(t, search(t, ct, "Observation", "date=2024-05-06"))
 			only(t, search(t, ct, "Encounter", "reason-reference=Observation/"+obs.ID))
 			if n := len(search(t, ct, "Observation", "subject=Patient/"+w.patient).Resources); n != 0 {

@@ -173,9 +173,14 @@ const insertCreatedSQL = `WITH cur AS (
 ), dates AS (
 	INSERT INTO resource_dates (project_id, resource_type, resource_id, updated_us, param, start_us, end_us)
 	SELECT $1, u.t, u.i, $3, u.p, u.a, u.b FROM unnest($18::text[], $19::text[], $20::text[], $21::bigint[], $22::bigint[]) AS u (t, i, p, a, b)
+), refs AS (
+	INSERT INTO resource_references (project_id, resource_type, resource_id, updated_us, param, ref_type, ref_id, ref)
+	SELECT $1, u.t, u.i, $3, u.p, u.y, u.d, u.r FROM unnest($23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[]) AS u (t, i, p, y, d, r)
 )
-INSERT INTO resource_references (project_id, resource_type, resource_id, updated_us, param, ref_type, ref_id, ref)
-SELECT $1, u.t, u.i, $3, u.p, u.y, u.d, u.r FROM unnest($23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[]) AS u (t, i, p, y, d, r)`
+INSERT INTO resource_quantities (project_id, resource_type, resource_id, updated_us, param, value, low, high, system, code, unit)
+SELECT $1, u.t, u.i, $3, u.p, u.v, u.l, u.h, u.s, u.c, u.u
+FROM unnest($29::text[], $30::text[], $31::text[], $32::float8[], $33::float8[], $34::float8[], $35::text[], $36::text[], $37::text[])
+	AS u (t, i, p, v, l, h, s, c, u)`
 
 // args are insertCreatedSQL's arguments.
 func (c *createdRows) args(projectID string, at time.Time) []any {
@@ -203,7 +208,7 @@ func (c *createdRows) args(projectID string, at time.Time) []any {
 	columns("resource_tokens", 6)
 	columns("resource_dates", 5)
 	columns("resource_references", 6)
-	return args
+	return append(args, quantityColumns(c.index["resource_quantities"], 2)...)
 }
 
 // insert stores the rows with multi-row INSERTs of at most indexBatch rows.

@@ -19,7 +19,7 @@ const indexBatch = 200
 // strings, as written); every row carries project_id,
 // resource_type, resource_id, param and updated_us (the version's
 // lastUpdated in microseconds, the order searches return).
-var indexTables = []string{"resource_strings", "resource_tokens", "resource_dates", "resource_references"}
+var indexTables = []string{"resource_strings", "resource_tokens", "resource_dates", "resource_references", "resource_quantities"}
 
 // indexColumns are each index table's own columns, after the common ones.
 var indexColumns = map[string]string{
@@ -27,6 +27,7 @@ var indexColumns = map[string]string{
 	"resource_tokens":     "system, code, text",
 	"resource_dates":      "start_us, end_us",
 	"resource_references": "ref_type, ref_id, ref",
+	"resource_quantities": "value, low, high, system, code, unit",
 }
 
 // indexRows are one resource's search index values, by table: each row is
@@ -47,6 +48,9 @@ func indexRows(res map[string]any) map[string][][]any {
 			rows["resource_dates"] = append(rows["resource_dates"], []any{v.Param, v.Start.UnixMicro(), v.End.UnixMicro()})
 		case fhir.TypeReference:
 			rows["resource_references"] = append(rows["resource_references"], []any{v.Param, v.RefType, indexKey(v.RefID), v.Ref})
+		case fhir.TypeNumber, fhir.TypeQuantity:
+			rows["resource_quantities"] = append(rows["resource_quantities"],
+				[]any{v.Param, v.Number, v.Low, v.High, indexKey(v.System), indexKey(v.Code), indexKey(v.Unit)})
 		}
 	}
 	return rows
@@ -165,9 +169,13 @@ const createSQL = `WITH cur AS (
 ), dates AS (
 	INSERT INTO resource_dates (project_id, resource_type, resource_id, updated_us, param, start_us, end_us)
 	SELECT $1, $2, $3, $6, u.p, u.a, u.b FROM unnest($14::text[], $15::bigint[], $16::bigint[]) AS u (p, a, b)
+), refs AS (
+	INSERT INTO resource_references (project_id, resource_type, resource_id, updated_us, param, ref_type, ref_id, ref)
+	SELECT $1, $2, $3, $6, u.p, u.t, u.i, u.r FROM unnest($17::text[], $18::text[], $19::text[], $20::text[]) AS u (p, t, i, r)
 )
-INSERT INTO resource_references (project_id, resource_type, resource_id, updated_us, param, ref_type, ref_id, ref)
-SELECT $1, $2, $3, $6, u.p, u.t, u.i, u.r FROM unnest($17::text[], $18::text[], $19::text[], $20::text[]) AS u (p, t, i, r)`
+INSERT INTO resource_quantities (project_id, resource_type, resource_id, updated_us, param, value, low, high, system, code, unit)
+SELECT $1, $2, $3, $6, u.p, u.v, u.l, u.h, u.s, u.c, u.u
+FROM unnest($21::text[], $22::float8[], $23::float8[], $24::float8[], $25::text[], $26::text[], $27::text[]) AS u (p, v, l, h, s, c, u)`
 
 // createArgs are createSQL's arguments for resource r with its index rows.
 func (t Store) createArgs(r Resource, rows map[string][][]any) []any {
@@ -197,5 +205,28 @@ func (t Store) createArgs(r Resource, rows map[string][][]any) []any {
 	}
 	args = append(args, params, starts, ends)
 	texts("resource_references", 4)
-	return args
+	return append(args, quantityColumns(rows["resource_quantities"], 0)...)
+}
+
+// quantityColumns are the arrays of resource_quantities rows' columns from
+// col on (each row: param, value, low, high, system, code, unit after col
+// leading columns): text, then three float8, then text.
+func quantityColumns(rows [][]any, col int) []any {
+	var out []any
+	for c := range col + 7 {
+		if c >= col+1 && c <= col+3 {
+			vals := make([]float64, 0, len(rows))
+			for _, row := range rows {
+				vals = append(vals, row[c].(float64))
+			}
+			out = append(out, vals)
+			continue
+		}
+		vals := make([]string, 0, len(rows))
+		for _, row := range rows {
+			vals = append(vals, row[c].(string))
+		}
+		out = append(out, vals)
+	}
+	return out
 }

@@ -198,10 +198,14 @@ func checkSearchSize(q url.Values) error {
 }
 
 // Searchable reports whether the store indexes p and so can search by it:
-// string, token, date, reference and uri parameters with an expression.
+// string, token, date, reference, uri, number and quantity parameters with
+// an expression.
 func Searchable(p fhir.SearchParam) bool {
-	t := p.Type
-	return p.Expression != "" && (t == fhir.TypeString || t == fhir.TypeToken || t == fhir.TypeDate || t == fhir.TypeReference || t == fhir.TypeURI)
+	switch p.Type {
+	case fhir.TypeString, fhir.TypeToken, fhir.TypeDate, fhir.TypeReference, fhir.TypeURI, fhir.TypeNumber, fhir.TypeQuantity:
+		return p.Expression != ""
+	}
+	return false
 }
 
 func checkModifier(code string, typ fhir.ParamType, modifier string, system bool) error {
@@ -250,6 +254,9 @@ func checkValue(f searchFilter, v string) error {
 		if _, _, ok := fhir.DateRange(value); !ok {
 			return badQuery("Invalid date %q for search parameter %q", value, f.code)
 		}
+	}
+	if f.typ == fhir.TypeNumber || f.typ == fhir.TypeQuantity {
+		return checkNumber(f, v)
 	}
 	return nil
 }
@@ -651,7 +658,7 @@ func (f searchFilter) driverRank() int {
 		default:
 			rank = 4
 		}
-	case fhir.TypeDate:
+	case fhir.TypeDate, fhir.TypeNumber, fhir.TypeQuantity:
 		rank = 5
 		for _, v := range f.values {
 			if p, _ := splitDate(v); p == "ne" {
@@ -987,6 +994,8 @@ func (f searchFilter) table() string {
 		return "resource_tokens"
 	case fhir.TypeDate:
 		return "resource_dates"
+	case fhir.TypeNumber, fhir.TypeQuantity:
+		return "resource_quantities"
 	default:
 		return "resource_references"
 	}
@@ -1006,7 +1015,8 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 		switch {
 		case !probe:
 			return a + "." + name
-		case name == "start_us" || name == "end_us":
+		case name == "start_us" || name == "end_us" || name == "value" && f.table() == "resource_quantities" ||
+			name == "low" || name == "high":
 			return "(" + a + "." + name + " + 0)"
 		default:
 			return "(" + a + "." + name + " || '')"
@@ -1099,6 +1109,10 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 				or(col("end_us"), " <= ", s.arg(st))
 			}
 		}
+	case fhir.TypeNumber, fhir.TypeQuantity:
+		for _, v := range f.values {
+			or(quantityCond(s, col, v))
+		}
 	default: // reference
 		for _, v := range f.values {
 			refType, refID, typed := strings.Cut(v, "/")
@@ -1154,6 +1168,8 @@ func (q SearchQuery) orderBy(s *sqlBuf) {
 			expr = "SELECT %s(x.end_us) FROM " + s.owned("resource_dates", "x") + " WHERE "
 		case k.typ == fhir.TypeDate:
 			expr = "SELECT %s(x.start_us) FROM " + s.owned("resource_dates", "x") + " WHERE "
+		case k.typ == fhir.TypeNumber || k.typ == fhir.TypeQuantity:
+			expr = "SELECT %s(x.value) FROM " + s.owned("resource_quantities", "x") + " WHERE "
 		default:
 			expr = "SELECT %s(x.ref) FROM " + s.owned("resource_references", "x") + " WHERE "
 		}
