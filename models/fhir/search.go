@@ -246,12 +246,21 @@ func indexValues(p SearchParam, n fpNode) []IndexValue {
 				out = append(out, v)
 			}
 		}
+		if n.typ == "Money" && obj != nil {
+			// An amount's currency is its code, in ISO 4217.
+			if v, ok := numberValue(base, obj["value"]); ok {
+				if v.Code, _ = obj["currency"].(string); v.Code != "" {
+					v.System = "urn:iso:std:iso:4217"
+				}
+				out = append(out, v)
+			}
+		}
 	}
 	return out
 }
 
 // quantityTypes are the FHIR types a quantity parameter indexes: Quantity
-// and its profiles.
+// and its profiles (Money, an amount in a currency, is indexed apart).
 var quantityTypes = map[string]bool{
 	"Quantity": true, "SimpleQuantity": true, "Age": true, "Count": true, "Distance": true, "Duration": true,
 	"MoneyQuantity": true,
@@ -299,7 +308,14 @@ func NumberRange(s string) (num, low, high float64, ok bool) {
 		decimals = len(frac)
 	}
 	half := 0.5 * math.Pow(10, float64(exp-decimals))
-	return num, num - half, num + half, true
+	low, high = num-half, num+half
+	// More digits than a float holds: the range is the number itself, and
+	// still holds it.
+	low = min(low, num)
+	if high <= num {
+		high = math.Nextafter(num, math.Inf(1))
+	}
+	return num, low, high, true
 }
 
 // primitiveKinds are the FHIR primitive types whose JSON value is indexed

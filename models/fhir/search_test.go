@@ -1,7 +1,9 @@
 package fhir
 
 import (
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +28,8 @@ func indexOf(r map[string]any) map[string][]string {
 			s = v.Start.Format(time.RFC3339Nano) + "/" + v.End.Format(time.RFC3339Nano)
 		case TypeReference:
 			s = v.Ref + " -> " + v.RefType + "/" + v.RefID
+		case TypeNumber, TypeQuantity:
+			s = strconv.FormatFloat(v.Number, 'g', -1, 64) + " " + v.System + "|" + v.Code + "|" + v.Unit
 		}
 		out[v.Param] = append(out[v.Param], s)
 	}
@@ -77,7 +81,42 @@ func TestExtractIndexObservation(t *testing.T) {
 			"http://loinc.org|8480-6 (Systolic blood pressure)",
 			"http://loinc.org|8462-4 (Diastolic blood pressure)",
 		},
+		"component-value-quantity": {"120 http://unitsofmeasure.org|mm[Hg]|mmHg", "80 ||mmHg"},
+		"value-quantity":           nil,
 	})
+}
+
+func TestNumberRange(t *testing.T) {
+	for _, c := range []struct {
+		in             string
+		num, low, high float64
+		ok             bool
+	}{
+		{"5.4", 5.4, 5.35, 5.45, true},
+		{"100", 100, 99.5, 100.5, true},
+		{"-2.50", -2.5, -2.505, -2.495, true},
+		{"1.0e2", 100, 95, 105, true},
+		{"5E-1", 0.5, 0.45, 0.55, true},
+		{"0", 0, -0.5, 0.5, true},
+		{"heavy", 0, 0, 0, false},
+		{"NaN", 0, 0, 0, false},
+		{"Inf", 0, 0, 0, false},
+		{"1e999", 0, 0, 0, false},
+		{"0x10", 0, 0, 0, false},
+		{"1_000", 0, 0, 0, false},
+		{"", 0, 0, 0, false},
+	} {
+		num, low, high, ok := NumberRange(c.in)
+		near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+		if ok != c.ok || ok && (num != c.num || !near(low, c.low) || !near(high, c.high)) {
+			t.Errorf("NumberRange(%q) = %v, %v, %v, %v; want %v, %v, %v, %v", c.in, num, low, high, ok, c.num, c.low, c.high, c.ok)
+		}
+	}
+	// More digits than a float holds: the range still holds the number.
+	num, low, high, ok := NumberRange("5.400000000000000000001")
+	if !ok || low > num || high <= num {
+		t.Errorf("a long decimal: %v in [%v, %v), ok %v", num, low, high, ok)
+	}
 }
 
 func TestExtractIndexEncounter(t *testing.T) {

@@ -31,6 +31,8 @@ var quantityData = []struct{ key, body string }{
 	{"none", `{"resourceType":"Observation","status":"final","code":{"text":"note"},"valueString":"fine"}`},
 	{"risk", `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/x"},
 		"prediction":[{"probabilityDecimal":0.25}]}`},
+	{"invoice", `{"resourceType":"Invoice","status":"issued","totalNet":{"value":99.90,"currency":"EUR"}}`},
+	{"seq", `{"resourceType":"MolecularSequence","coordinateSystem":0,"variant":[{"start":1200,"end":1210}]}`},
 }
 
 func TestSearchNumberAndQuantity(t *testing.T) {
@@ -104,6 +106,11 @@ func TestSearchNumberAndQuantity(t *testing.T) {
 				{"RiskAssessment", "probability=0.25", []string{"risk"}},
 				{"RiskAssessment", "probability=gt0.3", nil},
 				{"RiskAssessment", "probability=le0.25", []string{"risk"}},
+				{"Invoice", "totalnet=99.9|urn:iso:std:iso:4217|EUR", []string{"invoice"}},
+				{"Invoice", "totalnet=99.9||EUR", []string{"invoice"}},
+				{"Invoice", "totalnet=99.9||USD", nil},
+				{"MolecularSequence", "variant-start=ge1000&variant-end=lt1300", []string{"seq"}},
+				{"MolecularSequence", "variant-start=1210", nil},
 			} {
 				if got := found(t, ten, c.typ, c.query); !slices.Equal(got, c.want) {
 					t.Errorf("%s?%s: %v, want %v", c.typ, c.query, got, c.want)
