@@ -294,7 +294,8 @@ func searchForm(typ string, in url.Values) views.ResourceSearchVM {
 	}
 	var all []string
 	for code, p := range params {
-		if usable(code) && (!strings.HasPrefix(code, "_") || code == "_id" || code == "_lastUpdated") {
+		searchable := usable(code) || !vm.Shared && resources.Searchable(p)
+		if searchable && (!strings.HasPrefix(code, "_") || code == "_id" || code == "_lastUpdated") {
 			all = append(all, code+" ("+string(p.Type)+")")
 		}
 	}

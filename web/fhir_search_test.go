@@ -183,7 +183,7 @@ func TestFHIRSearchQuantity(t *testing.T) {
 			kg := `"valueQuantity":{"value":72.5,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}`
 			final := create(t, e.ada, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"weight"},`+kg+`}`)
 			draft := create(t, e.ada, "Observation", `{"resourceType":"Observation","status":"preliminary","code":{"text":"weight"},`+kg+`}`)
-			create(t, e.ada, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"weight"},"valueQuantity":{"value":80,"unit":"kg"}}`)
+			heavy := create(t, e.ada, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"weight"},"valueQuantity":{"value":80,"unit":"kg"}}`)
 			// Bob's project has the same value: never in Ada's results.
 			bobs := create(t, e.bob, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"weight"},`+kg+`}`)
 
@@ -199,6 +199,10 @@ func TestFHIRSearchQuantity(t *testing.T) {
 					t.Errorf("%s: %v, want %v", query, got, want)
 				}
 			}
+			// The console lists the parameter and searches by it.
+			e.adaConsole.Get("/projects/" + e.pA + "/resources/Observation").Status(http.StatusOK).Contains("value-quantity (quantity)")
+			e.adaConsole.Get("/projects/" + e.pA + "/resources/Observation?value-quantity=lt75%7C%7Ckg&status=final").Status(http.StatusOK).
+				Contains(final).NotContains(draft).NotContains(heavy).NotContains(bobs)
 			r := e.ada.API(http.MethodGet, "/fhir/R4/Observation?value-quantity=heavy", "").Status(http.StatusBadRequest)
 			if txt := outcomeText(t, r); !strings.Contains(txt, "heavy") {
 				t.Errorf("bad quantity: %q", txt)
