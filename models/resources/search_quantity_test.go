@@ -183,6 +183,17 @@ func TestSearchNumberAndQuantity(t *testing.T) {
 			if n := len(searchOf(t, ten, "RiskAssessment", "probability=gt0.5").Resources); n != 1 {
 				t.Errorf("probability=gt0.5 after the transaction: %d, want 1", n)
 			}
+
+			// Reverse chaining by a quantity.
+			big := testdb.MustCreate(t, ten, `{"resourceType":"Patient","name":[{"family":"Big"}]}`).ID
+			small := testdb.MustCreate(t, ten, `{"resourceType":"Patient","name":[{"family":"Small"}]}`).ID
+			for id, kg := range map[string]string{big: "150", small: "50"} {
+				testdb.MustCreate(t, ten, `{"resourceType":"Observation","status":"final","code":{"text":"weight"},
+					"subject":{"reference":"Patient/`+id+`"},"valueQuantity":{"value":`+kg+`,"system":"http://unitsofmeasure.org","code":"kg"}}`)
+			}
+			if got := keys(searchOf(t, ten, "Patient", "_has:Observation:subject:value-quantity=gt100|http://unitsofmeasure.org|kg").Resources); !slices.Equal(got, []string{"Patient/" + big}) {
+				t.Errorf("_has by value-quantity: %v, want Patient/%s", got, big)
+			}
 		})
 	}
 }
