@@ -31,6 +31,8 @@ CREATE POLICY tenant_rows ON resource_quantities
     WITH CHECK (project_id = current_setting('enclave.project_id', true));
 CREATE POLICY clone_source ON resource_quantities FOR SELECT
     USING (project_id = current_setting('enclave.clone_source', true));
+-- Analyzed early, as the other index tables (00011_resource_statistics).
+ALTER TABLE resource_quantities SET (autovacuum_analyze_threshold = 50, autovacuum_analyze_scale_factor = 0.02);
 -- +enclave postgres-only end
 
 -- +goose Down

@@ -496,7 +496,8 @@ func (t Store) createPipelined(ctx context.Context, resourceType string, res map
 		return Resource{}, err
 	}
 	out := Resource{Type: resourceType, ID: id, VersionID: "1", LastUpdated: at, JSON: content}
-	err = t.tenantPipeline(ctx, enterTenantSQL, []sqlText{{createSQL, t.createArgs(out, rows)}}, func(br pgx.BatchResults) error {
+	sql, args := t.createArgs(out, rows)
+	err = t.tenantPipeline(ctx, enterTenantSQL, []sqlText{{sql, args}}, func(br pgx.BatchResults) error {
 		_, err := br.Exec()
 		return err
 	})
