@@ -209,14 +209,7 @@ func TestFHIRSearchQuantity(t *testing.T) {
 			}
 
 			// A member whose policy shows final Observations only.
-			ten := e.app.Sys.Tenant(e.pA)
-			pol, err := ten.CreateAccessPolicy(t.Context(), audit.Actor{}, resources.PolicyInput{Name: "Final only", Rules: []resources.PolicyRule{
-				{ResourceType: "Observation", Criteria: "Observation?status=final", ReadOnly: true},
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			desk := e.policyMember(t, pol.ID)
+			desk := e.finalOnlyMember(t)
 			r = desk.API(http.MethodGet, "/fhir/R4/Observation?value-quantity=72.5", "").Status(http.StatusOK)
 			if got, want := entriesByMode(r.JSON()), []string{"match Observation/" + final}; !slices.Equal(got, want) {
 				t.Errorf("under the policy: %v, want %v", got, want)
@@ -230,4 +223,71 @@ func TestFHIRSearchQuantity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFHIRSearchComposite: composite parameters over HTTP; both components
+// come from the same Observation.component, within the project, under a
+// member's access policy; a malformed value is a 400; the
+// CapabilityStatement lists them.
+func TestFHIRSearchComposite(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			e := newAPIEnv(t, db)
+			bp := func(status string, systolic, diastolic int) string {
+				return fmt.Sprintf(`{"resourceType":"Observation","status":%q,"code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
+					"component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":%d,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+					{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":%d,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]}`,
+					status, systolic, diastolic)
+			}
+			high := create(t, e.ada, "Observation", bp("final", 150, 95))
+			normal := create(t, e.ada, "Observation", bp("final", 118, 76))
+			draft := create(t, e.ada, "Observation", bp("preliminary", 160, 100))
+			// Bob's project has the same values: never in Ada's results.
+			bobs := create(t, e.bob, "Observation", bp("final", 150, 95))
+
+			for query, want := range map[string][]string{
+				"component-code-value-quantity=http://loinc.org|8480-6$gt140":                {"match Observation/" + high, "match Observation/" + draft},
+				"component-code-value-quantity=http://loinc.org|8480-6$gt140&status=final":   {"match Observation/" + high},
+				"component-code-value-quantity=8462-4$lt80|http://unitsofmeasure.org|mm[Hg]": {"match Observation/" + normal},
+				"combo-code-value-quantity=8462-4$95":                                        {"match Observation/" + high},
+				"component-code-value-quantity=8462-4$150":                                   nil, // 150 is the systolic
+				"code-value-quantity=http://loinc.org|8480-6$150":                            nil, // a component's, not the resource's
+			} {
+				r := e.ada.API(http.MethodGet, "/fhir/R4/Observation?"+query, "").Status(http.StatusOK).NotContains(bobs)
+				slices.Sort(want)
+				if got := entriesByMode(r.JSON()); !slices.Equal(got, want) {
+					t.Errorf("%s: %v, want %v", query, got, want)
+				}
+			}
+			for _, bad := range []string{"component-code-value-quantity=8480-6", "component-code-value-quantity=8480-6$high"} {
+				r := e.ada.API(http.MethodGet, "/fhir/R4/Observation?"+bad, "").Status(http.StatusBadRequest)
+				if txt := outcomeText(t, r); !strings.Contains(txt, "component-code-value-quantity") {
+					t.Errorf("%s: %q", bad, txt)
+				}
+			}
+			e.ada.API(http.MethodGet, "/fhir/R4/metadata", "").Status(http.StatusOK).
+				Contains(`{"name":"component-code-value-quantity","type":"composite"}`).
+				NotContains(`"name":"chromosome-variant-coordinate"`)
+
+			// A member whose policy shows final Observations only.
+			desk := e.finalOnlyMember(t)
+			r := desk.API(http.MethodGet, "/fhir/R4/Observation?component-code-value-quantity=8480-6$gt140", "").Status(http.StatusOK)
+			if got, want := entriesByMode(r.JSON()), []string{"match Observation/" + high}; !slices.Equal(got, want) {
+				t.Errorf("under the policy: %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// finalOnlyMember is a member of project A whose access policy shows final
+// Observations only, read-only.
+func (e *apiEnv) finalOnlyMember(t *testing.T) *webtest.Client {
+	t.Helper()
+	pol, err := e.app.Sys.Tenant(e.pA).CreateAccessPolicy(t.Context(), audit.Actor{}, resources.PolicyInput{Name: "Final only", Rules: []resources.PolicyRule{
+		{ResourceType: "Observation", Criteria: "Observation?status=final", ReadOnly: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.policyMember(t, pol.ID)
 }

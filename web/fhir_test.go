@@ -364,8 +364,12 @@ func TestFHIRMetadata(t *testing.T) {
 			t.Errorf("Patient lacks search parameter %s", want)
 		}
 	}
-	if has("Patient", "searchParam", "_text") || has("Observation", "searchParam", "code-value-quantity") {
+	if has("Patient", "searchParam", "_text") || has("MolecularSequence", "searchParam", "chromosome-variant-coordinate") ||
+		has("DocumentReference", "searchParam", "relationship") {
 		t.Error("metadata lists search parameters that are not supported")
+	}
+	if !has("Observation", "searchParam", "code-value-quantity") || !has("Observation", "searchParam", "component-code-value-concept") {
+		t.Error("metadata lacks the composite parameters")
 	}
 	if !has("Observation", "searchParam", "value-quantity") || !has("RiskAssessment", "searchParam", "probability") {
 		t.Error("metadata lacks the number and quantity parameters")

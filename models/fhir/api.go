@@ -67,6 +67,9 @@ type SearchParam struct {
 	Type       ParamType
 	Expression string   // FHIRPath from the R4 SearchParameter, restricted to this resource type
 	Targets    []string // reference target types
+	// Components are a composite parameter's component types (the first a
+	// token), when the store searches by it; nil otherwise.
+	Components []ParamType
 }
 
 // SearchParams returns every R4 search parameter whose base includes

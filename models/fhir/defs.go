@@ -71,7 +71,8 @@ type definitions struct {
 	resourceTypes []string
 	children      map[string][]*element // parent path -> child elements in snapshot order
 	searchParams  map[string]map[string]SearchParam
-	compiled      map[string][]compiledParam // per resource type, by code
+	compiled      map[string][]compiledParam     // per resource type, by code
+	composites    map[string][]compiledComposite // supported composite parameters per resource type
 }
 
 var (

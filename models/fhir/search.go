@@ -29,6 +29,7 @@ type compiledParam struct {
 
 func (d *definitions) indexSearchParams(f defsFile) {
 	d.compiled = map[string][]compiledParam{}
+	d.composites = map[string][]compiledComposite{}
 	for _, rt := range d.resourceTypes {
 		domain := false
 		for _, e := range d.children[rt] {
@@ -54,6 +55,12 @@ func (d *definitions) indexSearchParams(f defsFile) {
 				}
 			}
 			p := SearchParam{Code: sp.Code, Type: ParamType(sp.Type), Expression: strings.Join(terms, " | "), Targets: sp.Target}
+			if p.Type == TypeComposite {
+				if c, ok := compileComposite(sp.Code, terms); ok {
+					d.composites[rt] = append(d.composites[rt], c)
+					p.Components = []ParamType{TypeToken, c.secondType}
+				}
+			}
 			params[sp.Code] = p
 			switch p.Type {
 			case TypeString, TypeToken, TypeDate, TypeReference, TypeURI, TypeNumber, TypeQuantity:
@@ -84,6 +91,7 @@ func searchParams(resourceType string) map[string]SearchParam {
 	out := maps.Clone(params)
 	for k, p := range out {
 		p.Targets = slices.Clone(p.Targets)
+		p.Components = slices.Clone(p.Components)
 		out[k] = p
 	}
 	return out

@@ -364,7 +364,11 @@ var copiedIndex = []struct{ table, columns, values string }{
 		CASE WHEN r.new_id IS NULL THEN x.ref
 			ELSE x.ref_type || '/' || r.new_id || substr(x.ref, length(x.ref_type) + length(x.ref_id) + 2) END`},
 	{"resource_quantities", "param, value, low, high, system, code, unit", "x.param, x.value, x.low, x.high, x.system, x.code, x.unit"},
+	{"resource_composites", compositeColumns, "x." + strings.ReplaceAll(compositeColumns, ", ", ", x.")},
 }
+
+// compositeColumns are resource_composites' own columns.
+const compositeColumns = "param, system, code, value, low, high, v_system, v_code, v_text, v_raw, unit, start_us, end_us"
 
 // copyIndex copies the search index rows of the copied resources, one
 // statement per table, stamped with the clone's time (the copies' version

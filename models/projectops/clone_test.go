@@ -66,7 +66,7 @@ func newWorld(t *testing.T, db *gorm.DB) *world {
 	// A second version, so the source has history the copy does not.
 	_, err = src.UpdateResource(ctx, "Patient", p.ID, []byte(`{"resourceType":"Patient","id":"`+p.ID+`","name":[{"family":"Quixote","given":["Alonso"]}],"identifier":[{"system":"urn:x","value":"42"}],"gender":"male"}`), "")
 	must(t, err)
-	o, err := src.CreateResource(ctx, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"weight"},
+	o, err := src.CreateResource(ctx, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}],"text":"weight"},
 		"subject":{"reference":"Patient/`+p.ID+`"},"effectiveDateTime":"2024-05-06",
 		"valueQuantity":{"value":72.5,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"},
 		"contained":[{"resourceType":"Provenance","id":"prov","recorded":"2024-05-06T00:00:00Z","agent":[{"who":{"reference":"Patient/`+p.ID+`/_history/1"}}],"target":[{"reference":"Patient/`+p.ID+`"}]}],
@@ -261,6 +261,9 @@ func TestClone(t *testing.T) {
 			obs := only(t, search(t, ct, "Observation", "subject=Patient/"+newPatient.ID))
 			if byValue := only(t, search(t, ct, "Observation", "value-quantity=72.5|http://unitsofmeasure.org|kg")); byValue.ID != obs.ID {
 				t.Errorf("value-quantity found %s in the copy, want %s", byValue.ID, obs.ID)
+			}
+			if byPair := only(t, search(t, ct, "Observation", "code-value-quantity=http://loinc.org|29463-7$72.5")); byPair.ID != obs.ID {
+				t.Errorf("code-value-quantity found %s in the copy, want %s", byPair.ID, obs.ID)
 			}
 			only(t, search(t, ct, "Observation", "date=2024-05-06"))
 			only(t, search(t, ct, "Encounter", "reason-reference=Observation/"+obs.ID))

@@ -74,7 +74,7 @@ func TestExpunge(t *testing.T) {
 			must(t, err)
 			keep := rowsNaming(t, db.DB, clone.Project.ID)
 			had := rowsNaming(t, db.DB, w.source)
-			for _, table := range []string{"resources", "resource_history", "resource_strings", "resource_references", "resource_quantities", "project_memberships",
+			for _, table := range []string{"resources", "resource_history", "resource_strings", "resource_references", "resource_quantities", "resource_composites", "project_memberships",
 				"invitations", "access_policies", "project_secrets", "client_applications", "audit_events", "users"} {
 				if had[table] == 0 {
 					t.Fatalf("the fixture has no %s row to expunge", table)

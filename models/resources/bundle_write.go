@@ -97,7 +97,8 @@ func (t Store) insertCreated(tx *gorm.DB, bulk bulkInserter, created []*entry, a
 		rows.add(stored[e], index[e])
 	}
 	if bulk != nil {
-		err := bulk(insertCreatedSQL, rows.args(t.projectID, at)...)
+		sql, args := rows.statement(t.projectID, at)
+		err := bulk(sql, args...)
 		if err != nil && kit.IsUniqueViolation(err) {
 			return idTaken
 		}
@@ -181,6 +182,16 @@ INSERT INTO resource_quantities (project_id, resource_type, resource_id, updated
 SELECT $1, u.t, u.i, $3, u.p, u.v, u.l, u.h, u.s, u.c, u.u
 FROM unnest($29::text[], $30::text[], $31::text[], $32::float8[], $33::float8[], $34::float8[], $35::text[], $36::text[], $37::text[])
 	AS u (t, i, p, v, l, h, s, c, u)`
+
+// statement is insertCreatedSQL and its arguments, with the composite
+// rows' insertion when there are any.
+func (c *createdRows) statement(projectID string, at time.Time) (string, []any) {
+	args := c.args(projectID, at)
+	if len(c.index["resource_composites"]) == 0 {
+		return insertCreatedSQL, args
+	}
+	return withComposites(insertCreatedSQL, "u.t, u.i, $3", true, len(args)+1), append(args, compositeJSON(c.index["resource_composites"], 2))
+}
 
 // args are insertCreatedSQL's arguments.
 func (c *createdRows) args(projectID string, at time.Time) []any {

@@ -1,6 +1,9 @@
 package resources
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,7 +22,7 @@ const indexBatch = 200
 // strings, as written); every row carries project_id,
 // resource_type, resource_id, param and updated_us (the version's
 // lastUpdated in microseconds, the order searches return).
-var indexTables = []string{"resource_strings", "resource_tokens", "resource_dates", "resource_references", "resource_quantities"}
+var indexTables = []string{"resource_strings", "resource_tokens", "resource_dates", "resource_references", "resource_quantities", "resource_composites"}
 
 // indexColumns are each index table's own columns, after the common ones.
 var indexColumns = map[string]string{
@@ -28,6 +31,7 @@ var indexColumns = map[string]string{
 	"resource_dates":      "start_us, end_us",
 	"resource_references": "ref_type, ref_id, ref",
 	"resource_quantities": "value, low, high, system, code, unit",
+	"resource_composites": "system, code, value, low, high, v_system, v_code, v_text, v_raw, unit, start_us, end_us",
 }
 
 // indexRows are one resource's search index values, by table: each row is
@@ -53,7 +57,27 @@ func indexRows(res map[string]any) map[string][][]any {
 				[]any{v.Param, v.Number, v.Low, v.High, indexKey(v.System), indexKey(v.Code), indexKey(v.Unit)})
 		}
 	}
+	for _, c := range fhir.ExtractComposites(res) {
+		rows["resource_composites"] = append(rows["resource_composites"], compositeRow(c))
+	}
 	return rows
+}
+
+// compositeRow is the resource_composites row of one composite value,
+// after the common columns: the first component's token, then the second
+// component in the columns of its type (the others empty).
+func compositeRow(c fhir.CompositeValue) []any {
+	v := c.Value
+	var start, end int64
+	if v.Type == fhir.TypeDate {
+		start, end = v.Start.UnixMicro(), v.End.UnixMicro()
+	}
+	text, code := indexKey(v.Text), indexKey(v.Code)
+	if v.Type == fhir.TypeToken {
+		text = "" // a token's display is not searched in a composite
+	}
+	return []any{c.Param, c.System, indexKey(c.Code), finite(v.Number), finite(v.Low), finite(v.High),
+		indexKey(v.System), code, text, v.Raw, indexKey(v.Unit), start, end}
 }
 
 // MaxIndexRows bounds the search index values of one resource: a resource
@@ -212,10 +236,64 @@ func (t Store) createArgs(r Resource, rows map[string][][]any) (string, []any) {
 	}
 	args = append(args, params, starts, ends)
 	texts("resource_references", 4)
-	if len(rows["resource_quantities"]) == 0 {
-		return createSQL, args
+	sql := createSQL
+	if len(rows["resource_quantities"]) > 0 {
+		sql = createQuantitiesSQL
+		args = append(args, quantityColumns(rows["resource_quantities"], 0)...)
 	}
-	return createQuantitiesSQL, append(args, quantityColumns(rows["resource_quantities"], 0)...)
+	if len(rows["resource_composites"]) == 0 {
+		return sql, args
+	}
+	return withComposites(sql, "$2, $3, $6", false, len(args)+1), append(args, compositeJSON(rows["resource_composites"], 0))
+}
+
+// withComposites adds to a create statement the insertion of composite
+// rows passed as one JSON array (parameter n, see compositeJSON); owner
+// gives each row's resource_type, resource_id and updated_us (from the
+// record's t and i when perRow). Only resources with composite values use
+// it, so a Patient's create stays as it was.
+func withComposites(sql, owner string, perRow bool, n int) string {
+	record := "p text, system text, code text, value float8, low float8, high float8, v_system text, v_code text, v_text text, v_raw text, unit text, start_us bigint, end_us bigint"
+	if perRow {
+		record = "t text, i text, " + record
+	}
+	return fmt.Sprintf(`WITH comps AS (
+	INSERT INTO resource_composites (project_id, resource_type, resource_id, updated_us, param, %s)
+	SELECT $1, %s, u.p, u.system, u.code, u.value, u.low, u.high, u.v_system, u.v_code, u.v_text, u.v_raw, u.unit, u.start_us, u.end_us
+	FROM jsonb_to_recordset($%d::jsonb) AS u (%s)
+), `, indexColumns["resource_composites"], owner, n, record) + strings.TrimPrefix(sql, "WITH ")
+}
+
+// finite is f with infinities replaced by the largest float64 of their sign
+// (a precision range's end may be one), which JSON can carry.
+func finite(f float64) float64 {
+	return max(-math.MaxFloat64, min(f, math.MaxFloat64))
+}
+
+// compositeNames are the JSON names of a composite row's columns after the
+// param, in compositeRow's order (the record of withComposites).
+var compositeNames = []string{"system", "code", "value", "low", "high", "v_system", "v_code", "v_text", "v_raw", "unit", "start_us", "end_us"}
+
+// compositeJSON is composite rows (after col leading columns, the owner's
+// type and id when col is 2) as the JSON array withComposites reads.
+func compositeJSON(rows [][]any, col int) string {
+	out := make([]map[string]any, 0, len(rows))
+	for _, row := range rows {
+		m := map[string]any{"p": row[col]}
+		if col == 2 {
+			m["t"], m["i"] = row[0], row[1]
+		}
+		for i, name := range compositeNames {
+			m[name] = row[col+1+i]
+		}
+		out = append(out, m)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		// Only strings, int64 and finite float64 (fhir.NumberRange) go in.
+		panic("resources: composite rows: " + err.Error())
+	}
+	return string(b)
 }
 
 // quantityColumns are the arrays of resource_quantities rows' columns from

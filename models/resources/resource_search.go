@@ -59,6 +59,8 @@ type searchFilter struct {
 	// params, when set, are the reference parameters any of which may
 	// match, instead of code's alone: a compartment's.
 	params []string
+	// components are a composite parameter's component types.
+	components []fhir.ParamType
 }
 
 type sortKey struct {
@@ -204,6 +206,8 @@ func Searchable(p fhir.SearchParam) bool {
 	switch p.Type {
 	case fhir.TypeString, fhir.TypeToken, fhir.TypeDate, fhir.TypeReference, fhir.TypeURI, fhir.TypeNumber, fhir.TypeQuantity:
 		return p.Expression != ""
+	case fhir.TypeComposite:
+		return len(p.Components) == 2
 	}
 	return false
 }
@@ -258,6 +262,17 @@ func checkValue(f searchFilter, v string) error {
 	if f.typ == fhir.TypeNumber || f.typ == fhir.TypeQuantity {
 		return checkNumber(f, v)
 	}
+	if f.typ == fhir.TypeComposite {
+		parts := strings.Split(v, "$")
+		if len(parts) != len(f.components) {
+			return badQuery("Search parameter %q takes %d values joined by $, as in code$value; got %q", f.code, len(f.components), v)
+		}
+		for i, part := range parts {
+			if err := checkValue(searchFilter{code: f.code, typ: f.components[i]}, part); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -272,7 +287,7 @@ func parseSort(values []string, params map[string]fhir.SearchParam, system bool)
 			case k.code == "_id" || k.code == "_lastUpdated":
 			default:
 				p, ok := params[k.code]
-				if !ok || !Searchable(p) {
+				if !ok || !Searchable(p) || p.Type == fhir.TypeComposite {
 					return nil, badQuery("Cannot sort by %q", k.code)
 				}
 				k.typ = p.Type
@@ -629,7 +644,7 @@ func (f searchFilter) driverRank() int {
 		case "contains":
 			rank = 6
 		}
-	case fhir.TypeToken:
+	case fhir.TypeToken, fhir.TypeComposite:
 		rank = 2
 		if f.code == "identifier" {
 			rank = 0
@@ -996,6 +1011,8 @@ func (f searchFilter) table() string {
 		return "resource_dates"
 	case fhir.TypeNumber, fhir.TypeQuantity:
 		return "resource_quantities"
+	case fhir.TypeComposite:
+		return "resource_composites"
 	default:
 		return "resource_references"
 	}
@@ -1015,16 +1032,13 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 		switch {
 		case !probe:
 			return a + "." + name
-		case name == "start_us" || name == "end_us" || name == "value" && f.table() == "resource_quantities" ||
+		case name == "start_us" || name == "end_us" || name == "value" && f.table() != "resource_strings" ||
 			name == "low" || name == "high":
 			return "(" + a + "." + name + " + 0)"
 		default:
 			return "(" + a + "." + name + " || '')"
 		}
 	}
-	var ors []string
-	or := func(parts ...string) { ors = append(ors, strings.Join(parts, "")) }
-	var plain []string // values compared with one column by equality
 	switch {
 	case f.modifier == "missing":
 		s.w("1 = 1") // any row of the parameter
@@ -1033,7 +1047,20 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 		f.chain.forward(s, a, col)
 		return
 	}
+	s.w(f.valueConds(s, col, probe))
+}
+
+// valueConds renders "any of the filter's values" on the index row whose
+// columns col names.
+func (f searchFilter) valueConds(s *sqlBuf, col func(string) string, probe bool) string {
+	var ors []string
+	or := func(parts ...string) { ors = append(ors, strings.Join(parts, "")) }
+	var plain []string // values compared with one column by equality
 	switch f.typ {
+	case fhir.TypeComposite:
+		for _, v := range f.values {
+			or(compositeCond(s, f, col, v, probe))
+		}
 	case fhir.TypeURI:
 		for _, v := range f.values {
 			switch f.modifier {
@@ -1131,7 +1158,7 @@ func (f searchFilter) conditions(s *sqlBuf, a string, probe bool) {
 			or(col("ref_id"), s.in(plain))
 		}
 	}
-	s.w(strings.Join(ors, " OR "))
+	return strings.Join(ors, " OR ")
 }
 
 // orderBy renders the sort keys; resources without a value for a key come

@@ -43,6 +43,10 @@ func parseFilters(resourceType string, params map[string]fhir.SearchParam, key s
 	} else if p, ok := params[code]; ok && Searchable(p) {
 		typ, known = p.Type, true
 	}
+	var components []fhir.ParamType
+	if typ == fhir.TypeComposite {
+		components = params[code].Components
+	}
 	if !known {
 		return nil, true, badQuery("Unknown search parameter %q for %s", code, resourceType)
 	}
@@ -50,7 +54,7 @@ func parseFilters(resourceType string, params map[string]fhir.SearchParam, key s
 		return nil, true, err
 	}
 	for _, v := range values {
-		f := searchFilter{code: code, typ: typ, modifier: modifier}
+		f := searchFilter{code: code, typ: typ, modifier: modifier, components: components}
 		for part := range strings.SplitSeq(v, ",") {
 			if err := checkValue(f, part); err != nil {
 				return nil, false, err

@@ -104,3 +104,25 @@ func quantityCond(s *sqlBuf, col func(string) string, v string) string {
 	}
 	return "(" + cond + ")"
 }
+
+// compositeCond renders one composite value, "token$value", as a condition
+// on a resource_composites row, whose columns col names: the first
+// component as a token parameter's value, the second as one of its own
+// type, on the columns the row keeps it in (see the migration).
+func compositeCond(s *sqlBuf, f searchFilter, col func(string) string, v string, probe bool) string {
+	first, second, _ := strings.Cut(v, "$") // checked by checkValue
+	code := searchFilter{code: f.code, typ: fhir.TypeToken, values: []string{first}}
+	value := searchFilter{code: f.code, typ: f.components[1], values: []string{second}}
+	secondCol := func(name string) string {
+		switch name {
+		case "system", "code", "text", "raw":
+			return col("v_" + name)
+		case "value":
+			if value.typ == fhir.TypeString {
+				return col("v_text")
+			}
+		}
+		return col(name)
+	}
+	return "((" + code.valueConds(s, col, probe) + ") AND (" + value.valueConds(s, secondCol, probe) + "))"
+}

@@ -38,30 +38,7 @@ var quantityData = []struct{ key, body string }{
 func TestSearchNumberAndQuantity(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
-			sys := models.NewSystem(db.DB)
-			ten := testdb.ProjectStore(t, sys, "quantities@example.org")
-			// Another project with the same values: never seen from ten.
-			other := testdb.ProjectStore(t, sys, "elsewhere@example.org")
-			for _, d := range quantityData {
-				testdb.MustCreate(t, other, d.body)
-			}
-			byID := map[string]string{}
-			for _, d := range quantityData {
-				byID[testdb.MustCreate(t, ten, d.body).ID] = d.key
-			}
-			found := func(t *testing.T, store models.Tenant, typ, query string) []string {
-				t.Helper()
-				var got []string
-				for _, r := range searchOf(t, store, typ, query).Resources {
-					key, ok := byID[r.ID]
-					if !ok {
-						t.Errorf("%s?%s found %s/%s, not one of this project's", typ, query, r.Type, r.ID)
-					}
-					got = append(got, key)
-				}
-				slices.Sort(got)
-				return got
-			}
+			ten, byID, found := keyedProject(t, db, "quantities@example.org", quantityData)
 			for _, c := range []struct {
 				typ, query string
 				want       []string
@@ -164,25 +141,13 @@ func TestSearchNumberAndQuantity(t *testing.T) {
 			}
 
 			// A transaction writes the rows set-based.
-			res, err := ten.ProcessBundle(ctx, txBundle("transaction",
+			mustTransaction(t, ten,
 				post("urn:uuid:1", `{"resourceType":"Observation","status":"final","code":{"text":"t"},"valueQuantity":{"value":33.3,"code":"Cel"}}`),
 				post("urn:uuid:2", `{"resourceType":"Observation","status":"final","code":{"text":"t"},"valueQuantity":{"value":33.3,"unit":"C"}}`),
-				post("urn:uuid:3", `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/x"},"prediction":[{"probabilityDecimal":0.75}]}`)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Entries) != 3 {
-				t.Fatalf("transaction answered %d entries", len(res.Entries))
-			}
-			if n := len(searchOf(t, ten, "Observation", "value-quantity=33.3").Resources); n != 2 {
-				t.Errorf("value-quantity=33.3 after the transaction: %d, want 2", n)
-			}
-			if n := len(searchOf(t, ten, "Observation", "value-quantity=33.3||Cel").Resources); n != 1 {
-				t.Errorf("value-quantity=33.3||Cel after the transaction: %d, want 1", n)
-			}
-			if n := len(searchOf(t, ten, "RiskAssessment", "probability=gt0.5").Resources); n != 1 {
-				t.Errorf("probability=gt0.5 after the transaction: %d, want 1", n)
-			}
+				post("urn:uuid:3", `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/x"},"prediction":[{"probabilityDecimal":0.75}]}`))
+			wantCount(t, ten, "Observation", "value-quantity=33.3", 2)
+			wantCount(t, ten, "Observation", "value-quantity=33.3||Cel", 1)
+			wantCount(t, ten, "RiskAssessment", "probability=gt0.5", 1)
 
 			// Reverse chaining by a quantity.
 			big := testdb.MustCreate(t, ten, `{"resourceType":"Patient","name":[{"family":"Big"}]}`).ID
@@ -218,13 +183,7 @@ func TestQuantitySearchUnderPolicy(t *testing.T) {
 				{"Observation?value-quantity=lt50|http://unitsofmeasure.org|kg", "status=final", []string{light}},
 				{"Observation?value-quantity=gt50", "value-quantity=4", nil},
 			} {
-				pol, err := full.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: c.criteria, Rules: []resources.PolicyRule{
-					{ResourceType: "Observation", Criteria: c.criteria},
-				}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				member := full.WithPolicy(&pol)
+				member := observationMember(t, full, c.criteria, c.criteria)
 				if got := keys(searchOf(t, member, "Observation", c.query).Resources); !slices.Equal(got, obsKeys(c.want)) {
 					t.Errorf("policy %s, search %s: %v, want %v", c.criteria, c.query, got, c.want)
 				}
@@ -249,4 +208,69 @@ func obsKeys(ids []string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// keyedProject creates data in a new project of owner's, and the same in
+// another project, never seen from it; found lists the keys of what a
+// search of the project finds, sorted, and fails on any resource of the
+// other project.
+func keyedProject(t *testing.T, db testdb.DB, owner string, data []struct{ key, body string }) (models.Tenant, map[string]string, func(*testing.T, models.Tenant, string, string) []string) {
+	sys := models.NewSystem(db.DB)
+	ten := testdb.ProjectStore(t, sys, owner)
+	other := testdb.ProjectStore(t, sys, "elsewhere@example.org")
+	for _, d := range data {
+		testdb.MustCreate(t, other, d.body)
+	}
+	byID := map[string]string{}
+	for _, d := range data {
+		byID[testdb.MustCreate(t, ten, d.body).ID] = d.key
+	}
+	found := func(t *testing.T, store models.Tenant, typ, query string) []string {
+		t.Helper()
+		var got []string
+		for _, r := range searchOf(t, store, typ, query).Resources {
+			key, ok := byID[r.ID]
+			if !ok {
+				t.Errorf("%s?%s found %s/%s, not one of this project's", typ, query, r.Type, r.ID)
+			}
+			got = append(got, key)
+		}
+		slices.Sort(got)
+		return got
+	}
+	return ten, byID, found
+}
+
+// mustTransaction processes a transaction Bundle of the entries, which must
+// answer one entry each.
+func mustTransaction(t *testing.T, store models.Tenant, entries ...string) {
+	t.Helper()
+	res, err := store.ProcessBundle(ctx, txBundle("transaction", entries...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Entries) != len(entries) {
+		t.Fatalf("transaction answered %d entries, want %d", len(res.Entries), len(entries))
+	}
+}
+
+// wantCount checks how many resources a search finds.
+func wantCount(t *testing.T, store models.Tenant, typ, query string, want int) {
+	t.Helper()
+	if n := len(searchOf(t, store, typ, query).Resources); n != want {
+		t.Errorf("%s?%s: %d, want %d", typ, query, n, want)
+	}
+}
+
+// observationMember is store under a new access policy, named name, that
+// shows the Observations of criteria only.
+func observationMember(t *testing.T, store models.Tenant, name, criteria string) models.Tenant {
+	t.Helper()
+	pol, err := store.CreateAccessPolicy(ctx, audit.Actor{}, resources.PolicyInput{Name: name, Rules: []resources.PolicyRule{
+		{ResourceType: "Observation", Criteria: criteria},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.WithPolicy(&pol)
 }
