@@ -47,7 +47,7 @@ type Ops struct {
 // ClonePage offers to clone :project: a name, its resource types (all
 // checked), and whether its members come along (not by default).
 func (h *Ops) ClonePage(c echo.Context) error {
-	pc, err := h.Sys.ContentsOf(ctx(c), c.Param("project"))
+	pc, err := h.liveContents(c)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (h *Ops) clonePage(c echo.Context, status int, pc models.ProjectContents, f
 // Clone checks the form and starts the clone in the background, then sends
 // the browser to the job's progress page.
 func (h *Ops) Clone(c echo.Context) error {
-	pc, err := h.Sys.ContentsOf(ctx(c), c.Param("project"))
+	pc, err := h.liveContents(c)
 	if err != nil {
 		return err
 	}
@@ -104,6 +104,16 @@ func (h *Ops) Clone(c echo.Context) error {
 		return h.Sys.CloneProject(jobCtx, h.Box, in)
 	})
 	return redirect(c, paths.AdminJob.URL(id))
+}
+
+// liveContents is :project with what it holds, for a clone: a project its
+// admin deleted is not found (it can be restored, or expunged, first).
+func (h *Ops) liveContents(c echo.Context) (models.ProjectContents, error) {
+	pc, err := h.Sys.ContentsOf(ctx(c), c.Param("project"))
+	if err == nil && pc.Project.DeletedAt.Valid {
+		err = kit.ErrNotFound
+	}
+	return pc, err
 }
 
 // chosenTypes reads the types the form chose among those the project

@@ -45,14 +45,24 @@ func (pc ProjectContents) Resources() int64 {
 	return n
 }
 
+// operatorProject reads project projectID as the operator sees it: also
+// when its admin deleted it and it waits for its expunge. A missing project
+// is kit.ErrNotFound.
+func (s System) operatorProject(ctx context.Context, projectID string) (projects.Project, error) {
+	var p projects.Project
+	if !kit.IsUUID(projectID) {
+		return p, kit.ErrNotFound
+	}
+	err := s.db.WithContext(ctx).Unscoped().Where("id = ?", projectID).Take(&p).Error
+	return p, kit.NotFound(err)
+}
+
 // ContentsOf loads project projectID with what it holds (one grouped query
-// for the resources). A missing project is kit.ErrNotFound.
+// for the resources), a deleted one too (Project.DeletedAt says so). A
+// missing project is kit.ErrNotFound.
 func (s System) ContentsOf(ctx context.Context, projectID string) (ProjectContents, error) {
 	var out ProjectContents
-	if !kit.IsUUID(projectID) {
-		return out, kit.ErrNotFound
-	}
-	p, err := ForProject(s.db, projectID).Project(ctx)
+	p, err := s.operatorProject(ctx, projectID)
 	if err != nil {
 		return out, err
 	}
@@ -78,24 +88,15 @@ func (s System) ContentsOf(ctx context.Context, projectID string) (ProjectConten
 	return out, err
 }
 
-// errWrongProjectName refuses an expunge whose confirmation is not the
-// project's name.
-func errWrongProjectName(name string) error {
-	return &kit.ValidationError{Fields: map[string]string{"confirm": "To confirm, type the project's name exactly: " + name + "."}}
-}
-
 // ExpungeConfirmed expunges project projectID (see projectops.Expunge) once
 // confirm is its name, typed.
 func (s System) ExpungeConfirmed(ctx context.Context, a audit.Actor, projectID, confirm string) (projectops.ExpungeResult, error) {
-	if !kit.IsUUID(projectID) {
-		return projectops.ExpungeResult{}, kit.ErrNotFound
-	}
-	p, err := ForProject(s.db, projectID).Project(ctx)
+	p, err := s.operatorProject(ctx, projectID)
 	if err != nil {
 		return projectops.ExpungeResult{}, err
 	}
-	if strings.TrimSpace(confirm) != p.Name {
-		return projectops.ExpungeResult{Project: p}, errWrongProjectName(p.Name)
+	if err := confirmProject(p, confirm); err != nil {
+		return projectops.ExpungeResult{Project: p}, err
 	}
 	return projectops.Expunge(ctx, s.db, a, projectID)
 }

@@ -152,6 +152,15 @@ func TestDeleteProject(t *testing.T) {
 			owner.PostForm(del, url.Values{"confirm": {"Alpha Clinic"}}).RedirectsTo("/projects")
 			bob.Get("/projects/" + alpha).Status(http.StatusNotFound)
 
+			// A super admin need not wait for the retention: the deleted
+			// project's row leads to its expunge. It cannot be cloned.
+			op.Get("/admin/deleted").Status(http.StatusOK).Shows("deleted-project-expunge")
+			op.Get("/admin/clone/" + alpha).Status(http.StatusNotFound)
+			op.Get("/admin/expunge/" + alpha).Status(http.StatusOK).Shows("expunge-form")
+			op.PostForm("/admin/expunge/"+alpha, url.Values{"confirm": {"Alpha Clinic"}}).RedirectsTo("/admin?expunged=" + alpha)
+			op.Get("/admin/deleted").Status(http.StatusOK).Shows("deleted-projects-empty")
+			op.Get("/admin/expunge/" + alpha).Status(http.StatusNotFound)
+
 			// The server's only super-admin project stays.
 			op.PostForm("/projects/"+ops+"/delete", url.Values{"confirm": {"Operators"}}).Status(http.StatusConflict).
 				Contains("only super-admin project")
