@@ -54,7 +54,10 @@ func TestSearchAcrossCompartmentAndHistory(t *testing.T) {
 					t.Errorf("Patient/ada/%s: %v (total %d), %v; want %v", typ, got, res.Total, err, want)
 				}
 			}
-			q, _ := resources.ParseSearch("Organization", nil, false)
+			q, err := resources.ParseSearch("Organization", nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var qe *resources.QueryError
 			if err := q.InCompartment("Patient", ada); !errors.As(err, &qe) {
 				t.Errorf("Organization in a Patient compartment: %v, want a QueryError", err)
