@@ -1,5 +1,10 @@
 package fhir
 
+import (
+	"slices"
+	"strings"
+)
+
 // compositeDef names the two components of a composite search parameter, as
 // expressions relative to each element the parameter's own expression
 // reaches (R4 lists them in SearchParameter.component): the first a token,
@@ -34,6 +39,10 @@ type compiledComposite struct {
 	roots         []*fpChain
 	first, second [][]fpStep
 	secondType    ParamType
+	// texts are the expression's terms as written, each parsed into
+	// rootsOf[i].
+	texts   []string
+	rootsOf [][]*fpChain
 }
 
 // compileComposite parses a composite parameter's expression and
@@ -50,6 +59,8 @@ func compileComposite(code string, terms []string) (compiledComposite, bool) {
 			return compiledComposite{}, false
 		}
 		c.roots = append(c.roots, parsed...)
+		c.texts = append(c.texts, strings.TrimSpace(term))
+		c.rootsOf = append(c.rootsOf, parsed)
 	}
 	relative := func(exprs []string) [][]fpStep {
 		var out [][]fpStep
@@ -65,6 +76,52 @@ func compileComposite(code string, terms []string) (compiledComposite, bool) {
 	}
 	c.first, c.second = relative(def.first), relative(def.second)
 	return c, len(c.roots) > 0
+}
+
+// coverComposites does for composite parameters what coverParams does for
+// the others: Observation's combo-code-value-quantity pairs what
+// code-value-quantity pairs on the Observation and what
+// component-code-value-quantity pairs on its components, so it keeps rows
+// only for the rest of its expression (here none). It returns, for each
+// covered composite, the codes whose rows answer it, its own first.
+func coverComposites(cs []compiledComposite) map[string][]string {
+	same := func(a, b compositeDef) bool {
+		return slices.Equal(a.first, b.first) && slices.Equal(a.second, b.second) && a.secondType == b.secondType
+	}
+	out := map[string][]string{}
+	for i := range cs {
+		p := &cs[i]
+		var by []string
+		var roots []*fpChain
+		for k, t := range p.texts {
+			covered := false
+			for j := range cs {
+				q := &cs[j]
+				if q.code == p.code || len(q.texts) >= len(p.texts) || !same(compositeDefs[q.code], compositeDefs[p.code]) {
+					continue
+				}
+				inside := true
+				for _, qt := range q.texts {
+					inside = inside && slices.Contains(p.texts, qt)
+				}
+				if inside && slices.Contains(q.texts, t) {
+					if !slices.Contains(by, q.code) {
+						by = append(by, q.code)
+					}
+					covered = true
+					break
+				}
+			}
+			if !covered {
+				roots = append(roots, p.rootsOf[k]...)
+			}
+		}
+		if len(by) > 0 {
+			p.roots = roots
+			out[p.code] = append([]string{p.code}, by...)
+		}
+	}
+	return out
 }
 
 // CompositeValue is one index row of a composite parameter: the token of

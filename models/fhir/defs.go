@@ -72,6 +72,7 @@ type definitions struct {
 	children      map[string][]*element // parent path -> child elements in snapshot order
 	searchParams  map[string]map[string]SearchParam
 	compiled      map[string][]compiledParam     // per resource type, by code
+	stored        map[string]map[string][]string // per resource type: covered code -> codes whose rows answer it
 	composites    map[string][]compiledComposite // supported composite parameters per resource type
 }
 

@@ -21,14 +21,19 @@ var (
 	OpenEnd   = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 )
 
-// compiledParam is a search parameter with its expression parsed.
+// compiledParam is a search parameter with its expression parsed: terms
+// is the whole union, which finds the parameter's values in a resource;
+// stored is the part whose values the index keeps under this parameter's
+// code (see coverParams); texts are the union's terms as written.
 type compiledParam struct {
 	SearchParam
-	terms []*fpChain
+	terms, stored []*fpChain
+	texts         []string
 }
 
 func (d *definitions) indexSearchParams(f defsFile) {
 	d.compiled = map[string][]compiledParam{}
+	d.stored = map[string]map[string][]string{}
 	d.composites = map[string][]compiledComposite{}
 	for _, rt := range d.resourceTypes {
 		domain := false
@@ -71,6 +76,7 @@ func (d *definitions) indexSearchParams(f defsFile) {
 			for _, term := range terms {
 				if parsed, err := parseFHIRPath(term); err == nil {
 					cp.terms = append(cp.terms, parsed...)
+					cp.texts = append(cp.texts, strings.TrimSpace(term))
 				}
 			}
 			if len(cp.terms) > 0 {
@@ -79,6 +85,8 @@ func (d *definitions) indexSearchParams(f defsFile) {
 		}
 		slices.SortFunc(compiled, func(a, b compiledParam) int { return strings.Compare(a.Code, b.Code) })
 		d.searchParams[rt] = params
+		d.stored[rt] = coverParams(compiled)
+		maps.Copy(d.stored[rt], coverComposites(d.composites[rt]))
 		d.compiled[rt] = compiled
 	}
 }
@@ -97,8 +105,109 @@ func searchParams(resourceType string) map[string]SearchParam {
 	return out
 }
 
+// coverParams finds the parameters of one resource type whose union holds
+// another parameter's whole expression: Patient's phonetic is its name
+// (the same expression), Observation's combo-code is code | component-code.
+// Such a parameter's values are indexed once, under the covering
+// parameter(s), and only the rest of its union under its own code; a
+// search of it reads its own rows and theirs. That is a third fewer rows
+// for a Patient, a sixth for an Observation, on every write and in every
+// clone.
+//
+// compiled loses its covered terms (stored); the result maps each covered
+// parameter's code to the codes whose rows answer it, its own first (rows
+// indexed before this existed keep answering). Only parameters of the
+// same type whose values depend on nothing but the type take part
+// (references, whose targets differ, and composites do not).
+func coverParams(compiled []compiledParam) map[string][]string {
+	for i := range compiled {
+		compiled[i].stored = compiled[i].terms
+	}
+	coverable := func(p *compiledParam) bool {
+		switch p.Type {
+		case TypeString, TypeToken, TypeDate, TypeURI, TypeNumber, TypeQuantity:
+			return len(p.texts) > 0
+		}
+		return false
+	}
+	// covers reports whether q's values are all p's: q's terms are some
+	// of p's (all of them only when q's code sorts first, so that two
+	// parameters with the same expression do not cover each other).
+	covers := func(q, p *compiledParam) bool {
+		if q.Code == p.Code || q.Type != p.Type || !coverable(q) || len(q.texts) > len(p.texts) {
+			return false
+		}
+		for _, t := range q.texts {
+			if !slices.Contains(p.texts, t) {
+				return false
+			}
+		}
+		return len(q.texts) < len(p.texts) || q.Code < p.Code
+	}
+	direct := map[string][]string{}
+	for i := range compiled {
+		p := &compiled[i]
+		if !coverable(p) {
+			continue
+		}
+		var left []string
+		for _, t := range p.texts {
+			covered := false
+			for j := range compiled {
+				if q := &compiled[j]; covers(q, p) && slices.Contains(q.texts, t) {
+					if !slices.Contains(direct[p.Code], q.Code) {
+						direct[p.Code] = append(direct[p.Code], q.Code)
+					}
+					covered = true
+					break
+				}
+			}
+			if !covered {
+				left = append(left, t)
+			}
+		}
+		if len(direct[p.Code]) == 0 {
+			continue
+		}
+		p.stored = nil
+		for _, t := range left {
+			if parsed, err := parseFHIRPath(t); err == nil {
+				p.stored = append(p.stored, parsed...)
+			}
+		}
+	}
+	out := map[string][]string{}
+	var answer func(code string) []string
+	answer = func(code string) []string {
+		list := []string{code}
+		for _, q := range direct[code] {
+			for _, c := range answer(q) {
+				if !slices.Contains(list, c) {
+					list = append(list, c)
+				}
+			}
+		}
+		return list
+	}
+	for code := range direct {
+		out[code] = answer(code)
+	}
+	return out
+}
+
+// StoredParams are the parameter codes whose index rows hold the values of
+// the parameter code of resourceType: code itself, and those that cover it
+// (see coverParams).
+func StoredParams(resourceType, code string) []string {
+	if list, ok := defs().stored[resourceType][code]; ok {
+		return slices.Clone(list)
+	}
+	return []string{code}
+}
+
 // extractIndex returns the index values of the parameter code of the
-// resource, or of every parameter when code is empty.
+// resource; when code is empty, the values every parameter stores (see
+// coverParams).
 func extractIndex(resource map[string]any, code string) []IndexValue {
 	rt, _ := resource["resourceType"].(string)
 	if !isResourceType(rt) {
@@ -107,18 +216,22 @@ func extractIndex(resource map[string]any, code string) []IndexValue {
 	d := defs()
 	var out []IndexValue
 	for _, p := range d.compiled[rt] {
-		if code == "" || p.Code == code {
-			out = append(out, d.paramValues(p, resource, rt)...)
+		switch {
+		case code == "":
+			out = append(out, d.paramValues(p, p.stored, resource, rt)...)
+		case p.Code == code:
+			out = append(out, d.paramValues(p, p.terms, resource, rt)...)
 		}
 	}
 	return out
 }
 
-// paramValues are the distinct index values of one parameter of resource.
-func (d *definitions) paramValues(p compiledParam, resource map[string]any, rt string) []IndexValue {
+// paramValues are the distinct index values that terms of the parameter p
+// reach in resource.
+func (d *definitions) paramValues(p compiledParam, terms []*fpChain, resource map[string]any, rt string) []IndexValue {
 	var out []IndexValue
 	seen := map[IndexValue]bool{}
-	for _, n := range d.eval(p.terms, resource, rt) {
+	for _, n := range d.eval(terms, resource, rt) {
 		for _, v := range indexValues(p.SearchParam, n) {
 			if !seen[v] {
 				seen[v] = true

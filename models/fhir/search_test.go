@@ -142,8 +142,11 @@ func TestExtractIndexPractitionerAndOrganization(t *testing.T) {
 		"email":      {"email|marie@example.org"},
 		"gender":     {"|female"},
 	})
+	// Organization's name is its name | alias, phonetic its name alone: the
+	// name is indexed once, under phonetic (see TestCoveredParameters).
 	checkIndex(t, load(t, "valid/organization.json"), map[string][]string{
-		"name":         {"acme clinic", "acme"},
+		"name":         {"acme"},
+		"phonetic":     {"acme clinic"},
 		"identifier":   {"urn:oid:2.16.840.1.113883.4.7|ORG-42"},
 		"partof":       {"Organization/org-0 -> Organization/org-0"},
 		"type":         {"http://terminology.hl7.org/CodeSystem/organization-type|prov"},
@@ -311,5 +314,76 @@ func TestReferences(t *testing.T) {
 	}
 	if got := References(map[string]any{"resourceType": "Unicorn", "x": map[string]any{"reference": "Patient/1"}}); got != nil {
 		t.Errorf("unknown type: %+v", got)
+	}
+}
+
+// TestCoveredParameters: a parameter whose expression another one's union
+// holds is indexed once, under the covering parameter; its search reads
+// both, and its values (for _include and the like) are still all of them.
+func TestCoveredParameters(t *testing.T) {
+	for _, c := range []struct {
+		typ, code string
+		want      []string
+	}{
+		{"Patient", "phonetic", []string{"phonetic", "name"}},
+		{"Patient", "name", []string{"name"}},
+		{"Patient", "family", []string{"family"}},
+		{"Practitioner", "phonetic", []string{"phonetic", "name"}},
+		{"Organization", "name", []string{"name", "phonetic"}},
+		{"Observation", "combo-code", []string{"combo-code", "code", "component-code"}},
+		{"Observation", "combo-value-quantity", []string{"combo-value-quantity", "value-quantity", "component-value-quantity"}},
+		{"Observation", "code", []string{"code"}},
+		{"Observation", "combo-code-value-quantity", []string{"combo-code-value-quantity", "code-value-quantity", "component-code-value-quantity"}},
+		{"Observation", "combo-code-value-concept", []string{"combo-code-value-concept", "code-value-concept", "component-code-value-concept"}},
+		{"Observation", "code-value-quantity", []string{"code-value-quantity"}},
+		// References keep their own rows: their targets differ.
+		{"Observation", "subject", []string{"subject"}},
+		{"Observation", "patient", []string{"patient"}},
+	} {
+		if got := StoredParams(c.typ, c.code); !slices.Equal(got, c.want) {
+			t.Errorf("StoredParams(%s, %s) = %q, want %q", c.typ, c.code, got, c.want)
+		}
+	}
+
+	patient := load(t, "valid/patient.json")
+	got := indexOf(patient)
+	if len(got["phonetic"]) != 0 {
+		t.Errorf("a Patient's phonetic rows are its name's: got %q of its own", got["phonetic"])
+	}
+	if !slices.Equal(got["name"], []string{"muller", "ann", "marie", "dr.", "annie"}) {
+		t.Errorf("name: %q", got["name"])
+	}
+	var phonetic []string
+	for _, v := range ParamValues(patient, "phonetic") {
+		phonetic = append(phonetic, v.Text)
+	}
+	if !slices.Equal(phonetic, got["name"]) {
+		t.Errorf("ParamValues(phonetic) = %q, want the name's %q", phonetic, got["name"])
+	}
+
+	obs := decode(t, []byte(`{"resourceType": "Observation", "status": "final",
+		"code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+		"component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+			"valueQuantity": {"value": 120, "unit": "mmHg"}}]}`))
+	got = indexOf(obs)
+	for _, code := range []string{"combo-code", "combo-value-quantity"} {
+		if len(got[code]) != 0 {
+			t.Errorf("%s has rows of its own: %q", code, got[code])
+		}
+	}
+	if !slices.Equal(got["code"], []string{"http://loinc.org|85354-9"}) || !slices.Equal(got["component-code"], []string{"http://loinc.org|8480-6"}) {
+		t.Errorf("code %q, component-code %q", got["code"], got["component-code"])
+	}
+	composites := ExtractComposites(obs)
+	if len(composites) != 1 {
+		t.Errorf("%d composite rows, want the component's one", len(composites))
+	}
+	for _, c := range composites {
+		if c.Param != "component-code-value-quantity" || c.Code != "8480-6" {
+			t.Errorf("composite row %s %s: only component-code-value-quantity pairs 8480-6 with 120", c.Param, c.Code)
+		}
+	}
+	if n := len(ParamValues(obs, "combo-code")); n != 2 {
+		t.Errorf("ParamValues(combo-code) has %d values, want both codes", n)
 	}
 }

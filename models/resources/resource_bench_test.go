@@ -116,8 +116,7 @@ func bulkLoad(tb testing.TB, db *gorm.DB, set bulkSet) int {
 		SELECT pid, 'Patient', id, us, p.param, lower(CASE p.part WHEN 'family' THEN family ELSE given END),
 			CASE p.part WHEN 'family' THEN family ELSE given END
 		FROM v CROSS JOIN (SELECT 'family' AS param, 'family' AS part UNION ALL SELECT 'given', 'given'
-			UNION ALL SELECT 'name', 'family' UNION ALL SELECT 'name', 'given'
-			UNION ALL SELECT 'phonetic', 'family' UNION ALL SELECT 'phonetic', 'given') p`,
+			UNION ALL SELECT 'name', 'family' UNION ALL SELECT 'name', 'given') p`,
 		`INSERT INTO resource_tokens (project_id, resource_type, resource_id, updated_us, param, system, code, text)
 		SELECT pid, 'Patient', id, us, 'gender', '', gender, '' FROM v
 		UNION ALL SELECT pid, 'Patient', id, us, 'identifier', 'urn:bench', CAST(i AS TEXT), '' FROM v`,

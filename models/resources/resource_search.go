@@ -56,8 +56,9 @@ type searchFilter struct {
 	// chain, when set, makes this a chained reference parameter or a
 	// _has (see chainSpec); values are then unused.
 	chain *chainSpec
-	// params, when set, are the reference parameters any of which may
-	// match, instead of code's alone: a compartment's.
+	// params, when set, are the parameters any of which may match,
+	// instead of code's alone: a compartment's reference parameters, or
+	// code and those its values are indexed under (fhir.StoredParams).
 	params []string
 	// components are a composite parameter's component types.
 	components []fhir.ParamType
@@ -1208,7 +1209,7 @@ func (q SearchQuery) orderBy(s *sqlBuf) {
 		// placeholders stay in order for both ways of running.
 		sub := func() string {
 			return "(" + strings.Replace(expr, "%s", agg, 1) + ownedBy("x", "r.project_id", "r.resource_type", "r.id") +
-				" AND (x.param || '') = " + s.arg(k.code) + ")"
+				" AND (x.param || '')" + s.in(fhir.StoredParams(q.Type, k.code)) + ")"
 		}
 		isNull := sub()
 		s.w("(", isNull, " IS NULL) ASC, ")

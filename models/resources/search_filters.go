@@ -53,8 +53,13 @@ func parseFilters(resourceType string, params map[string]fhir.SearchParam, key s
 	if err := checkModifier(code, typ, modifier, system); err != nil {
 		return nil, true, err
 	}
+	// A parameter whose values are indexed under others too reads their rows.
+	var stored []string
+	if list := fhir.StoredParams(resourceType, code); len(list) > 1 {
+		stored = list
+	}
 	for _, v := range values {
-		f := searchFilter{code: code, typ: typ, modifier: modifier, components: components}
+		f := searchFilter{code: code, typ: typ, modifier: modifier, components: components, params: stored}
 		for part := range strings.SplitSeq(v, ",") {
 			if err := checkValue(f, part); err != nil {
 				return nil, false, err
