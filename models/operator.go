@@ -20,3 +20,9 @@ func (s System) CloneProject(ctx context.Context, box *secrets.Box, in projectop
 func (s System) ExpungeProject(ctx context.Context, a audit.Actor, projectID string) (projectops.ExpungeResult, error) {
 	return projectops.Expunge(ctx, s.db, a, projectID)
 }
+
+// SweepClones deletes what clones whose process died before they committed
+// left behind (see projectops.SweepClones), and returns how many.
+func (s System) SweepClones(ctx context.Context) (int, error) {
+	return projectops.SweepClones(ctx, s.db)
+}

@@ -118,20 +118,51 @@ func Clone(ctx context.Context, db *gorm.DB, box *secrets.Box, in CloneInput) (C
 		return CloneResult{}, kit.ErrNotFound
 	}
 	defer kit.BumpAuthEpoch()
+	pg := kit.DialectOf(db) == kit.Postgres
+	dst := uuid.NewString()
 	var opts []*sql.TxOptions
-	if kit.DialectOf(db) == kit.Postgres {
+	if pg {
 		// Every read of the source sees one snapshot, whatever is written
-		// to it meanwhile.
+		// to it meanwhile (the index crew's reads too: see crew.go).
 		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+		end, err := beginIntent(ctx, db, dst, in.SourceID)
+		if err != nil {
+			return CloneResult{}, err
+		}
+		defer end()
 	}
 	var out CloneResult
+	var k *crew
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		c := cloner{ctx: ctx, tx: tx, box: box, in: in, pg: kit.DialectOf(tx) == kit.Postgres}
+		c := cloner{ctx: ctx, root: db, tx: tx, box: box, in: in, pg: pg, dstID: dst}
+		defer func() { k = c.crew }()
 		var err error
-		out, err = c.run()
-		return err
+		if out, err = c.run(); err != nil {
+			return err
+		}
+		if c.crew == nil {
+			return nil
+		}
+		if err := c.crew.commit(); err != nil {
+			return err
+		}
+		return reach("index committed")
 	}, opts...)
+	if k != nil {
+		if err != nil {
+			k.abort()
+		} else {
+			k.release()
+		}
+	}
 	if err != nil {
+		if pg && !crashed() {
+			// Whatever the crew committed goes, and the intent with it;
+			// should that fail too, SweepClones sees to it later.
+			if derr := dropCrewRows(context.WithoutCancel(ctx), db, dst); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}
 		return CloneResult{}, err
 	}
 	return out, nil
@@ -140,10 +171,15 @@ func Clone(ctx context.Context, db *gorm.DB, box *secrets.Box, in CloneInput) (C
 // cloner is one clone in progress, inside its transaction.
 type cloner struct {
 	ctx context.Context
-	tx  *gorm.DB
-	box *secrets.Box
-	in  CloneInput
-	pg  bool
+	// root is the database tx belongs to; the index crew (crew.go), on
+	// PostgreSQL, takes connections of its own from it.
+	root  *gorm.DB
+	tx    *gorm.DB
+	box   *secrets.Box
+	in    CloneInput
+	pg    bool
+	dstID string
+	crew  *crew
 
 	src, dst projects.Project
 	now      time.Time
@@ -165,7 +201,7 @@ func (c *cloner) run() (CloneResult, error) {
 	}
 	now := kit.Now()
 	owner := c.in.Actor.UserID
-	c.dst = projects.Project{ID: uuid.NewString(), Name: c.src.Name, Description: c.src.Description,
+	c.dst = projects.Project{ID: c.dstID, Name: c.src.Name, Description: c.src.Description,
 		StrictMode: c.src.StrictMode, CheckReferencesOnWrite: c.src.CheckReferencesOnWrite,
 		Features: append(kit.StringList{}, c.src.Features...), OwnerID: &owner, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if c.in.Name != "" {
@@ -228,6 +264,12 @@ func (c *cloner) run() (CloneResult, error) {
 	if err := reach("memberships"); err != nil {
 		return out, err
 	}
+	if c.pg {
+		// The clone commits: it is no longer a clone in progress.
+		if err := tx.WithContext(ctx).Exec("DELETE FROM clone_intents WHERE project_id = ?", c.dst.ID).Error; err != nil {
+			return out, err
+		}
+	}
 	err = audit.RecordOperator(ctx, tx, c.in.Actor, audit.ActionProjectCloned, "Project/"+c.dst.ID, map[string]any{
 		"source": c.src.ID, "sourceName": c.src.Name, "name": c.dst.Name, "resources": out.Resources,
 		"policies": out.Policies, "secrets": out.Secrets, "clients": out.Clients, "memberships": out.Memberships,
@@ -282,7 +324,14 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 	c.total = len(c.ids)
 	c.report(StepResources, 0)
 	if len(c.ids) > 0 {
-		if err := c.loadMapping(oldTypes, oldIDs, newIDs); err != nil {
+		if c.pg {
+			// The index rows are copied alongside, on the crew's
+			// connections.
+			var err error
+			if c.crew, err = startCrew(c, c.root, oldTypes, oldIDs, newIDs); err != nil {
+				return 0, err
+			}
+		} else if err := c.loadMapping(oldTypes, oldIDs, newIDs); err != nil {
 			return 0, err
 		}
 		if err := c.copyContent(byType); err != nil {
@@ -292,7 +341,11 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 			return 0, err
 		}
 		c.report(StepIndex, c.done)
-		if err := c.copyIndex(); err != nil {
+		if c.crew != nil {
+			if err := c.crew.wait(); err != nil {
+				return 0, err
+			}
+		} else if err := c.copyIndex(); err != nil {
 			return 0, err
 		}
 	}
@@ -313,7 +366,8 @@ func set(list []string) map[string]bool {
 }
 
 // loadMapping puts the id mapping in the temporary table clone_ids, for the
-// statements that copy the index rows.
+// statements that copy the index rows on SQLite (on PostgreSQL each member
+// of the crew loads its own).
 func (c *cloner) loadMapping(oldTypes, oldIDs, newIDs []string) error {
 	ctx, tx := c.ctx, c.tx
 	if err := tx.WithContext(ctx).Exec("DROP TABLE IF EXISTS " + tempPrefix(c.pg) + "clone_ids").Error; err != nil {
@@ -323,21 +377,11 @@ func (c *cloner) loadMapping(oldTypes, oldIDs, newIDs []string) error {
 		new_id TEXT NOT NULL, PRIMARY KEY (resource_type, old_id))`).Error; err != nil {
 		return err
 	}
-	if !c.pg {
-		rows := make([][]any, len(oldIDs))
-		for i := range oldIDs {
-			rows[i] = []any{oldTypes[i], oldIDs[i], newIDs[i]}
-		}
-		return insertValues(ctx, tx, "clone_ids (resource_type, old_id, new_id)", rows)
+	rows := make([][]any, len(oldIDs))
+	for i := range oldIDs {
+		rows[i] = []any{oldTypes[i], oldIDs[i], newIDs[i]}
 	}
-	err := c.execArrays(`INSERT INTO clone_ids (resource_type, old_id, new_id)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, oldTypes, oldIDs, newIDs)
-	if err != nil {
-		return err
-	}
-	// The planner is told how big the mapping is (autovacuum never
-	// analyzes temporary tables).
-	return tx.WithContext(ctx).Exec("ANALYZE clone_ids").Error
+	return insertValues(ctx, tx, "clone_ids (resource_type, old_id, new_id)", rows)
 }
 
 // tempPrefix qualifies a temporary table's name, so that a DROP cannot
@@ -370,25 +414,16 @@ var copiedIndex = []struct{ table, columns, values string }{
 // compositeColumns are resource_composites' own columns.
 const compositeColumns = "param, system, code, value, low, high, v_system, v_code, v_text, v_raw, unit, start_us, end_us"
 
-// copyIndex copies the search index rows of the copied resources, one
-// statement per table, stamped with the clone's time (the copies' version
-// time, and their _lastUpdated).
-func (c *cloner) copyIndex() error {
+// indexCopies are the statements that copy the search index rows of the
+// copied resources from the mapping in clone_ids, one per table, stamped
+// with the clone's time (the copies' version time, and their
+// _lastUpdated).
+func (c *cloner) indexCopies() ([]indexCopy, error) {
 	start, end, ok := fhir.DateRange(c.at.lastUpdated)
 	if !ok {
-		return errors.New("clone: the clone's time is not a FHIR instant")
+		return nil, errors.New("clone: the clone's time is not a FHIR instant")
 	}
-	if c.pg {
-		// Each statement joins every index row of the source with the id
-		// mapping: one hash join, not a lookup per row, whatever the
-		// planner guesses from statistics the source's fresh rows may not
-		// have yet; with the memory to hold the hash table of 100,000s of
-		// rows instead of spilling it to disk in batches.
-		if err := c.tx.WithContext(c.ctx).Exec("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '128MB'").Error; err != nil {
-			return err
-		}
-		defer c.tx.WithContext(c.ctx).Exec("SET LOCAL enable_nestloop TO DEFAULT; SET LOCAL work_mem TO DEFAULT")
-	}
+	var out []indexCopy
 	for _, s := range copiedIndex {
 		args := []any{c.dst.ID, c.now.UnixMicro()}
 		from := s.table + ` x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id`
@@ -398,10 +433,28 @@ func (c *cloner) copyIndex() error {
 		case "resource_references":
 			from += ` LEFT JOIN clone_ids r ON r.resource_type = x.ref_type AND r.old_id = x.ref_id`
 		}
-		err := c.tx.WithContext(c.ctx).Exec(`INSERT INTO `+s.table+` (project_id, resource_type, resource_id, updated_us, `+s.columns+`)
-			SELECT ?, x.resource_type, m.new_id, ?, `+s.values+` FROM `+from+` WHERE x.project_id = ?`,
-			append(args, c.src.ID)...).Error
-		if err != nil {
+		out = append(out, indexCopy{table: s.table, args: append(args, c.src.ID),
+			query: `INSERT INTO ` + s.table + ` (project_id, resource_type, resource_id, updated_us, ` + s.columns + `)
+			SELECT ?, x.resource_type, m.new_id, ?, ` + s.values + ` FROM ` + from + ` WHERE x.project_id = ?`})
+	}
+	return out, nil
+}
+
+// copyIndex runs indexCopies in the clone's own transaction (on SQLite,
+// where one writer is all there is; PostgreSQL has the crew).
+//
+// On PostgreSQL each statement joins every index row of the source with
+// the id mapping: one hash join (enable_nestloop off), not a lookup per
+// row, whatever the planner guesses from statistics the source's fresh
+// rows may not have yet; with the memory to hold the hash table of
+// 100,000s of rows instead of spilling it to disk in batches (work_mem).
+func (c *cloner) copyIndex() error {
+	copies, err := c.indexCopies()
+	if err != nil {
+		return err
+	}
+	for _, s := range copies {
+		if err := c.tx.WithContext(c.ctx).Exec(s.query, s.args...).Error; err != nil {
 			return fmt.Errorf("clone %s: %w", s.table, err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"enclave/models/secrets"
 	"enclave/models/testdb"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
@@ -424,7 +425,12 @@ func TestCloneIsAtomic(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			w := newWorld(t, db.DB)
 			before := dump(t, db.DB)
-			for _, step := range []string{"content", "resources", "secrets", "memberships"} {
+			steps := []string{"content", "resources", "secrets", "memberships"}
+			if db.Name == "postgres" {
+				// After the index crew committed, before the clone does.
+				steps = append(steps, "index committed")
+			}
+			for _, step := range steps {
 				restore := projectops.SetHook(func(s string) error {
 					if s == step {
 						return errors.New("injected failure")
@@ -444,6 +450,61 @@ func TestCloneIsAtomic(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCloneSweepsAfterACrash: a clone whose process dies between its index
+// crew's commit and its own leaves index rows of a project that does not
+// exist, and its intent; the sweep deletes both, leaving the database as
+// it was, and leaves alone a clone still running.
+func TestCloneSweepsAfterACrash(t *testing.T) {
+	pg, ok := testdb.Postgres(t)
+	if !ok {
+		return
+	}
+	w := newWorld(t, pg.DB)
+	before := dump(t, pg.DB)
+	restoreCrash := projectops.CrashForTest()
+	restore := projectops.SetHook(func(s string) error {
+		if s == "index committed" {
+			return errors.New("the process dies here")
+		}
+		return nil
+	})
+	_, err := w.sys.CloneProject(t.Context(), w.box, projectops.CloneInput{SourceID: w.source, Actor: w.actor()})
+	restore()
+	restoreCrash()
+	if err == nil || !strings.Contains(err.Error(), "the process dies here") {
+		t.Fatalf("the clone: %v", err)
+	}
+	var orphans, intents, projectsAfter int64
+	must(t, pg.DB.Raw(`SELECT COUNT(*) FROM resource_strings WHERE project_id NOT IN (SELECT id FROM projects)`).Scan(&orphans).Error)
+	must(t, pg.DB.Raw(`SELECT COUNT(*) FROM clone_intents`).Scan(&intents).Error)
+	must(t, pg.DB.Raw(`SELECT COUNT(*) FROM projects`).Scan(&projectsAfter).Error)
+	if orphans == 0 || intents != 1 {
+		t.Fatalf("after the crash: %d index rows of no project, %d intents; want some, and 1", orphans, intents)
+	}
+	if int(projectsAfter) != len(before["projects"]) {
+		t.Errorf("the crash left %d projects, want %d: no project half copied", projectsAfter, len(before["projects"]))
+	}
+
+	// A clone in progress (its lock held) is not swept.
+	running := uuid.NewString()
+	end, err := projectops.BeginIntentForTest(t.Context(), pg.DB, running, w.source)
+	must(t, err)
+	n, err := w.sys.SweepClones(t.Context())
+	must(t, err)
+	if n != 1 {
+		t.Errorf("swept %d clones, want the dead one", n)
+	}
+	must(t, pg.DB.Raw(`SELECT COUNT(*) FROM clone_intents WHERE project_id = ?`, running).Scan(&intents).Error)
+	if intents != 1 {
+		t.Error("the sweep took the intent of a clone still running")
+	}
+	end()
+	if n, err := w.sys.SweepClones(t.Context()); err != nil || n != 1 {
+		t.Errorf("sweeping the finished one: %d, %v", n, err)
+	}
+	sameDump(t, before, dump(t, pg.DB), "a crashed clone, once swept,")
 }
 
 // TestCloneSourceIsReadOnly: the policies that let a clone read its source

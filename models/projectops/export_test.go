@@ -21,3 +21,14 @@ func RewriteCriteriaForTest(criteria string, ids map[string]string) string {
 
 // SweptTablesForTest exposes sweptTables to the tests.
 var SweptTablesForTest = sweptTables
+
+// CrashForTest makes clones stop as if their process died whenever they
+// fail (see crash), until the returned function is called.
+func CrashForTest() (restore func()) {
+	crash = true
+	return func() { crash = false }
+}
+
+// BeginIntentForTest exposes beginIntent to the tests: a clone into dst
+// that looks as if it were running until end is called.
+var BeginIntentForTest = beginIntent

@@ -90,3 +90,10 @@ func leaveWall(ctx context.Context, tx *gorm.DB, projectID string) error {
 	}
 	return tx.WithContext(ctx).Exec("SELECT set_config('enclave.project_id', ?, true), set_config('role', 'none', true)", projectID).Error
 }
+
+// crash, when set, makes a clone that fails after its index crew committed
+// stop as a process that died there would: without deleting what the crew
+// wrote (see SweepClones).
+var crash bool
+
+func crashed() bool { return crash }
