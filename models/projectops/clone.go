@@ -121,10 +121,13 @@ func Clone(ctx context.Context, db *gorm.DB, box *secrets.Box, in CloneInput) (C
 	pg := kit.DialectOf(db) == kit.Postgres
 	dst := uuid.NewString()
 	var opts []*sql.TxOptions
+	withCrew := crewMembers(db) > 0
 	if pg {
 		// Every read of the source sees one snapshot, whatever is written
 		// to it meanwhile (the index crew's reads too: see crew.go).
 		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	}
+	if withCrew {
 		end, err := beginIntent(ctx, db, dst, in.SourceID)
 		if err != nil {
 			return CloneResult{}, err
@@ -134,7 +137,7 @@ func Clone(ctx context.Context, db *gorm.DB, box *secrets.Box, in CloneInput) (C
 	var out CloneResult
 	var k *crew
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		c := cloner{ctx: ctx, root: db, tx: tx, box: box, in: in, pg: pg, dstID: dst}
+		c := cloner{ctx: ctx, root: db, tx: tx, box: box, in: in, pg: pg, dstID: dst, withCrew: withCrew}
 		defer func() { k = c.crew }()
 		var err error
 		if out, err = c.run(); err != nil {
@@ -156,7 +159,7 @@ func Clone(ctx context.Context, db *gorm.DB, box *secrets.Box, in CloneInput) (C
 		}
 	}
 	if err != nil {
-		if pg && !crashed() {
+		if withCrew && !crashed() {
 			// Whatever the crew committed goes, and the intent with it;
 			// should that fail too, SweepClones sees to it later.
 			if derr := dropCrewRows(context.WithoutCancel(ctx), db, dst); derr != nil {
@@ -179,7 +182,10 @@ type cloner struct {
 	in    CloneInput
 	pg    bool
 	dstID string
-	crew  *crew
+	// withCrew says that a crew copies the index rows (see crew.go), crew
+	// is that crew once started.
+	withCrew bool
+	crew     *crew
 
 	src, dst projects.Project
 	now      time.Time
@@ -264,7 +270,7 @@ func (c *cloner) run() (CloneResult, error) {
 	if err := reach("memberships"); err != nil {
 		return out, err
 	}
-	if c.pg {
+	if c.withCrew {
 		// The clone commits: it is no longer a clone in progress.
 		if err := tx.WithContext(ctx).Exec("DELETE FROM clone_intents WHERE project_id = ?", c.dst.ID).Error; err != nil {
 			return out, err
@@ -324,7 +330,7 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 	c.total = len(c.ids)
 	c.report(StepResources, 0)
 	if len(c.ids) > 0 {
-		if c.pg {
+		if c.withCrew {
 			// The index rows are copied alongside, on the crew's
 			// connections.
 			var err error
@@ -365,11 +371,19 @@ func set(list []string) map[string]bool {
 	return out
 }
 
-// loadMapping puts the id mapping in the temporary table clone_ids, for the
-// statements that copy the index rows on SQLite (on PostgreSQL each member
-// of the crew loads its own).
+// loadMapping puts the id mapping in the temporary table clone_ids of the
+// clone's transaction, for the statements that copy the index rows when
+// there is no crew (each member of a crew loads its own).
 func (c *cloner) loadMapping(oldTypes, oldIDs, newIDs []string) error {
 	ctx, tx := c.ctx, c.tx
+	if c.pg {
+		for _, s := range mappingSteps(oldTypes, oldIDs, newIDs) {
+			if err := c.execArrays(s.query, s.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if err := tx.WithContext(ctx).Exec("DROP TABLE IF EXISTS " + tempPrefix(c.pg) + "clone_ids").Error; err != nil {
 		return err
 	}
@@ -440,8 +454,9 @@ func (c *cloner) indexCopies() ([]indexCopy, error) {
 	return out, nil
 }
 
-// copyIndex runs indexCopies in the clone's own transaction (on SQLite,
-// where one writer is all there is; PostgreSQL has the crew).
+// copyIndex runs indexCopies in the clone's own transaction: on SQLite,
+// where one writer is all there is, and on PostgreSQL when the pool has no
+// room for a crew.
 //
 // On PostgreSQL each statement joins every index row of the source with
 // the id mapping: one hash join (enable_nestloop off), not a lookup per
@@ -456,6 +471,11 @@ func (c *cloner) copyIndex() error {
 	for _, s := range copies {
 		if err := c.tx.WithContext(c.ctx).Exec(s.query, s.args...).Error; err != nil {
 			return fmt.Errorf("clone %s: %w", s.table, err)
+		}
+	}
+	if c.pg {
+		if err := c.tx.WithContext(c.ctx).Exec("SET LOCAL enable_nestloop TO DEFAULT; SET LOCAL work_mem TO DEFAULT").Error; err != nil {
+			return err
 		}
 	}
 	return c.tx.WithContext(c.ctx).Exec("DROP TABLE " + tempPrefix(c.pg) + "clone_ids").Error

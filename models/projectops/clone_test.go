@@ -193,15 +193,28 @@ func sameDump(t *testing.T, before, after map[string][]string, what string) {
 // policies, client and settings follow, and the source is untouched, then
 // and after edits on either side.
 func TestClone(t *testing.T) {
-	for _, db := range testdb.All(t) {
+	dbs := testdb.All(t)
+	if pg, ok := testdb.Postgres(t); ok {
+		// A pool too small for the index crew: the clone copies its index
+		// rows in its own transaction.
+		must(t, models.SetPoolSize(pg.DB, 4))
+		dbs = append(dbs, testdb.DB{Name: "postgres-without-crew", DB: pg.DB})
+	}
+	for _, db := range dbs {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := t.Context()
 			w := newWorld(t, db.DB)
 			before := liveResources(t, db.DB, w.source)
 			srcDump := dump(t, db.DB)
 
+			var steps []string
+			restore := projectops.SetHook(func(s string) error { steps = append(steps, s); return nil })
 			res, err := w.sys.CloneProject(ctx, w.box, projectops.CloneInput{SourceID: w.source, Name: "Copy clinic", Actor: w.actor()})
+			restore()
 			must(t, err)
+			if crewed := slices.Contains(steps, "index committed"); crewed != (db.Name == "postgres") {
+				t.Errorf("steps %q: the index crew ran %v, want it on PostgreSQL with a pool that has room", steps, crewed)
+			}
 			clone := res.Project.ID
 			if clone == w.source || !kit.IsUUID(clone) || res.Project.Name != "Copy clinic" || res.Project.SuperAdmin {
 				t.Fatalf("the new project: %+v", res.Project)

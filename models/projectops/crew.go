@@ -35,8 +35,53 @@ import (
 // No project is ever seen half copied: the project row, its resources and
 // the removal of its intent commit together.
 
-// crewSize is how many connections copy a clone's index rows.
+// crewSize is how many connections copy a clone's index rows, when the
+// pool has room for them (see crewMembers).
 const crewSize = 2
+
+// crewMembers is how many members a clone's crew can have on db: crewSize,
+// fewer when the pool is so small that the crew would leave too few
+// connections for the clone itself (two: its transaction and its lock)
+// and for the requests served meanwhile (two). None means the clone
+// copies its index rows in its own transaction.
+func crewMembers(db *gorm.DB) int {
+	if kit.DialectOf(db) != kit.Postgres {
+		return 0
+	}
+	pool, err := db.DB()
+	if err != nil {
+		return 0
+	}
+	if limit := pool.Stats().MaxOpenConnections; limit > 0 {
+		return max(0, min(crewSize, limit-4))
+	}
+	return crewSize
+}
+
+// mappingSteps load the id mapping into the temporary table clone_ids of a
+// PostgreSQL transaction already inside the copy's wall, and prepare it for
+// the copies (see copyIndex), given the mapping's three parallel arrays.
+func mappingSteps(oldTypes, oldIDs, newIDs []string) []struct {
+	query string
+	args  []any
+} {
+	return []struct {
+		query string
+		args  []any
+	}{
+		// No key: the copies hash-join it, and a key would cost a
+		// third of the loading.
+		{`CREATE TEMP TABLE clone_ids (resource_type TEXT NOT NULL, old_id TEXT NOT NULL,
+			new_id TEXT NOT NULL) ON COMMIT DROP`, nil},
+		{`INSERT INTO clone_ids (resource_type, old_id, new_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`,
+			[]any{oldTypes, oldIDs, newIDs}},
+		// The planner is told how big the mapping is (autovacuum never
+		// analyzes temporary tables).
+		{"ANALYZE clone_ids", nil},
+		{"SET LOCAL enable_nestloop = off", nil},
+		{"SET LOCAL work_mem = '128MB'", nil},
+	}
+}
 
 // crew is the connections copying one clone's index rows.
 type crew struct {
@@ -87,7 +132,7 @@ func startCrew(c *cloner, db *gorm.DB, oldTypes, oldIDs, newIDs []string) (*crew
 		jobs <- j
 	}
 	close(jobs)
-	for range crewSize {
+	for range crewMembers(db) {
 		conn, err := pool.Conn(ctx)
 		if err != nil {
 			k.abort()
@@ -121,24 +166,14 @@ func (k *crew) fail(err error) {
 // work is one member: it enters the snapshot and the wall, loads the
 // mapping, and runs copies until there are none left.
 func (k *crew) work(ctx context.Context, tx *sql.Tx, c *cloner, snapshot string, jobs <-chan indexCopy, oldTypes, oldIDs, newIDs []string) error {
-	steps := []struct {
+	steps := append([]struct {
 		query string
 		args  []any
 	}{
 		{"SET TRANSACTION SNAPSHOT '" + snapshot + "'", nil},
 		{"SELECT set_config('enclave.project_id', $1, true), set_config('role', $2, true), set_config('enclave.clone_source', $3, true)",
 			[]any{c.dst.ID, kit.TenantRole, c.src.ID}},
-		// No key: the copies hash-join it, and a key would cost a
-		// third of the loading.
-		{`CREATE TEMP TABLE clone_ids (resource_type TEXT NOT NULL, old_id TEXT NOT NULL,
-			new_id TEXT NOT NULL) ON COMMIT DROP`, nil},
-		{`INSERT INTO clone_ids (resource_type, old_id, new_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`,
-			[]any{oldTypes, oldIDs, newIDs}},
-		{"ANALYZE clone_ids", nil},
-		// See copyIndex.
-		{"SET LOCAL enable_nestloop = off", nil},
-		{"SET LOCAL work_mem = '128MB'", nil},
-	}
+	}, mappingSteps(oldTypes, oldIDs, newIDs)...)
 	for _, s := range steps {
 		if _, err := tx.ExecContext(ctx, s.query, s.args...); err != nil {
 			return fmt.Errorf("clone index crew: %w", err)
