@@ -305,9 +305,8 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 			return 0, err
 		}
 	}
-	var all []struct{ ResourceType, ID string }
-	if err := tx.WithContext(ctx).Raw(`SELECT resource_type, id FROM resources WHERE project_id = ? AND NOT deleted`,
-		c.src.ID).Scan(&all).Error; err != nil {
+	all, err := c.liveResources()
+	if err != nil {
 		return 0, err
 	}
 	include, exclude := set(c.in.IncludeIDs), set(c.in.ExcludeIDs)
@@ -361,6 +360,25 @@ func (c *cloner) copyResources(forced map[string]bool) (int, error) {
 		}
 	}
 	return len(c.ids), leaveWall(ctx, tx, c.dst.ID)
+}
+
+// liveResources lists the type and id of every live resource of the
+// source.
+func (c *cloner) liveResources() ([]struct{ ResourceType, ID string }, error) {
+	rows, err := c.tx.WithContext(c.ctx).Raw(`SELECT resource_type, id FROM resources WHERE project_id = ? AND NOT deleted`, c.src.ID).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []struct{ ResourceType, ID string }
+	for rows.Next() {
+		var r struct{ ResourceType, ID string }
+		if err := rows.Scan(&r.ResourceType, &r.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func set(list []string) map[string]bool {
@@ -506,9 +524,7 @@ func (c *cloner) copyContent(byType map[string][]string) error {
 	}
 	for _, typ := range slices.Sorted(maps.Keys(byType)) {
 		for ids := range slices.Chunk(byType[typ], cloneBatch) {
-			var batch []sourceRow
-			err := c.tx.WithContext(c.ctx).Raw(`SELECT id, content FROM resources WHERE project_id = ? AND resource_type = ? AND id IN ?`,
-				c.src.ID, typ, ids).Scan(&batch).Error
+			batch, err := c.readBatch(typ, ids)
 			if err != nil {
 				if pending != nil {
 					<-pending
@@ -528,6 +544,25 @@ func (c *cloner) copyContent(byType map[string][]string) error {
 
 // sourceRow is a source resource's id and JSON.
 type sourceRow struct{ ID, Content string }
+
+// readBatch reads the source's resources of type typ with the ids.
+func (c *cloner) readBatch(typ string, ids []string) ([]sourceRow, error) {
+	rows, err := c.tx.WithContext(c.ctx).Raw(`SELECT id, content FROM resources WHERE project_id = ? AND resource_type = ? AND id IN ?`,
+		c.src.ID, typ, ids).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]sourceRow, 0, len(ids))
+	for rows.Next() {
+		var r sourceRow
+		if err := rows.Scan(&r.ID, &r.Content); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
 
 // rewritten is a batch of copies ready to be written, or why not.
 type rewritten struct {

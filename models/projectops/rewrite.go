@@ -67,30 +67,17 @@ func objectEnd(b []byte) int {
 	if len(b) == 0 || b[0] != '{' {
 		return -1
 	}
-	depth, inString := 0, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case inString && c == '\\':
-			i++
-		case inString && c == '"':
-			inString = false
-		case inString:
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return -1
+	return valueEnd(b)
 }
 
+// restampMeta is the meta object raw with st's project, versionId and
+// lastUpdated. The store writes all three as plain strings, whose values
+// are replaced where they stand, every other member kept byte for byte;
+// a meta of another shape is decoded and encoded again.
 func restampMeta(raw []byte, st stamp) ([]byte, error) {
+	if out, ok := restampInPlace(raw, st); ok {
+		return out, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var meta map[string]any
@@ -99,6 +86,111 @@ func restampMeta(raw []byte, st stamp) ([]byte, error) {
 	}
 	meta["project"], meta["versionId"], meta["lastUpdated"] = st.project, st.versionID, st.lastUpdated
 	return json.Marshal(meta)
+}
+
+// restampInPlace is restampMeta for a compact meta object whose three
+// stamped members are strings; ok is false for anything else.
+func restampInPlace(raw []byte, st stamp) (out []byte, ok bool) {
+	if len(raw) < 2 || raw[0] != '{' || raw[len(raw)-1] != '}' {
+		return nil, false
+	}
+	want := map[string]string{"project": st.project, "versionId": st.versionID, "lastUpdated": st.lastUpdated}
+	buf := make([]byte, 0, len(raw)+64)
+	buf = append(buf, '{')
+	b, found := raw[1:len(raw)-1], 0
+	for len(b) > 0 {
+		// A member: "key":value, then a comma unless it is the last.
+		if b[0] != '"' {
+			return nil, false
+		}
+		k := bytes.IndexByte(b[1:], '"')
+		if k < 0 || bytes.IndexByte(b[1:1+k], '\\') >= 0 || len(b) < k+3 || b[k+2] != ':' {
+			return nil, false
+		}
+		key := string(b[1 : 1+k])
+		b = b[k+3:]
+		n := valueEnd(b)
+		if n < 0 {
+			return nil, false
+		}
+		if v, stamped := want[key]; stamped {
+			if b[0] != '"' {
+				return nil, false
+			}
+			found++
+			buf = append(buf, '"')
+			buf = append(buf, key...)
+			buf = append(buf, `":`...)
+			// Ids and instants: nothing in them to escape.
+			buf = append(buf, '"')
+			buf = append(buf, v...)
+			buf = append(buf, '"')
+		} else {
+			buf = append(buf, '"')
+			buf = append(buf, key...)
+			buf = append(buf, `":`...)
+			buf = append(buf, b[:n]...)
+		}
+		b = b[n:]
+		if len(b) > 0 {
+			if b[0] != ',' {
+				return nil, false
+			}
+			buf = append(buf, ',')
+			b = b[1:]
+		}
+	}
+	if found != len(want) {
+		return nil, false
+	}
+	return append(buf, '}'), true
+}
+
+// valueEnd is the length of the compact JSON value at the start of b: a
+// string, an object or array (objectEnd's scan), or a literal up to the
+// next comma; -1 when b starts with none.
+func valueEnd(b []byte) int {
+	if len(b) == 0 {
+		return -1
+	}
+	switch b[0] {
+	case '"':
+		for i := 1; i < len(b); i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return -1
+	case '{', '[':
+		depth, inString := 0, false
+		for i := 0; i < len(b); i++ {
+			c := b[i]
+			switch {
+			case inString && c == '\\':
+				i++
+			case inString && c == '"':
+				inString = false
+			case inString:
+			case c == '"':
+				inString = true
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	}
+	if i := bytes.IndexByte(b, ','); i >= 0 {
+		return i
+	}
+	return len(b)
 }
 
 // referenceKey starts every reference in compact JSON. Inside a JSON string

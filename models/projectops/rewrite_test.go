@@ -48,6 +48,19 @@ func TestRewriteResource(t *testing.T) {
 		t.Errorf("slow path:\n got %s\nwant %s", got, want)
 	}
 
+	// Metas of other shapes: a stamped member missing or not a string,
+	// members with escapes, numbers and nesting around the stamped ones.
+	for meta, wantMeta := range map[string]string{
+		`{"versionId":"7"}`: `{"lastUpdated":"2026-01-02T03:04:05.000006Z","project":"new","versionId":"1"}`,
+		`{"lastUpdated":"x","project":null,"versionId":"7"}`:                                                          `{"lastUpdated":"2026-01-02T03:04:05.000006Z","project":"new","versionId":"1"}`,
+		`{"a\"b":1.50,"lastUpdated":"x","project":"p","source":"s,\"}{","tag":[{"c":[1,{"d":"}"}]}],"versionId":"7"}`: `{"a\"b":1.50,"lastUpdated":"2026-01-02T03:04:05.000006Z","project":"new","source":"s,\"}{","tag":[{"c":[1,{"d":"}"}]}],"versionId":"1"}`,
+	} {
+		got, err := projectops.RewriteForTest(`{"resourceType":"Patient","id":"p1","meta":`+meta+`,"active":true}`, "Patient", "p1", "P1", "new", ids)
+		if want := `{"resourceType":"Patient","id":"P1","meta":` + wantMeta + `,"active":true}`; err != nil || got != want {
+			t.Errorf("meta %s:\n got %s (%v)\nwant %s", meta, got, err, want)
+		}
+	}
+
 	if _, err := projectops.RewriteForTest(`{"resourceType":"Observation","id":"o1","meta":{`, "Observation", "o1", "O1", "new", ids); err == nil {
 		t.Error("truncated JSON was rewritten")
 	}
