@@ -105,7 +105,7 @@ type indexCopy struct {
 // TRANSACTION SNAPSHOT takes as a literal.
 var snapshotID = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)
 
-// startCrew starts copying the index rows of c's clone on crewSize
+// startCrew starts copying the index rows of c's clone on crewMembers(db)
 // connections of db, reading in the snapshot of c's transaction; the
 // mapping of ids is given as three parallel arrays.
 func startCrew(c *cloner, db *gorm.DB, oldTypes, oldIDs, newIDs []string) (*crew, error) {
@@ -154,6 +154,7 @@ func startCrew(c *cloner, db *gorm.DB, oldTypes, oldIDs, newIDs []string) (*crew
 	return k, nil
 }
 
+// fail records the crew's first failure and stops the other members.
 func (k *crew) fail(err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
