@@ -9,6 +9,8 @@ import (
 	"enclave/models/audit"
 	"enclave/models/clients"
 	"enclave/models/kit"
+	"enclave/models/mail"
+	"enclave/models/members"
 	"enclave/models/testdb"
 
 	"github.com/google/uuid"
@@ -163,6 +165,44 @@ func TestDeleteProjectHidesEverywhere(t *testing.T) {
 			}
 			if list, err := w.sys.DeletedProjects(ctx); err != nil || len(list) != 0 {
 				t.Errorf("deleted projects after the restore: %+v %v", list, err)
+			}
+		})
+	}
+}
+
+// An invitation sent before its project was deleted cannot be accepted
+// while it is (the project is gone for everyone, the invited too), nor can
+// anyone be added; after a restore it can.
+func TestDeletedProjectTakesNoMembers(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			w := newOperatorWorld(t, db)
+			alpha := w.sys.Tenant(w.alpha.ID)
+			by := audit.Actor{UserID: w.ada.ID, Email: w.ada.Email}
+			inv, err := alpha.Invite(ctx, by, members.InviteInput{Email: "nia@example.org"}, mail.Letter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nia := verify(t, w.sys, testdb.NewUser(t, w.sys, "nia@example.org"))
+			bob := testdb.NewUser(t, w.sys, "bob@example.org")
+			if _, err := alpha.DeleteProject(ctx, by, "Alpha Clinic"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.sys.AcceptInvitation(ctx, nia, inv.Invitation.ID, ""); !errors.Is(err, kit.ErrNotFound) {
+				t.Errorf("accepting an invitation to a deleted project: %v, want not found", err)
+			}
+			if _, err := alpha.AddMember(ctx, by, bob.ID, false, nil); !errors.Is(err, kit.ErrNotFound) {
+				t.Errorf("adding a member to a deleted project: %v, want not found", err)
+			}
+			if n := countRows(t, db.DB, "project_memberships", "project_id = ? AND user_id IN ?", w.alpha.ID, []string{nia.ID, bob.ID}); n != 0 {
+				t.Fatalf("the deleted project took %d members", n)
+			}
+
+			if _, err := w.sys.RestoreProject(ctx, audit.Actor{UserID: w.ops.ID}, w.alpha.ID, "Alpha Clinic"); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := w.sys.AcceptInvitation(ctx, nia, inv.Invitation.ID, ""); err != nil || got != w.alpha.ID {
+				t.Errorf("accepting after the restore: %q %v", got, err)
 			}
 		})
 	}

@@ -43,14 +43,15 @@ func (b Bound) InTx(ctx context.Context, fn func(tx Bound) error) error {
 // LockProject takes a row lock on the project until the transaction ends, so
 // that changes that must see each other (membership, settings) run one
 // after another. SQLite transactions already hold the database's write lock
-// from their start.
+// from their start. A project that is deleted (waiting for its expunge) or
+// gone is ErrNotFound on both: nothing that locks it changes it any more.
 func (b Bound) LockProject(ctx context.Context) error {
-	if DialectOf(b.db) != Postgres {
-		return nil
+	q := b.db.WithContext(ctx).Table("projects").Select("id").Where("id = ? AND deleted_at IS NULL", b.projectID)
+	if DialectOf(b.db) == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	var row struct{ ID string }
-	return b.db.WithContext(ctx).Table("projects").Clauses(clause.Locking{Strength: "UPDATE"}).
-		Select("id").Where("id = ?", b.projectID).Take(&row).Error
+	return NotFound(q.Take(&row).Error)
 }
 
 // CheckNameFree refuses a name that another row of model (other than

@@ -268,10 +268,13 @@ func (t Roster) Membership(ctx context.Context, userID string) (ProjectMembershi
 
 // AddMember makes an existing user an active member of the project,
 // recording who did it. A user who is already a member (active or not) is a
-// validation error on the email field.
+// validation error on the email field; a deleted project is kit.ErrNotFound.
 func (t Roster) AddMember(ctx context.Context, a audit.Actor, userID string, admin bool, policyID *string) (ProjectMembership, error) {
 	var m ProjectMembership
 	err := t.inTx(ctx, func(tx Roster) error {
+		if err := tx.bound().LockProject(ctx); err != nil {
+			return err
+		}
 		if err := tx.resources().CheckPolicyChoice(ctx, kit.Deref(policyID)); err != nil {
 			return err
 		}
