@@ -1216,8 +1216,8 @@ func accountAct(p Page, vm AdminUserVM, kind, action, title, explain, button, la
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = Field(FieldVM{Name: "confirm", Label: "Type " + vm.Account.Email + " to confirm", Type: "text", Autocomplete: "off",
-			Err: vm.errorsOf(kind).Of("confirm"), Required: true, ElemID: "f-confirm-" + kind}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = TypedConfirm(FieldVM{Label: "Type " + vm.Account.Email + " to confirm",
+			Err: vm.errorsOf(kind).Of("confirm"), ElemID: "f-confirm-" + kind}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

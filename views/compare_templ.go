@@ -542,8 +542,8 @@ func CompareResult(p Page, vm CompareVM) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = Field(FieldVM{Name: "confirm", Label: "Type the name of the project you promote to", Type: "text", Autocomplete: "off",
-			Value: vm.Promote.Confirm, Err: vm.PromoteError.Of("confirm"), Required: true, TestID: "promote-confirm",
+		templ_7745c5c3_Err = TypedConfirm(FieldVM{Label: "Type the name of the project you promote to",
+			Value: vm.Promote.Confirm, Err: vm.PromoteError.Of("confirm"), TestID: "promote-confirm",
 			Hint: "A new API client gets a secret of its own, which an admin of the target rotates to use it. Secret values are copied inside the server, never shown."}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err

@@ -214,8 +214,8 @@ func ProjectDeleteForm(p Page, vm ProjectDeleteVM) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = Field(FieldVM{Name: "confirm", Label: "Type " + p.Current.Name + " to confirm", Type: "text", Autocomplete: "off",
-			Value: vm.Form.Confirm, Err: vm.Errors.Of("confirm"), Required: true, TestID: "delete-project-confirm"}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = TypedConfirm(FieldVM{Label: "Type " + p.Current.Name + " to confirm",
+			Value: vm.Form.Confirm, Err: vm.Errors.Of("confirm"), TestID: "delete-project-confirm"}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -463,14 +463,14 @@ func restoreForm(p Page, vm AdminDeletedVM, r AdminDeletedRowVM) templ.Component
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(FieldVM{Name: "confirm", Label: "Type " + r.Name + " to restore it", Type: "text", Autocomplete: "off",
-				Value: vm.Form.Confirm, Err: vm.Errors.Of("confirm"), Required: true, ElemID: "f-confirm-" + r.ID, TestID: "restore-confirm"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = TypedConfirm(FieldVM{Label: "Type " + r.Name + " to restore it",
+				Value: vm.Form.Confirm, Err: vm.Errors.Of("confirm"), ElemID: "f-confirm-" + r.ID, TestID: "restore-confirm"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = Field(FieldVM{Name: "confirm", Label: "Type " + r.Name + " to restore it", Type: "text", Autocomplete: "off",
-				Required: true, ElemID: "f-confirm-" + r.ID, TestID: "restore-confirm"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = TypedConfirm(FieldVM{Label: "Type " + r.Name + " to restore it",
+				ElemID: "f-confirm-" + r.ID, TestID: "restore-confirm"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

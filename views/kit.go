@@ -273,3 +273,11 @@ func optionsOf(values []string) []Option {
 	}
 	return out
 }
+
+// TypedConfirm is the field of a dangerous act that its author confirms by
+// typing a name (a project's, an account's email): named "confirm", never
+// autocompleted, required. f gives its label, value, error and ids.
+func TypedConfirm(f FieldVM) templ.Component {
+	f.Name, f.Type, f.Autocomplete, f.Required = "confirm", "text", "off", true
+	return Field(f)
+}

@@ -597,8 +597,8 @@ func AdminExpungePage(p Page, vm AdminExpungeVM) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(FieldVM{Name: "confirm", Label: "Type " + vm.ProjectName + " to confirm", Type: "text", Autocomplete: "off",
-				Value: vm.Form.Confirm, Err: vm.Errors.Of("confirm"), Required: true, TestID: "expunge-confirm"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = TypedConfirm(FieldVM{Label: "Type " + vm.ProjectName + " to confirm",
+				Value: vm.Form.Confirm, Err: vm.Errors.Of("confirm"), TestID: "expunge-confirm"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
