@@ -102,8 +102,8 @@ type CloneResult struct {
 	Memberships int
 }
 
-// Clone copies project in.SourceID into a new project, in one transaction
-// (see the package comment); box opens and seals the secrets. The copy keeps
+// Clone copies project in.SourceID into a new project, atomically (see the
+// package comment); box opens and seals the secrets. The copy keeps
 // the source's settings but not its super-admin flag; each copied resource
 // becomes version 1 of a new id at the clone's time, its history that one
 // version, and every reference to another copied resource points at the

@@ -2,9 +2,12 @@
 // $clone, which copies a project (settings, secrets, access policies, API
 // clients, memberships and every resource, its references rewritten) into a
 // new one, and $expunge, which hard-deletes a project and every row that
-// belongs to it. Each runs in one transaction, so a failure or a kill
-// midway leaves nothing half done, and works on sets of rows (a few
-// statements per table, resources in large batches), not one row at a time.
+// belongs to it. Each is atomic, so a failure or a kill midway leaves no
+// project half copied or half deleted: an expunge is one transaction, a
+// clone too but for its search index rows, which on PostgreSQL a crew of
+// connections writes alongside (see crew.go for how that stays atomic).
+// Both work on sets of rows (a few statements per table, resources in
+// large batches), not one row at a time.
 // Both are recorded in the operator's log (audit.OperatorEvent), which
 // outlives the projects it names.
 //
