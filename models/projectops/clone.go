@@ -159,7 +159,7 @@ func Clone(ctx context.Context, db *gorm.DB, box *secrets.Box, in CloneInput) (C
 		}
 	}
 	if err != nil {
-		if withCrew && !crashed() {
+		if withCrew && !crash {
 			// Whatever the crew committed goes, and the intent with it;
 			// should that fail too, SweepClones sees to it later.
 			if derr := dropCrewRows(context.WithoutCancel(ctx), db, dst); derr != nil {
@@ -450,12 +450,12 @@ const compositeColumns = "param, system, code, value, low, high, v_system, v_cod
 // copied resources from the mapping in clone_ids, one per table, stamped
 // with the clone's time (the copies' version time, and their
 // _lastUpdated).
-func (c *cloner) indexCopies() ([]indexCopy, error) {
+func (c *cloner) indexCopies() ([]statement, error) {
 	start, end, ok := fhir.DateRange(c.at.lastUpdated)
 	if !ok {
 		return nil, errors.New("clone: the clone's time is not a FHIR instant")
 	}
-	var out []indexCopy
+	var out []statement
 	for _, s := range copiedIndex {
 		args := []any{c.dst.ID, c.now.UnixMicro()}
 		from := s.table + ` x JOIN clone_ids m ON m.resource_type = x.resource_type AND m.old_id = x.resource_id`
@@ -465,7 +465,7 @@ func (c *cloner) indexCopies() ([]indexCopy, error) {
 		case "resource_references":
 			from += ` LEFT JOIN clone_ids r ON r.resource_type = x.ref_type AND r.old_id = x.ref_id`
 		}
-		out = append(out, indexCopy{table: s.table, args: append(args, c.src.ID),
+		out = append(out, statement{table: s.table, args: append(args, c.src.ID),
 			query: `INSERT INTO ` + s.table + ` (project_id, resource_type, resource_id, updated_us, ` + s.columns + `)
 			SELECT ?, x.resource_type, m.new_id, ?, ` + s.values + ` FROM ` + from + ` WHERE x.project_id = ?`})
 	}

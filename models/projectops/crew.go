@@ -61,25 +61,19 @@ func crewMembers(db *gorm.DB) int {
 // mappingSteps load the id mapping into the temporary table clone_ids of a
 // PostgreSQL transaction already inside the copy's wall, and prepare it for
 // the copies (see copyIndex), given the mapping's three parallel arrays.
-func mappingSteps(oldTypes, oldIDs, newIDs []string) []struct {
-	query string
-	args  []any
-} {
-	return []struct {
-		query string
-		args  []any
-	}{
+func mappingSteps(oldTypes, oldIDs, newIDs []string) []statement {
+	return []statement{
 		// No key: the copies hash-join it, and a key would cost a
 		// third of the loading.
-		{`CREATE TEMP TABLE clone_ids (resource_type TEXT NOT NULL, old_id TEXT NOT NULL,
-			new_id TEXT NOT NULL) ON COMMIT DROP`, nil},
-		{`INSERT INTO clone_ids (resource_type, old_id, new_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`,
-			[]any{oldTypes, oldIDs, newIDs}},
+		{query: `CREATE TEMP TABLE clone_ids (resource_type TEXT NOT NULL, old_id TEXT NOT NULL,
+			new_id TEXT NOT NULL) ON COMMIT DROP`},
+		{query: `INSERT INTO clone_ids (resource_type, old_id, new_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`,
+			args: []any{oldTypes, oldIDs, newIDs}},
 		// The planner is told how big the mapping is (autovacuum never
 		// analyzes temporary tables).
-		{"ANALYZE clone_ids", nil},
-		{"SET LOCAL enable_nestloop = off", nil},
-		{"SET LOCAL work_mem = '128MB'", nil},
+		{query: "ANALYZE clone_ids"},
+		{query: "SET LOCAL enable_nestloop = off"},
+		{query: "SET LOCAL work_mem = '128MB'"},
 	}
 }
 
@@ -95,8 +89,10 @@ type crew struct {
 	committed int
 }
 
-// indexCopy is one statement of a clone's index copy, with ? placeholders.
-type indexCopy struct {
+// statement is one SQL statement of a clone, with its arguments; table
+// names the index table it copies, if it copies one (those statements
+// take ? placeholders, the others PostgreSQL's $n).
+type statement struct {
 	table, query string
 	args         []any
 }
@@ -122,7 +118,7 @@ func startCrew(c *cloner, db *gorm.DB, oldTypes, oldIDs, newIDs []string) (*crew
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	k := &crew{cancel: cancel}
-	jobs := make(chan indexCopy, len(copiedIndex))
+	jobs := make(chan statement, len(copiedIndex))
 	copies, err := c.indexCopies()
 	if err != nil {
 		cancel()
@@ -166,14 +162,11 @@ func (k *crew) fail(err error) {
 
 // work is one member: it enters the snapshot and the wall, loads the
 // mapping, and runs copies until there are none left.
-func (k *crew) work(ctx context.Context, tx *sql.Tx, c *cloner, snapshot string, jobs <-chan indexCopy, oldTypes, oldIDs, newIDs []string) error {
-	steps := append([]struct {
-		query string
-		args  []any
-	}{
-		{"SET TRANSACTION SNAPSHOT '" + snapshot + "'", nil},
-		{"SELECT set_config('enclave.project_id', $1, true), set_config('role', $2, true), set_config('enclave.clone_source', $3, true)",
-			[]any{c.dst.ID, kit.TenantRole, c.src.ID}},
+func (k *crew) work(ctx context.Context, tx *sql.Tx, c *cloner, snapshot string, jobs <-chan statement, oldTypes, oldIDs, newIDs []string) error {
+	steps := append([]statement{
+		{query: "SET TRANSACTION SNAPSHOT '" + snapshot + "'"},
+		{query: "SELECT set_config('enclave.project_id', $1, true), set_config('role', $2, true), set_config('enclave.clone_source', $3, true)",
+			args: []any{c.dst.ID, kit.TenantRole, c.src.ID}},
 	}, mappingSteps(oldTypes, oldIDs, newIDs)...)
 	for _, s := range steps {
 		if _, err := tx.ExecContext(ctx, s.query, s.args...); err != nil {

@@ -98,5 +98,3 @@ func leaveWall(ctx context.Context, tx *gorm.DB, projectID string) error {
 // stop as a process that died there would: without deleting what the crew
 // wrote (see SweepClones).
 var crash bool
-
-func crashed() bool { return crash }
