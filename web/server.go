@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"enclave/models/projectops"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"enclave/handlers"
 	"enclave/models"
 	"enclave/models/mail"
+	"enclave/models/projectops"
 	"enclave/models/secrets"
 
 	"github.com/labstack/echo/v4"
