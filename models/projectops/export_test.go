@@ -3,8 +3,7 @@ package projectops
 // SetHook makes fn hear of (and possibly fail) each step of a clone or an
 // expunge until the returned function is called.
 func SetHook(fn func(step string) error) (restore func()) {
-	hook = fn
-	return func() { hook = nil }
+	return steps.Hook(fn)
 }
 
 // RewriteForTest exposes rewriteResource to the tests.

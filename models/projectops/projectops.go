@@ -16,27 +16,17 @@ package projectops
 
 import (
 	"context"
-	"fmt"
 
 	"enclave/models/kit"
 
 	"gorm.io/gorm"
 )
 
-// hook, when set, is called between the steps of a clone or an expunge
-// with the step's name; an error it returns fails the act there (tests use
-// it to prove that a failure midway changes nothing).
-var hook func(step string) error
+// steps are a clone's or an expunge's steps, which tests may fail to prove
+// that a failure midway changes nothing (see kit.Steps).
+var steps kit.Steps
 
-func reach(step string) error {
-	if hook == nil {
-		return nil
-	}
-	if err := hook(step); err != nil {
-		return fmt.Errorf("at %s: %w", step, err)
-	}
-	return nil
-}
+func reach(step string) error { return steps.Reach(step) }
 
 // ProjectTables lists, from the database's own schema, every table that has
 // a project_id column: the rows an expunge must leave none of. A table
