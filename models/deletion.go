@@ -58,15 +58,12 @@ func (t Tenant) DeleteProject(ctx context.Context, a audit.Actor, confirm string
 		if err := confirmProject(p, confirm); err != nil {
 			return err
 		}
-		if p.SuperAdmin {
-			var others int64
-			if err := tx.db.WithContext(ctx).Model(&projects.Project{}).Where("super_admin = ? AND id <> ?", true, p.ID).
-				Count(&others).Error; err != nil {
-				return err
-			}
-			if others == 0 {
-				return ErrLastSuperAdminProject
-			}
+		only, err := projectops.OnlySuperAdmin(ctx, tx.db, p)
+		if err != nil {
+			return err
+		}
+		if only {
+			return ErrLastSuperAdminProject
 		}
 		var by *string
 		if a.UserID != "" {

@@ -35,6 +35,18 @@ func Expunge(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string) 
 	return expunge(ctx, db, a, projectID, nil)
 }
 
+// OnlySuperAdmin reports whether p is the server's only live super-admin
+// project, read on tx: removing it would leave the server without
+// operators.
+func OnlySuperAdmin(ctx context.Context, tx *gorm.DB, p projects.Project) (bool, error) {
+	if !p.SuperAdmin {
+		return false, nil
+	}
+	var others int64
+	err := tx.WithContext(ctx).Model(&projects.Project{}).Where("super_admin = ? AND id <> ?", true, p.ID).Count(&others).Error
+	return others == 0, err
+}
+
 // ErrNotDue refuses ExpungeDeleted's expunge of a project that is not
 // deleted (any more), or was deleted after the cutoff.
 var ErrNotDue = fmt.Errorf("%w: the project is not deleted, or its retention has not passed", kit.ErrConflict)
@@ -74,14 +86,12 @@ func expunge(ctx context.Context, db *gorm.DB, a audit.Actor, projectID string, 
 				return err
 			}
 		}
-		if out.Project.SuperAdmin {
-			var others int64
-			if err := tx.Model(&projects.Project{}).Where("super_admin = ? AND id <> ?", true, projectID).Count(&others).Error; err != nil {
-				return err
-			}
-			if others == 0 {
-				return ErrLastSuperAdmin
-			}
+		only, err := OnlySuperAdmin(ctx, tx, out.Project)
+		if err != nil {
+			return err
+		}
+		if only {
+			return ErrLastSuperAdmin
 		}
 		// The project's rows are visible to the statements below even
 		// where row-level security applies to the application's role.
