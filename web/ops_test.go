@@ -324,7 +324,14 @@ func TestOpsGlobalAudit(t *testing.T) {
 			}
 
 			d.ops.Get("/admin/audit?action=nonsense").Status(http.StatusUnprocessableEntity).Shows("error-action")
-			d.ops.Get("/admin/audit?before=garbage").Status(http.StatusUnprocessableEntity)
+			broken := d.ops.Get("/admin/audit?before=garbage").Status(http.StatusUnprocessableEntity)
+			if got := broken.TestID("form-error"); !strings.Contains(got, "link is broken") {
+				t.Errorf("a broken page link's error: %q", got)
+			}
+			// The log still shows, from the newest line.
+			if got := broken.TestIDs("audit-action"); len(got) == 0 || !strings.HasPrefix(got[0], "project.expunged") {
+				t.Errorf("after a broken page link, the newest line: %v", got)
+			}
 		})
 	}
 }
