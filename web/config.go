@@ -80,15 +80,8 @@ const (
 // duration such as "168h" or "720h" from 1m to ten years; empty means
 // models.DefaultDeletedRetention (seven days).
 func ParseDeletedRetention(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return models.DefaultDeletedRetention, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < minDeletedRetention || d > maxDeletedRetention {
-		return 0, fmt.Errorf("ENCLAVE_DELETED_RETENTION must be a duration from 1m to 87600h (ten years), like 168h for seven days, not %q", s)
-	}
-	return d, nil
+	return parseDuration("ENCLAVE_DELETED_RETENTION", s, models.DefaultDeletedRetention, minDeletedRetention, maxDeletedRetention,
+		"from 1m to 87600h (ten years), like 168h for seven days")
 }
 
 // deletedRetention is the retention in effect.
@@ -115,13 +108,21 @@ const (
 // ParseRequestTimeout reads the ENCLAVE_REQUEST_TIMEOUT setting: a duration
 // such as "30s" or "2m" from 1s to 10m; empty means DefaultRequestTimeout.
 func ParseRequestTimeout(s string) (time.Duration, error) {
+	return parseDuration("ENCLAVE_REQUEST_TIMEOUT", s, DefaultRequestTimeout, minRequestTimeout, maxRequestTimeout,
+		fmt.Sprintf("from %s to %s, like 30s or 2m", minRequestTimeout, maxRequestTimeout))
+}
+
+// parseDuration reads the duration setting name from s: def when s is
+// empty, an error that says what it takes (want) when s is not a duration
+// from lo to hi.
+func parseDuration(name, s string, def, lo, hi time.Duration, want string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return DefaultRequestTimeout, nil
+		return def, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d < minRequestTimeout || d > maxRequestTimeout {
-		return 0, fmt.Errorf("ENCLAVE_REQUEST_TIMEOUT must be a duration from %s to %s, like 30s or 2m, not %q", minRequestTimeout, maxRequestTimeout, s)
+	if err != nil || d < lo || d > hi {
+		return 0, fmt.Errorf("%s must be a duration %s, not %q", name, want, s)
 	}
 	return d, nil
 }

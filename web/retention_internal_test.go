@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,8 +24,12 @@ func TestParseDeletedRetention(t *testing.T) {
 		}
 	}
 	for _, in := range []string{"7", "7d", "abc", "0s", "-1h", "59s", "87601h"} {
-		if d, err := ParseDeletedRetention(in); err == nil {
+		d, err := ParseDeletedRetention(in)
+		if err == nil {
 			t.Errorf("ParseDeletedRetention(%q) = %s, want an error", in, d)
+		} else if msg := err.Error(); !strings.Contains(msg, "ENCLAVE_DELETED_RETENTION must be a duration from 1m") ||
+			!strings.Contains(msg, strconv.Quote(in)) {
+			t.Errorf("ParseDeletedRetention(%q)'s error: %s", in, msg)
 		}
 	}
 	if got := (Config{}).deletedRetention(); got != models.DefaultDeletedRetention {
