@@ -132,7 +132,13 @@ func TestDeleteProject(t *testing.T) {
 				t.Errorf("the server page shows the retention as %q", got)
 			}
 			restore := "/admin/deleted/" + alpha + "/restore"
-			op.PostForm(restore, url.Values{"confirm": {"alpha"}}).Status(http.StatusUnprocessableEntity).Shows("error-confirm")
+			refused := op.PostForm(restore, url.Values{"confirm": {"alpha"}}).Status(http.StatusUnprocessableEntity)
+			if got := refused.TestID("error-confirm"); !strings.Contains(got, "“Alpha Clinic”") {
+				t.Errorf("a wrong name's error on restore: %q", got)
+			}
+			if v := refused.Doc().Find("#f-confirm-"+alpha).AttrOr("value", ""); v != "alpha" {
+				t.Errorf("the typed name came back on its row as %q", v)
+			}
 			bob.Get("/projects/" + alpha).Status(http.StatusNotFound)
 			op.PostForm(restore, url.Values{"confirm": {"Alpha Clinic"}}).Status(http.StatusOK).
 				Contains("Restored Alpha Clinic").Shows("deleted-projects-empty")
