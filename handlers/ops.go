@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -289,10 +290,7 @@ func (h *Ops) AuditLog(c echo.Context) error {
 		vm.FirstURL = listURL(paths.AdminAudit.URL(), keep)
 	}
 	if page.Next != nil {
-		next := url.Values{}
-		for k, v := range keep {
-			next[k] = v
-		}
+		next := maps.Clone(keep)
 		next.Set("before", page.Next.String())
 		vm.NextURL = listURL(paths.AdminAudit.URL(), next)
 	}

@@ -319,7 +319,7 @@ func TestOpsGlobalAudit(t *testing.T) {
 					t.Errorf("%s: project %q", q, p)
 				}
 			}
-			if d.ops.Get("/admin/audit?project=Gamma&actor=ada@example.org").Has("audit-table") {
+			if none := d.ops.Get("/admin/audit?project=Gamma&actor=ada@example.org").Status(http.StatusOK).Shows("audit-empty"); none.Has("audit-table") {
 				t.Error("ada did not expunge Gamma")
 			}
 
