@@ -186,15 +186,17 @@ func load(ctx context.Context, tx *gorm.DB, box *secrets.Box, a, b string, lock 
 		return s, kit.ErrNotFound
 	}
 	for i, id := range []string{a, b} {
-		if err := tx.WithContext(ctx).Where("project_id = ?", id).Order("name, id").Find(&s.policies[i]).Error; err != nil {
+		var err error
+		project := kit.Bind(tx, id)
+		if s.policies[i], err = resources.For(project).AccessPolicies(ctx); err != nil {
 			return s, err
 		}
 		s.policyName[i] = map[string]string{}
 		for _, p := range s.policies[i] {
 			s.policyName[i][p.ID] = p.Name
 		}
-		var err error
-		if s.clients[i], err = clients.ProjectClients(ctx, tx, id); err != nil {
+		// Behind each project's wall in turn, and out of it again.
+		if s.clients[i], err = clients.For(project).Clients(ctx); err != nil {
 			return s, err
 		}
 	}
@@ -376,6 +378,9 @@ func Promote(ctx context.Context, db *gorm.DB, box *secrets.Box, in Input) (Resu
 	if in.From == in.To {
 		return Result{}, &kit.ValidationError{Fields: map[string]string{"items": "A project cannot be promoted to itself: choose two projects."}}
 	}
+	// Policies, clients and settings change who may do what: caches of
+	// resolved callers must not keep what they read before the commit.
+	defer kit.BumpAuthEpoch()
 	p := promotion{ctx: ctx, box: box, in: in}
 	if err := db.WithContext(ctx).Transaction(p.within); err != nil {
 		return Result{}, err

@@ -314,6 +314,13 @@ func TestPromoteRefuses(t *testing.T) {
 					t.Errorf("%s: %v", c.name, err)
 				}
 			}
+			// A server without a secrets key copies no secret, and says
+			// so at the choice rather than failing the page.
+			_, err := s.sys.PromoteProjects(t.Context(), nil, promote.Input{From: s.dev, To: s.prod, Actor: s.actor(),
+				Items: []string{"setting:description", "secret:DB_URL"}, Confirm: "Clinic prod"})
+			if msg := kit.FieldErrors(err)["items"]; !strings.Contains(msg, "no secrets key") {
+				t.Errorf("a secret without a key: %v", err)
+			}
 			same(t, before, snapshot(t, db.DB), "refused promotions")
 		})
 	}

@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 
 	"enclave/models/audit"
@@ -73,26 +74,27 @@ func ComparePair(ctx context.Context, tx *gorm.DB, box *Box, a, b string) ([]Pai
 // from to project to, on tx: each value is opened and sealed again for to
 // in the server (a value is bound to its project and row), replacing the
 // value of to's secret of that name or making one. A name from does not
-// have is kit.ErrNotFound.
+// have is kit.ErrNotFound; a server without a key (nil box), or a value
+// that does not open with it, is a ValidationError on "items".
 func CopyByName(ctx context.Context, tx *gorm.DB, box *Box, from, to string, names []string, a audit.Actor) error {
 	if len(names) > 0 && box == nil {
-		return fmt.Errorf("%w: the server has no secrets key, so secrets cannot be copied", kit.ErrConflict)
+		return &kit.ValidationError{Fields: map[string]string{"items": "The server has no secrets key, so secrets cannot be copied."}}
 	}
+	src, dst := kit.Bind(tx, from), kit.Bind(tx, to)
 	now := kit.Now()
 	for _, name := range names {
-		var src secretRow
-		if err := tx.WithContext(ctx).Where("project_id = ? AND name = ?", from, name).Take(&src).Error; err != nil {
-			return fmt.Errorf("secret %s: %w", name, kit.NotFound(err))
+		r, err := rowOf(ctx, src, "name", name)
+		if err != nil {
+			return fmt.Errorf("secret %s: %w", name, err)
 		}
-		plain, err := box.open(src)
+		plain, err := box.open(r)
 		if err != nil {
 			return &kit.ValidationError{Fields: map[string]string{"items": "The secret " + kit.Quote(name) +
 				" cannot be opened with the server's key, so it cannot be copied: give it a new value first."}}
 		}
-		var dst secretRow
-		err = tx.WithContext(ctx).Where("project_id = ? AND name = ?", to, name).Take(&dst).Error
-		if kit.NotFound(err) == kit.ErrNotFound {
-			c := secretRow{ID: uuid.NewString(), ProjectID: to, Name: name, KeyID: box.KeyID(), Hint: src.Hint,
+		cur, err := rowOf(ctx, dst, "name", name)
+		if errors.Is(err, kit.ErrNotFound) {
+			c := secretRow{ID: uuid.NewString(), ProjectID: to, Name: name, KeyID: box.KeyID(), Hint: r.Hint,
 				CreatedAt: now, UpdatedAt: now, UpdatedBy: a.UserRef()}
 			if c.Ciphertext, err = box.seal(to, c.ID, plain); err != nil {
 				return err
@@ -105,12 +107,12 @@ func CopyByName(ctx context.Context, tx *gorm.DB, box *Box, from, to string, nam
 		if err != nil {
 			return err
 		}
-		ct, err := box.seal(to, dst.ID, plain)
+		ct, err := box.seal(to, cur.ID, plain)
 		if err != nil {
 			return err
 		}
-		if err := tx.WithContext(ctx).Model(&secretRow{}).Where("project_id = ? AND id = ?", to, dst.ID).Updates(map[string]any{
-			"ciphertext": ct, "key_id": box.KeyID(), "hint": src.Hint, "updated_at": now, "updated_by": a.UserRef()}).Error; err != nil {
+		if err := dst.Scoped(ctx).Model(&secretRow{}).Where("id = ?", cur.ID).Updates(map[string]any{
+			"ciphertext": ct, "key_id": box.KeyID(), "hint": r.Hint, "updated_at": now, "updated_by": a.UserRef()}).Error; err != nil {
 			return err
 		}
 	}
