@@ -140,7 +140,8 @@ func TestCompareInTheConsole(t *testing.T) {
 			if _, err := app.Sys.Tenant(prod).AddMember(t.Context(), audit.Actor{}, carolUser.ID, false, nil); err != nil {
 				t.Fatal(err)
 			}
-			if carol.Get("/projects/"+dev+"/compare").Doc().Find(`[data-testid="compare-with"] option[value="`+prod+`"]`).Length() != 0 {
+			carolPick := carol.Get("/projects/" + dev + "/compare").Status(http.StatusOK)
+			if carolPick.Doc().Find(`[data-testid="compare-with"] option[value="`+prod+`"]`).Length() != 0 || !carolPick.Has("compare-no-choices") {
 				t.Error("Prod is offered to a plain member of it")
 			}
 			for _, other := range []string{prod, elsewhere, "00000000-0000-4000-8000-000000000000"} {
@@ -190,7 +191,9 @@ func TestCompareOnTheDashboard(t *testing.T) {
 			if _, off := r.Doc().Find(`[data-testid="promote-item-setting-superAdmin"]`).Attr("disabled"); !off {
 				t.Error("the super-admin flag can be chosen")
 			}
-			if _, off := r.Doc().Find(`[data-testid="promote-item-setting-features"]`).Attr("disabled"); off {
+			if features := r.Doc().Find(`[data-testid="promote-item-setting-features"]`); features.Length() != 1 {
+				t.Error("no features row")
+			} else if _, off := features.Attr("disabled"); off {
 				t.Error("a super admin may not choose to promote features")
 			}
 
@@ -213,7 +216,10 @@ func TestCompareOnTheDashboard(t *testing.T) {
 
 			// Back the other way, B to A: the target is then A.
 			promote = url.Values{"a": {staging}, "b": {live}, "direction": {"b-a"}, "items": {"setting:name"}, "confirm": {"Staging"}}
-			op.PostForm("/admin/compare/promote", promote).Status(http.StatusOK)
+			r = op.PostForm("/admin/compare/promote", promote).Status(http.StatusOK)
+			if n := r.TestID("notice"); n != "Promoted 1 item from Live to Staging." {
+				t.Errorf("notice %q", n)
+			}
 			if p, err := app.Sys.Tenant(staging).Project(t.Context()); err != nil || p.Name != "Live" {
 				t.Errorf("Staging after promoting Live's name to it: %q, %v", p.Name, err)
 			}

@@ -355,6 +355,8 @@ type Input struct {
 
 // Result is what a promotion did.
 type Result struct {
+	// From and To are the projects as they were before it, by the names
+	// the promotion was confirmed with and its audit events give them.
 	From, To projects.Project
 	// Items are the promoted items, as they compared before.
 	Items []Item
@@ -430,8 +432,7 @@ func (p *promotion) run() (Result, error) {
 	if err := steps.Reach("policies"); err != nil {
 		return Result{}, err
 	}
-	settings, err := p.copySettings()
-	if err != nil {
+	if err := p.copySettings(); err != nil {
 		return Result{}, err
 	}
 	if err := steps.Reach("settings"); err != nil {
@@ -461,9 +462,6 @@ func (p *promotion) run() (Result, error) {
 			res.Items = append(res.Items, it)
 			keys = append(keys, it.Key())
 		}
-	}
-	if settings.ID != "" {
-		res.To = settings
 	}
 	details := map[string]any{"from": from.ID, "fromName": from.Name, "to": to.ID, "toName": to.Name, "items": keys}
 	if len(made) > 0 {
@@ -576,11 +574,10 @@ func (p *promotion) targetPolicy(what string, sourceID *string) (*string, error)
 	return &id, nil
 }
 
-// copySettings applies the chosen settings to the target and returns the
-// target as saved; the zero Project when none was chosen.
-func (p *promotion) copySettings() (projects.Project, error) {
+// copySettings applies the chosen settings to the target.
+func (p *promotion) copySettings() error {
 	if len(p.chosen[Setting]) == 0 {
-		return projects.Project{}, nil
+		return nil
 	}
 	from, cur := p.s.diff.A, p.s.diff.B
 	next := cur
@@ -597,7 +594,7 @@ func (p *promotion) copySettings() (projects.Project, error) {
 		case SettingDefaultPatientPolicy:
 			id, err := p.targetPolicy("The default patient access policy", from.DefaultPatientAccessPolicy)
 			if err != nil {
-				return projects.Project{}, err
+				return err
 			}
 			next.DefaultPatientAccessPolicy = id
 		case SettingFeatures:
@@ -606,10 +603,9 @@ func (p *promotion) copySettings() (projects.Project, error) {
 	}
 	next.Version = cur.Version + 1
 	next.UpdatedAt = kit.Now()
-	err := p.tx.WithContext(p.ctx).Model(&projects.Project{}).Where("id = ?", cur.ID).
+	return p.tx.WithContext(p.ctx).Model(&projects.Project{}).Where("id = ?", cur.ID).
 		Select("name", "description", "strict_mode", "check_references_on_write", "default_patient_access_policy",
 			"features", "version", "updated_at").Updates(&next).Error
-	return next, err
 }
 
 // copyClients makes or updates the chosen clients in the target by name,

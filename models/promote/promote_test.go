@@ -268,9 +268,12 @@ func TestPromote(t *testing.T) {
 
 			// An admin who is not a super admin is not in the operator's
 			// log.
-			_, err = s.sys.PromoteProjects(ctx, s.box, promote.Input{From: s.dev, To: s.prod, Items: []string{"setting:name"},
+			res, err = s.sys.PromoteProjects(ctx, s.box, promote.Input{From: s.dev, To: s.prod, Items: []string{"setting:name"},
 				Confirm: "Clinic prod", Actor: s.actor()})
 			check(t, err)
+			if res.To.Name != "Clinic prod" {
+				t.Errorf("the result names the renamed target %q, not the name it was confirmed with", res.To.Name)
+			}
 			if ops, err := audit.OperatorLog(ctx, db.DB, 10); err != nil || len(ops) != 1 {
 				t.Errorf("the operator's log after an admin's promotion: %d lines, %v", len(ops), err)
 			}
