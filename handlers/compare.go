@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,8 +51,8 @@ func (h *Compare) Operator(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	vm := views.CompareVM{Operator: true, SuperAdmin: true, PickURL: paths.AdminCompare.URL(), PromoteURL: paths.AdminPromote.URL(),
-		Pick: f, Errors: errs}
+	vm := operatorVM()
+	vm.Pick, vm.Errors = f, errs
 	if f.Picked() {
 		a, b := h.find(c, "a", f.A, &vm.Errors), h.find(c, "b", f.B, &vm.Errors)
 		if a.ID != "" && a.ID == b.ID {
@@ -93,8 +94,8 @@ func (h *Compare) OperatorPromote(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	vm := views.CompareVM{Operator: true, SuperAdmin: true, PickURL: paths.AdminCompare.URL(), PromoteURL: paths.AdminPromote.URL(),
-		Pick: forms.Compare{A: f.A, B: f.B}, Promote: f}
+	vm := operatorVM()
+	vm.Pick, vm.Promote = forms.Compare{A: f.A, B: f.B}, f
 	a, b := h.find(c, "a", f.A, &errs), h.find(c, "b", f.B, &errs)
 	if errs.Of("a") != "" || errs.Of("b") != "" || a.ID == b.ID {
 		// The compared projects are gone or were never picked: the pick
@@ -114,6 +115,11 @@ func (h *Compare) OperatorPromote(c echo.Context) error {
 		return err
 	}
 	return renderForm(c, status, views.ComparePage(p, vm), views.CompareResult(p, vm))
+}
+
+// operatorVM is the dashboard's page without a comparison.
+func operatorVM() views.CompareVM {
+	return views.CompareVM{Operator: true, SuperAdmin: true, PickURL: paths.AdminCompare.URL(), PromoteURL: paths.AdminPromote.URL()}
 }
 
 func (h *Compare) operatorPage(c echo.Context, status int, vm views.CompareVM) error {
@@ -202,13 +208,9 @@ func (h *Compare) consoleVM(c echo.Context, sc models.Scope, f any) (views.Compa
 	return vm, errs, nil
 }
 
+// hasChoice reports whether id is one of the projects the page offers.
 func hasChoice(choices []views.Option, id string) bool {
-	for _, o := range choices {
-		if o.Value == id {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(choices, func(o views.Option) bool { return o.Value == id })
 }
 
 // promote runs the promotion of form f between a and b, then compares
