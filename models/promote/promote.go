@@ -474,6 +474,9 @@ func (p *promotion) run() (Result, error) {
 		return Result{}, err
 	}
 	if p.in.SuperAdmin {
+		// The operator's line is about the target, and keeps its name for
+		// when it is expunged.
+		details["name"] = to.Name
 		if err := audit.RecordOperator(p.ctx, p.tx, p.in.Actor, audit.ActionProjectPromoted, "Project/"+to.ID, details); err != nil {
 			return Result{}, err
 		}

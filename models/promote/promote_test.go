@@ -262,7 +262,7 @@ func TestPromote(t *testing.T) {
 			}
 			ops, err := audit.OperatorLog(ctx, db.DB, 10)
 			check(t, err)
-			if len(ops) != 1 || ops[0].Action != audit.ActionProjectPromoted || ops[0].Target != "Project/"+s.prod {
+			if len(ops) != 1 || ops[0].Action != audit.ActionProjectPromoted || ops[0].Target != "Project/"+s.prod || ops[0].ProjectName != "Clinic prod" {
 				t.Errorf("the operator's log: %+v", ops)
 			}
 
