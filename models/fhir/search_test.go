@@ -1,7 +1,9 @@
 package fhir
 
 import (
+	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -385,5 +387,67 @@ func TestCoveredParameters(t *testing.T) {
 	}
 	if n := len(ParamValues(obs, "combo-code")); n != 2 {
 		t.Errorf("ParamValues(combo-code) has %d values, want both codes", n)
+	}
+}
+
+// coveredSamples are resources whose covered parameters have values: the
+// shipped examples, an Organization with an alias and a blood pressure
+// with a component.
+func coveredSamples(t *testing.T) []map[string]any {
+	files, err := filepath.Glob("testdata/valid/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	var out []map[string]any
+	for _, f := range files {
+		out = append(out, load(t, strings.TrimPrefix(f, "testdata/")))
+	}
+	for _, s := range []string{
+		`{"resourceType": "Organization", "name": "Acme Clinic", "alias": ["Roadrunner"]}`,
+		`{"resourceType": "Observation", "status": "final",
+		"code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+		"valueQuantity": {"value": 72, "unit": "kg"},
+		"valueCodeableConcept": {"coding": [{"code": "high"}]},
+		"component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+			"valueQuantity": {"value": 120, "unit": "mmHg"}},
+			{"code": {"coding": [{"code": "x"}]}, "valueCodeableConcept": {"coding": [{"code": "low"}]},
+			"dataAbsentReason": {"coding": [{"code": "masked"}]}}]}`,
+	} {
+		out = append(out, decode(t, []byte(s)))
+	}
+	return out
+}
+
+// TestStoredParamsHoldEveryValue: for every parameter of the samples, the
+// rows ExtractIndex keeps under the codes StoredParams names are exactly
+// the values its whole expression finds (ParamValues).
+func TestStoredParamsHoldEveryValue(t *testing.T) {
+	covered := 0
+	for _, r := range coveredSamples(t) {
+		rt := r["resourceType"].(string)
+		rows := ExtractIndex(r)
+		for code := range SearchParams(rt) {
+			stored := StoredParams(rt, code)
+			if len(stored) > 1 {
+				covered++
+			}
+			want, got := map[IndexValue]bool{}, map[IndexValue]bool{}
+			for _, v := range ParamValues(r, code) {
+				v.Param = ""
+				want[v] = true
+			}
+			for _, v := range rows {
+				if slices.Contains(stored, v.Param) {
+					v.Param = ""
+					got[v] = true
+				}
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("%s %s: rows under %q hold %d values, its expression finds %d", rt, code, stored, len(got), len(want))
+			}
+		}
+	}
+	if covered < 8 {
+		t.Errorf("only %d covered parameters among the samples", covered)
 	}
 }
