@@ -1,9 +1,6 @@
 package fhir
 
-import (
-	"slices"
-	"strings"
-)
+import "strings"
 
 // compositeDef names the two components of a composite search parameter, as
 // expressions relative to each element the parameter's own expression
@@ -33,16 +30,15 @@ var compositeDefs = map[string]compositeDef{
 }
 
 // compiledComposite is a supported composite parameter of one type: the
-// elements its expression reaches, and its components relative to them.
+// elements its expression reaches (roots, less those whose rows others
+// keep: see coverComposites), its terms as written, and its components
+// relative to those elements.
 type compiledComposite struct {
 	code          string
 	roots         []*fpChain
+	texts         []string
 	first, second [][]fpStep
 	secondType    ParamType
-	// texts are the expression's terms as written, each parsed into
-	// rootsOf[i].
-	texts   []string
-	rootsOf [][]*fpChain
 }
 
 // compileComposite parses a composite parameter's expression and
@@ -60,7 +56,6 @@ func compileComposite(code string, terms []string) (compiledComposite, bool) {
 		}
 		c.roots = append(c.roots, parsed...)
 		c.texts = append(c.texts, strings.TrimSpace(term))
-		c.rootsOf = append(c.rootsOf, parsed)
 	}
 	relative := func(exprs []string) [][]fpStep {
 		var out [][]fpStep
@@ -84,44 +79,21 @@ func compileComposite(code string, terms []string) (compiledComposite, bool) {
 // component-code-value-quantity pairs on its components, so it keeps rows
 // only for the rest of its expression (here none). It returns, for each
 // covered composite, the codes whose rows answer it, its own first.
+// Composites cover each other only when their components are the same.
 func coverComposites(cs []compiledComposite) map[string][]string {
-	same := func(a, b compositeDef) bool {
-		return slices.Equal(a.first, b.first) && slices.Equal(a.second, b.second) && a.secondType == b.secondType
+	ps := make([]coverage, len(cs))
+	for i, c := range cs {
+		def := compositeDefs[c.code]
+		kind := strings.Join(def.first, " | ") + "$" + strings.Join(def.second, " | ") + "$" + string(def.secondType)
+		ps[i] = coverage{c.code, kind, c.texts}
 	}
-	out := map[string][]string{}
+	answers, kept := cover(ps)
 	for i := range cs {
-		p := &cs[i]
-		var by []string
-		var roots []*fpChain
-		for k, t := range p.texts {
-			covered := false
-			for j := range cs {
-				q := &cs[j]
-				if q.code == p.code || len(q.texts) >= len(p.texts) || !same(compositeDefs[q.code], compositeDefs[p.code]) {
-					continue
-				}
-				inside := true
-				for _, qt := range q.texts {
-					inside = inside && slices.Contains(p.texts, qt)
-				}
-				if inside && slices.Contains(q.texts, t) {
-					if !slices.Contains(by, q.code) {
-						by = append(by, q.code)
-					}
-					covered = true
-					break
-				}
-			}
-			if !covered {
-				roots = append(roots, p.rootsOf[k]...)
-			}
-		}
-		if len(by) > 0 {
-			p.roots = roots
-			out[p.code] = append([]string{p.code}, by...)
+		if texts, ok := kept[cs[i].code]; ok {
+			cs[i].roots = parseTerms(texts)
 		}
 	}
-	return out
+	return answers
 }
 
 // CompositeValue is one index row of a composite parameter: the token of
@@ -131,17 +103,6 @@ type CompositeValue struct {
 	Param        string
 	System, Code string
 	Value        IndexValue
-}
-
-// CompositeComponents returns the types of a composite parameter's two
-// components, or nil when the store does not search by it.
-func CompositeComponents(resourceType, code string) []ParamType {
-	for _, c := range defs().composites[resourceType] {
-		if c.code == code {
-			return []ParamType{TypeToken, c.secondType}
-		}
-	}
-	return nil
 }
 
 // ExtractComposites returns the composite index rows of the resource: for
@@ -155,23 +116,31 @@ func ExtractComposites(resource map[string]any) []CompositeValue {
 	d := defs()
 	var out []CompositeValue
 	for _, c := range d.composites[rt] {
-		seen := map[CompositeValue]bool{}
-		for _, root := range d.eval(c.roots, resource, rt) {
-			codes := d.componentValues(root, c.first, SearchParam{Code: c.code, Type: TypeToken})
-			if len(codes) == 0 {
+		out = append(out, d.compositeValues(c, resource, rt)...)
+	}
+	return out
+}
+
+// compositeValues are the distinct rows of composite c in the elements of
+// resource that c.roots reach.
+func (d *definitions) compositeValues(c compiledComposite, resource map[string]any, rt string) []CompositeValue {
+	var out []CompositeValue
+	seen := map[CompositeValue]bool{}
+	for _, root := range d.eval(c.roots, resource, rt) {
+		codes := d.componentValues(root, c.first, SearchParam{Code: c.code, Type: TypeToken})
+		if len(codes) == 0 {
+			continue
+		}
+		values := d.componentValues(root, c.second, SearchParam{Code: c.code, Type: c.secondType})
+		for _, code := range codes {
+			if code.Code == "" {
 				continue
 			}
-			values := d.componentValues(root, c.second, SearchParam{Code: c.code, Type: c.secondType})
-			for _, code := range codes {
-				if code.Code == "" {
-					continue
-				}
-				for _, v := range values {
-					cv := CompositeValue{Param: c.code, System: code.System, Code: code.Code, Value: v}
-					if !seen[cv] {
-						seen[cv] = true
-						out = append(out, cv)
-					}
+			for _, v := range values {
+				cv := CompositeValue{Param: c.code, System: code.System, Code: code.Code, Value: v}
+				if !seen[cv] {
+					seen[cv] = true
+					out = append(out, cv)
 				}
 			}
 		}

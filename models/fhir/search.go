@@ -114,27 +114,48 @@ func searchParams(resourceType string) map[string]SearchParam {
 // for a Patient, a sixth for an Observation, on every write and in every
 // clone.
 //
-// compiled loses its covered terms (stored); the result maps each covered
+// compiled's stored loses the covered terms; the result maps each covered
 // parameter's code to the codes whose rows answer it, its own first (rows
 // indexed before this existed keep answering). Only parameters of the
 // same type whose values depend on nothing but the type take part
 // (references, whose targets differ, and composites do not).
 func coverParams(compiled []compiledParam) map[string][]string {
-	for i := range compiled {
-		compiled[i].stored = compiled[i].terms
-	}
-	coverable := func(p *compiledParam) bool {
+	var ps []coverage
+	for _, p := range compiled {
 		switch p.Type {
 		case TypeString, TypeToken, TypeDate, TypeURI, TypeNumber, TypeQuantity:
-			return len(p.texts) > 0
+			ps = append(ps, coverage{p.Code, string(p.Type), p.texts})
 		}
-		return false
 	}
-	// covers reports whether q's values are all p's: q's terms are some
-	// of p's (all of them only when q's code sorts first, so that two
-	// parameters with the same expression do not cover each other).
-	covers := func(q, p *compiledParam) bool {
-		if q.Code == p.Code || q.Type != p.Type || !coverable(q) || len(q.texts) > len(p.texts) {
+	answers, kept := cover(ps)
+	for i := range compiled {
+		p := &compiled[i]
+		p.stored = p.terms
+		if texts, ok := kept[p.Code]; ok {
+			p.stored = parseTerms(texts)
+		}
+	}
+	return answers
+}
+
+// coverage is a parameter as cover sees it: its code, what its values
+// depend on besides the elements its expression reaches (kind), and its
+// union's terms as written.
+type coverage struct {
+	code, kind string
+	texts      []string
+}
+
+// cover finds the parameters whose terms another parameter of the same
+// kind holds, some of them or all (all only when the other's code sorts
+// first, so that two parameters with the same expression do not cover
+// each other). For each parameter so covered, answers lists the codes
+// whose rows answer it, its own first, then those that cover it, directly
+// or through others; kept lists the terms it still indexes under its own
+// code.
+func cover(ps []coverage) (answers, kept map[string][]string) {
+	covers := func(q, p coverage) bool {
+		if q.code == p.code || q.kind != p.kind || len(q.texts) > len(p.texts) {
 			return false
 		}
 		for _, t := range q.texts {
@@ -142,41 +163,25 @@ func coverParams(compiled []compiledParam) map[string][]string {
 				return false
 			}
 		}
-		return len(q.texts) < len(p.texts) || q.Code < p.Code
+		return len(q.texts) < len(p.texts) || q.code < p.code
 	}
 	direct := map[string][]string{}
-	for i := range compiled {
-		p := &compiled[i]
-		if !coverable(p) {
-			continue
-		}
+	kept = map[string][]string{}
+	for _, p := range ps {
 		var left []string
 		for _, t := range p.texts {
-			covered := false
-			for j := range compiled {
-				if q := &compiled[j]; covers(q, p) && slices.Contains(q.texts, t) {
-					if !slices.Contains(direct[p.Code], q.Code) {
-						direct[p.Code] = append(direct[p.Code], q.Code)
-					}
-					covered = true
-					break
-				}
-			}
-			if !covered {
+			i := slices.IndexFunc(ps, func(q coverage) bool { return covers(q, p) && slices.Contains(q.texts, t) })
+			switch {
+			case i < 0:
 				left = append(left, t)
+			case !slices.Contains(direct[p.code], ps[i].code):
+				direct[p.code] = append(direct[p.code], ps[i].code)
 			}
 		}
-		if len(direct[p.Code]) == 0 {
-			continue
-		}
-		p.stored = nil
-		for _, t := range left {
-			if parsed, err := parseFHIRPath(t); err == nil {
-				p.stored = append(p.stored, parsed...)
-			}
+		if len(direct[p.code]) > 0 {
+			kept[p.code] = left
 		}
 	}
-	out := map[string][]string{}
 	var answer func(code string) []string
 	answer = func(code string) []string {
 		list := []string{code}
@@ -189,8 +194,20 @@ func coverParams(compiled []compiledParam) map[string][]string {
 		}
 		return list
 	}
+	answers = map[string][]string{}
 	for code := range direct {
-		out[code] = answer(code)
+		answers[code] = answer(code)
+	}
+	return answers, kept
+}
+
+// parseTerms parses the terms of a union, each already known to parse.
+func parseTerms(texts []string) []*fpChain {
+	var out []*fpChain
+	for _, t := range texts {
+		if parsed, err := parseFHIRPath(t); err == nil {
+			out = append(out, parsed...)
+		}
 	}
 	return out
 }

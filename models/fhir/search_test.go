@@ -451,3 +451,38 @@ func TestStoredParamsHoldEveryValue(t *testing.T) {
 		t.Errorf("only %d covered parameters among the samples", covered)
 	}
 }
+
+// TestStoredCompositesHoldEveryValue does for composites what
+// TestStoredParamsHoldEveryValue does for the other parameters.
+func TestStoredCompositesHoldEveryValue(t *testing.T) {
+	covered := 0
+	for _, r := range coveredSamples(t) {
+		rt := r["resourceType"].(string)
+		rows := ExtractComposites(r)
+		for _, c := range defs().composites[rt] {
+			stored := StoredParams(rt, c.code)
+			want, got := map[CompositeValue]bool{}, map[CompositeValue]bool{}
+			whole := c
+			whole.roots = parseTerms(c.texts)
+			for _, v := range defs().compositeValues(whole, r, rt) {
+				v.Param, v.Value.Param = "", ""
+				want[v] = true
+			}
+			if len(stored) > 1 && len(want) > 0 {
+				covered++
+			}
+			for _, v := range rows {
+				if slices.Contains(stored, v.Param) {
+					v.Param, v.Value.Param = "", ""
+					got[v] = true
+				}
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("%s %s: rows under %q hold %d values, its expression finds %d", rt, c.code, stored, len(got), len(want))
+			}
+		}
+	}
+	if covered < 2 {
+		t.Errorf("only %d covered composites with values among the samples", covered)
+	}
+}
