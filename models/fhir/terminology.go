@@ -47,7 +47,7 @@ func ValueSetID(canonical string) (string, error) {
 	url, version, _ := strings.Cut(canonical, "|")
 	t := terms()
 	id, ok := t.valueSets[url]
-	if !ok || (version != "" && version != t.vsVersion[id]) {
+	if !ok || (version != "" && version != t.vsDocs[id].Version) {
 		return "", &TermError{Code: "not-found", Message: fmt.Sprintf("No ValueSet with the url %q is among the shared definitions", canonical)}
 	}
 	return id, nil
@@ -80,6 +80,7 @@ func ExpandValueSet(id, filter string, offset, count int) (Expansion, error) {
 		all = kept
 	}
 	out := Expansion{Total: len(all)}
+	offset = max(offset, 0)
 	if offset >= len(all) {
 		return out, nil
 	}
@@ -105,17 +106,14 @@ func LookupCode(system, code string) (Lookup, error) {
 	if !ok || (version != "" && version != cs.doc.Version) {
 		return Lookup{}, &TermError{Code: "not-found", Message: fmt.Sprintf("No CodeSystem with the url %q is among the shared definitions", system)}
 	}
+	if cs.doc.Content == "not-present" {
+		return Lookup{}, &TermError{Code: "not-supported", Message: fmt.Sprintf("The codes of %s are not among the shared definitions", url)}
+	}
 	c, ok := cs.find(code)
 	if !ok {
 		return Lookup{}, &TermError{Code: "code-invalid", Message: fmt.Sprintf("%q is not a code of %s", code, url)}
 	}
 	return Lookup{Name: cs.doc.Name, Version: cs.doc.Version, Concept: c.concept(cs)}, nil
-}
-
-// CodeSystemURL is the canonical URL of the shared CodeSystem id.
-func CodeSystemURL(id string) (string, bool) {
-	url, ok := terms().csByID[id]
-	return url, ok
 }
 
 type csConcept struct {
@@ -226,9 +224,7 @@ type vsDoc struct {
 // expansions made so far.
 type terminology struct {
 	codeSystems map[string]*codeSystem // by url
-	csByID      map[string]string      // id -> url
 	valueSets   map[string]string      // url -> id
-	vsVersion   map[string]string      // id -> version
 	vsDocs      map[string]vsDoc       // by id
 
 	mu       sync.Mutex
@@ -241,8 +237,8 @@ type expansionResult struct {
 }
 
 var terms = sync.OnceValue(func() *terminology {
-	t := &terminology{codeSystems: map[string]*codeSystem{}, csByID: map[string]string{}, valueSets: map[string]string{},
-		vsVersion: map[string]string{}, vsDocs: map[string]vsDoc{}, expanded: map[string]expansionResult{}}
+	t := &terminology{codeSystems: map[string]*codeSystem{}, valueSets: map[string]string{}, vsDocs: map[string]vsDoc{},
+		expanded: map[string]expansionResult{}}
 	for _, e := range systemIndex("CodeSystem") {
 		b, _ := systemResource("CodeSystem", e.ID)
 		var doc csDoc
@@ -266,7 +262,6 @@ var terms = sync.OnceValue(func() *terminology {
 		}
 		walk(doc.Concept)
 		t.codeSystems[doc.URL] = cs
-		t.csByID[doc.ID] = doc.URL
 	}
 	for _, e := range systemIndex("ValueSet") {
 		b, _ := systemResource("ValueSet", e.ID)
@@ -276,7 +271,6 @@ var terms = sync.OnceValue(func() *terminology {
 		}
 		t.vsDocs[doc.ID] = doc
 		t.valueSets[doc.URL] = doc.ID
-		t.vsVersion[doc.ID] = doc.Version
 	}
 	return t
 })

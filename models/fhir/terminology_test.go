@@ -41,6 +41,10 @@ func TestExpandValueSet(t *testing.T) {
 	if got := codesOf(e.Contains); err != nil || e.Total != 4 || len(got) != 2 || got[0] != "female" || got[1] != "other" {
 		t.Errorf("offset 1 count 2: %d %v %v", e.Total, got, err)
 	}
+	e, err = ExpandValueSet(id, "", -1, 1)
+	if got := codesOf(e.Contains); err != nil || e.Total != 4 || len(got) != 1 || got[0] != "male" {
+		t.Errorf("a negative offset is the start: %d %v %v", e.Total, got, err)
+	}
 	e, err = ExpandValueSet(id, "", 9, 2)
 	if err != nil || e.Total != 4 || len(e.Contains) != 0 {
 		t.Errorf("offset past the end: %+v %v", e, err)
@@ -109,6 +113,11 @@ func TestLookupCode(t *testing.T) {
 	var te *TermError
 	if _, err := LookupCode("http://hl7.org/fhir/administrative-gender", "Female"); !errors.As(err, &te) || te.Code != "code-invalid" {
 		t.Errorf("codes are case-sensitive here: %v", err)
+	}
+	// SNOMED CT is shipped without its codes: no code can be told valid
+	// or not.
+	if _, err := LookupCode("http://snomed.info/sct", "38341003"); !errors.As(err, &te) || te.Code != "not-supported" {
+		t.Errorf("a code system shipped without codes: %v", err)
 	}
 	if _, err := LookupCode("http://example.org/cs", "x"); !errors.As(err, &te) || te.Code != "not-found" {
 		t.Errorf("unknown system: %v", err)
