@@ -104,8 +104,10 @@ type IndexValue struct {
 }
 
 // ExtractIndex returns the index values of every supported search parameter
-// (string, token, date, reference, uri, number and quantity) of the resource's type. It never panics,
-// whatever the input.
+// (string, token, date, reference, uri, number and quantity) of the
+// resource's type. A parameter covered by others (see StoredParams) has
+// only the values they do not hold; ParamValues finds all of one
+// parameter's values. It never panics, whatever the input.
 func ExtractIndex(resource map[string]any) []IndexValue { return extractIndex(resource, "") }
 
 // Reference is one Reference.reference found anywhere in a resource,

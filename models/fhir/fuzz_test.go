@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// FuzzValidate feeds arbitrary JSON objects to Validate, ExtractIndex and
-// References: whatever the input, they must return without panicking, and
+// FuzzValidate feeds arbitrary JSON objects to Validate, ExtractIndex,
+// ExtractComposites and References: whatever the input, they must return without panicking, and
 // strict validation must report at least what non-strict validation does.
 func FuzzValidate(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*/*.json")
@@ -40,6 +40,11 @@ func FuzzValidate(f *testing.F) {
 		for _, v := range ExtractIndex(r) {
 			if v.Param == "" || v.Type == "" {
 				t.Fatalf("index value without parameter: %+v", v)
+			}
+		}
+		for _, c := range ExtractComposites(r) {
+			if c.Param == "" || c.Code == "" || c.Value.Type == "" {
+				t.Fatalf("composite row without parameter, code or value: %+v", c)
 			}
 		}
 		References(r)
