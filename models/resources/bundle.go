@@ -336,6 +336,17 @@ func (t Store) checkEntries(ctx context.Context, entries []*entry) error {
 // checkEntry refuses an entry the store may not run.
 func (t Store) checkEntry(ctx context.Context, e *entry) error {
 	if e.method == http.MethodGet {
+		if e.id == "" && !fhir.IsSystemType(e.typ) {
+			// The included resources would be read outside the
+			// transaction (see getEntry).
+			q, err := e.search()
+			if err != nil {
+				return err
+			}
+			if len(q.includes) > 0 {
+				return badQuery("A transaction's GET entries cannot use _include or _revinclude; send the search in a batch")
+			}
+		}
 		return t.checkRead(e.typ)
 	}
 	if err := t.mayWrite(e.typ); err != nil {
@@ -712,10 +723,7 @@ func (t Store) getEntry(ctx context.Context, tx *gorm.DB, e *entry) (EntryResult
 		if err != nil {
 			return EntryResult{}, err
 		}
-		if err := t.checkHiddenSearch(q); err != nil {
-			return EntryResult{}, err
-		}
-		if err := t.limitBy(&q, false); err != nil {
+		if err := t.limitSearch(&q); err != nil {
 			return EntryResult{}, err
 		}
 		res, err := t.search(tx, q)
@@ -723,6 +731,9 @@ func (t Store) getEntry(ctx context.Context, tx *gorm.DB, e *entry) (EntryResult
 			return EntryResult{}, err
 		}
 		if res.Resources, err = t.redactAll(res.Resources); err != nil {
+			return EntryResult{}, err
+		}
+		if res, err = q.shapeAll(res); err != nil {
 			return EntryResult{}, err
 		}
 		return EntryResult{Status: http.StatusOK, Search: &res}, nil

@@ -555,3 +555,37 @@ func putPatients(prefix string, n int) []byte {
 	}
 	return txBundle("transaction", entries...)
 }
+
+// TestTransactionSearchEntry: a transaction's GET search is shaped by
+// _elements as any search is; _include, which would read outside the
+// transaction, is refused before anything is written.
+func TestTransactionSearchEntry(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			ten := testdb.ProjectStore(t, models.NewSystem(db.DB), "ada@example.org")
+			ada := testdb.MustCreate(t, ten, `{"resourceType":"Patient","name":[{"family":"Lovelace"}],"gender":"female"}`).ID
+			res, err := ten.ProcessBundle(ctx, txBundle("transaction",
+				`{"request":{"method":"GET","url":"Patient?_id=`+ada+`&_elements=gender"}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.Entries[0].Search
+			if s == nil || len(s.Resources) != 1 {
+				t.Fatalf("GET search: %+v", s)
+			}
+			if got := string(s.Resources[0].JSON); strings.Contains(got, "Lovelace") || !strings.Contains(got, `"gender":"female"`) || !strings.Contains(got, "SUBSETTED") {
+				t.Errorf("_elements=gender in a transaction: %s", got)
+			}
+			_, err = ten.ProcessBundle(ctx, txBundle("transaction",
+				`{"resource":{"resourceType":"Patient","active":true},"request":{"method":"POST","url":"Patient"}}`,
+				`{"request":{"method":"GET","url":"Patient?_id=`+ada+`&_revinclude=Observation:subject"}}`))
+			var qe *resources.QueryError
+			if ee := entryError(t, err); ee.Index != 1 || !errors.As(ee.Err, &qe) {
+				t.Errorf("_revinclude in a transaction: %v, want a QueryError for entry 1", err)
+			}
+			if n := count(t, ten, "Patient"); n != 1 {
+				t.Errorf("%d patients after the refused transaction, want 1", n)
+			}
+		})
+	}
+}

@@ -26,8 +26,12 @@ func (t Store) condition(resourceType string, criteria url.Values) (SearchQuery,
 	if len(q.filters) == 0 {
 		return SearchQuery{}, badQuery("A conditional request needs search criteria that select %s resources, such as identifier=system|value", resourceType)
 	}
-	// A hidden field cannot be probed through the condition either.
+	// A hidden field cannot be probed through the condition either, nor
+	// through its chains and _has.
 	if err := t.checkHiddenSearch(q); err != nil {
+		return SearchQuery{}, err
+	}
+	if err := t.limitChains(&q); err != nil {
 		return SearchQuery{}, err
 	}
 	q.Count, q.Offset = 2, 0

@@ -331,16 +331,7 @@ func (t Store) Search(ctx context.Context, q SearchQuery) (SearchResult, error) 
 	if fhir.IsSystemType(q.Type) {
 		return q.shapeAll(searchSystem(q))
 	}
-	if err := t.checkRead(q.Type); err != nil {
-		return SearchResult{}, err
-	}
-	if err := t.checkHiddenSearch(q); err != nil {
-		return SearchResult{}, err
-	}
-	if err := t.limitChains(&q); err != nil {
-		return SearchResult{}, err
-	}
-	if err := t.limitBy(&q, false); err != nil {
+	if err := t.limitSearch(&q); err != nil {
 		return SearchResult{}, err
 	}
 	var out SearchResult
@@ -366,6 +357,22 @@ func (t Store) Search(ctx context.Context, q SearchQuery) (SearchResult, error) 
 		}
 	}
 	return q.shapeAll(out)
+}
+
+// limitSearch applies the access policy to a search of the project's
+// resources: a type it forbids or a hidden field searched is refused, and
+// its criteria narrow the matches and what chains and _has look at.
+func (t Store) limitSearch(q *SearchQuery) error {
+	if err := t.checkRead(q.Type); err != nil {
+		return err
+	}
+	if err := t.checkHiddenSearch(*q); err != nil {
+		return err
+	}
+	if err := t.limitChains(q); err != nil {
+		return err
+	}
+	return t.limitBy(q, false)
 }
 
 // shapeAll applies _summary and _elements to the matches of res.

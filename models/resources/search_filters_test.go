@@ -141,6 +141,19 @@ func TestSearchModifiersChainsAndHas(t *testing.T) {
 			if got := searchOf(t, ten.WithPolicy(&hiding), "Observation", "subject:Patient.gender=female").Resources; len(got) != 1 || name[got[0].ID] != "o1" {
 				t.Errorf("chain through a field the policy shows: %d matches", len(got))
 			}
+			// The criteria of a conditional write and a transaction's GET
+			// search are searches too: a chain through a hidden field is
+			// refused there, and nothing is deleted.
+			probe := url.Values{"subject:Patient.name": {"lovelace"}}
+			if id, err := ten.WithPolicy(&hiding).DeleteResourceWhere(ctx, "Observation", probe); !errors.Is(err, kit.ErrForbidden) {
+				t.Errorf("conditional delete through a hidden field: deleted %q, %v; want forbidden", id, err)
+			}
+			wantCount(t, ten, "Observation", "subject:Patient.name=lovelace", 1)
+			_, err = ten.WithPolicy(&hiding).ProcessBundle(ctx, txBundle("transaction",
+				`{"request":{"method":"GET","url":"Observation?subject:Patient.name=lovelace"}}`))
+			if ee := entryError(t, err); !errors.Is(ee.Err, kit.ErrForbidden) {
+				t.Errorf("transaction GET through a hidden field: %v, want forbidden", err)
+			}
 		})
 	}
 }
