@@ -69,10 +69,7 @@ func (h *FHIR) bundleResponse(c echo.Context, e resources.EntryResult, minimal b
 		if e.Search.Counted {
 			set.Total = &e.Search.Total
 		}
-		for _, r := range e.Search.Resources {
-			set.Entry = append(set.Entry, bundleEntry{FullURL: Origin(c) + paths.FHIRResource.URL(r.Type, r.ID),
-				Resource: r.JSON, Search: &entrySearch{Mode: "match"}})
-		}
+		set.Entry = searchsetEntries(c, *e.Search)
 		b, err := json.Marshal(set)
 		out.Resource = b
 		return out, err

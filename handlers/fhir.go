@@ -315,15 +315,23 @@ func writeSearchset(c echo.Context, self string, params url.Values, count, offse
 		b.Total = &res.Total
 	}
 	b.Link = pageLinks(c, Origin(c)+self, params, count, offset, res.More)
-	for _, r := range res.Resources {
-		b.Entry = append(b.Entry, bundleEntry{FullURL: Origin(c) + paths.FHIRResource.URL(r.Type, r.ID),
-			Resource: r.JSON, Search: &entrySearch{Mode: "match"}})
-	}
-	for _, r := range res.Included {
-		b.Entry = append(b.Entry, bundleEntry{FullURL: Origin(c) + paths.FHIRResource.URL(r.Type, r.ID),
-			Resource: r.JSON, Search: &entrySearch{Mode: "include"}})
-	}
+	b.Entry = searchsetEntries(c, res)
 	return writeJSON(c, http.StatusOK, b)
+}
+
+// searchsetEntries are the entries of a searchset Bundle: the matches,
+// then what _include and _revinclude added.
+func searchsetEntries(c echo.Context, res resources.SearchResult) []bundleEntry {
+	out := make([]bundleEntry, 0, len(res.Resources)+len(res.Included))
+	add := func(mode string, rs []resources.Resource) {
+		for _, r := range rs {
+			out = append(out, bundleEntry{FullURL: Origin(c) + paths.FHIRResource.URL(r.Type, r.ID),
+				Resource: r.JSON, Search: &entrySearch{Mode: mode}})
+		}
+	}
+	add("match", res.Resources)
+	add("include", res.Included)
+	return out
 }
 
 // History answers GET /{type}/{id}/_history.

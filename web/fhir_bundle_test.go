@@ -121,6 +121,23 @@ func TestFHIRBundles(t *testing.T) {
 					t.Errorf("failed entry's outcome %v", resp[1]["outcome"])
 				}
 			})
+			t.Run("a batch search entry answers its matches and includes", func(t *testing.T) {
+				search := `{"request":{"method":"GET","url":"Patient?identifier=urn:mrn|1&_revinclude=Observation:subject"}}`
+				entries, resp := responses(t, ada.For(t).API(http.MethodPost, "/fhir/R4", bundleOf("batch", search)).Status(http.StatusOK))
+				if len(resp) != 1 || resp[0]["status"] != "200 OK" {
+					t.Fatalf("responses %v", resp)
+				}
+				set, _ := entries[0]["resource"].(map[string]any)
+				found, _ := set["entry"].([]any)
+				var modes []string
+				for _, f := range found {
+					f, _ := f.(map[string]any)
+					modes = append(modes, fieldAt(f, "resource.resourceType")+" "+fieldAt(f, "search.mode"))
+				}
+				if strings.Join(modes, ", ") != "Patient match, Observation include" {
+					t.Errorf("searchset entries %v, want the Patient and its Observation", modes)
+				}
+			})
 			t.Run("another project's resources are out of reach", func(t *testing.T) {
 				r := bob.For(t).API(http.MethodPost, "/fhir/R4", bundleOf("transaction", patient)).Status(http.StatusOK)
 				if _, resp := responses(t, r); resp[0]["status"] != "201 Created" {
