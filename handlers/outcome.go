@@ -102,7 +102,11 @@ func outcomeFor(err error) (int, operationOutcome) {
 	case errors.As(err, &qerr):
 		return simple(http.StatusBadRequest, qerr.Message)
 	case errors.As(err, &terr):
-		return termStatus[terr.Code], outcome("error", terr.Code, "", terr.Message)
+		status, ok := termStatus[terr.Code]
+		if !ok {
+			status = http.StatusUnprocessableEntity
+		}
+		return status, outcome("error", terr.Code, "", terr.Message)
 	case errors.As(err, &verr):
 		// A store's refusal, one message per field, each safe to show.
 		oo := operationOutcome{ResourceType: "OperationOutcome"}

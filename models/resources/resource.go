@@ -244,14 +244,7 @@ func checkReferences(tx *gorm.DB, projectID string, res map[string]any) error {
 	if len(refs) > MaxReferences {
 		return invalidResource("too-costly", "", "The resource has %d references; at most %d are accepted", len(refs), MaxReferences)
 	}
-	return checkLive(tx, projectID, refs, nil)
-}
-
-// checkLive makes every relative reference of refs point at a live resource
-// of this project, one that pending names ("Type/id": written by the same
-// transaction), or a shared system resource.
-func checkLive(tx *gorm.DB, projectID string, refs []fhir.Reference, pending map[string]bool) error {
-	live, err := liveTargets(tx, projectID, refs, pending)
+	live, err := liveTargets(tx, projectID, refs, nil)
 	if err != nil {
 		return err
 	}

@@ -120,7 +120,9 @@ func TestSearchAcrossCompartmentAndHistory(t *testing.T) {
 					t.Errorf("history shows a hidden field: %s", v.JSON)
 				}
 			}
-			cs, _ = resources.ParseCrossSearch(url.Values{"_type": {"Patient,Observation"}}, false)
+			if cs, err = resources.ParseCrossSearch(url.Values{"_type": {"Patient,Observation"}}, false); err != nil {
+				t.Fatal(err)
+			}
 			if res, err := limited.SearchAcross(ctx, cs); err != nil || !slices.Equal(keys(res.Resources), []string{"Patient/" + ada}) {
 				t.Errorf("across types under a policy: %v, %v", keys(res.Resources), err)
 			}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"enclave/models/fhir"
@@ -79,7 +80,7 @@ func (t Store) ValidateResource(ctx context.Context, resourceType, id string, bo
 			Message: "An update needs the resource's id"})
 	case id != "" && mode != ValidateCreate && bodyID != id:
 		issues = append(issues, fhir.Issue{Severity: "error", Code: "invalid", Expression: resourceType + ".id",
-			Message: "The resource id " + quote(bodyID) + " must match the id in the URL " + quote(id)})
+			Message: fmt.Sprintf("The resource id %q must match the id in the URL %q", bodyID, id)})
 	case bodyID != "" && mode != ValidateCreate:
 		if err := checkID(resourceType, bodyID); errors.As(err, &rerr) {
 			issues = append(issues, rerr.Issues...)
@@ -105,5 +106,3 @@ func (t Store) ValidateResource(ctx context.Context, resourceType, id string, bo
 	}
 	return capIssues(issues), nil
 }
-
-func quote(s string) string { return `"` + s + `"` }
